@@ -1,0 +1,130 @@
+//! The costwarden command line: thin; the work is in the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use costwarden::config::Config;
+use costwarden::{report, run_once, App, Clients};
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Early warnings before the malware scanner's cloud cost runs away"
+)]
+struct Cli {
+    /// thresholds.toml to use
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "COSTWARDEN_CONFIG",
+        default_value = "thresholds.toml"
+    )]
+    config: PathBuf,
+    /// Log format on stderr
+    #[arg(
+        long,
+        global = true,
+        env = "COSTWARDEN_LOG_FORMAT",
+        default_value = "text"
+    )]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// One full cycle: collect every source, write CloudWatch metrics, print a summary
+    Run {
+        /// Print the summary as JSON
+        #[arg(long)]
+        json: bool,
+        /// Print the datums instead of writing them
+        #[arg(long)]
+        dry_run: bool,
+        /// Override antivirus.base_url (e.g. a local Console double)
+        #[arg(long, env = "COSTWARDEN_CONSOLE_URL")]
+        console_url: Option<reqwest::Url>,
+    },
+    /// Check a thresholds.toml; every problem is listed with its path and line
+    Validate {
+        /// File to check (default: --config)
+        file: Option<PathBuf>,
+    },
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("COSTWARDEN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,costwarden=info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logs(cli.log_format);
+    match real_main(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Validate { file } => {
+            let path = file.unwrap_or(cli.config);
+            match Config::load(&path) {
+                Ok(_) => {
+                    println!("{}: ok", path.display());
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    Ok(ExitCode::from(2))
+                }
+            }
+        }
+        Command::Run {
+            json,
+            dry_run,
+            console_url,
+        } => {
+            let config = Config::load(&cli.config).context("loading the configuration")?;
+            let clients = Clients::from_env(&config).await;
+            let mut app = App::new(config, clients);
+            app.console_url = console_url;
+            let report = run_once(&app, chrono::Utc::now(), dry_run).await;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                if dry_run {
+                    print!("{}", report::datums(&report));
+                }
+                print!("{}", report::human(&report));
+            }
+            Ok(if report.ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! The run summary a person reads at 3 a.m.
+
+use std::fmt::Write;
+
+use crate::{RunReport, Status};
+
+pub fn human(r: &RunReport) -> String {
+    let mut out = String::new();
+    let verdict = if r.ok() { "OK" } else { "FAILED" };
+    let _ = writeln!(
+        out,
+        "costwarden run {} at {} (daily totals for {}){}",
+        verdict,
+        r.started.format("%Y-%m-%d %H:%M:%SZ"),
+        r.report_day,
+        if r.dry_run {
+            " [dry run: nothing written]"
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(
+        out,
+        "  {:<10} {:<8} {:>7} {:>8} {:>11} {:>8} {:>8}",
+        "source", "status", "series", "samples", "latest day", "requests", "time"
+    );
+    for s in &r.sources {
+        let status = match s.status {
+            Status::Ok => "ok",
+            Status::Partial => "PARTIAL",
+            Status::Failed => "FAILED",
+        };
+        let _ = writeln!(
+            out,
+            "  {:<10} {:<8} {:>7} {:>8} {:>11} {:>8} {:>6}ms",
+            s.source.name(),
+            status,
+            s.series,
+            s.samples,
+            s.latest_day
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| "-".into()),
+            s.requests,
+            s.duration_ms
+        );
+        if let Some(e) = &s.error {
+            let _ = writeln!(out, "      error: {e}");
+        }
+        const SHOWN: usize = 10;
+        for p in s.problems.iter().take(SHOWN) {
+            let _ = writeln!(out, "      problem: {p}");
+        }
+        if s.problems.len() > SHOWN {
+            let _ = writeln!(
+                out,
+                "      ... and {} more problems (see --json)",
+                s.problems.len() - SHOWN
+            );
+        }
+    }
+    if r.dry_run {
+        let _ = writeln!(out, "  datums: {} would be written", r.datums);
+    } else {
+        let _ = writeln!(
+            out,
+            "  datums: {} written, {} failed, in {} PutMetricData request(s)",
+            r.sink.written, r.sink.failed, r.sink.requests
+        );
+    }
+    for e in r.sink.errors.iter().chain(&r.rejected) {
+        let _ = writeln!(out, "      error: {e}");
+    }
+    let reqs: Vec<String> = r
+        .requests
+        .iter()
+        .map(|(a, n)| format!("{} {n}", a.name()))
+        .collect();
+    let _ = writeln!(
+        out,
+        "  requests: {}",
+        if reqs.is_empty() {
+            "none".into()
+        } else {
+            reqs.join(", ")
+        }
+    );
+    let _ = writeln!(
+        out,
+        "  estimated API cost of this run: USD {:.5}",
+        r.estimated_usd
+    );
+    out
+}
+
+/// The datums of a dry run, one per line, sorted.
+pub fn datums(r: &RunReport) -> String {
+    let mut lines: Vec<String> = r
+        .published
+        .iter()
+        .map(|s| {
+            let def = s.key.metric.def();
+            format!(
+                "{} {} {:?}{}",
+                s.key,
+                s.value,
+                def.unit,
+                if s.estimated { " (estimated)" } else { "" }
+            )
+        })
+        .collect();
+    lines.sort();
+    lines.join("\n") + "\n"
+}

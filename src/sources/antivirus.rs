@@ -1,0 +1,615 @@
+//! Antivirus for Amazon S3 Console (Cloud Storage Security): per-bucket, per-day scan volume.
+//!
+//! The token call is documented; the statistics endpoint is not, so its shape comes from
+//! `[antivirus.api]` in thresholds.toml (see config::ConsoleApi).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use reqwest::{StatusCode, Url};
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+use crate::config::{Antivirus, ConsoleApi, Paging};
+use crate::metrics::{Metric, DIM_BUCKET, DIM_SOURCE};
+use crate::model::{Sample, SeriesKey};
+use crate::secret::{ConsoleCredentials, Secret};
+use crate::sources::{bounded, Api, Requests, SourceOutput};
+
+/// Pages beyond this are refused: a Console that never stops paging must not run up a bill.
+const MAX_PAGES: u64 = 10_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("Console {what}: {status}{detail}")]
+    Status {
+        what: String,
+        status: StatusCode,
+        detail: String,
+    },
+    #[error("Console {what}: {message}")]
+    Transport { what: String, message: String },
+    #[error("Console {what}: response is not valid JSON: {message}")]
+    Json { what: String, message: String },
+    #[error("Console {what}: {message}")]
+    Shape { what: String, message: String },
+    #[error("Console credentials: {0}")]
+    Credentials(#[from] crate::secret::SecretError),
+}
+
+pub struct ConsoleClient {
+    http: reqwest::Client,
+    base: Url,
+    api: ConsoleApi,
+    creds: ConsoleCredentials,
+    token: Mutex<Option<Secret>>,
+    max_attempts: u32,
+}
+
+/// One statistics record as the Console reports it, bytes already in bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    pub bucket: String,
+    pub date: NaiveDate,
+    pub scan_type: Option<String>,
+    pub bytes: f64,
+    pub objects: f64,
+}
+
+impl ConsoleClient {
+    pub fn new(
+        http: reqwest::Client,
+        base: Url,
+        api: ConsoleApi,
+        creds: ConsoleCredentials,
+        max_attempts: u32,
+    ) -> ConsoleClient {
+        ConsoleClient {
+            http,
+            base,
+            api,
+            creds,
+            token: Mutex::new(None),
+            max_attempts: max_attempts.max(1),
+        }
+    }
+
+    async fn token(&self, force: bool, requests: &Requests) -> Result<Secret, Error> {
+        let mut guard = self.token.lock().await;
+        if let (false, Some(t)) = (force, guard.as_ref()) {
+            return Ok(t.clone());
+        }
+        let what = format!("POST {}", self.api.token_path);
+        let url = self.url(&self.api.token_path, &[])?;
+        let body = serde_json::json!({
+            "username": self.creds.username,
+            "password": self.creds.password.expose(),
+        });
+        let resp = self
+            .send_retrying(&what, Api::ConsoleToken, requests, || {
+                self.http.post(url.clone()).json(&body)
+            })
+            .await?;
+        if !resp.status().is_success() {
+            return Err(status_error(&what, resp).await);
+        }
+        let value = json_body(&what, resp).await?;
+        let token = value
+            .get("accessToken")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| Error::Shape {
+                what: what.clone(),
+                message: "no \"accessToken\" string in the response".into(),
+            })?;
+        let token = Secret::new(token);
+        *guard = Some(token.clone());
+        Ok(token)
+    }
+
+    fn url(&self, path: &str, query: &[(&str, String)]) -> Result<Url, Error> {
+        let mut url = self.base.join(path).map_err(|e| Error::Shape {
+            what: path.to_string(),
+            message: format!("bad URL: {e}"),
+        })?;
+        if !query.is_empty() {
+            url.query_pairs_mut()
+                .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
+        }
+        Ok(url)
+    }
+
+    /// Sends with retries on 429/5xx and transport errors (jittered exponential backoff).
+    async fn send_retrying(
+        &self,
+        what: &str,
+        api: Api,
+        requests: &Requests,
+        build: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, Error> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            requests.add(api);
+            let outcome = build().send().await;
+            let retry = match &outcome {
+                Ok(r) => {
+                    r.status() == StatusCode::TOO_MANY_REQUESTS || r.status().is_server_error()
+                }
+                Err(e) => e.is_timeout() || e.is_connect(),
+            };
+            if !retry || attempt >= self.max_attempts {
+                return match outcome {
+                    Ok(r) if r.status().is_success() || r.status() == StatusCode::UNAUTHORIZED => {
+                        Ok(r)
+                    }
+                    Ok(r) => Err(status_error(what, r).await),
+                    Err(e) => Err(Error::Transport {
+                        what: what.to_string(),
+                        // without_url: the URL is not secret, but keep messages short and stable.
+                        message: format!("{}", e.without_url()),
+                    }),
+                };
+            }
+            tokio::time::sleep(crate::backoff(attempt)).await;
+        }
+    }
+
+    /// GET with the bearer token; a 401 fetches a new token once and retries.
+    async fn get_json(&self, url: &Url, what: &str, requests: &Requests) -> Result<Value, Error> {
+        let mut token = self.token(false, requests).await?;
+        for renewed in [false, true] {
+            let resp = self
+                .send_retrying(what, Api::ConsoleStats, requests, || {
+                    self.http.get(url.clone()).bearer_auth(token.expose())
+                })
+                .await?;
+            if resp.status() != StatusCode::UNAUTHORIZED {
+                return json_body(what, resp).await;
+            }
+            if renewed {
+                return Err(status_error(what, resp).await);
+            }
+            token = self.token(true, requests).await?;
+        }
+        unreachable!("the loop returns on its second pass")
+    }
+
+    fn stats_url(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        page: Option<u64>,
+        cont: Option<&str>,
+    ) -> Result<Url, Error> {
+        let a = &self.api;
+        let mut q = vec![
+            (
+                a.from_param.as_str(),
+                from.format(&a.date_format).to_string(),
+            ),
+            (a.to_param.as_str(), to.format(&a.date_format).to_string()),
+        ];
+        match a.paging {
+            Paging::Page => {
+                q.push((a.page_param.as_str(), page.unwrap_or(1).to_string()));
+                q.push((a.page_size_param.as_str(), a.page_size.to_string()));
+            }
+            Paging::Token => {
+                if let Some(c) = cont {
+                    q.push((a.token_param.as_str(), c.to_string()));
+                }
+            }
+            Paging::None => {}
+        }
+        self.url(&a.stats_path, &q)
+    }
+
+    /// All statistics pages for [from, to] (both inclusive). Page-numbered pages after the first
+    /// are fetched concurrently, at most `concurrency` at a time.
+    pub async fn fetch_pages(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        concurrency: usize,
+        requests: &Requests,
+    ) -> Result<Vec<Value>, Error> {
+        let what = format!("GET {}", self.api.stats_path);
+        match self.api.paging {
+            Paging::None => Ok(vec![
+                self.get_json(&self.stats_url(from, to, None, None)?, &what, requests)
+                    .await?,
+            ]),
+            Paging::Page => {
+                let first = self
+                    .get_json(&self.stats_url(from, to, Some(1), None)?, &what, requests)
+                    .await?;
+                let total = total_pages(&first, &self.api).map_err(|message| Error::Shape {
+                    what: what.clone(),
+                    message,
+                })?;
+                let rest: Vec<u64> = (2..=total).collect();
+                let fetched = bounded(rest, concurrency, |p| {
+                    let what = format!("{what} page {p}");
+                    async move {
+                        let url = self.stats_url(from, to, Some(p), None)?;
+                        self.get_json(&url, &what, requests).await
+                    }
+                })
+                .await;
+                let mut pages = vec![first];
+                for page in fetched {
+                    pages.push(page?);
+                }
+                Ok(pages)
+            }
+            Paging::Token => {
+                let mut pages = Vec::new();
+                let mut seen = BTreeSet::new();
+                let mut cont: Option<String> = None;
+                loop {
+                    let page = self
+                        .get_json(
+                            &self.stats_url(from, to, None, cont.as_deref())?,
+                            &what,
+                            requests,
+                        )
+                        .await?;
+                    let next = next_token(&page, &self.api);
+                    pages.push(page);
+                    match next {
+                        None => return Ok(pages),
+                        Some(t) if !seen.insert(t.clone()) || pages.len() as u64 >= MAX_PAGES => {
+                            return Err(Error::Shape {
+                                what,
+                                message: format!("paging does not end (token {t:?} repeated or over {MAX_PAGES} pages)"),
+                            })
+                        }
+                        Some(t) => cont = Some(t),
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn json_body(what: &str, resp: reqwest::Response) -> Result<Value, Error> {
+    let bytes = resp.bytes().await.map_err(|e| Error::Transport {
+        what: what.to_string(),
+        message: format!("reading the body: {}", e.without_url()),
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::Json {
+        what: what.to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// An RFC 7807 problem body becomes ": title: detail"; anything else is left out.
+async fn status_error(what: &str, resp: reqwest::Response) -> Error {
+    let status = resp.status();
+    let body: Option<Value> = resp.json().await.ok();
+    let field = |k: &str| {
+        body.as_ref()
+            .and_then(|b| b.get(k))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let detail = [field("title"), field("detail")]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(": ");
+    Error::Status {
+        what: what.to_string(),
+        status,
+        detail: if detail.is_empty() {
+            String::new()
+        } else {
+            format!(": {detail}")
+        },
+    }
+}
+
+pub fn total_pages(page: &Value, api: &ConsoleApi) -> Result<u64, String> {
+    match page.pointer(&api.total_pages_pointer) {
+        Some(v) => match v.as_u64() {
+            Some(0) => Ok(1),
+            Some(n) if n <= MAX_PAGES => Ok(n),
+            Some(n) => Err(format!(
+                "{} = {n} is over the limit of {MAX_PAGES} pages",
+                api.total_pages_pointer
+            )),
+            None => Err(format!(
+                "{} is not a page count: {v}",
+                api.total_pages_pointer
+            )),
+        },
+        None => Err(format!("no page count at {}", api.total_pages_pointer)),
+    }
+}
+
+fn next_token(page: &Value, api: &ConsoleApi) -> Option<String> {
+    page.pointer(&api.next_token_pointer)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// Parses one page: items that are malformed become problems, the rest are returned.
+/// A page whose item list is missing is an error: its totals would be silently incomplete.
+pub fn parse_page(
+    page: &Value,
+    api: &ConsoleApi,
+    page_no: usize,
+) -> Result<(Vec<Item>, Vec<String>), String> {
+    let items = page
+        .pointer(&api.items_pointer)
+        .and_then(Value::as_array)
+        .ok_or_else(|| format!("page {page_no}: no item list at {:?}", api.items_pointer))?;
+    let mut out = Vec::with_capacity(items.len());
+    let mut problems = Vec::new();
+    for (i, raw) in items.iter().enumerate() {
+        match parse_item(raw, api) {
+            Ok(item) => out.push(item),
+            Err(msg) => problems.push(format!("page {page_no} item {i}: {msg}")),
+        }
+    }
+    Ok((out, problems))
+}
+
+fn parse_item(raw: &Value, api: &ConsoleApi) -> Result<Item, String> {
+    let obj = raw.as_object().ok_or("not a JSON object")?;
+    let text = |field: &str| -> Result<&str, String> {
+        obj.get(field)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| format!("field {field:?} missing or not a non-empty string"))
+    };
+    let bucket = text(&api.bucket_field)?;
+    let label = format!("bucket {bucket:?}");
+    let date_text = text(&api.date_field).map_err(|m| format!("{label}: {m}"))?;
+    let date = parse_date(date_text, &api.date_format).ok_or_else(|| {
+        format!(
+            "{label}: {:?} = {date_text:?} is not a date ({})",
+            api.date_field, api.date_format
+        )
+    })?;
+    let number = |field: &str| -> Result<f64, String> {
+        let v = obj
+            .get(field)
+            .ok_or_else(|| format!("{label} on {date}: field {field:?} missing"))?;
+        let n = v
+            .as_f64()
+            .ok_or_else(|| format!("{label} on {date}: {field:?} = {v} is not a number"))?;
+        if n < 0.0 || !n.is_finite() {
+            return Err(format!("{label} on {date}: {field:?} = {v} is negative"));
+        }
+        Ok(n)
+    };
+    let bytes = number(&api.bytes_field)? * api.bytes_unit.factor();
+    let objects = number(&api.objects_field)?;
+    let scan_type = api
+        .scan_type_field
+        .as_ref()
+        .and_then(|f| obj.get(f))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    Ok(Item {
+        bucket: bucket.to_string(),
+        date,
+        scan_type,
+        bytes,
+        objects,
+    })
+}
+
+/// The configured format, else an ISO 8601 date-time (ASP.NET serialises DateTime that way).
+fn parse_date(s: &str, format: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s, format)
+        .ok()
+        .or_else(|| {
+            chrono::DateTime::parse_from_rfc3339(s)
+                .ok()
+                .map(|d| d.date_naive())
+        })
+        .or_else(|| {
+            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+                .ok()
+                .map(|d| d.date())
+        })
+}
+
+/// Sums scan types into per-bucket daily totals. A repeated (bucket, day, scan type) is reported
+/// and counted once, since paging that shifts under us would otherwise double-count.
+pub fn aggregate(items: Vec<Item>, before: NaiveDate) -> (Vec<Sample>, Vec<String>) {
+    let mut seen = BTreeSet::new();
+    let mut totals: BTreeMap<(String, NaiveDate), (f64, f64)> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for it in items {
+        if it.date >= before {
+            continue; // today's partial day is not a daily total yet
+        }
+        if !seen.insert((it.bucket.clone(), it.date, it.scan_type.clone())) {
+            problems.push(format!(
+                "bucket {:?} on {}{}: reported twice; counted once",
+                it.bucket,
+                it.date,
+                it.scan_type
+                    .as_deref()
+                    .map(|t| format!(" ({t})"))
+                    .unwrap_or_default()
+            ));
+            continue;
+        }
+        let t = totals.entry((it.bucket, it.date)).or_default();
+        t.0 += it.bytes;
+        t.1 += it.objects;
+    }
+    let mut samples = Vec::with_capacity(totals.len() * 2);
+    for ((bucket, day), (bytes, objects)) in totals {
+        let dims = || {
+            vec![
+                (DIM_SOURCE, "console".to_string()),
+                (DIM_BUCKET, bucket.clone()),
+            ]
+        };
+        samples.push(Sample::daily(
+            SeriesKey::new(Metric::ScannedBytes, dims()),
+            day,
+            bytes,
+        ));
+        samples.push(Sample::daily(
+            SeriesKey::new(Metric::ScannedObjects, dims()),
+            day,
+            objects,
+        ));
+    }
+    (samples, problems)
+}
+
+/// One collection: every page of the history window, parsed and summed per bucket and day.
+pub async fn collect(
+    client: &ConsoleClient,
+    cfg: &Antivirus,
+    today: NaiveDate,
+    concurrency: usize,
+    requests: &Requests,
+) -> Result<SourceOutput, Error> {
+    let from = today - chrono::Days::new(u64::from(cfg.history_days));
+    let to = today.pred_opt().unwrap_or(today);
+    let pages = client.fetch_pages(from, to, concurrency, requests).await?;
+    let mut items = Vec::new();
+    let mut problems = Vec::new();
+    for (i, page) in pages.iter().enumerate() {
+        let (mut it, mut p) =
+            parse_page(page, &cfg.api, i + 1).map_err(|message| Error::Shape {
+                what: format!("GET {}", cfg.api.stats_path),
+                message,
+            })?;
+        items.append(&mut it);
+        problems.append(&mut p);
+    }
+    let (samples, mut dupes) = aggregate(items, today);
+    problems.append(&mut dupes);
+    let present: BTreeSet<&str> = samples
+        .iter()
+        .filter_map(|s| s.key.dim(DIM_BUCKET))
+        .collect();
+    for b in &cfg.buckets {
+        if !present.contains(b.name.as_str()) {
+            tracing::info!(bucket = %b.name, "the Console reported no scans for this bucket in the window");
+        }
+    }
+    Ok(SourceOutput { samples, problems })
+}
+
+/// The Console's HTTP client: bounded timeouts, no secrets in its Debug output.
+pub fn http_client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(Duration::from_secs(10))
+        .user_agent(concat!("costwarden/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("a reqwest client with only timeouts set builds")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn parse_page_keeps_good_items_and_names_bad_ones() {
+        let api = ConsoleApi::default();
+        let page = json!({"items": [
+            {"bucketName": "uploads", "date": "2026-11-20", "scanType": "Event", "scannedBytes": 1000, "scannedObjects": 2},
+            {"bucketName": "uploads", "date": "2026-11-20T00:00:00Z", "scanType": "Retro", "scannedBytes": 500, "scannedObjects": 1},
+            {"bucketName": "bad-neg", "date": "2026-11-20", "scannedBytes": -5, "scannedObjects": 1},
+            {"bucketName": "bad-str", "date": "2026-11-20", "scannedBytes": "lots", "scannedObjects": 1},
+            {"bucketName": "bad-date", "date": "20/11/2026", "scannedBytes": 1, "scannedObjects": 1},
+            "nonsense"
+        ]});
+        let (items, problems) = parse_page(&page, &api, 1).unwrap();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[1].date, day("2026-11-20"));
+        assert_eq!(
+            problems,
+            vec![
+                "page 1 item 2: bucket \"bad-neg\" on 2026-11-20: \"scannedBytes\" = -5 is negative",
+                "page 1 item 3: bucket \"bad-str\" on 2026-11-20: \"scannedBytes\" = \"lots\" is not a number",
+                "page 1 item 4: bucket \"bad-date\": \"date\" = \"20/11/2026\" is not a date (%Y-%m-%d)",
+                "page 1 item 5: not a JSON object",
+            ]
+        );
+    }
+
+    #[test]
+    fn parse_page_without_item_list_is_an_error() {
+        let api = ConsoleApi::default();
+        assert_eq!(
+            parse_page(&json!({"data": []}), &api, 3).unwrap_err(),
+            "page 3: no item list at \"/items\""
+        );
+    }
+
+    #[test]
+    fn byte_unit_and_field_names_come_from_config() {
+        let api = ConsoleApi {
+            items_pointer: "/result/rows".into(),
+            bucket_field: "bucket".into(),
+            bytes_field: "sizeMb".into(),
+            objects_field: "count".into(),
+            bytes_unit: crate::config::ByteUnit::Mib,
+            ..ConsoleApi::default()
+        };
+        let page = json!({"result": {"rows": [{"bucket": "b1", "date": "2026-11-01", "sizeMb": 2.5, "count": 7}]}});
+        let (items, problems) = parse_page(&page, &api, 1).unwrap();
+        assert!(problems.is_empty());
+        assert_eq!(items[0].bytes, 2.5 * 1024.0 * 1024.0);
+        assert_eq!(items[0].objects, 7.0);
+    }
+
+    #[test]
+    fn aggregate_sums_scan_types_drops_today_and_reports_duplicates() {
+        let item = |b: &str, d: &str, t: &str, bytes: f64| Item {
+            bucket: b.into(),
+            date: day(d),
+            scan_type: Some(t.into()),
+            bytes,
+            objects: 1.0,
+        };
+        let (samples, problems) = aggregate(
+            vec![
+                item("a-bucket", "2026-11-20", "Event", 100.0),
+                item("a-bucket", "2026-11-20", "Retro", 50.0),
+                item("a-bucket", "2026-11-20", "Retro", 50.0),
+                item("a-bucket", "2026-11-21", "Event", 7.0),
+            ],
+            day("2026-11-21"),
+        );
+        assert_eq!(
+            problems,
+            vec!["bucket \"a-bucket\" on 2026-11-20 (Retro): reported twice; counted once"]
+        );
+        let bytes: Vec<_> = samples
+            .iter()
+            .filter(|s| s.key.metric == Metric::ScannedBytes)
+            .map(|s| (s.day.unwrap(), s.value))
+            .collect();
+        assert_eq!(bytes, vec![(day("2026-11-20"), 150.0)]);
+    }
+
+    #[test]
+    fn total_pages_rejects_nonsense() {
+        let api = ConsoleApi::default();
+        assert_eq!(total_pages(&json!({"totalPages": 3}), &api), Ok(3));
+        assert_eq!(total_pages(&json!({"totalPages": 0}), &api), Ok(1));
+        assert!(total_pages(&json!({"totalPages": "x"}), &api).is_err());
+        assert!(total_pages(&json!({}), &api).is_err());
+    }
+}

@@ -1,0 +1,319 @@
+//! Cost Explorer: daily cost per value of one cost-allocation tag. Every request and every page
+//! costs USD 0.01, so a run makes exactly ONE query covering the whole history window.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_costexplorer::operation::get_cost_and_usage::GetCostAndUsageOutput;
+use aws_sdk_costexplorer::types::{
+    DateInterval, Granularity, GroupDefinition, GroupDefinitionType,
+};
+use chrono::NaiveDate;
+
+use crate::config::Cost;
+use crate::metrics::{Metric, DIM_TAG_KEY, DIM_TAG_VALUE};
+use crate::model::{Sample, SeriesKey};
+use crate::sources::{aws_message, Api, Requests, SourceOutput};
+
+/// The tag value reported for resources that do not carry the tag (CE returns `key$`).
+pub const UNTAGGED: &str = "untagged";
+/// A page token seen this many times means a broken peer; stop before the bill grows.
+const MAX_PAGES: usize = 1_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("Cost Explorer GetCostAndUsage: {0}")]
+    Aws(String),
+    #[error("Cost Explorer GetCostAndUsage: {0}")]
+    Paging(String),
+}
+
+/// One parsed day of one tag value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CostPoint {
+    pub tag_value: String,
+    pub day: NaiveDate,
+    pub amount: f64,
+    pub unit: String,
+    pub estimated: bool,
+}
+
+/// What the pages said. Days that appear with no group for a tag value are that value's
+/// zero-cost days (CE omits zero groups); `unknown` are (value, day) whose amount was malformed
+/// and so must not be zero-filled either.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub points: Vec<CostPoint>,
+    pub days: BTreeMap<NaiveDate, bool>,
+    pub unknown: BTreeSet<(String, NaiveDate)>,
+    pub problems: Vec<String>,
+}
+
+/// Parses one page into `acc`; malformed groups become problems.
+pub fn parse_page(
+    out: &GetCostAndUsageOutput,
+    tag_key: &str,
+    metric: &str,
+    page_no: usize,
+    acc: &mut Parsed,
+) {
+    let Parsed {
+        points,
+        days,
+        unknown,
+        problems,
+    } = acc;
+    for (r, result) in out.results_by_time().iter().enumerate() {
+        let at = format!("page {page_no} ResultsByTime[{r}]");
+        let Some(day) = result
+            .time_period()
+            .and_then(|p| NaiveDate::parse_from_str(p.start(), "%Y-%m-%d").ok())
+        else {
+            problems.push(format!("{at}: TimePeriod.Start missing or not a date"));
+            continue;
+        };
+        let estimated = result.estimated();
+        // A day split across pages keeps the conservative (estimated) flag.
+        *days.entry(day).or_default() |= estimated;
+        for (g, group) in result.groups().iter().enumerate() {
+            let at = format!("{at} Groups[{g}] ({day})");
+            let Some(key) = group.keys().first() else {
+                problems.push(format!("{at}: no Keys"));
+                continue;
+            };
+            let value = match key.split_once('$') {
+                Some((k, "")) if k == tag_key => UNTAGGED.to_string(),
+                Some((k, v)) if k == tag_key => v.to_string(),
+                _ => {
+                    problems.push(format!("{at}: key {key:?} is not \"{tag_key}$<value>\""));
+                    continue;
+                }
+            };
+            let Some(mv) = group.metrics().and_then(|m| m.get(metric)) else {
+                problems.push(format!("{at}: tag value {value:?} has no {metric} metric"));
+                unknown.insert((value, day));
+                continue;
+            };
+            let amount = mv.amount().and_then(|a| a.trim().parse::<f64>().ok());
+            match amount {
+                Some(a) if a.is_finite() => points.push(CostPoint {
+                    tag_value: value,
+                    day,
+                    amount: a,
+                    unit: mv.unit().unwrap_or("USD").to_string(),
+                    estimated,
+                }),
+                _ => {
+                    problems.push(format!(
+                        "{at}: tag value {value:?}: {metric}.Amount {:?} is not a number",
+                        mv.amount().unwrap_or("<missing>")
+                    ));
+                    unknown.insert((value, day));
+                }
+            }
+        }
+    }
+}
+
+/// Merges pages into per-value daily samples, zero-filling the days CE reported without them.
+pub fn to_samples(tag_key: &str, parsed: Parsed) -> Vec<Sample> {
+    let mut per_value: BTreeMap<String, BTreeMap<NaiveDate, (f64, bool)>> = BTreeMap::new();
+    for p in parsed.points {
+        let e = per_value
+            .entry(p.tag_value)
+            .or_default()
+            .entry(p.day)
+            .or_default();
+        e.0 += p.amount;
+        e.1 |= p.estimated;
+    }
+    let mut samples = Vec::new();
+    for (value, series) in per_value {
+        let key = SeriesKey::new(
+            Metric::Cost,
+            vec![
+                (DIM_TAG_KEY, tag_key.to_string()),
+                (DIM_TAG_VALUE, value.clone()),
+            ],
+        );
+        for (&day, &estimated) in &parsed.days {
+            if parsed.unknown.contains(&(value.clone(), day)) {
+                continue;
+            }
+            let (amount, est) = series.get(&day).copied().unwrap_or((0.0, estimated));
+            let mut s = Sample::daily(key.clone(), day, amount);
+            s.estimated = est;
+            samples.push(s);
+        }
+    }
+    samples
+}
+
+/// ONE GetCostAndUsage over [today - history_days, today), following NextPageToken.
+pub async fn collect(
+    client: &aws_sdk_costexplorer::Client,
+    cfg: &Cost,
+    today: NaiveDate,
+    requests: &Requests,
+    max_attempts: u32,
+) -> Result<SourceOutput, Error> {
+    let start = today - chrono::Days::new(u64::from(cfg.history_days));
+    let period = DateInterval::builder()
+        .start(start.format("%Y-%m-%d").to_string())
+        .end(today.format("%Y-%m-%d").to_string())
+        .build()
+        .map_err(|e| Error::Aws(e.to_string()))?;
+    let group = GroupDefinition::builder()
+        .r#type(GroupDefinitionType::Tag)
+        .key(&cfg.tag_key)
+        .build();
+    let mut token: Option<String> = None;
+    let mut seen_tokens = BTreeSet::new();
+    let mut parsed = Parsed::default();
+    for page_no in 1.. {
+        let mut attempt = 0;
+        let out = loop {
+            attempt += 1;
+            requests.add(Api::GetCostAndUsage);
+            let res = client
+                .get_cost_and_usage()
+                .time_period(period.clone())
+                .granularity(Granularity::Daily)
+                .metrics(&cfg.metric)
+                .group_by(group.clone())
+                .set_next_page_token(token.clone())
+                .send()
+                .await;
+            match res {
+                Ok(out) => break out,
+                // CE's throttle is LimitExceededException, which the SDK does not retry itself.
+                Err(e)
+                    if attempt < max_attempts
+                        && e.as_service_error()
+                            .is_some_and(|s| s.is_limit_exceeded_exception()) =>
+                {
+                    tokio::time::sleep(crate::backoff(attempt)).await;
+                }
+                Err(e) => return Err(Error::Aws(aws_message(&e))),
+            }
+        };
+        parse_page(&out, &cfg.tag_key, &cfg.metric, page_no, &mut parsed);
+        match out.next_page_token().filter(|t| !t.is_empty()) {
+            None => break,
+            Some(t) if !seen_tokens.insert(t.to_string()) || page_no >= MAX_PAGES => {
+                return Err(Error::Paging(format!(
+                    "NextPageToken {t:?} repeats or paging exceeds {MAX_PAGES} pages"
+                )))
+            }
+            Some(t) => token = Some(t.to_string()),
+        }
+    }
+    let problems = std::mem::take(&mut parsed.problems);
+    let samples = to_samples(&cfg.tag_key, parsed);
+    let present: BTreeSet<&str> = samples
+        .iter()
+        .filter_map(|s| s.key.dim(DIM_TAG_VALUE))
+        .collect();
+    for t in &cfg.tags {
+        if !present.contains(t.value.as_str()) {
+            tracing::info!(tag_value = %t.value, tag_key = %cfg.tag_key, "Cost Explorer reported no cost for this tag value in the window");
+        }
+    }
+    Ok(SourceOutput { samples, problems })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_costexplorer::types::{Group, MetricValue, ResultByTime};
+
+    fn result(day: &str, estimated: bool, groups: Vec<Group>) -> ResultByTime {
+        let next = (day.parse::<NaiveDate>().unwrap() + chrono::Days::new(1)).to_string();
+        ResultByTime::builder()
+            .time_period(
+                DateInterval::builder()
+                    .start(day)
+                    .end(next)
+                    .build()
+                    .unwrap(),
+            )
+            .set_groups(Some(groups))
+            .estimated(estimated)
+            .build()
+    }
+
+    fn group(key: &str, amount: &str) -> Group {
+        Group::builder()
+            .keys(key)
+            .metrics(
+                "UnblendedCost",
+                MetricValue::builder().amount(amount).unit("USD").build(),
+            )
+            .build()
+    }
+
+    #[test]
+    fn parses_tag_values_untagged_and_zero_fills_missing_days() {
+        let out = GetCostAndUsageOutput::builder()
+            .results_by_time(result(
+                "2026-11-01",
+                false,
+                vec![group("team$scanner", "1.50"), group("team$", "0.25")],
+            ))
+            .results_by_time(result(
+                "2026-11-02",
+                true,
+                vec![group("team$scanner", "2.00"), group("other$x", "9")],
+            ))
+            .results_by_time(result(
+                "2026-11-03",
+                true,
+                vec![group("team$scanner", "abc")],
+            ))
+            .build();
+        let mut parsed = Parsed::default();
+        parse_page(&out, "team", "UnblendedCost", 1, &mut parsed);
+        assert_eq!(
+            parsed.problems,
+            vec![
+                "page 1 ResultsByTime[1] Groups[1] (2026-11-02): key \"other$x\" is not \"team$<value>\"",
+                "page 1 ResultsByTime[2] Groups[0] (2026-11-03): tag value \"scanner\": UnblendedCost.Amount \"abc\" is not a number",
+            ]
+        );
+        let samples = to_samples("team", parsed);
+        let got: Vec<(String, String, f64, bool)> = samples
+            .iter()
+            .map(|s| {
+                (
+                    s.key.dim(DIM_TAG_VALUE).unwrap().to_string(),
+                    s.day.unwrap().to_string(),
+                    s.value,
+                    s.estimated,
+                )
+            })
+            .collect();
+        let row = |v: &str, d: &str, a: f64, e: bool| (v.to_string(), d.to_string(), a, e);
+        assert_eq!(
+            got,
+            vec![
+                row("scanner", "2026-11-01", 1.5, false),
+                row("scanner", "2026-11-02", 2.0, true),
+                row("untagged", "2026-11-01", 0.25, false),
+                row("untagged", "2026-11-02", 0.0, true),
+                row("untagged", "2026-11-03", 0.0, true),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_result_without_time_period_is_a_problem() {
+        let out = GetCostAndUsageOutput::builder()
+            .results_by_time(ResultByTime::builder().build())
+            .build();
+        let mut parsed = Parsed::default();
+        parse_page(&out, "team", "UnblendedCost", 2, &mut parsed);
+        assert_eq!(
+            parsed.problems,
+            vec!["page 2 ResultsByTime[0]: TimePeriod.Start missing or not a date"]
+        );
+    }
+}

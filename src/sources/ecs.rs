@@ -1,0 +1,264 @@
+//! ECS scanning services: running / desired / pending tasks, and the maximum, which lives only in
+//! Application Auto Scaling (no CloudWatch metric carries it).
+
+use std::collections::BTreeMap;
+
+use crate::config::{Ecs, EcsService, TaskCount};
+use crate::metrics::{Metric, DIM_CLUSTER, DIM_SERVICE};
+use crate::model::{Sample, SeriesKey};
+use crate::sources::{aws_message, bounded, Api, Requests, SourceOutput};
+
+/// DescribeServices takes at most 10 services per call, DescribeScalableTargets 50 resource ids.
+pub const SERVICES_PER_CALL: usize = 10;
+pub const TARGETS_PER_CALL: usize = 50;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counts {
+    pub running: i32,
+    pub desired: i32,
+    pub pending: i32,
+}
+
+pub struct EcsClients {
+    pub ecs: aws_sdk_ecs::Client,
+    pub autoscaling: aws_sdk_applicationautoscaling::Client,
+}
+
+/// `service/<cluster>/<service>`, Application Auto Scaling's resource id for an ECS service.
+pub fn resource_id(s: &EcsService) -> String {
+    format!("service/{}/{}", short(&s.cluster), short(&s.service))
+}
+
+/// The name part of an ARN (`arn:...:cluster/name` → `name`), or the name itself.
+fn short(name_or_arn: &str) -> &str {
+    name_or_arn.rsplit('/').next().unwrap_or(name_or_arn)
+}
+
+/// Pure: from what the APIs said to samples and problems.
+pub fn to_samples(
+    cfg: &Ecs,
+    counts: &BTreeMap<(String, String), Counts>,
+    max_from_autoscaling: &BTreeMap<String, i32>,
+) -> (Vec<Sample>, Vec<String>) {
+    let mut samples = Vec::new();
+    let mut problems = Vec::new();
+    for s in &cfg.services {
+        let (cluster, service) = (short(&s.cluster).to_string(), short(&s.service).to_string());
+        let Some(c) = counts.get(&(cluster.clone(), service.clone())) else {
+            continue; // the fetch already reported why
+        };
+        let key = |m| {
+            SeriesKey::new(
+                m,
+                vec![
+                    (DIM_CLUSTER, cluster.clone()),
+                    (DIM_SERVICE, service.clone()),
+                ],
+            )
+        };
+        samples.push(Sample::gauge(
+            key(Metric::RunningTasks),
+            f64::from(c.running),
+        ));
+        samples.push(Sample::gauge(
+            key(Metric::DesiredTasks),
+            f64::from(c.desired),
+        ));
+        samples.push(Sample::gauge(
+            key(Metric::PendingTasks),
+            f64::from(c.pending),
+        ));
+        let max = s
+            .max_tasks
+            .map(|m| m as i32)
+            .or_else(|| max_from_autoscaling.get(&resource_id(s)).copied());
+        match max {
+            Some(max) if max > 0 => {
+                let used = match cfg.count {
+                    TaskCount::Running => c.running,
+                    TaskCount::Desired => c.desired,
+                };
+                samples.push(Sample::gauge(key(Metric::MaxTasks), f64::from(max)));
+                samples.push(Sample::gauge(
+                    key(Metric::TaskUtilization),
+                    100.0 * f64::from(used) / f64::from(max),
+                ));
+            }
+            Some(max) => problems.push(format!(
+                "ECS service {cluster}/{service}: Application Auto Scaling MaxCapacity is {max}; set max_tasks in thresholds.toml"
+            )),
+            None => problems.push(format!(
+                "ECS service {cluster}/{service}: no maximum task count: neither max_tasks in thresholds.toml nor an Application Auto Scaling target ({}); capacity cannot be evaluated",
+                resource_id(s)
+            )),
+        }
+    }
+    (samples, problems)
+}
+
+pub async fn collect(
+    clients: &EcsClients,
+    cfg: &Ecs,
+    requests: &Requests,
+    concurrency: usize,
+) -> SourceOutput {
+    let mut problems = Vec::new();
+
+    // DescribeServices: per cluster, 10 at a time.
+    let mut by_cluster: BTreeMap<&str, Vec<&EcsService>> = BTreeMap::new();
+    for s in &cfg.services {
+        by_cluster.entry(s.cluster.as_str()).or_default().push(s);
+    }
+    let batches: Vec<(&str, Vec<&EcsService>)> = by_cluster
+        .iter()
+        .flat_map(|(cluster, svcs)| {
+            svcs.chunks(SERVICES_PER_CALL)
+                .map(move |c| (*cluster, c.to_vec()))
+        })
+        .collect();
+    let described = bounded(batches, concurrency, |(cluster, svcs)| async move {
+        requests.add(Api::DescribeServices);
+        let res = clients
+            .ecs
+            .describe_services()
+            .cluster(cluster)
+            .set_services(Some(svcs.iter().map(|s| s.service.clone()).collect()))
+            .send()
+            .await;
+        (cluster, svcs, res)
+    })
+    .await;
+    let mut counts = BTreeMap::new();
+    for (cluster, svcs, res) in described {
+        match res {
+            Ok(out) => {
+                for svc in out.services() {
+                    let name = svc.service_name().unwrap_or_default().to_string();
+                    counts.insert(
+                        (short(cluster).to_string(), name),
+                        Counts {
+                            running: svc.running_count(),
+                            desired: svc.desired_count(),
+                            pending: svc.pending_count(),
+                        },
+                    );
+                }
+                for f in out.failures() {
+                    problems.push(format!(
+                        "ECS service {} in cluster {}: {}{}",
+                        f.arn().map(short).unwrap_or("?"),
+                        short(cluster),
+                        f.reason().unwrap_or("failed"),
+                        if f.reason() == Some("MISSING") {
+                            " (no such service; check ecs.services)"
+                        } else {
+                            ""
+                        }
+                    ));
+                }
+            }
+            Err(e) => {
+                let names: Vec<_> = svcs.iter().map(|s| s.service.as_str()).collect();
+                problems.push(format!(
+                    "ECS DescribeServices in cluster {} for {}: {}",
+                    short(cluster),
+                    names.join(", "),
+                    aws_message(&e)
+                ));
+            }
+        }
+    }
+
+    // The maximum: only for services without max_tasks, 50 resource ids per call.
+    let ids: Vec<String> = cfg
+        .services
+        .iter()
+        .filter(|s| s.max_tasks.is_none())
+        .map(resource_id)
+        .collect();
+    let chunks: Vec<Vec<String>> = ids
+        .chunks(TARGETS_PER_CALL)
+        .map(<[String]>::to_vec)
+        .collect();
+    let targets = bounded(chunks, concurrency, |chunk| async move {
+        let mut found = Vec::new();
+        let mut token = None;
+        loop {
+            requests.add(Api::DescribeScalableTargets);
+            let out = clients
+                .autoscaling
+                .describe_scalable_targets()
+                .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs)
+                .scalable_dimension(aws_sdk_applicationautoscaling::types::ScalableDimension::EcsServiceDesiredCount)
+                .set_resource_ids(Some(chunk.clone()))
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| format!("Application Auto Scaling DescribeScalableTargets: {}", aws_message(&e)))?;
+            found.extend(out.scalable_targets().iter().map(|t| (t.resource_id().to_string(), t.max_capacity())));
+            match out.next_token().filter(|t| !t.is_empty()) {
+                Some(t) => token = Some(t.to_string()),
+                None => return Ok::<_, String>(found),
+            }
+        }
+    })
+    .await;
+    let mut max = BTreeMap::new();
+    for t in targets {
+        match t {
+            Ok(found) => max.extend(found),
+            Err(e) => problems.push(e),
+        }
+    }
+
+    let (samples, mut more) = to_samples(cfg, &counts, &max);
+    problems.append(&mut more);
+    SourceOutput { samples, problems }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn svc(name: &str, max: Option<u32>) -> EcsService {
+        EcsService {
+            cluster: "arn:aws:ecs:us-east-1:123456789012:cluster/scan".into(),
+            service: name.into(),
+            max_tasks: max,
+            owner: None,
+        }
+    }
+
+    #[test]
+    fn utilisation_uses_override_then_autoscaling_and_reports_neither() {
+        let cfg = Ecs {
+            enabled: true,
+            count: TaskCount::Running,
+            services: vec![svc("a", Some(10)), svc("b", None), svc("c", None)],
+        };
+        let c = Counts {
+            running: 7,
+            desired: 8,
+            pending: 1,
+        };
+        let counts = [("a", c), ("b", c), ("c", c)]
+            .into_iter()
+            .map(|(n, c)| (("scan".to_string(), n.to_string()), c))
+            .collect();
+        let max = [("service/scan/b".to_string(), 7)].into_iter().collect();
+        let (samples, problems) = to_samples(&cfg, &counts, &max);
+        let util: Vec<(String, f64)> = samples
+            .iter()
+            .filter(|s| s.key.metric == Metric::TaskUtilization)
+            .map(|s| (s.key.dim(DIM_SERVICE).unwrap().to_string(), s.value))
+            .collect();
+        assert_eq!(
+            util,
+            vec![("a".to_string(), 70.0), ("b".to_string(), 100.0)]
+        );
+        assert_eq!(
+            problems,
+            vec!["ECS service scan/c: no maximum task count: neither max_tasks in thresholds.toml nor an Application Auto Scaling target (service/scan/c); capacity cannot be evaluated"]
+        );
+    }
+}
