@@ -1,0 +1,287 @@
+//! A loopback double of the Antivirus for Amazon S3 Console API, faithful to what is known of
+//! the real one: `POST /api/Token` → bearer token, 401 with an RFC 7807 body when the token is
+//! missing or expired, ASP.NET-style problem bodies on errors, `GET /api/health`. The statistics
+//! endpoint's shape is the project's default (config::ConsoleApi). Failures on demand.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paging {
+    Page,
+    Token,
+}
+
+/// What a test can make the next statistics responses do.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// An RFC 7807 error with this status.
+    Status(u16),
+    /// A 200 whose body is cut off mid-JSON.
+    Truncated,
+    /// Reject the (valid) token as expired: 401, as the real Console does.
+    ExpireToken,
+}
+
+#[derive(Debug, Default)]
+pub struct Log {
+    pub token_requests: usize,
+    pub stats_requests: usize,
+    /// Every Authorization header and body seen, to prove what was (not) sent.
+    pub seen: Vec<String>,
+}
+
+pub struct ConsoleState {
+    pub username: String,
+    pub password: String,
+    pub items: Mutex<Vec<Value>>,
+    pub paging: Paging,
+    pub faults: Mutex<VecDeque<Fault>>,
+    pub delay: Mutex<Duration>,
+    pub log: Mutex<Log>,
+    tokens: Mutex<Vec<String>>,
+    next_token: Mutex<u64>,
+}
+
+pub struct Console {
+    pub url: String,
+    pub state: Arc<ConsoleState>,
+    _task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        self._task.abort();
+    }
+}
+
+impl Console {
+    pub async fn start(username: &str, password: &str, paging: Paging) -> Console {
+        let state = Arc::new(ConsoleState {
+            username: username.into(),
+            password: password.into(),
+            items: Mutex::new(Vec::new()),
+            paging,
+            faults: Mutex::new(VecDeque::new()),
+            delay: Mutex::new(Duration::ZERO),
+            log: Mutex::new(Log::default()),
+            tokens: Mutex::new(Vec::new()),
+            next_token: Mutex::new(0),
+        });
+        let app = Router::new()
+            .route("/api/Token", post(token))
+            .route(
+                "/api/health",
+                get(|| async { Json(json!({"status": "Healthy"})) }),
+            )
+            .route("/api/statistics/scans", get(stats))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Console {
+            url,
+            state,
+            _task: task,
+        }
+    }
+
+    pub fn set_items(&self, items: Vec<Value>) {
+        *self.state.items.lock().unwrap() = items;
+    }
+
+    pub fn fault(&self, f: Fault) {
+        self.state.faults.lock().unwrap().push_back(f);
+    }
+
+    pub fn log(&self) -> std::sync::MutexGuard<'_, Log> {
+        self.state.log.lock().unwrap()
+    }
+}
+
+/// The daily statistics item of the double's default shape.
+pub fn item(
+    bucket: &str,
+    date: chrono::NaiveDate,
+    scan_type: &str,
+    bytes: u64,
+    objects: u64,
+) -> Value {
+    json!({
+        "bucketName": bucket,
+        "date": date.format("%Y-%m-%d").to_string(),
+        "scanType": scan_type,
+        "scannedBytes": bytes,
+        "scannedObjects": objects,
+    })
+}
+
+fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
+    let body = json!({
+        "type": "https://tools.ietf.org/html/rfc9110#section-15",
+        "title": title,
+        "status": status.as_u16(),
+        "detail": detail,
+        "instance": "/api",
+    });
+    (
+        status,
+        [("content-type", "application/problem+json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+async fn token(State(s): State<Arc<ConsoleState>>, body: String) -> Response {
+    {
+        let mut log = s.log.lock().unwrap();
+        log.token_requests += 1;
+        log.seen.push(body.clone());
+    }
+    let creds: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    if creds.get("username").and_then(Value::as_str) != Some(s.username.as_str())
+        || creds.get("password").and_then(Value::as_str) != Some(s.password.as_str())
+    {
+        return problem(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            "Incorrect username or password.",
+        );
+    }
+    let mut n = s.next_token.lock().unwrap();
+    *n += 1;
+    let token = format!("tok-{}", *n);
+    s.tokens.lock().unwrap().push(token.clone());
+    Json(json!({"accessToken": token, "expiresIn": 3600, "tokenType": "Bearer"})).into_response()
+}
+
+async fn stats(
+    State(s): State<Arc<ConsoleState>>,
+    headers: HeaderMap,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    {
+        let mut log = s.log.lock().unwrap();
+        log.stats_requests += 1;
+        log.seen.push(auth.clone());
+    }
+    let delay = *s.delay.lock().unwrap();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let valid = auth
+        .strip_prefix("Bearer ")
+        .is_some_and(|t| s.tokens.lock().unwrap().iter().any(|k| k == t));
+    if !valid {
+        return problem(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            "The access token is missing or expired.",
+        );
+    }
+    let fault = s.faults.lock().unwrap().pop_front();
+    match fault {
+        Some(Fault::Status(code)) => {
+            let status = StatusCode::from_u16(code).unwrap();
+            return problem(
+                status,
+                status.canonical_reason().unwrap_or("Error"),
+                "Injected failure.",
+            );
+        }
+        Some(Fault::Truncated) => {
+            return (
+                StatusCode::OK,
+                [("content-type", "application/json")],
+                "{\"items\": [{\"bucketName\": \"a\"",
+            )
+                .into_response();
+        }
+        Some(Fault::ExpireToken) => {
+            s.tokens.lock().unwrap().clear();
+            return problem(
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized",
+                "The access token expired.",
+            );
+        }
+        None => {}
+    }
+    let date = |k: &str| q.get(k).and_then(|d| d.parse::<chrono::NaiveDate>().ok());
+    let (Some(from), Some(to)) = (date("from"), date("to")) else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "Bad Request",
+            "from and to are required dates (yyyy-MM-dd).",
+        );
+    };
+    let mut items: Vec<Value> = s
+        .items
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|i| {
+            i.get("date")
+                .and_then(Value::as_str)
+                .and_then(|d| d.get(..10))
+                .and_then(|d| d.parse::<chrono::NaiveDate>().ok())
+                .is_none_or(|d| d >= from && d <= to)
+        })
+        .cloned()
+        .collect();
+    // A stable order, as a real paged API must have.
+    items.sort_by_key(|i| {
+        (
+            i["bucketName"].to_string(),
+            i["date"].to_string(),
+            i["scanType"].to_string(),
+        )
+    });
+    match s.paging {
+        Paging::Page => {
+            let size: usize = q
+                .get("pageSize")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(100)
+                .clamp(1, 1000);
+            let page: usize = q
+                .get("page")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(1)
+                .max(1);
+            let total_pages = items.len().div_ceil(size).max(1);
+            let chunk: Vec<Value> = items
+                .into_iter()
+                .skip((page - 1) * size)
+                .take(size)
+                .collect();
+            Json(json!({"items": chunk, "page": page, "pageSize": size, "totalPages": total_pages}))
+                .into_response()
+        }
+        Paging::Token => {
+            const SIZE: usize = 2;
+            let start: usize = q
+                .get("continuationToken")
+                .and_then(|t| t.strip_prefix("c").and_then(|n| n.parse().ok()))
+                .unwrap_or(0);
+            let chunk: Vec<Value> = items.iter().skip(start).take(SIZE).cloned().collect();
+            let next = (start + SIZE < items.len()).then(|| format!("c{}", start + SIZE));
+            Json(json!({"items": chunk, "continuationToken": next})).into_response()
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! Test support: moto for AWS, the project's own loopback doubles for the Console, and helpers
+//! to seed them and read back what costwarden wrote. Shared by tests, examples and benches.
+#![allow(dead_code)] // each test binary uses its own subset
+
+pub mod console;
+pub mod moto;
+
+use std::time::Duration;
+
+use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, StandardUnit};
+use chrono::{NaiveDate, Utc};
+use costwarden::config::Config;
+use costwarden::{App, Clients};
+
+pub use console::{Console, Fault, Paging};
+pub use moto::Moto;
+
+pub const NAMESPACE: &str = "Costwarden/Test";
+pub const CLUSTER: &str = "CloudStorageSecCluster-t1";
+pub const AGENTS: &str = "CloudStorageSecAgentService-t1";
+pub const RETRO: &str = "CloudStorageSecRetroAgentService-t1";
+pub const TAG_KEY: &str = "costwarden:component";
+pub const SECRET_ID: &str = "costwarden/console";
+pub const USERNAME: &str = "api-user";
+pub const PASSWORD: &str = "hunter2-Secret!";
+
+pub fn today() -> NaiveDate {
+    Utc::now().date_naive()
+}
+
+pub fn days_ago(n: u64) -> NaiveDate {
+    today() - chrono::Days::new(n)
+}
+
+/// A thresholds.toml for the test peers. `extra` is appended (more sections or overrides).
+pub fn config_text(console_url: &str, extra: &str) -> String {
+    format!(
+        r#"
+[collector]
+namespace = "{NAMESPACE}"
+max_attempts = 2
+
+[antivirus]
+base_url = "{console_url}"
+history_days = 10
+credentials = {{ secret_id = "{SECRET_ID}" }}
+
+[antivirus.api]
+page_size = 2
+
+[[antivirus.buckets]]
+name = "uploads-prod"
+owner = "media"
+
+[cost]
+tag_key = "{TAG_KEY}"
+history_days = 10
+
+[ecs]
+
+[[ecs.services]]
+cluster = "{CLUSTER}"
+service = "{AGENTS}"
+
+[[ecs.services]]
+cluster = "{CLUSTER}"
+service = "{RETRO}"
+max_tasks = 4
+{extra}"#
+    )
+}
+
+pub fn config(console_url: &str, extra: &str) -> Config {
+    Config::parse(&config_text(console_url, extra), "test.toml").unwrap()
+}
+
+pub async fn app(moto: &Moto, config: Config) -> App {
+    let clients = Clients::from_sdk_config(&moto.sdk_config().await, Duration::from_secs(5));
+    App::new(config, clients)
+}
+
+/// The Console's statistics: two buckets, two scan types, yesterday and the day before.
+pub fn console_items() -> Vec<serde_json::Value> {
+    use console::item;
+    vec![
+        item("uploads-prod", days_ago(1), "Event", 3_000_000_000, 3_000),
+        item("uploads-prod", days_ago(1), "Retro", 1_000_000_000, 500),
+        item("uploads-prod", days_ago(2), "Event", 2_000_000_000, 2_000),
+        item("avatars", days_ago(1), "Event", 500_000_000, 10_000),
+        item("avatars", days_ago(2), "API", 400_000_000, 9_000),
+    ]
+}
+
+/// Everything a full cycle reads, in moto and the Console double.
+pub async fn seed(moto: &Moto, console: &Console) {
+    seed_base(moto, console).await;
+    preset_cost(moto).await;
+}
+
+/// The Console secret, the Console's items and ECS; Cost Explorer left to the test.
+pub async fn seed_base(moto: &Moto, console: &Console) {
+    let sdk = moto.sdk_config().await;
+    let sm = aws_sdk_secretsmanager::Client::new(&sdk);
+    sm.create_secret()
+        .name(SECRET_ID)
+        .secret_string(serde_json::json!({"username": USERNAME, "password": PASSWORD}).to_string())
+        .send()
+        .await
+        .unwrap();
+    console.set_items(console_items());
+    seed_ecs(&sdk).await;
+}
+
+/// Agents: desired 10, running 7 (moto's MOTO_ECS_SERVICE_RUNNING), max 10 from Application
+/// Auto Scaling. Retro: desired = running = 3 (UpdateService), max_tasks 4 from the config.
+pub async fn seed_ecs(sdk: &aws_config::SdkConfig) {
+    let ecs = aws_sdk_ecs::Client::new(sdk);
+    ecs.create_cluster()
+        .cluster_name(CLUSTER)
+        .send()
+        .await
+        .unwrap();
+    ecs.create_service()
+        .cluster(CLUSTER)
+        .service_name(AGENTS)
+        .desired_count(10)
+        .send()
+        .await
+        .unwrap();
+    ecs.create_service()
+        .cluster(CLUSTER)
+        .service_name(RETRO)
+        .desired_count(1)
+        .send()
+        .await
+        .unwrap();
+    ecs.update_service()
+        .cluster(CLUSTER)
+        .service(RETRO)
+        .desired_count(3)
+        .send()
+        .await
+        .unwrap();
+    aws_sdk_applicationautoscaling::Client::new(sdk)
+        .register_scalable_target()
+        .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs)
+        .scalable_dimension(
+            aws_sdk_applicationautoscaling::types::ScalableDimension::EcsServiceDesiredCount,
+        )
+        .resource_id(format!("service/{CLUSTER}/{AGENTS}"))
+        .min_capacity(1)
+        .max_capacity(10)
+        .send()
+        .await
+        .unwrap();
+}
+
+pub fn ce_day(day: NaiveDate, estimated: bool, groups: &[(&str, &str)]) -> serde_json::Value {
+    serde_json::json!({
+        "TimePeriod": {"Start": day.to_string(), "End": (day + chrono::Days::new(1)).to_string()},
+        "Total": {},
+        "Groups": groups.iter().map(|(k, a)| serde_json::json!({
+            "Keys": [format!("{TAG_KEY}${k}")],
+            "Metrics": {"UnblendedCost": {"Amount": a, "Unit": "USD"}}
+        })).collect::<Vec<_>>(),
+        "Estimated": estimated,
+    })
+}
+
+/// Two pages: the first ends with a NextPageToken, the second (its own request) finishes.
+pub async fn preset_cost(moto: &Moto) {
+    moto.preset_cost_and_usage(serde_json::json!([
+        {
+            "ResultsByTime": [ce_day(days_ago(2), false, &[("scanner-agents", "12.50"), ("", "0.40")])],
+            "NextPageToken": "page-2",
+            "GroupDefinitions": [{"Type": "TAG", "Key": TAG_KEY}],
+        },
+        {
+            "ResultsByTime": [ce_day(days_ago(1), true, &[("scanner-agents", "20.25"), ("scanner-console", "3.10")])],
+            "GroupDefinitions": [{"Type": "TAG", "Key": TAG_KEY}],
+        }
+    ]))
+    .await;
+}
+
+/// Reads one datum back from moto's CloudWatch: the Maximum over the last hours of the series
+/// with exactly these dimensions and this unit (moto filters on the unit, so a wrong unit reads
+/// as nothing).
+pub async fn read_metric(
+    moto: &Moto,
+    namespace: &str,
+    name: &str,
+    dims: &[(&str, &str)],
+    unit: StandardUnit,
+) -> Option<f64> {
+    let cw = aws_sdk_cloudwatch::Client::new(&moto.sdk_config().await);
+    let metric = Metric::builder()
+        .namespace(namespace)
+        .metric_name(name)
+        .set_dimensions(Some(
+            dims.iter()
+                .map(|(n, v)| Dimension::builder().name(*n).value(*v).build())
+                .collect(),
+        ))
+        .build();
+    let now = Utc::now().timestamp();
+    let out = cw
+        .get_metric_data()
+        .metric_data_queries(
+            MetricDataQuery::builder()
+                .id("q")
+                .metric_stat(
+                    MetricStat::builder()
+                        .metric(metric)
+                        .period(3600 * 4)
+                        .stat("Maximum")
+                        .unit(unit)
+                        .build(),
+                )
+                .build(),
+        )
+        .start_time(aws_sdk_cloudwatch::primitives::DateTime::from_secs(
+            now - 3600 * 2,
+        ))
+        .end_time(aws_sdk_cloudwatch::primitives::DateTime::from_secs(
+            now + 3600,
+        ))
+        .send()
+        .await
+        .unwrap();
+    out.metric_data_results()
+        .first()
+        .and_then(|r| r.values().first().copied())
+}
+
+/// Every metric in the namespace as `Name{Dim=Value,...}`, sorted.
+pub async fn list_metrics(moto: &Moto, namespace: &str) -> Vec<String> {
+    let cw = aws_sdk_cloudwatch::Client::new(&moto.sdk_config().await);
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        let page = cw
+            .list_metrics()
+            .namespace(namespace)
+            .set_next_token(token)
+            .send()
+            .await
+            .unwrap();
+        for m in page.metrics() {
+            let mut dims: Vec<String> = m
+                .dimensions()
+                .iter()
+                .map(|d| format!("{}={}", d.name().unwrap_or(""), d.value().unwrap_or("")))
+                .collect();
+            dims.sort();
+            out.push(format!(
+                "{}{{{}}}",
+                m.metric_name().unwrap_or(""),
+                dims.join(",")
+            ));
+        }
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => break,
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}

@@ -1,0 +1,103 @@
+//! A private moto_server per test: real AWS wire protocols on 127.0.0.1, isolated state.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Moto {
+    child: Child,
+    pub url: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// moto_server from $MOTO_SERVER, the repo's .venv (made by scripts/setup), or PATH.
+pub fn moto_binary() -> PathBuf {
+    if let Ok(p) = std::env::var("MOTO_SERVER") {
+        return PathBuf::from(p);
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server");
+    if venv.exists() {
+        return venv;
+    }
+    PathBuf::from("moto_server")
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Moto {
+    /// Starts moto; `env` sets moto's own knobs (e.g. MOTO_ECS_SERVICE_RUNNING).
+    pub async fn start(env: &[(&str, &str)]) -> Moto {
+        for _ in 0..3 {
+            let port = free_port();
+            let mut cmd = Command::new(moto_binary());
+            cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            for (k, v) in env {
+                cmd.env(k, v);
+            }
+            let child = cmd.spawn().unwrap_or_else(|e| {
+                panic!(
+                    "cannot start {:?}: {e}. Run scripts/setup (or pip install 'moto[server]') first",
+                    moto_binary()
+                )
+            });
+            let mut moto = Moto {
+                child,
+                url: format!("http://127.0.0.1:{port}"),
+            };
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let http = reqwest::Client::new();
+            while Instant::now() < deadline {
+                if let Ok(r) = http.get(format!("{}/moto-api/", moto.url)).send().await {
+                    if r.status().is_success() {
+                        return moto;
+                    }
+                }
+                if moto.child.try_wait().ok().flatten().is_some() {
+                    break; // lost the port race; try another
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        panic!("moto_server did not come up on 127.0.0.1");
+    }
+
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&self.url)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_ecs::config::Credentials::new(
+                "testing", "testing", None, None, "tests",
+            ))
+            .load()
+            .await
+    }
+
+    /// Queues Cost Explorer results; each distinct request body takes the next one.
+    pub async fn preset_cost_and_usage(&self, results: serde_json::Value) {
+        let r = reqwest::Client::new()
+            .post(format!(
+                "{}/moto-api/static/ce/cost-and-usage-results",
+                self.url
+            ))
+            .json(&serde_json::json!({ "results": results }))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "preset CE: {}", r.status());
+    }
+}
