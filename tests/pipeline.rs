@@ -205,11 +205,13 @@ async fn an_expired_token_is_renewed_once_and_the_run_succeeds() {
     let app = app(&moto, config(&console.url, "")).await;
     let report = run_once(&app, chrono::Utc::now(), false).await;
     assert!(report.ok(), "{}", costwarden::report::human(&report));
-    let log = console.log();
-    assert_eq!(log.token_requests, 2);
-    assert_eq!(log.stats_requests, 4); // 3 pages + the one refused
+    let (tokens, stats) = {
+        let log = console.log();
+        (log.token_requests, log.stats_requests)
+    };
+    assert_eq!(tokens, 2);
+    assert_eq!(stats, 4); // 3 pages + the one refused
     let up = [("Bucket", "uploads-prod"), ("Source", "console")];
-    drop(log);
     assert_eq!(
         read_metric(&moto, NAMESPACE, "ScannedBytes", &up, StandardUnit::Bytes).await,
         Some(4e9)
