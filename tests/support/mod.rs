@@ -12,6 +12,7 @@ use chrono::{NaiveDate, Utc};
 use costwarden::config::Config;
 use costwarden::{App, Clients};
 
+#[allow(unused_imports)]
 pub use console::{Console, Fault, Paging};
 pub use moto::Moto;
 

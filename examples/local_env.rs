@@ -1,0 +1,126 @@
+//! Local stand-ins for AWS (moto) and the antivirus Console (the project's double), seeded from
+//! a thresholds.toml with 30 days of plausible data, so `costwarden run` can be tried with no
+//! account. Prints `export` lines for the run, then "ready", and serves until stdin closes.
+//!
+//!     cargo run --example local_env -- thresholds.toml
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::io::{BufRead, Write};
+
+use costwarden::config::Config;
+use support::*;
+
+#[tokio::main]
+async fn main() {
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "thresholds.toml".into());
+    let cfg = Config::load(path.as_ref()).unwrap_or_else(|e| panic!("{e}"));
+    let moto = Moto::start(&[("MOTO_ECS_SERVICE_RUNNING", "5")]).await;
+    let console = Console::start("demo-api-user", "demo-password", Paging::Page).await;
+    let sdk = moto.sdk_config().await;
+
+    // Console: 30 days per configured bucket, growing ~2%/day, quieter at weekends.
+    let mut items = Vec::new();
+    if let Some(av) = &cfg.antivirus {
+        for (b, bucket) in av.buckets.iter().enumerate() {
+            for d in 1..=30u64 {
+                let day = days_ago(d);
+                let weekend = matches!(
+                    chrono::Datelike::weekday(&day),
+                    chrono::Weekday::Sat | chrono::Weekday::Sun
+                );
+                let growth = 1.02f64.powi(30 - d as i32);
+                let bytes =
+                    (2e10 / (b as f64 + 1.0) * growth * if weekend { 0.6 } else { 1.0 }) as u64;
+                items.push(console::item(
+                    &bucket.name,
+                    day,
+                    "Event",
+                    bytes,
+                    bytes / 2_000_000,
+                ));
+                items.push(console::item(
+                    &bucket.name,
+                    day,
+                    "Retro",
+                    bytes / 10,
+                    bytes / 20_000_000,
+                ));
+            }
+        }
+    }
+    console.set_items(items);
+
+    // Cost Explorer: one page covering the configured window for every configured tag value.
+    if let Some(ce) = &cfg.cost {
+        let days: Vec<serde_json::Value> = (1..=u64::from(ce.history_days))
+            .rev()
+            .map(|d| {
+                let groups: Vec<serde_json::Value> = ce
+                    .tags
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| {
+                        let amount = 40.0 / (i as f64 + 1.0) * 1.01f64.powi(90 - d as i32);
+                        serde_json::json!({"Keys": [format!("{}${}", ce.tag_key, t.value)],
+                            "Metrics": {ce.metric.clone(): {"Amount": format!("{amount:.4}"), "Unit": "USD"}}})
+                    })
+                    .collect();
+                serde_json::json!({"TimePeriod": {"Start": days_ago(d).to_string(), "End": days_ago(d - 1).to_string()},
+                    "Total": {}, "Groups": groups, "Estimated": d <= 2})
+            })
+            .collect();
+        moto.preset_cost_and_usage(serde_json::json!([{"ResultsByTime": days}]))
+            .await;
+    }
+
+    // ECS: each configured service, desired 8 (moto runs 5); max 12 where the config has none.
+    if let Some(e) = &cfg.ecs {
+        let ecs = aws_sdk_ecs::Client::new(&sdk);
+        let aas = aws_sdk_applicationautoscaling::Client::new(&sdk);
+        for s in &e.services {
+            let _ = ecs.create_cluster().cluster_name(&s.cluster).send().await;
+            ecs.create_service()
+                .cluster(&s.cluster)
+                .service_name(&s.service)
+                .desired_count(8)
+                .send()
+                .await
+                .unwrap();
+            if s.max_tasks.is_none() {
+                aas.register_scalable_target()
+                    .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs)
+                    .scalable_dimension(aws_sdk_applicationautoscaling::types::ScalableDimension::EcsServiceDesiredCount)
+                    .resource_id(costwarden::sources::ecs::resource_id(s))
+                    .min_capacity(1)
+                    .max_capacity(12)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+
+    let mut out = std::io::stdout().lock();
+    for (k, v) in [
+        ("AWS_ENDPOINT_URL", moto.url.as_str()),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", cfg.collector.region.as_str()),
+        ("COSTWARDEN_CONSOLE_URL", console.url.as_str()),
+        ("CSS_CONSOLE_USERNAME", "demo-api-user"),
+        ("CSS_CONSOLE_PASSWORD", "demo-password"),
+    ] {
+        writeln!(out, "export {k}='{v}'").unwrap();
+    }
+    writeln!(out, "ready").unwrap();
+    out.flush().unwrap();
+    drop(out);
+    // Serve until the caller closes our stdin (or kills us); moto stops with us.
+    tokio::task::spawn_blocking(|| for _ in std::io::stdin().lock().lines() {})
+        .await
+        .unwrap();
+}

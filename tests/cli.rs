@@ -1,0 +1,201 @@
+//! The `costwarden` binary as a user runs it: validate, run, --json, --dry-run, secrets kept out.
+
+mod support;
+
+use std::process::{Command, Output};
+
+use support::*;
+
+fn costwarden(args: &[&str], env: &[(&str, String)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_costwarden"));
+    cmd.args(args)
+        .env_remove("COSTWARDEN_CONFIG")
+        .env_remove("AWS_PROFILE");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn every_bad_fixture_is_rejected_with_its_expected_messages() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if !path.to_string_lossy().ends_with(".bad.toml") {
+            continue;
+        }
+        let body = std::fs::read_to_string(&path).unwrap();
+        let expected: Vec<&str> = body
+            .lines()
+            .filter_map(|l| l.strip_prefix("# expect: "))
+            .collect();
+        assert!(
+            !expected.is_empty(),
+            "{} has no '# expect:' line",
+            path.display()
+        );
+        let out = costwarden(&["validate", path.to_str().unwrap()], &[]);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}: {stdout}{stderr}",
+            path.display()
+        );
+        for e in expected {
+            assert!(
+                stderr.contains(e),
+                "{}: expected {e:?} in:\n{stderr}",
+                path.display()
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 5, "only {checked} fixtures");
+}
+
+#[test]
+fn the_shipped_thresholds_toml_validates() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/thresholds.toml");
+    let out = costwarden(&["validate", path], &[]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert_eq!(text(&out).0, format!("{path}: ok\n"));
+}
+
+struct Peers {
+    moto: Moto,
+    console: Console,
+    config: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+async fn peers() -> Peers {
+    let moto = Moto::start(&[("MOTO_ECS_SERVICE_RUNNING", "7")]).await;
+    let console = Console::start(USERNAME, PASSWORD, Paging::Page).await;
+    seed(&moto, &console).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("thresholds.toml");
+    // Credentials from the environment this time (the default), not Secrets Manager.
+    let text = config_text("https://acme-1a2b.cloudstoragesecapp.com", "").replace(
+        &format!("credentials = {{ secret_id = \"{SECRET_ID}\" }}"),
+        "",
+    );
+    std::fs::write(&config, text).unwrap();
+    Peers {
+        moto,
+        console,
+        config,
+        _dir: dir,
+    }
+}
+
+fn env(p: &Peers) -> Vec<(&'static str, String)> {
+    [
+        ("AWS_ENDPOINT_URL", p.moto.url.as_str()),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "us-east-1"),
+        ("COSTWARDEN_CONSOLE_URL", p.console.url.as_str()),
+        ("CSS_CONSOLE_USERNAME", USERNAME),
+        ("CSS_CONSOLE_PASSWORD", PASSWORD),
+        ("COSTWARDEN_LOG", "debug"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k, v.to_string()))
+    .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_prints_a_summary_writes_metrics_and_never_prints_the_password() {
+    let p = peers().await;
+    let cfg = p.config.to_str().unwrap().to_string();
+    let env = env(&p);
+    let out = tokio::task::spawn_blocking(move || costwarden(&["run", "--config", &cfg], &env))
+        .await
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.starts_with("costwarden run OK at "), "{stdout}");
+    for line in [
+        "datums: 34 written, 0 failed, in 1 PutMetricData request(s)",
+        "requests: ConsoleToken 1, ConsoleStats 3, GetCostAndUsage 2, DescribeServices 1, DescribeScalableTargets 1, PutMetricData 1",
+        "estimated API cost of this run: USD 0.02001",
+    ] {
+        assert!(stdout.contains(line), "expected {line:?} in:\n{stdout}");
+    }
+    assert!(
+        !stdout.contains(PASSWORD) && !stderr.contains(PASSWORD),
+        "the password leaked:\n{stdout}{stderr}"
+    );
+    assert!(
+        !stderr.contains("tok-1"),
+        "the bearer token leaked:\n{stderr}"
+    );
+    assert_eq!(list_metrics(&p.moto, NAMESPACE).await.len(), 34);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_prints_the_datums_and_writes_nothing() {
+    let p = peers().await;
+    let cfg = p.config.to_str().unwrap().to_string();
+    let env = env(&p);
+    let out = tokio::task::spawn_blocking(move || {
+        costwarden(&["run", "--dry-run", "--config", &cfg], &env)
+    })
+    .await
+    .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("ScannedBytes{Bucket=uploads-prod,Source=console} 4000000000 Bytes\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("TaskCapacityUtilization{Cluster=CloudStorageSecCluster-t1,Service=CloudStorageSecAgentService-t1} 70 Percent\n"), "{stdout}");
+    assert!(stdout.contains("datums: 32 would be written"), "{stdout}");
+    assert!(!stdout.contains(PASSWORD) && !stderr.contains(PASSWORD));
+    assert_eq!(list_metrics(&p.moto, NAMESPACE).await, Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_summary_and_exit_code_one_when_a_source_fails() {
+    let p = peers().await;
+    let cfg = p.config.to_str().unwrap().to_string();
+    let mut env = env(&p);
+    env.retain(|(k, _)| *k != "CSS_CONSOLE_PASSWORD");
+    let out =
+        tokio::task::spawn_blocking(move || costwarden(&["run", "--json", "--config", &cfg], &env))
+            .await
+            .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let av = v["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["source"] == "antivirus")
+        .unwrap();
+    assert_eq!(av["status"], "failed");
+    assert_eq!(
+        av["error"],
+        "Console credentials: environment variable CSS_CONSOLE_PASSWORD is not set (Console API user credentials)"
+    );
+    let ecs = v["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["source"] == "ecs")
+        .unwrap();
+    assert_eq!(ecs["status"], "ok");
+    // 13 data datums (3 cost, 10 ECS) and 13 health datums.
+    assert_eq!(v["sink"]["written"], 26);
+}
