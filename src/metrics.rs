@@ -170,6 +170,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn readme_catalogue_lists_every_metric_with_its_unit_and_dimensions() {
+        let readme = include_str!("../README.md");
+        for d in CATALOGUE {
+            let unit = match d.unit {
+                Unit::None => "None (USD)".to_string(),
+                u => format!("{u:?}"),
+            };
+            let dims = if d.dimensions.is_empty() {
+                "—".to_string()
+            } else {
+                d.dimensions.join(", ")
+            };
+            let row = format!("| `{}` | {unit} | {dims} |", d.name);
+            assert!(
+                readme.contains(&row),
+                "README.md lacks the catalogue row {row:?}"
+            );
+        }
+    }
+
+    #[test]
     fn catalogue_names_are_unique() {
         let mut names: Vec<_> = CATALOGUE.iter().map(|d| d.name).collect();
         names.sort();

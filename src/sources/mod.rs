@@ -106,7 +106,16 @@ where
         .await
 }
 
-/// A human-readable message for an AWS SDK error, with the service's code and message.
-pub(crate) fn aws_message<E: std::error::Error>(e: &E) -> String {
+/// A human-readable message for an AWS SDK error: the service's code and message when it sent
+/// one, else the whole error chain.
+pub(crate) fn aws_message<E, R>(e: &aws_sdk_ecs::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_ecs::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    if let Some(code) = e.as_service_error().and_then(|s| s.code()) {
+        let message = e.as_service_error().and_then(|s| s.message()).unwrap_or("");
+        return format!("{code}: {message}");
+    }
     aws_sdk_ecs::error::DisplayErrorContext(e).to_string()
 }
