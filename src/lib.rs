@@ -5,6 +5,7 @@ pub mod config;
 pub mod metrics;
 pub mod model;
 pub mod report;
+pub mod rules;
 pub mod secret;
 pub mod sink;
 pub mod sources;

@@ -1,0 +1,279 @@
+//! Forecast breach, the early warning: a robust trend of the series projected forward, WARNING
+//! when it crosses the (growing) critical threshold within the horizon.
+//!
+//! Robust on purpose: the level is a trailing 7-day median (a one-day spike and a weekend dip
+//! both vanish from it), the slope is Theil-Sen's (the median of all pairwise slopes) with
+//! Sen's 90% interval giving the breach date's uncertainty, fitted in log space when the level
+//! is positive, since costs and volumes grow by percentages.
+
+use chrono::{Days, NaiveDate};
+
+use super::{human, median, Finding, Level, RuleKind, SeriesRules, Threshold};
+
+pub const MIN_HISTORY: usize = 14;
+const LEVEL_DAYS: usize = 7;
+/// z for a two-sided 90% interval.
+const Z90: f64 = 1.645;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trend {
+    pub last: NaiveDate,
+    pub log: bool,
+    /// (intercept at `last`, slope per day) for the central, lower and upper slopes.
+    pub central: (f64, f64),
+    pub lower: (f64, f64),
+    pub upper: (f64, f64),
+}
+
+impl Trend {
+    pub fn at(&self, line: (f64, f64), days_ahead: f64) -> f64 {
+        let y = line.0 + line.1 * days_ahead;
+        if self.log {
+            y.exp()
+        } else {
+            y
+        }
+    }
+
+    pub fn level(&self) -> f64 {
+        self.at(self.central, 0.0)
+    }
+
+    /// Growth per week of the central line, as a fraction (0.061 = +6.1%/week) or, for a linear
+    /// fit, in units per week.
+    pub fn weekly(&self) -> f64 {
+        if self.log {
+            (7.0 * self.central.1).exp() - 1.0
+        } else {
+            7.0 * self.central.1
+        }
+    }
+
+    /// First day (0 = `last`) within `limit` days at which `line` reaches `crit`.
+    pub fn crossing(&self, line: (f64, f64), t: &Threshold, limit: u32) -> Option<u32> {
+        (0..=limit).find(|&k| {
+            self.at(line, f64::from(k)) >= t.crit_at(self.last + Days::new(u64::from(k)))
+        })
+    }
+}
+
+/// Fits the trend on the last `window` days; None below MIN_HISTORY days.
+pub fn fit(history: &[(NaiveDate, f64)], window: u32) -> Option<Trend> {
+    let (last, _) = *history.last()?;
+    let first = last - Days::new(u64::from(window.max(1)) - 1);
+    let h: Vec<(NaiveDate, f64)> = history
+        .iter()
+        .copied()
+        .filter(|(d, _)| *d >= first)
+        .collect();
+    if h.len() < MIN_HISTORY {
+        return None;
+    }
+    let levels: Vec<(f64, f64)> = (LEVEL_DAYS - 1..h.len())
+        .map(|i| {
+            let vals: Vec<f64> = h[i + 1 - LEVEL_DAYS..=i].iter().map(|(_, v)| *v).collect();
+            // The median of a window describes its middle day, not its end: no lag.
+            let centre = (h[i].0 - last).num_days() as f64 - (LEVEL_DAYS / 2) as f64;
+            (centre, median(&vals))
+        })
+        .collect();
+    let log = levels.iter().all(|(_, l)| *l > 0.0);
+    let pts: Vec<(f64, f64)> = levels
+        .iter()
+        .map(|&(x, l)| (x, if log { l.ln() } else { l }))
+        .collect();
+    let (_, b, _) = sen_interval(&pts)?;
+    // The interval comes from the raw days, not the smoothed levels: the levels' overlapping
+    // windows make them look far more certain than the data is. Its offsets around the raw
+    // median slope are applied to the robust central slope.
+    let raw: Vec<(f64, f64)> = h
+        .iter()
+        .filter(|(_, v)| !log || *v > 0.0)
+        .map(|(d, v)| ((*d - last).num_days() as f64, if log { v.ln() } else { *v }))
+        .collect();
+    let (lo, hi) = sen_interval(&raw).map_or((b, b), |(lo, mid, hi)| (b + lo - mid, b + hi - mid));
+    let line = |b: f64| {
+        let residuals: Vec<f64> = pts.iter().map(|(x, y)| y - b * x).collect();
+        (median(&residuals), b)
+    };
+    Some(Trend {
+        last,
+        log,
+        central: line(b),
+        lower: line(lo),
+        upper: line(hi),
+    })
+}
+
+/// Sen's 90% interval of the Theil-Sen slope: (lower, median, upper).
+fn sen_interval(pts: &[(f64, f64)]) -> Option<(f64, f64, f64)> {
+    let mut slopes = Vec::with_capacity(pts.len() * pts.len() / 2);
+    for i in 0..pts.len() {
+        for j in i + 1..pts.len() {
+            slopes.push((pts[j].1 - pts[i].1) / (pts[j].0 - pts[i].0));
+        }
+    }
+    if slopes.is_empty() {
+        return None;
+    }
+    slopes.sort_by(f64::total_cmp);
+    let n = pts.len() as f64;
+    let pairs = slopes.len() as f64;
+    let c = Z90 * (n * (n - 1.0) * (2.0 * n + 5.0) / 18.0).sqrt();
+    let idx = |r: f64| (r.max(0.0) as usize).min(slopes.len() - 1);
+    Some((
+        slopes[idx(((pairs - c) / 2.0).floor())],
+        median(&slopes),
+        slopes[idx(((pairs + c) / 2.0).ceil())],
+    ))
+}
+
+pub fn evaluate(r: &SeriesRules, t: &Threshold, history: &[(NaiveDate, f64)]) -> Finding {
+    let (day, _) = *history.last().expect("non-empty history");
+    let mut f = Finding::new(r, RuleKind::Forecast, Some(day));
+    let Some(trend) = fit(history, r.params.trend_window_days) else {
+        f.message = format!(
+            "{}: forecast needs {MIN_HISTORY} days of history, has {}; only the static threshold applies",
+            r.label,
+            history.len()
+        );
+        return f;
+    };
+    let horizon = r.params.horizon_days;
+    let end = day + Days::new(u64::from(horizon));
+    f.value = Some(trend.level());
+    f.planned = (!t.fixed).then(|| t.planned(day));
+    f.utilisation = Some(trend.at(trend.central, f64::from(horizon)) / t.crit_at(end));
+    let growth = if trend.log {
+        format!("{:+.1}%/week", 100.0 * trend.weekly())
+    } else {
+        format!("{}/week", human(trend.weekly(), r.unit))
+    };
+    let level = format!("level {}/day", human(trend.level(), r.unit));
+    match trend.crossing(trend.central, t, horizon) {
+        Some(k) => {
+            let breach = day + Days::new(u64::from(k));
+            // The interval's steeper line crosses first; the shallower one may not within 3
+            // horizons, which the message states as "or later".
+            let early = trend.crossing(trend.upper, t, horizon * 3).unwrap_or(k);
+            let late = trend.crossing(trend.lower, t, horizon * 3);
+            let spread = late
+                .map_or(horizon * 3 - k, |l| l.saturating_sub(k))
+                .max(k - early.min(k));
+            f.level = Level::Warning;
+            f.projected_breach = Some(breach);
+            f.breach_uncertainty_days = Some(spread);
+            f.threshold = Some(t.crit_at(breach));
+            f.message = if k == 0 {
+                format!(
+                    "{}: trend {growth} ({level}) is already at or above critical {}/day",
+                    r.label,
+                    human(t.crit_at(day), r.unit)
+                )
+            } else {
+                format!(
+                    "{}: trend {growth} ({level}) crosses critical {}/day on {breach} ± {spread} d{}",
+                    r.label,
+                    human(t.crit_at(breach), r.unit),
+                    if late.is_none() { " (or later)" } else { "" }
+                )
+            };
+        }
+        None => {
+            f.threshold = Some(t.crit_at(end));
+            f.message = format!(
+                "{}: trend {growth} ({level}) stays below critical for the next {horizon} days ({}/day on {end})",
+                r.label,
+                human(t.crit_at(end), r.unit)
+            );
+        }
+    }
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_util::*;
+    use super::*;
+
+    #[test]
+    fn steady_growth_crosses_early_with_the_right_date() {
+        // +2%/day from 50 GB; critical is a flat 100 GB: ln 2 / ln 1.02 = 35 days from day 0.
+        let v: Vec<f64> = (0..28).map(|i| 50e9 * 1.02f64.powi(i)).collect();
+        let f = evaluate(
+            &rules(Some(flat(100e9))),
+            &flat(100e9),
+            &series("2026-10-01", &v),
+        );
+        assert_eq!(f.level, Level::Warning);
+        // 1.02^35 = 1.99989 < 2, so day 36 (2026-11-06) is the first at or above 100 GB.
+        assert_eq!(f.projected_breach, Some(day("2026-11-06")));
+        assert_eq!(f.breach_uncertainty_days, Some(0));
+        assert!(
+            f.message.starts_with("bucket uploads: trend +14.9%/week"),
+            "{}",
+            f.message
+        );
+        assert!(
+            f.message
+                .contains("crosses critical 100.0 GB/day on 2026-11-06 ± 0 d"),
+            "{}",
+            f.message
+        );
+    }
+
+    #[test]
+    fn a_one_day_spike_does_not_raise_a_forecast_breach() {
+        let mut v = vec![50e9; 28];
+        v[27] = 500e9;
+        let f = evaluate(
+            &rules(Some(flat(100e9))),
+            &flat(100e9),
+            &series("2026-10-01", &v),
+        );
+        assert_eq!(f.level, Level::Ok, "{}", f.message);
+        assert!((f.value.unwrap() - 50e9).abs() < 1.0, "{:?}", f.value);
+    }
+
+    #[test]
+    fn weekend_dips_do_not_raise_a_forecast_breach() {
+        let week = [80e9, 80e9, 80e9, 80e9, 80e9, 20e9, 20e9];
+        let v: Vec<f64> = week.iter().cycle().take(42).copied().collect();
+        let f = evaluate(
+            &rules(Some(flat(100e9))),
+            &flat(100e9),
+            &series("2026-10-05", &v),
+        );
+        assert_eq!(f.level, Level::Ok, "{}", f.message);
+    }
+
+    #[test]
+    fn not_enough_history_falls_back_to_the_static_threshold_and_says_so() {
+        let f = evaluate(
+            &rules(Some(flat(100e9))),
+            &flat(100e9),
+            &series("2026-10-01", &[90e9; 10]),
+        );
+        assert_eq!(f.level, Level::Ok);
+        assert_eq!(
+            f.message,
+            "bucket uploads: forecast needs 14 days of history, has 10; only the static threshold applies"
+        );
+    }
+
+    #[test]
+    fn noisy_growth_carries_an_uncertainty() {
+        // +1.5%/day with ±10% irregular noise.
+        let v: Vec<f64> = (0..42)
+            .map(|i| 40e9 * 1.015f64.powi(i) * (0.9 + 0.2 * ((i * 7919) % 13) as f64 / 12.0))
+            .collect();
+        let f = evaluate(
+            &rules(Some(flat(100e9))),
+            &flat(100e9),
+            &series("2026-09-01", &v),
+        );
+        assert_eq!(f.level, Level::Warning, "{}", f.message);
+        let spread = f.breach_uncertainty_days.unwrap();
+        assert!((1..=30).contains(&spread), "{spread}: {}", f.message);
+    }
+}

@@ -1,0 +1,363 @@
+//! The evaluation core: `evaluate(rules, observations, now)`. Pure: no I/O, no clock reads, so
+//! the daemon, `status` and `backtest` all run exactly this code.
+
+pub mod anomaly;
+pub mod budget;
+pub mod capacity;
+pub mod forecast;
+pub mod growth;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use crate::metrics::Unit;
+use crate::model::SeriesKey;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Default)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Level {
+    #[default]
+    Ok = 0,
+    Warning = 1,
+    Critical = 2,
+}
+
+impl Level {
+    pub fn from_value(v: f64) -> Level {
+        match v.round() as i64 {
+            2 => Level::Critical,
+            1 => Level::Warning,
+            _ => Level::Ok,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Ok => "OK",
+            Level::Warning => "WARNING",
+            Level::Critical => "CRITICAL",
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleKind {
+    Growth,
+    Forecast,
+    Capacity,
+    Budget,
+    Anomaly,
+}
+
+impl RuleKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            RuleKind::Growth => "growth",
+            RuleKind::Forecast => "forecast",
+            RuleKind::Capacity => "capacity",
+            RuleKind::Budget => "budget",
+            RuleKind::Anomaly => "anomaly",
+        }
+    }
+}
+
+/// A threshold that grows with the product's planned growth:
+/// planned(d) = baseline × (1 + monthly_growth)^(months since `since`); warning and critical
+/// are planned × their tolerance. A fixed threshold is the same with zero growth.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Threshold {
+    pub baseline: f64,
+    pub since: NaiveDate,
+    pub monthly_growth: f64,
+    pub warn: f64,
+    pub crit: f64,
+    /// True for `backtest --threshold`: a flat critical level with no planned curve.
+    pub fixed: bool,
+}
+
+/// Average days per month, so that 12 "months" of planned growth make one year.
+pub const DAYS_PER_MONTH: f64 = 365.25 / 12.0;
+
+impl Threshold {
+    pub fn planned(&self, d: NaiveDate) -> f64 {
+        let months = (d - self.since).num_days() as f64 / DAYS_PER_MONTH;
+        self.baseline * (1.0 + self.monthly_growth).powf(months)
+    }
+    pub fn warn_at(&self, d: NaiveDate) -> f64 {
+        self.planned(d) * self.warn
+    }
+    pub fn crit_at(&self, d: NaiveDate) -> f64 {
+        self.planned(d) * self.crit
+    }
+}
+
+/// Parameters of the forecast, anomaly and budget rules; global defaults, overridable per series.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Params {
+    /// Warn when the projection crosses critical within this many days.
+    pub horizon_days: u32,
+    /// Days of history the trend is fitted on.
+    pub trend_window_days: u32,
+    /// Robust z-score (MADs above the baseline median) that makes a day anomalous.
+    pub anomaly_z: f64,
+    /// ... and the least ratio to the baseline median, so tiny series do not page anyone.
+    pub anomaly_ratio: f64,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            horizon_days: 45,
+            trend_window_days: 56,
+            anomaly_z: 6.0,
+            anomaly_ratio: 1.5,
+        }
+    }
+}
+
+/// Every rule that applies to one series.
+#[derive(Debug, Clone, Serialize)]
+pub struct SeriesRules {
+    pub key: SeriesKey,
+    /// What a person calls it: "bucket acme-uploads", "cost of costwarden:component=agents".
+    pub label: String,
+    pub unit: Unit,
+    pub threshold: Option<Threshold>,
+    pub monthly_budget: Option<f64>,
+    /// Capacity ratios (warning, critical) for a utilisation gauge in percent.
+    pub capacity: Option<(f64, f64)>,
+    pub anomaly: bool,
+    pub params: Params,
+}
+
+/// What the sources said: daily series (sorted by day) and gauges read now.
+#[derive(Debug, Default, Clone)]
+pub struct Observations {
+    pub daily: BTreeMap<SeriesKey, Vec<(NaiveDate, f64)>>,
+    pub gauges: BTreeMap<SeriesKey, f64>,
+}
+
+impl Observations {
+    pub fn from_samples(samples: &[crate::model::Sample]) -> Observations {
+        let mut o = Observations::default();
+        for s in samples {
+            match s.day {
+                Some(d) => o.daily.entry(s.key.clone()).or_default().push((d, s.value)),
+                None => {
+                    o.gauges.insert(s.key.clone(), s.value);
+                }
+            }
+        }
+        for v in o.daily.values_mut() {
+            v.sort_by_key(|(d, _)| *d);
+            v.dedup_by_key(|(d, _)| *d);
+        }
+        o
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub rule: RuleKind,
+    pub series: SeriesKey,
+    pub label: String,
+    pub level: Level,
+    /// The data day evaluated (None for gauges).
+    pub day: Option<NaiveDate>,
+    pub value: Option<f64>,
+    /// The threshold that decided the level (critical, or warning when only that was crossed).
+    pub threshold: Option<f64>,
+    pub planned: Option<f64>,
+    /// value / critical threshold (1.0 = at critical).
+    pub utilisation: Option<f64>,
+    pub projected_breach: Option<NaiveDate>,
+    /// Half-width in days of the projected breach date's 90% range.
+    pub breach_uncertainty_days: Option<u32>,
+    pub message: String,
+}
+
+impl Finding {
+    fn new(rules: &SeriesRules, rule: RuleKind, day: Option<NaiveDate>) -> Finding {
+        Finding {
+            rule,
+            series: rules.key.clone(),
+            label: rules.label.clone(),
+            level: Level::Ok,
+            day,
+            value: None,
+            threshold: None,
+            planned: None,
+            utilisation: None,
+            projected_breach: None,
+            breach_uncertainty_days: None,
+            message: String::new(),
+        }
+    }
+
+    pub fn days_to_breach(&self) -> Option<i64> {
+        Some((self.projected_breach? - self.day?).num_days())
+    }
+}
+
+/// Evaluates every rule of every series. `now` only fixes "the latest complete day"
+/// (the UTC day before it); nothing here reads a clock.
+pub fn evaluate(rules: &[SeriesRules], obs: &Observations, now: DateTime<Utc>) -> Vec<Finding> {
+    let last_complete = now.date_naive().pred_opt().expect("a day before today");
+    let mut out = Vec::new();
+    for r in rules {
+        if let Some((warn, crit)) = r.capacity {
+            if let Some(&pct) = obs.gauges.get(&r.key) {
+                let max_key = SeriesKey::new(crate::metrics::Metric::MaxTasks, r.key.dims.clone());
+                let max = obs.gauges.get(&max_key).copied();
+                out.push(capacity::evaluate(r, pct, max, warn, crit));
+            }
+            continue;
+        }
+        let Some(all) = obs.daily.get(&r.key) else {
+            continue;
+        };
+        let history: Vec<(NaiveDate, f64)> = all
+            .iter()
+            .copied()
+            .filter(|(d, _)| *d <= last_complete)
+            .collect();
+        if history.is_empty() {
+            continue;
+        }
+        if let Some(t) = &r.threshold {
+            out.push(growth::evaluate(r, t, &history));
+            out.push(forecast::evaluate(r, t, &history));
+        }
+        if let Some(budget) = r.monthly_budget {
+            out.push(budget::evaluate(r, budget, &history));
+        }
+        if r.anomaly {
+            out.push(anomaly::evaluate(r, &history));
+        }
+    }
+    out
+}
+
+/// A value with its unit, as a person reads it: "52.3 GB", "USD 1,234.50", "7".
+pub fn human(v: f64, unit: Unit) -> String {
+    match unit {
+        Unit::Bytes => {
+            let (div, suffix) = [(1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "KB")]
+                .into_iter()
+                .find(|(d, _)| v.abs() >= *d)
+                .unwrap_or((1.0, "B"));
+            format!("{:.1} {suffix}", v / div)
+        }
+        Unit::None => format!("USD {v:.2}"),
+        Unit::Percent => format!("{v:.0}%"),
+        Unit::Seconds => format!("{v:.1} s"),
+        Unit::Count => {
+            if v.fract() == 0.0 {
+                format!("{v:.0}")
+            } else {
+                format!("{v:.1}")
+            }
+        }
+    }
+}
+
+/// Median of a non-empty slice (sorts a copy).
+pub fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_util {
+    use super::*;
+    use crate::metrics::{Metric, DIM_BUCKET, DIM_SOURCE};
+
+    pub fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    pub fn series(start: &str, values: &[f64]) -> Vec<(NaiveDate, f64)> {
+        let d0 = day(start);
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (d0 + chrono::Days::new(i as u64), *v))
+            .collect()
+    }
+
+    pub fn rules(threshold: Option<Threshold>) -> SeriesRules {
+        SeriesRules {
+            key: SeriesKey::new(
+                Metric::ScannedBytes,
+                vec![
+                    (DIM_SOURCE, "console".into()),
+                    (DIM_BUCKET, "uploads".into()),
+                ],
+            ),
+            label: "bucket uploads".into(),
+            unit: Unit::Bytes,
+            threshold,
+            monthly_budget: None,
+            capacity: None,
+            anomaly: true,
+            params: Params::default(),
+        }
+    }
+
+    pub fn flat(crit: f64) -> Threshold {
+        Threshold {
+            baseline: crit,
+            since: day("2020-01-01"),
+            monthly_growth: 0.0,
+            warn: 0.8,
+            crit: 1.0,
+            fixed: true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_util::*;
+    use super::*;
+
+    #[test]
+    fn planned_curve_compounds_monthly() {
+        let t = Threshold {
+            baseline: 100.0,
+            since: day("2026-01-01"),
+            monthly_growth: 0.05,
+            warn: 1.2,
+            crit: 1.5,
+            fixed: false,
+        };
+        assert_eq!(t.planned(day("2026-01-01")), 100.0);
+        // 365 days later is 11.99 months of 30.44 days: 100 × 1.05^11.9918.
+        assert!((t.planned(day("2027-01-01")) - 179.513_679_771_948_5).abs() < 1e-6);
+        assert!((t.crit_at(day("2026-01-01")) - 150.0).abs() < 1e-9);
+        assert!((t.warn_at(day("2026-01-01")) - 120.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn human_units() {
+        assert_eq!(human(52_300_000_000.0, Unit::Bytes), "52.3 GB");
+        assert_eq!(human(1234.5, Unit::None), "USD 1234.50");
+        assert_eq!(human(70.0, Unit::Percent), "70%");
+        assert_eq!(human(7.0, Unit::Count), "7");
+    }
+}
