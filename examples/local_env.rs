@@ -14,9 +14,7 @@ use support::*;
 
 #[tokio::main]
 async fn main() {
-    let path = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "thresholds.toml".into());
+    let path = std::env::args().nth(1).unwrap_or_else(|| "thresholds.toml".into());
     let cfg = Config::load(path.as_ref()).unwrap_or_else(|e| panic!("{e}"));
     let moto = Moto::start(&[("MOTO_ECS_SERVICE_RUNNING", "5")]).await;
     let console = Console::start("demo-api-user", "demo-password", Paging::Page).await;
@@ -28,27 +26,11 @@ async fn main() {
         for (b, bucket) in av.buckets.iter().enumerate() {
             for d in 1..=30u64 {
                 let day = days_ago(d);
-                let weekend = matches!(
-                    chrono::Datelike::weekday(&day),
-                    chrono::Weekday::Sat | chrono::Weekday::Sun
-                );
+                let weekend = matches!(chrono::Datelike::weekday(&day), chrono::Weekday::Sat | chrono::Weekday::Sun);
                 let growth = 1.02f64.powi(30 - d as i32);
-                let bytes =
-                    (2e10 / (b as f64 + 1.0) * growth * if weekend { 0.6 } else { 1.0 }) as u64;
-                items.push(console::item(
-                    &bucket.name,
-                    day,
-                    "Event",
-                    bytes,
-                    bytes / 2_000_000,
-                ));
-                items.push(console::item(
-                    &bucket.name,
-                    day,
-                    "Retro",
-                    bytes / 10,
-                    bytes / 20_000_000,
-                ));
+                let bytes = (2e10 / (b as f64 + 1.0) * growth * if weekend { 0.6 } else { 1.0 }) as u64;
+                items.push(console::item(&bucket.name, day, "Event", bytes, bytes / 2_000_000));
+                items.push(console::item(&bucket.name, day, "Retro", bytes / 10, bytes / 20_000_000));
             }
         }
     }
@@ -73,8 +55,7 @@ async fn main() {
                     "Total": {}, "Groups": groups, "Estimated": d <= 2})
             })
             .collect();
-        moto.preset_cost_and_usage(serde_json::json!([{"ResultsByTime": days}]))
-            .await;
+        moto.preset_cost_and_usage(serde_json::json!([{"ResultsByTime": days}])).await;
     }
 
     // ECS: each configured service, desired 8 (moto runs 5); max 12 where the config has none.
@@ -83,17 +64,13 @@ async fn main() {
         let aas = aws_sdk_applicationautoscaling::Client::new(&sdk);
         for s in &e.services {
             let _ = ecs.create_cluster().cluster_name(&s.cluster).send().await;
-            ecs.create_service()
-                .cluster(&s.cluster)
-                .service_name(&s.service)
-                .desired_count(8)
-                .send()
-                .await
-                .unwrap();
+            ecs.create_service().cluster(&s.cluster).service_name(&s.service).desired_count(8).send().await.unwrap();
             if s.max_tasks.is_none() {
                 aas.register_scalable_target()
                     .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs)
-                    .scalable_dimension(aws_sdk_applicationautoscaling::types::ScalableDimension::EcsServiceDesiredCount)
+                    .scalable_dimension(
+                        aws_sdk_applicationautoscaling::types::ScalableDimension::EcsServiceDesiredCount,
+                    )
                     .resource_id(costwarden::sources::ecs::resource_id(s))
                     .min_capacity(1)
                     .max_capacity(12)
@@ -120,7 +97,5 @@ async fn main() {
     out.flush().unwrap();
     drop(out);
     // Serve until the caller closes our stdin (or kills us); moto stops with us.
-    tokio::task::spawn_blocking(|| for _ in std::io::stdin().lock().lines() {})
-        .await
-        .unwrap();
+    tokio::task::spawn_blocking(|| for _ in std::io::stdin().lock().lines() {}).await.unwrap();
 }

@@ -9,25 +9,15 @@ use serde::Deserialize;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Read { path: String, source: std::io::Error },
     #[error("{path}: {message}")]
     Parse { path: String, message: String },
     #[error("{path}: {} problem(s):\n{}", .problems.len(), render(.problems))]
-    Invalid {
-        path: String,
-        problems: Vec<Problem>,
-    },
+    Invalid { path: String, problems: Vec<Problem> },
 }
 
 fn render(problems: &[Problem]) -> String {
-    problems
-        .iter()
-        .map(|p| format!("  {p}"))
-        .collect::<Vec<_>>()
-        .join("\n")
+    problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n")
 }
 
 /// One validation finding, located by its TOML path and (when the path exists in the file) line.
@@ -59,6 +49,147 @@ pub struct Config {
     pub guardduty: Option<GuardDuty>,
     pub cost: Option<Cost>,
     pub ecs: Option<Ecs>,
+    #[serde(default)]
+    pub rules: RuleDefaults,
+    #[serde(default)]
+    pub alerts: Alerts,
+    /// Owning teams by name: where their notifications go.
+    #[serde(default)]
+    pub teams: std::collections::BTreeMap<String, Team>,
+}
+
+/// Defaults of every rule; a series' `plan` (or an ECS service) may override some.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RuleDefaults {
+    /// Warning when the level reaches planned × warn_tolerance.
+    pub warn_tolerance: f64,
+    /// Critical when the level reaches planned × crit_tolerance.
+    pub crit_tolerance: f64,
+    /// The forecast warns when its projection crosses critical within this many days.
+    pub horizon_days: u32,
+    /// Days of history the forecast's trend is fitted on.
+    pub trend_window_days: u32,
+    /// Spike / level-shift detection on every daily series.
+    pub anomaly: bool,
+    pub anomaly_z: f64,
+    pub anomaly_ratio: f64,
+    /// ECS task capacity ratios.
+    pub capacity_warn: f64,
+    pub capacity_crit: f64,
+}
+
+impl Default for RuleDefaults {
+    fn default() -> Self {
+        let p = crate::rules::Params::default();
+        RuleDefaults {
+            warn_tolerance: 1.2,
+            crit_tolerance: 1.5,
+            horizon_days: p.horizon_days,
+            trend_window_days: p.trend_window_days,
+            anomaly: true,
+            anomaly_z: p.anomaly_z,
+            anomaly_ratio: p.anomaly_ratio,
+            capacity_warn: 0.7,
+            capacity_crit: 1.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Alerts {
+    pub enabled: bool,
+    /// The team of series whose owner is not set.
+    pub default_team: Option<String>,
+    /// Linked from every notification.
+    pub dashboard_url: Option<String>,
+    /// How far back the last notified state is looked for (see README, "Alert state").
+    pub state_lookback_hours: u32,
+}
+
+impl Default for Alerts {
+    fn default() -> Self {
+        Alerts { enabled: true, default_team: None, dashboard_url: None, state_lookback_hours: 26 }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Team {
+    /// Environment variable holding the Slack incoming-webhook URL.
+    pub slack_webhook_env: Option<String>,
+    /// Or a Secrets Manager secret whose SecretString is the webhook URL.
+    pub slack_webhook_secret_id: Option<String>,
+    pub sns_topic_arn: Option<String>,
+    /// Environment variable holding the SNS topic ARN (instead of sns_topic_arn).
+    pub sns_topic_arn_env: Option<String>,
+    /// Datadog handle the generated monitors mention, e.g. "@slack-platform-alerts".
+    pub datadog_handle: Option<String>,
+}
+
+/// The planned growth of a series: a baseline level on a day and a monthly growth rate.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    /// Per day: bytes for a bucket ("40 GB", "1.5 TiB" or a number of bytes), USD for cost.
+    pub baseline: Quantity,
+    pub since: toml::value::Datetime,
+    /// 0.05 = +5% per month; must be above -1.
+    #[serde(default)]
+    pub monthly_growth: f64,
+    pub warn_tolerance: Option<f64>,
+    pub crit_tolerance: Option<f64>,
+    pub horizon_days: Option<u32>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Quantity {
+    Number(f64),
+    Text(String),
+}
+
+impl Quantity {
+    /// The value in base units; "40 GB" = 40e9, "2 GiB" = 2 × 1024³.
+    pub fn value(&self) -> Result<f64, String> {
+        match self {
+            Quantity::Number(n) => Ok(*n),
+            Quantity::Text(t) => {
+                let t = t.trim();
+                let split = t
+                    .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_' || c == 'e' || c == '-' || c == '+'))
+                    .unwrap_or(t.len());
+                let (num, unit) = t.split_at(split);
+                let n: f64 = num
+                    .replace('_', "")
+                    .parse()
+                    .map_err(|_| format!("{t:?} is not a number with an optional byte unit"))?;
+                let f = match unit.trim() {
+                    "" | "B" => 1.0,
+                    "KB" => 1e3,
+                    "MB" => 1e6,
+                    "GB" => 1e9,
+                    "TB" => 1e12,
+                    "KiB" => 1024f64,
+                    "MiB" => 1024f64.powi(2),
+                    "GiB" => 1024f64.powi(3),
+                    "TiB" => 1024f64.powi(4),
+                    u => return Err(format!("unknown unit {u:?} (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)")),
+                };
+                Ok(n * f)
+            }
+        }
+    }
+}
+
+pub fn toml_date(d: &toml::value::Datetime) -> Option<chrono::NaiveDate> {
+    match (d.date, d.time) {
+        (Some(date), None) => {
+            chrono::NaiveDate::from_ymd_opt(i32::from(date.year), u32::from(date.month), u32::from(date.day))
+        }
+        _ => None,
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -124,11 +255,7 @@ pub struct Credentials {
 
 impl Default for Credentials {
     fn default() -> Self {
-        Credentials {
-            username_env: d_user_env(),
-            password_env: d_pass_env(),
-            secret_id: None,
-        }
+        Credentials { username_env: d_user_env(), password_env: d_pass_env(), secret_id: None }
     }
 }
 
@@ -235,6 +362,7 @@ impl Default for ConsoleApi {
 pub struct Bucket {
     pub name: String,
     pub owner: Option<String>,
+    pub plan: Option<Plan>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -269,6 +397,9 @@ pub struct Cost {
 pub struct TagValue {
     pub value: String,
     pub owner: Option<String>,
+    pub plan: Option<Plan>,
+    /// USD per calendar month: month-to-date plus forecast is checked against it.
+    pub monthly_budget: Option<f64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -300,6 +431,8 @@ pub struct EcsService {
     pub service: String,
     pub max_tasks: Option<u32>,
     pub owner: Option<String>,
+    pub capacity_warn: Option<f64>,
+    pub capacity_crit: Option<f64>,
 }
 
 fn d_true() -> bool {
@@ -346,27 +479,20 @@ fn d_pass_env() -> String {
 
 impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
         Config::parse(&text, &path.display().to_string())
     }
 
     /// Parses and validates; `origin` names the text in error messages.
     pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
-            path: origin.to_string(),
-            message: describe_toml_error(text, &e),
-        })?;
+        let config: Config = toml::from_str(text)
+            .map_err(|e| ConfigError::Parse { path: origin.to_string(), message: describe_toml_error(text, &e) })?;
         let problems = locate(text, config.problems());
         if problems.is_empty() {
             Ok(config)
         } else {
-            Err(ConfigError::Invalid {
-                path: origin.to_string(),
-                problems,
-            })
+            Err(ConfigError::Invalid { path: origin.to_string(), problems })
         }
     }
 
@@ -383,21 +509,13 @@ impl Config {
         if let Err(e) = croner_check(&c.schedule) {
             v.push("collector.schedule", e);
         }
-        v.check(
-            "collector.concurrency",
-            (1..=64).contains(&c.concurrency),
-            "must be between 1 and 64",
-        );
+        v.check("collector.concurrency", (1..=64).contains(&c.concurrency), "must be between 1 and 64");
         v.check(
             "collector.request_timeout_secs",
             (1..=900).contains(&c.request_timeout_secs),
             "must be between 1 and 900",
         );
-        v.check(
-            "collector.max_attempts",
-            (1..=10).contains(&c.max_attempts),
-            "must be between 1 and 10",
-        );
+        v.check("collector.max_attempts", (1..=10).contains(&c.max_attempts), "must be between 1 and 10");
 
         if let Some(av) = &self.antivirus {
             match reqwest::Url::parse(&av.base_url) {
@@ -407,11 +525,7 @@ impl Config {
             v.days("antivirus.history_days", av.history_days);
             let a = &av.api;
             for (name, val) in [("token_path", &a.token_path), ("stats_path", &a.stats_path)] {
-                v.check(
-                    &format!("antivirus.api.{name}"),
-                    val.starts_with('/'),
-                    "must start with '/'",
-                );
+                v.check(&format!("antivirus.api.{name}"), val.starts_with('/'), "must start with '/'");
             }
             for (name, val) in [
                 ("items_pointer", &a.items_pointer),
@@ -442,25 +556,12 @@ impl Config {
                 })
                 .unwrap_or(true)
             {
-                v.push(
-                    "antivirus.api.date_format",
-                    "is not a valid strftime format".into(),
-                );
+                v.push("antivirus.api.date_format", "is not a valid strftime format".into());
             }
-            v.check(
-                "antivirus.api.page_size",
-                (1..=10_000).contains(&a.page_size),
-                "must be between 1 and 10000",
-            );
+            v.check("antivirus.api.page_size", (1..=10_000).contains(&a.page_size), "must be between 1 and 10000");
             if av.credentials.secret_id.is_none() {
-                v.non_empty(
-                    "antivirus.credentials.username_env",
-                    &av.credentials.username_env,
-                );
-                v.non_empty(
-                    "antivirus.credentials.password_env",
-                    &av.credentials.password_env,
-                );
+                v.non_empty("antivirus.credentials.username_env", &av.credentials.username_env);
+                v.non_empty("antivirus.credentials.password_env", &av.credentials.password_env);
             }
             v.buckets("antivirus.buckets", &av.buckets);
         }
@@ -490,10 +591,7 @@ impl Config {
             let mut seen = std::collections::HashSet::new();
             for (i, t) in ce.tags.iter().enumerate() {
                 if !seen.insert(t.value.as_str()) {
-                    v.push(
-                        &format!("cost.tags[{i}].value"),
-                        format!("duplicate tag value {:?}", t.value),
-                    );
+                    v.push(&format!("cost.tags[{i}].value"), format!("duplicate tag value {:?}", t.value));
                 }
             }
         }
@@ -503,19 +601,14 @@ impl Config {
                 v.non_empty(&format!("ecs.services[{i}].cluster"), &s.cluster);
                 v.non_empty(&format!("ecs.services[{i}].service"), &s.service);
                 if s.max_tasks == Some(0) {
-                    v.push(
-                        &format!("ecs.services[{i}].max_tasks"),
-                        "must be at least 1".into(),
-                    );
+                    v.push(&format!("ecs.services[{i}].max_tasks"), "must be at least 1".into());
                 }
                 if !seen.insert((s.cluster.as_str(), s.service.as_str())) {
-                    v.push(
-                        &format!("ecs.services[{i}]"),
-                        format!("duplicate service {}/{}", s.cluster, s.service),
-                    );
+                    v.push(&format!("ecs.services[{i}]"), format!("duplicate service {}/{}", s.cluster, s.service));
                 }
             }
         }
+        self.validate_rules(&mut v);
         let any = self.antivirus.as_ref().is_some_and(|a| a.enabled)
             || self.guardduty.as_ref().is_some_and(|g| g.enabled)
             || self.cost.as_ref().is_some_and(|c| c.enabled)
@@ -523,28 +616,104 @@ impl Config {
         if !any {
             v.push(
                 "",
-                "no source is enabled: configure at least one of [antivirus], [guardduty], [cost], [ecs]"
-                    .into(),
+                "no source is enabled: configure at least one of [antivirus], [guardduty], [cost], [ecs]".into(),
             );
         }
         v.0
     }
 }
 
-pub const CE_METRICS: &[&str] = &[
-    "UnblendedCost",
-    "BlendedCost",
-    "AmortizedCost",
-    "NetUnblendedCost",
-    "NetAmortizedCost",
-];
+impl Config {
+    fn validate_rules(&self, v: &mut Validator) {
+        let r = &self.rules;
+        v.tolerances("rules", Some(r.warn_tolerance), Some(r.crit_tolerance), r);
+        v.check("rules.horizon_days", (1..=365).contains(&r.horizon_days), "must be between 1 and 365");
+        v.check(
+            "rules.trend_window_days",
+            (14..=400).contains(&r.trend_window_days),
+            "must be between 14 and 400 (the forecast needs 14 days)",
+        );
+        v.check("rules.anomaly_z", r.anomaly_z > 0.0, "must be above 0");
+        v.check("rules.anomaly_ratio", r.anomaly_ratio >= 1.0, "must be at least 1");
+        v.ratios("rules", r.capacity_warn, r.capacity_crit);
+
+        let team = |v: &mut Validator, path: &str, owner: &Option<String>| {
+            if let Some(o) = owner {
+                if !self.teams.contains_key(o) {
+                    v.push(path, format!("unknown team {o:?}: define it as [teams.{o}]"));
+                }
+            }
+        };
+        team(v, "alerts.default_team", &self.alerts.default_team);
+        v.check(
+            "alerts.state_lookback_hours",
+            (1..=336).contains(&self.alerts.state_lookback_hours),
+            "must be between 1 and 336 (CloudWatch ListMetrics sees two weeks)",
+        );
+        if let Some(u) = &self.alerts.dashboard_url {
+            v.check("alerts.dashboard_url", u.starts_with("https://"), "must be an https:// URL");
+        }
+        for (name, t) in &self.teams {
+            let p = format!("teams.{name}");
+            if t.slack_webhook_env.is_some() && t.slack_webhook_secret_id.is_some() {
+                v.push(&p, "set slack_webhook_env or slack_webhook_secret_id, not both".into());
+            }
+            if t.sns_topic_arn.is_some() && t.sns_topic_arn_env.is_some() {
+                v.push(&p, "set sns_topic_arn or sns_topic_arn_env, not both".into());
+            }
+            if let Some(arn) = &t.sns_topic_arn {
+                v.check(
+                    &format!("{p}.sns_topic_arn"),
+                    arn.starts_with("arn:") && arn.contains(":sns:"),
+                    "must be an SNS topic ARN (arn:aws:sns:...)",
+                );
+            }
+            if let Some(h) = &t.datadog_handle {
+                v.check(&format!("{p}.datadog_handle"), h.starts_with('@') && h.len() > 1, "must start with '@'");
+            }
+        }
+        let buckets = self
+            .antivirus
+            .iter()
+            .map(|a| ("antivirus.buckets", &a.buckets))
+            .chain(self.guardduty.iter().map(|g| ("guardduty.buckets", &g.buckets)));
+        for (path, list) in buckets {
+            for (i, b) in list.iter().enumerate() {
+                team(v, &format!("{path}[{i}].owner"), &b.owner);
+                if let Some(plan) = &b.plan {
+                    v.plan(&format!("{path}[{i}].plan"), plan, r);
+                }
+            }
+        }
+        if let Some(ce) = &self.cost {
+            for (i, t) in ce.tags.iter().enumerate() {
+                team(v, &format!("cost.tags[{i}].owner"), &t.owner);
+                if let Some(plan) = &t.plan {
+                    v.plan(&format!("cost.tags[{i}].plan"), plan, r);
+                }
+                if let Some(b) = t.monthly_budget {
+                    v.check(&format!("cost.tags[{i}].monthly_budget"), b > 0.0, "must be above 0");
+                }
+            }
+        }
+        if let Some(ecs) = &self.ecs {
+            for (i, s) in ecs.services.iter().enumerate() {
+                team(v, &format!("ecs.services[{i}].owner"), &s.owner);
+                v.ratios(
+                    &format!("ecs.services[{i}]"),
+                    s.capacity_warn.unwrap_or(r.capacity_warn),
+                    s.capacity_crit.unwrap_or(r.capacity_crit),
+                );
+            }
+        }
+    }
+}
+
+pub const CE_METRICS: &[&str] =
+    &["UnblendedCost", "BlendedCost", "AmortizedCost", "NetUnblendedCost", "NetAmortizedCost"];
 
 fn valid_namespace(ns: &str) -> bool {
-    !ns.is_empty()
-        && ns.len() <= 255
-        && ns.is_ascii()
-        && !ns.starts_with("AWS/")
-        && !ns.starts_with(':')
+    !ns.is_empty() && ns.len() <= 255 && ns.is_ascii() && !ns.starts_with("AWS/") && !ns.starts_with(':')
 }
 
 fn croner_check(expr: &str) -> Result<(), String> {
@@ -576,11 +745,43 @@ impl Validator {
         self.check(path, !s.trim().is_empty(), "empty");
     }
     fn days(&mut self, path: &str, d: u32) {
+        self.check(path, (1..=400).contains(&d), "must be between 1 and 400 days");
+    }
+    fn tolerances(&mut self, path: &str, warn: Option<f64>, crit: Option<f64>, d: &RuleDefaults) {
+        let (w, c) = (warn.unwrap_or(d.warn_tolerance), crit.unwrap_or(d.crit_tolerance));
+        if w <= 0.0 {
+            self.push(&format!("{path}.warn_tolerance"), "must be above 0".into());
+        } else if w >= c {
+            let at = if warn.is_some() { "warn_tolerance" } else { "crit_tolerance" };
+            self.push(&format!("{path}.{at}"), format!("warning ({w}) must be below critical ({c})"));
+        }
+    }
+    fn ratios(&mut self, path: &str, warn: f64, crit: f64) {
+        if !(warn > 0.0 && warn < crit) {
+            self.push(
+                &format!("{path}.capacity_warn"),
+                format!("capacity warning ({warn}) must be above 0 and below critical ({crit})"),
+            );
+        }
+    }
+    fn plan(&mut self, path: &str, p: &Plan, d: &RuleDefaults) {
+        match p.baseline.value() {
+            Ok(b) if b > 0.0 => {}
+            Ok(_) => self.push(&format!("{path}.baseline"), "must be above 0".into()),
+            Err(e) => self.push(&format!("{path}.baseline"), e),
+        }
+        if toml_date(&p.since).is_none() {
+            self.push(&format!("{path}.since"), "must be a date (YYYY-MM-DD)".into());
+        }
         self.check(
-            path,
-            (1..=400).contains(&d),
-            "must be between 1 and 400 days",
+            &format!("{path}.monthly_growth"),
+            p.monthly_growth > -1.0 && p.monthly_growth.is_finite(),
+            "must be above -1 (a decline of more than 100% a month is impossible)",
         );
+        self.tolerances(path, p.warn_tolerance, p.crit_tolerance, d);
+        if let Some(h) = p.horizon_days {
+            self.check(&format!("{path}.horizon_days"), (1..=365).contains(&h), "must be between 1 and 365");
+        }
     }
     fn buckets(&mut self, path: &str, buckets: &[Bucket]) {
         let mut seen = std::collections::HashSet::new();
@@ -599,18 +800,14 @@ impl Validator {
 
 fn valid_bucket_name(n: &str) -> bool {
     (3..=63).contains(&n.len())
-        && n.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
         && n.as_bytes()[0].is_ascii_alphanumeric()
         && n.as_bytes()[n.len() - 1].is_ascii_alphanumeric()
 }
 
 /// serde's message already carries line and column; keep it to one readable line.
 fn describe_toml_error(_text: &str, e: &toml::de::Error) -> String {
-    e.to_string()
-        .trim_end()
-        .replace('\n', " ")
-        .replace("  ", " ")
+    e.to_string().trim_end().replace('\n', " ").replace("  ", " ")
 }
 
 /// Attaches the source line of each path (`a.b[2].c`) by walking the span-keeping document.
@@ -623,11 +820,7 @@ fn locate(text: &str, problems: Vec<(String, String)>) -> Vec<Problem> {
                 .as_ref()
                 .and_then(|d| span_of(d.as_item(), &path))
                 .map(|offset| text[..offset].matches('\n').count() + 1);
-            Problem {
-                path,
-                line,
-                message,
-            }
+            Problem { path, line, message }
         })
         .collect()
 }
@@ -664,11 +857,7 @@ fn span_of(root: &toml_edit::Item, path: &str) -> Option<usize> {
             };
             let Some(next) = next else { return best };
             let start = match &next {
-                Node::Table(t) => t
-                    .iter()
-                    .next()
-                    .and_then(|(k, _)| t.key(k))
-                    .and_then(|k| k.span()),
+                Node::Table(t) => t.iter().next().and_then(|(k, _)| t.key(k)).and_then(|k| k.span()),
                 Node::Value(v) => v.span(),
                 Node::Item(i) => i.span(),
             };
@@ -693,9 +882,7 @@ mod tests {
     fn problems_are_located_by_path_and_line() {
         let text = "[collector]\nnamespace = \"AWS/EC2\"\n\n[antivirus]\nbase_url = \"https://x.example\"\n\n[[antivirus.buckets]]\nname = \"ok-bucket\"\n\n[[antivirus.buckets]]\nname = \"\"\n";
         let err = Config::parse(text, "t.toml").unwrap_err();
-        let ConfigError::Invalid { problems, .. } = err else {
-            panic!("expected Invalid, got {err:?}")
-        };
+        let ConfigError::Invalid { problems, .. } = err else { panic!("expected Invalid, got {err:?}") };
         assert_eq!(
             problems,
             vec![
@@ -704,11 +891,7 @@ mod tests {
                     line: Some(2),
                     message: "must be 1-255 ASCII characters and not start with \"AWS/\"".into()
                 },
-                Problem {
-                    path: "antivirus.buckets[1].name".into(),
-                    line: Some(11),
-                    message: "empty".into()
-                },
+                Problem { path: "antivirus.buckets[1].name".into(), line: Some(11), message: "empty".into() },
             ]
         );
     }

@@ -1,9 +1,11 @@
 //! costwarden: collects the malware scanner's cost drivers, writes them as CloudWatch custom
 //! metrics, and warns the owning team before the cost runs away.
 
+pub mod alerts;
 pub mod config;
 pub mod metrics;
 pub mod model;
+pub mod notify;
 pub mod report;
 pub mod rules;
 pub mod secret;
@@ -20,9 +22,7 @@ use crate::config::Config;
 use crate::metrics::{Metric, DIM_API, DIM_SOURCE};
 use crate::model::{Sample, SeriesKey};
 use crate::sink::cloudwatch::{self, SinkReport};
-use crate::sources::{
-    antivirus, cost_explorer, ecs, guardduty, Api, Requests, SourceId, SourceOutput,
-};
+use crate::sources::{antivirus, cost_explorer, ecs, guardduty, Api, Requests, SourceId, SourceOutput};
 
 /// The AWS and HTTP clients, built once (per Lambda container / daemon) and injected, so tests
 /// can point every one of them at loopback peers.
@@ -33,6 +33,7 @@ pub struct Clients {
     pub ecs: aws_sdk_ecs::Client,
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    pub sns: aws_sdk_sns::Client,
     pub http: reqwest::Client,
 }
 
@@ -44,6 +45,7 @@ impl Clients {
             ecs: aws_sdk_ecs::Client::new(sdk),
             autoscaling: aws_sdk_applicationautoscaling::Client::new(sdk),
             secrets: aws_sdk_secretsmanager::Client::new(sdk),
+            sns: aws_sdk_sns::Client::new(sdk),
             http: antivirus::http_client(http_timeout),
         }
     }
@@ -55,10 +57,7 @@ impl Clients {
             .region(aws_config::Region::new(config.collector.region.clone()))
             .load()
             .await;
-        Clients::from_sdk_config(
-            &sdk,
-            Duration::from_secs(config.collector.request_timeout_secs),
-        )
+        Clients::from_sdk_config(&sdk, Duration::from_secs(config.collector.request_timeout_secs))
     }
 }
 
@@ -72,31 +71,17 @@ pub struct App {
 
 impl App {
     pub fn new(config: Config, clients: Clients) -> App {
-        App {
-            config,
-            clients,
-            console_url: None,
-            console: tokio::sync::OnceCell::new(),
-        }
+        App { config, clients, console_url: None, console: tokio::sync::OnceCell::new() }
     }
 
     /// The Console client is built on first use and kept, so its token survives across runs of
     /// a daemon or warm Lambda invocations. A failure (e.g. missing credentials) is retried on
     /// the next run.
-    async fn console(
-        &self,
-        requests: &Requests,
-    ) -> Result<&antivirus::ConsoleClient, antivirus::Error> {
-        let av = self
-            .config
-            .antivirus
-            .as_ref()
-            .expect("called only with [antivirus]");
+    async fn console(&self, requests: &Requests) -> Result<&antivirus::ConsoleClient, antivirus::Error> {
+        let av = self.config.antivirus.as_ref().expect("called only with [antivirus]");
         self.console
             .get_or_try_init(|| async {
-                let creds =
-                    secret::console_credentials(&av.credentials, &self.clients.secrets, requests)
-                        .await?;
+                let creds = secret::console_credentials(&av.credentials, &self.clients.secrets, requests).await?;
                 let base = match &self.console_url {
                     Some(u) => u.clone(),
                     None => av.base_url.parse().map_err(|e| antivirus::Error::Shape {
@@ -155,6 +140,9 @@ pub struct RunReport {
     /// Samples refused before writing (non-finite values).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rejected: Vec<String>,
+    /// Every rule's verdict on every watched series.
+    pub findings: Vec<rules::Finding>,
+    pub alerts: alerts::deliver::AlertReport,
     /// What was (or, with --dry-run, would have been) written.
     #[serde(skip)]
     pub published: Vec<Sample>,
@@ -166,18 +154,14 @@ pub struct RunReport {
 impl RunReport {
     /// True when every source was read completely and every datum was written.
     pub fn ok(&self) -> bool {
-        self.sources.iter().all(|s| s.status == Status::Ok)
-            && self.sink.failed == 0
-            && self.rejected.is_empty()
+        self.sources.iter().all(|s| s.status == Status::Ok) && self.sink.failed == 0 && self.rejected.is_empty()
     }
 }
 
 /// Jittered exponential backoff: about 200 ms, 400 ms, 800 ms ... capped at 10 s; the jitter
 /// (half to full delay) keeps many collectors from retrying in step.
 pub fn backoff(attempt: u32) -> Duration {
-    let full = 200u64
-        .saturating_mul(1 << attempt.saturating_sub(1).min(6))
-        .min(10_000);
+    let full = 200u64.saturating_mul(1 << attempt.saturating_sub(1).min(6)).min(10_000);
     Duration::from_millis(full / 2 + fastrand::u64(0..=full / 2))
 }
 
@@ -185,11 +169,7 @@ pub fn backoff(attempt: u32) -> Duration {
 /// (the previous UTC day), stamped at collection time. So the day a datum belongs to is always
 /// the UTC day before its timestamp, and Datadog (which does not backfill) sees every datum.
 pub fn publishable(samples: &[Sample], report_day: NaiveDate) -> Vec<Sample> {
-    samples
-        .iter()
-        .filter(|s| s.day.is_none() || s.day == Some(report_day))
-        .cloned()
-        .collect()
+    samples.iter().filter(|s| s.day.is_none() || s.day == Some(report_day)).cloned().collect()
 }
 
 type Collected = (SourceId, Result<SourceOutput, String>, Requests, Duration);
@@ -217,9 +197,7 @@ pub async fn run_once(app: &App, now: DateTime<Utc>, dry_run: bool) -> RunReport
         Some(
             timed(SourceId::Antivirus, req.clone(), async {
                 let client = app.console(&req).await.map_err(|e| e.to_string())?;
-                antivirus::collect(client, c, today, conc, &req)
-                    .await
-                    .map_err(|e| e.to_string())
+                antivirus::collect(client, c, today, conc, &req).await.map_err(|e| e.to_string())
             })
             .await,
         )
@@ -229,9 +207,7 @@ pub async fn run_once(app: &App, now: DateTime<Utc>, dry_run: bool) -> RunReport
         let req = Requests::default();
         Some(
             timed(SourceId::GuardDuty, req.clone(), async {
-                guardduty::collect(&app.clients.cloudwatch, c, today, &req, conc)
-                    .await
-                    .map_err(|e| e.to_string())
+                guardduty::collect(&app.clients.cloudwatch, c, today, &req, conc).await.map_err(|e| e.to_string())
             })
             .await,
         )
@@ -241,15 +217,9 @@ pub async fn run_once(app: &App, now: DateTime<Utc>, dry_run: bool) -> RunReport
         let req = Requests::default();
         Some(
             timed(SourceId::Cost, req.clone(), async {
-                cost_explorer::collect(
-                    &app.clients.cost_explorer,
-                    c,
-                    today,
-                    &req,
-                    cfg.collector.max_attempts,
-                )
-                .await
-                .map_err(|e| e.to_string())
+                cost_explorer::collect(&app.clients.cost_explorer, c, today, &req, cfg.collector.max_attempts)
+                    .await
+                    .map_err(|e| e.to_string())
             })
             .await,
         )
@@ -257,16 +227,8 @@ pub async fn run_once(app: &App, now: DateTime<Utc>, dry_run: bool) -> RunReport
     let ecs_fut = async {
         let c = cfg.ecs.as_ref().filter(|c| c.enabled)?;
         let req = Requests::default();
-        let clients = ecs::EcsClients {
-            ecs: app.clients.ecs.clone(),
-            autoscaling: app.clients.autoscaling.clone(),
-        };
-        Some(
-            timed(SourceId::Ecs, req.clone(), async {
-                Ok(ecs::collect(&clients, c, &req, conc).await)
-            })
-            .await,
-        )
+        let clients = ecs::EcsClients { ecs: app.clients.ecs.clone(), autoscaling: app.clients.autoscaling.clone() };
+        Some(timed(SourceId::Ecs, req.clone(), async { Ok(ecs::collect(&clients, c, &req, conc).await) }).await)
     };
     let (a, g, c, e) = tokio::join!(av, gd, ce, ecs_fut);
 
@@ -315,7 +277,18 @@ pub async fn run_once(app: &App, now: DateTime<Utc>, dry_run: bool) -> RunReport
         reports.push(rep);
     }
 
+    // Evaluate, tell the teams what changed, and turn the verdicts into metrics too.
+    let obs = rules::Observations::from_samples(&collected);
+    let watched = alerts::route::series_rules(cfg, &obs);
+    let findings = rules::evaluate(&watched, &obs, now);
+    let alert_req = Requests::default();
+    let (alert_report, rule_samples) = alerts::deliver::run(app, &watched, &findings, now, dry_run, &alert_req).await;
+    for (api, n) in alert_req.snapshot() {
+        *requests.entry(api).or_default() += n;
+    }
+
     let mut published = publishable(&collected, report_day);
+    published.extend(rule_samples);
     let (mut datums, rejected) = cloudwatch::to_metric_data(&published, now);
     published.retain(|s| s.value.is_finite());
 
@@ -326,14 +299,14 @@ pub async fn run_once(app: &App, now: DateTime<Utc>, dry_run: bool) -> RunReport
         requests.insert(Api::PutMetricData, 0);
     }
     let elapsed = started.elapsed();
-    let draft = health_samples(&reports, &requests, 0, elapsed);
+    let draft = health_samples(&reports, &requests, 0, elapsed, alert_report.failed);
     let total = datums.len() + draft.len();
     let mut all = datums.clone();
     all.extend(cloudwatch::to_metric_data(&draft, now).0);
     if !dry_run {
         requests.insert(Api::PutMetricData, cloudwatch::batches(all).len() as u64);
     }
-    let health = health_samples(&reports, &requests, total, elapsed);
+    let health = health_samples(&reports, &requests, total, elapsed, alert_report.failed);
     datums.extend(cloudwatch::to_metric_data(&health, now).0);
     published.extend(health);
 
@@ -362,10 +335,7 @@ pub async fn run_once(app: &App, now: DateTime<Utc>, dry_run: bool) -> RunReport
         // The report states what was actually sent, retries included.
         requests.insert(Api::PutMetricData, sink.requests as u64);
     }
-    let estimated_usd = requests
-        .iter()
-        .map(|(api, n)| api.usd_per_request() * *n as f64)
-        .sum();
+    let estimated_usd = requests.iter().map(|(api, n)| api.usd_per_request() * *n as f64).sum();
     RunReport {
         started: now,
         report_day,
@@ -376,6 +346,8 @@ pub async fn run_once(app: &App, now: DateTime<Utc>, dry_run: bool) -> RunReport
         requests,
         estimated_usd,
         rejected,
+        findings,
+        alerts: alert_report,
         published,
         collected,
     }
@@ -386,33 +358,20 @@ fn health_samples(
     requests: &BTreeMap<Api, u64>,
     datums: usize,
     elapsed: Duration,
+    notifications_failed: usize,
 ) -> Vec<Sample> {
     let mut out = Vec::new();
     for r in reports {
-        let key = SeriesKey::new(
-            Metric::SourceUp,
-            vec![(DIM_SOURCE, r.source.name().to_string())],
-        );
-        out.push(Sample::gauge(
-            key,
-            if r.status == Status::Ok { 1.0 } else { 0.0 },
-        ));
+        let key = SeriesKey::new(Metric::SourceUp, vec![(DIM_SOURCE, r.source.name().to_string())]);
+        out.push(Sample::gauge(key, if r.status == Status::Ok { 1.0 } else { 0.0 }));
     }
     for (api, n) in requests {
         let key = |m| SeriesKey::new(m, vec![(DIM_API, api.name().to_string())]);
         out.push(Sample::gauge(key(Metric::ApiRequests), *n as f64));
-        out.push(Sample::gauge(
-            key(Metric::ApiCostEstimate),
-            api.usd_per_request() * *n as f64,
-        ));
+        out.push(Sample::gauge(key(Metric::ApiCostEstimate), api.usd_per_request() * *n as f64));
     }
-    out.push(Sample::gauge(
-        SeriesKey::new(Metric::DatumsWritten, vec![]),
-        datums as f64,
-    ));
-    out.push(Sample::gauge(
-        SeriesKey::new(Metric::RunDuration, vec![]),
-        elapsed.as_secs_f64(),
-    ));
+    out.push(Sample::gauge(SeriesKey::new(Metric::DatumsWritten, vec![]), datums as f64));
+    out.push(Sample::gauge(SeriesKey::new(Metric::RunDuration, vec![]), elapsed.as_secs_f64()));
+    out.push(Sample::gauge(SeriesKey::new(Metric::NotificationsFailed, vec![]), notifications_failed as f64));
     out
 }

@@ -9,27 +9,13 @@ use costwarden::config::Config;
 use costwarden::{report, run_once, App, Clients};
 
 #[derive(Parser)]
-#[command(
-    version,
-    about = "Early warnings before the malware scanner's cloud cost runs away"
-)]
+#[command(version, about = "Early warnings before the malware scanner's cloud cost runs away")]
 struct Cli {
     /// thresholds.toml to use
-    #[arg(
-        long,
-        short,
-        global = true,
-        env = "COSTWARDEN_CONFIG",
-        default_value = "thresholds.toml"
-    )]
+    #[arg(long, short, global = true, env = "COSTWARDEN_CONFIG", default_value = "thresholds.toml")]
     config: PathBuf,
     /// Log format on stderr
-    #[arg(
-        long,
-        global = true,
-        env = "COSTWARDEN_LOG_FORMAT",
-        default_value = "text"
-    )]
+    #[arg(long, global = true, env = "COSTWARDEN_LOG_FORMAT", default_value = "text")]
     log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
@@ -65,9 +51,7 @@ enum Command {
 fn init_logs(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("COSTWARDEN_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,costwarden=info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().flatten_event(true).init(),
@@ -102,11 +86,7 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        Command::Run {
-            json,
-            dry_run,
-            console_url,
-        } => {
+        Command::Run { json, dry_run, console_url } => {
             let config = Config::load(&cli.config).context("loading the configuration")?;
             let clients = Clients::from_env(&config).await;
             let mut app = App::new(config, clients);
@@ -120,11 +100,7 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 print!("{}", report::human(&report));
             }
-            Ok(if report.ok() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+            Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
     }
 }

@@ -18,6 +18,10 @@ pub enum Metric {
     ApiCostEstimate,
     DatumsWritten,
     RunDuration,
+    AlertState,
+    ThresholdUtilization,
+    DaysToBreach,
+    NotificationsFailed,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -38,6 +42,8 @@ pub struct MetricDef {
     pub dimensions: &'static [&'static str],
     /// True for a per-day total (stamped at collection time, holding the previous UTC day).
     pub daily: bool,
+    /// True for rule metrics, whose dimensions are `dimensions` plus the evaluated series' own.
+    pub series_dims: bool,
     pub description: &'static str,
 }
 
@@ -48,6 +54,13 @@ pub const DIM_TAG_VALUE: &str = "TagValue";
 pub const DIM_CLUSTER: &str = "Cluster";
 pub const DIM_SERVICE: &str = "Service";
 pub const DIM_API: &str = "Api";
+pub const DIM_RULE: &str = "Rule";
+/// The evaluated series' metric name, on rule metrics.
+pub const DIM_SERIES: &str = "Series";
+
+/// Every dimension name costwarden writes, to map names read back from CloudWatch.
+pub const DIMENSIONS: &[&str] =
+    &[DIM_SOURCE, DIM_BUCKET, DIM_TAG_KEY, DIM_TAG_VALUE, DIM_CLUSTER, DIM_SERVICE, DIM_API, DIM_RULE, DIM_SERIES];
 
 pub const CATALOGUE: &[MetricDef] = &[
     MetricDef {
@@ -56,6 +69,7 @@ pub const CATALOGUE: &[MetricDef] = &[
         unit: Unit::Bytes,
         dimensions: &[DIM_SOURCE, DIM_BUCKET],
         daily: true,
+        series_dims: false,
         description: "Bytes scanned for malware in the bucket during the previous UTC day (Source = console or guardduty)",
     },
     MetricDef {
@@ -64,6 +78,7 @@ pub const CATALOGUE: &[MetricDef] = &[
         unit: Unit::Count,
         dimensions: &[DIM_SOURCE, DIM_BUCKET],
         daily: true,
+        series_dims: false,
         description: "Objects scanned in the bucket during the previous UTC day",
     },
     MetricDef {
@@ -72,6 +87,7 @@ pub const CATALOGUE: &[MetricDef] = &[
         unit: Unit::None,
         dimensions: &[DIM_TAG_KEY, DIM_TAG_VALUE],
         daily: true,
+        series_dims: false,
         description: "Cost Explorer cost (configured metric, USD) of resources with this cost-allocation tag value during the previous UTC day; TagValue \"untagged\" for resources without the tag",
     },
     MetricDef {
@@ -80,6 +96,7 @@ pub const CATALOGUE: &[MetricDef] = &[
         unit: Unit::Count,
         dimensions: &[DIM_CLUSTER, DIM_SERVICE],
         daily: false,
+        series_dims: false,
         description: "ECS tasks running in the scanning service",
     },
     MetricDef {
@@ -88,6 +105,7 @@ pub const CATALOGUE: &[MetricDef] = &[
         unit: Unit::Count,
         dimensions: &[DIM_CLUSTER, DIM_SERVICE],
         daily: false,
+        series_dims: false,
         description: "ECS tasks the service (its autoscaler) wants",
     },
     MetricDef {
@@ -96,6 +114,7 @@ pub const CATALOGUE: &[MetricDef] = &[
         unit: Unit::Count,
         dimensions: &[DIM_CLUSTER, DIM_SERVICE],
         daily: false,
+        series_dims: false,
         description: "ECS tasks starting",
     },
     MetricDef {
@@ -104,6 +123,7 @@ pub const CATALOGUE: &[MetricDef] = &[
         unit: Unit::Count,
         dimensions: &[DIM_CLUSTER, DIM_SERVICE],
         daily: false,
+        series_dims: false,
         description: "The service's maximum: max_tasks from thresholds.toml, else Application Auto Scaling MaxCapacity (no AWS metric carries it)",
     },
     MetricDef {
@@ -112,6 +132,7 @@ pub const CATALOGUE: &[MetricDef] = &[
         unit: Unit::Percent,
         dimensions: &[DIM_CLUSTER, DIM_SERVICE],
         daily: false,
+        series_dims: false,
         description: "Task count (running by default, see ecs.count) as a percentage of MaxTaskCount",
     },
     MetricDef {
@@ -120,6 +141,7 @@ pub const CATALOGUE: &[MetricDef] = &[
         unit: Unit::Count,
         dimensions: &[DIM_SOURCE],
         daily: false,
+        series_dims: false,
         description: "1 when the source was read completely this run, 0 when it failed or had problems",
     },
     MetricDef {
@@ -128,6 +150,7 @@ pub const CATALOGUE: &[MetricDef] = &[
         unit: Unit::Count,
         dimensions: &[DIM_API],
         daily: false,
+        series_dims: false,
         description: "Requests costwarden made to the API in this run",
     },
     MetricDef {
@@ -136,6 +159,7 @@ pub const CATALOGUE: &[MetricDef] = &[
         unit: Unit::None,
         dimensions: &[DIM_API],
         daily: false,
+        series_dims: false,
         description: "Estimated USD this run's requests to the API cost (Cost Explorer 0.01 per request; CloudWatch 0.01 per 1,000 requests)",
     },
     MetricDef {
@@ -144,6 +168,7 @@ pub const CATALOGUE: &[MetricDef] = &[
         unit: Unit::Count,
         dimensions: &[],
         daily: false,
+        series_dims: false,
         description: "Datums sent to CloudWatch in this run (including these health metrics)",
     },
     MetricDef {
@@ -152,16 +177,50 @@ pub const CATALOGUE: &[MetricDef] = &[
         unit: Unit::Seconds,
         dimensions: &[],
         daily: false,
+        series_dims: false,
         description: "Wall time of the collection up to the write",
+    },
+    MetricDef {
+        metric: Metric::AlertState,
+        name: "AlertState",
+        unit: Unit::Count,
+        dimensions: &[DIM_RULE, DIM_SERIES],
+        daily: false,
+        series_dims: true,
+        description: "The state last notified to the owning team: 0 OK, 1 WARNING, 2 CRITICAL. Written while not OK and once on recovery (so only alerting series cost a metric); also costwarden's memory of what it already said",
+    },
+    MetricDef {
+        metric: Metric::ThresholdUtilization,
+        name: "ThresholdUtilization",
+        unit: Unit::Percent,
+        dimensions: &[DIM_RULE, DIM_SERIES],
+        daily: false,
+        series_dims: true,
+        description: "Level as a percentage of the critical threshold (growth, budget, capacity: now; forecast: projected at the horizon); for series with a configured plan, budget or capacity",
+    },
+    MetricDef {
+        metric: Metric::DaysToBreach,
+        name: "DaysToBreach",
+        unit: Unit::None,
+        dimensions: &[DIM_RULE, DIM_SERIES],
+        daily: false,
+        series_dims: true,
+        description: "Days until the forecast crosses the critical threshold (only while it does within the horizon)",
+    },
+    MetricDef {
+        metric: Metric::NotificationsFailed,
+        name: "NotificationsFailed",
+        unit: Unit::Count,
+        dimensions: &[],
+        daily: false,
+        series_dims: false,
+        description: "Alert transitions that could not be delivered this run (retried next run)",
     },
 ];
 
 impl Metric {
     pub fn def(self) -> &'static MetricDef {
-        CATALOGUE
-            .iter()
-            .find(|d| d.metric == self)
-            .expect("every Metric has a catalogue row")
+        CATALOGUE.iter().find(|d| d.metric == self).expect("every Metric has a catalogue row")
     }
 }
 
@@ -173,20 +232,16 @@ mod tests {
     fn readme_catalogue_lists_every_metric_with_its_unit_and_dimensions() {
         let readme = include_str!("../README.md");
         for d in CATALOGUE {
-            let unit = match d.unit {
-                Unit::None => "None (USD)".to_string(),
-                u => format!("{u:?}"),
-            };
-            let dims = if d.dimensions.is_empty() {
-                "—".to_string()
-            } else {
-                d.dimensions.join(", ")
-            };
-            let row = format!("| `{}` | {unit} | {dims} |", d.name);
-            assert!(
-                readme.contains(&row),
-                "README.md lacks the catalogue row {row:?}"
-            );
+            let prefix = format!("| `{}` | {:?}", d.name, d.unit);
+            let line = readme
+                .lines()
+                .find(|l| l.starts_with(&prefix))
+                .unwrap_or_else(|| panic!("README.md has no catalogue row starting {prefix:?}"));
+            let mut dims = if d.dimensions.is_empty() { "—".to_string() } else { d.dimensions.join(", ") };
+            if d.series_dims {
+                dims.push_str(" + the series' dimensions");
+            }
+            assert!(line.contains(&format!("| {dims} |")), "{line:?} lacks dimensions {dims:?}");
         }
     }
 

@@ -21,10 +21,7 @@ impl SeriesKey {
     }
 
     pub fn dim(&self, name: &str) -> Option<&str> {
-        self.dims
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_str())
+        self.dims.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
     }
 }
 
@@ -49,20 +46,10 @@ pub struct Sample {
 
 impl Sample {
     pub fn daily(key: SeriesKey, day: NaiveDate, value: f64) -> Sample {
-        Sample {
-            key,
-            day: Some(day),
-            value,
-            estimated: false,
-        }
+        Sample { key, day: Some(day), value, estimated: false }
     }
 
     pub fn gauge(key: SeriesKey, value: f64) -> Sample {
-        Sample {
-            key,
-            day: None,
-            value,
-            estimated: false,
-        }
+        Sample { key, day: None, value, estimated: false }
     }
 }

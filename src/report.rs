@@ -13,11 +13,7 @@ pub fn human(r: &RunReport) -> String {
         verdict,
         r.started.format("%Y-%m-%d %H:%M:%SZ"),
         r.report_day,
-        if r.dry_run {
-            " [dry run: nothing written]"
-        } else {
-            ""
-        }
+        if r.dry_run { " [dry run: nothing written]" } else { "" }
     );
     let _ = writeln!(
         out,
@@ -37,9 +33,7 @@ pub fn human(r: &RunReport) -> String {
             status,
             s.series,
             s.samples,
-            s.latest_day
-                .map(|d| d.to_string())
-                .unwrap_or_else(|| "-".into()),
+            s.latest_day.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
             s.requests,
             s.duration_ms
         );
@@ -51,11 +45,7 @@ pub fn human(r: &RunReport) -> String {
             let _ = writeln!(out, "      problem: {p}");
         }
         if s.problems.len() > SHOWN {
-            let _ = writeln!(
-                out,
-                "      ... and {} more problems (see --json)",
-                s.problems.len() - SHOWN
-            );
+            let _ = writeln!(out, "      ... and {} more problems (see --json)", s.problems.len() - SHOWN);
         }
     }
     if r.dry_run {
@@ -70,25 +60,33 @@ pub fn human(r: &RunReport) -> String {
     for e in r.sink.errors.iter().chain(&r.rejected) {
         let _ = writeln!(out, "      error: {e}");
     }
-    let reqs: Vec<String> = r
-        .requests
-        .iter()
-        .map(|(a, n)| format!("{} {n}", a.name()))
-        .collect();
+    let count = |l: crate::rules::Level| r.findings.iter().filter(|f| f.level == l).count();
     let _ = writeln!(
         out,
-        "  requests: {}",
-        if reqs.is_empty() {
-            "none".into()
-        } else {
-            reqs.join(", ")
+        "  rules: {} verdicts, {} warning, {} critical",
+        r.findings.len(),
+        count(crate::rules::Level::Warning),
+        count(crate::rules::Level::Critical)
+    );
+    for t in &r.alerts.transitions {
+        let to = match (&t.team, t.channels.is_empty()) {
+            (Some(team), false) => format!("team {team} via {}", t.channels.join(", ")),
+            (Some(team), true) => format!("team {team} (log only)"),
+            (None, _) => "no team (log only)".to_string(),
+        };
+        let status = if t.delivered { "sent" } else { "NOT SENT, retried next run" };
+        let _ = writeln!(out, "    {} {} {}: {} → {}: {status}", t.to, t.rule.name(), t.kind, t.label, to);
+        let _ = writeln!(out, "      {}", t.message);
+        if let Some(e) = &t.error {
+            let _ = writeln!(out, "      error: {e}");
         }
-    );
-    let _ = writeln!(
-        out,
-        "  estimated API cost of this run: USD {:.5}",
-        r.estimated_usd
-    );
+    }
+    if let Some(e) = &r.alerts.state_error {
+        let _ = writeln!(out, "    error: {e}");
+    }
+    let reqs: Vec<String> = r.requests.iter().map(|(a, n)| format!("{} {n}", a.name())).collect();
+    let _ = writeln!(out, "  requests: {}", if reqs.is_empty() { "none".into() } else { reqs.join(", ") });
+    let _ = writeln!(out, "  estimated API cost of this run: USD {:.5}", r.estimated_usd);
     out
 }
 
@@ -99,13 +97,7 @@ pub fn datums(r: &RunReport) -> String {
         .iter()
         .map(|s| {
             let def = s.key.metric.def();
-            format!(
-                "{} {} {:?}{}",
-                s.key,
-                s.value,
-                def.unit,
-                if s.estimated { " (estimated)" } else { "" }
-            )
+            format!("{} {} {:?}{}", s.key, s.value, def.unit, if s.estimated { " (estimated)" } else { "" })
         })
         .collect();
     lines.sort();

@@ -55,23 +55,13 @@ pub async fn console_credentials(
             username: String,
             password: String,
         }
-        let pair: Pair =
-            serde_json::from_str(text.expose()).map_err(|_| SecretError::Shape(id.clone()))?;
-        return Ok(ConsoleCredentials {
-            username: pair.username,
-            password: Secret(pair.password),
-        });
+        let pair: Pair = serde_json::from_str(text.expose()).map_err(|_| SecretError::Shape(id.clone()))?;
+        return Ok(ConsoleCredentials { username: pair.username, password: Secret(pair.password) });
     }
     let env = |name: &str| {
-        std::env::var(name)
-            .ok()
-            .filter(|v| !v.is_empty())
-            .ok_or_else(|| SecretError::MissingEnv(name.to_string()))
+        std::env::var(name).ok().filter(|v| !v.is_empty()).ok_or_else(|| SecretError::MissingEnv(name.to_string()))
     };
-    Ok(ConsoleCredentials {
-        username: env(&cfg.username_env)?,
-        password: Secret(env(&cfg.password_env)?),
-    })
+    Ok(ConsoleCredentials { username: env(&cfg.username_env)?, password: Secret(env(&cfg.password_env)?) })
 }
 
 pub async fn secret_string(
@@ -85,14 +75,8 @@ pub async fn secret_string(
         .secret_id(id)
         .send()
         .await
-        .map_err(|e| SecretError::Fetch {
-            id: id.to_string(),
-            message: crate::sources::aws_message(&e),
-        })?;
+        .map_err(|e| SecretError::Fetch { id: id.to_string(), message: crate::sources::aws_message(&e) })?;
     out.secret_string
         .map(Secret)
-        .ok_or_else(|| SecretError::Fetch {
-            id: id.to_string(),
-            message: "the secret has no SecretString".into(),
-        })
+        .ok_or_else(|| SecretError::Fetch { id: id.to_string(), message: "the secret has no SecretString".into() })
 }

@@ -8,9 +8,7 @@ use support::*;
 
 fn costwarden(args: &[&str], env: &[(&str, String)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_costwarden"));
-    cmd.args(args)
-        .env_remove("COSTWARDEN_CONFIG")
-        .env_remove("AWS_PROFILE");
+    cmd.args(args).env_remove("COSTWARDEN_CONFIG").env_remove("AWS_PROFILE");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -18,10 +16,7 @@ fn costwarden(args: &[&str], env: &[(&str, String)]) -> Output {
 }
 
 fn text(o: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
+    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
 }
 
 #[test]
@@ -34,29 +29,13 @@ fn every_bad_fixture_is_rejected_with_its_expected_messages() {
             continue;
         }
         let body = std::fs::read_to_string(&path).unwrap();
-        let expected: Vec<&str> = body
-            .lines()
-            .filter_map(|l| l.strip_prefix("# expect: "))
-            .collect();
-        assert!(
-            !expected.is_empty(),
-            "{} has no '# expect:' line",
-            path.display()
-        );
+        let expected: Vec<&str> = body.lines().filter_map(|l| l.strip_prefix("# expect: ")).collect();
+        assert!(!expected.is_empty(), "{} has no '# expect:' line", path.display());
         let out = costwarden(&["validate", path.to_str().unwrap()], &[]);
         let (stdout, stderr) = text(&out);
-        assert_eq!(
-            out.status.code(),
-            Some(2),
-            "{}: {stdout}{stderr}",
-            path.display()
-        );
+        assert_eq!(out.status.code(), Some(2), "{}: {stdout}{stderr}", path.display());
         for e in expected {
-            assert!(
-                stderr.contains(e),
-                "{}: expected {e:?} in:\n{stderr}",
-                path.display()
-            );
+            assert!(stderr.contains(e), "{}: expected {e:?} in:\n{stderr}", path.display());
         }
         checked += 1;
     }
@@ -85,17 +64,10 @@ async fn peers() -> Peers {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("thresholds.toml");
     // Credentials from the environment this time (the default), not Secrets Manager.
-    let text = config_text("https://acme-1a2b.cloudstoragesecapp.com", "").replace(
-        &format!("credentials = {{ secret_id = \"{SECRET_ID}\" }}"),
-        "",
-    );
+    let text = config_text("https://acme-1a2b.cloudstoragesecapp.com", "")
+        .replace(&format!("credentials = {{ secret_id = \"{SECRET_ID}\" }}"), "");
     std::fs::write(&config, text).unwrap();
-    Peers {
-        moto,
-        console,
-        config,
-        _dir: dir,
-    }
+    Peers { moto, console, config, _dir: dir }
 }
 
 fn env(p: &Peers) -> Vec<(&'static str, String)> {
@@ -119,28 +91,20 @@ async fn run_prints_a_summary_writes_metrics_and_never_prints_the_password() {
     let p = peers().await;
     let cfg = p.config.to_str().unwrap().to_string();
     let env = env(&p);
-    let out = tokio::task::spawn_blocking(move || costwarden(&["run", "--config", &cfg], &env))
-        .await
-        .unwrap();
+    let out = tokio::task::spawn_blocking(move || costwarden(&["run", "--config", &cfg], &env)).await.unwrap();
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     assert!(stdout.starts_with("costwarden run OK at "), "{stdout}");
     for line in [
-        "datums: 34 written, 0 failed, in 1 PutMetricData request(s)",
-        "requests: ConsoleToken 1, ConsoleStats 3, GetCostAndUsage 2, DescribeServices 1, DescribeScalableTargets 1, PutMetricData 1",
-        "estimated API cost of this run: USD 0.02001",
+        "datums: 41 written, 0 failed, in 1 PutMetricData request(s)",
+        "requests: ConsoleToken 1, ConsoleStats 3, GetCostAndUsage 2, DescribeServices 1, DescribeScalableTargets 1, PutMetricData 1, ListMetrics 1",
+        "estimated API cost of this run: USD 0.02002",
     ] {
         assert!(stdout.contains(line), "expected {line:?} in:\n{stdout}");
     }
-    assert!(
-        !stdout.contains(PASSWORD) && !stderr.contains(PASSWORD),
-        "the password leaked:\n{stdout}{stderr}"
-    );
-    assert!(
-        !stderr.contains("tok-1"),
-        "the bearer token leaked:\n{stderr}"
-    );
-    assert_eq!(list_metrics(&p.moto, NAMESPACE).await.len(), 34);
+    assert!(!stdout.contains(PASSWORD) && !stderr.contains(PASSWORD), "the password leaked:\n{stdout}{stderr}");
+    assert!(!stderr.contains("tok-1"), "the bearer token leaked:\n{stderr}");
+    assert_eq!(list_metrics(&p.moto, NAMESPACE).await.len(), 41);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -148,19 +112,13 @@ async fn dry_run_prints_the_datums_and_writes_nothing() {
     let p = peers().await;
     let cfg = p.config.to_str().unwrap().to_string();
     let env = env(&p);
-    let out = tokio::task::spawn_blocking(move || {
-        costwarden(&["run", "--dry-run", "--config", &cfg], &env)
-    })
-    .await
-    .unwrap();
+    let out =
+        tokio::task::spawn_blocking(move || costwarden(&["run", "--dry-run", "--config", &cfg], &env)).await.unwrap();
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
-    assert!(
-        stdout.contains("ScannedBytes{Bucket=uploads-prod,Source=console} 4000000000 Bytes\n"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("ScannedBytes{Bucket=uploads-prod,Source=console} 4000000000 Bytes\n"), "{stdout}");
     assert!(stdout.contains("TaskCapacityUtilization{Cluster=CloudStorageSecCluster-t1,Service=CloudStorageSecAgentService-t1} 70 Percent\n"), "{stdout}");
-    assert!(stdout.contains("datums: 32 would be written"), "{stdout}");
+    assert!(stdout.contains("datums: 35 would be written"), "{stdout}");
     assert!(!stdout.contains(PASSWORD) && !stderr.contains(PASSWORD));
     assert_eq!(list_metrics(&p.moto, NAMESPACE).await, Vec::<String>::new());
 }
@@ -172,30 +130,18 @@ async fn json_summary_and_exit_code_one_when_a_source_fails() {
     let mut env = env(&p);
     env.retain(|(k, _)| *k != "CSS_CONSOLE_PASSWORD");
     let out =
-        tokio::task::spawn_blocking(move || costwarden(&["run", "--json", "--config", &cfg], &env))
-            .await
-            .unwrap();
+        tokio::task::spawn_blocking(move || costwarden(&["run", "--json", "--config", &cfg], &env)).await.unwrap();
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    let av = v["sources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["source"] == "antivirus")
-        .unwrap();
+    let av = v["sources"].as_array().unwrap().iter().find(|s| s["source"] == "antivirus").unwrap();
     assert_eq!(av["status"], "failed");
     assert_eq!(
         av["error"],
         "Console credentials: environment variable CSS_CONSOLE_PASSWORD is not set (Console API user credentials)"
     );
-    let ecs = v["sources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["source"] == "ecs")
-        .unwrap();
+    let ecs = v["sources"].as_array().unwrap().iter().find(|s| s["source"] == "ecs").unwrap();
     assert_eq!(ecs["status"], "ok");
-    // 13 data datums (3 cost, 10 ECS) and 13 health datums.
-    assert_eq!(v["sink"]["written"], 26);
+    // 13 data datums (3 cost, 10 ECS), 4 capacity rule datums and 16 health datums.
+    assert_eq!(v["sink"]["written"], 33);
 }

@@ -8,12 +8,7 @@ use costwarden::{run_once, Status};
 use support::*;
 
 fn status(report: &costwarden::RunReport, id: SourceId) -> Status {
-    report
-        .sources
-        .iter()
-        .find(|s| s.source == id)
-        .unwrap()
-        .status
+    report.sources.iter().find(|s| s.source == id).unwrap().status
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -31,42 +26,18 @@ async fn full_cycle_writes_every_metric_with_exact_names_dimensions_values_and_u
     let c = StandardUnit::Count;
     let up = [("Bucket", "uploads-prod"), ("Source", "console")];
     let av = [("Bucket", "avatars"), ("Source", "console")];
-    assert_eq!(
-        read_metric(&moto, ns, "ScannedBytes", &up, b.clone()).await,
-        Some(4e9)
-    );
-    assert_eq!(
-        read_metric(&moto, ns, "ScannedObjects", &up, c.clone()).await,
-        Some(3500.0)
-    );
-    assert_eq!(
-        read_metric(&moto, ns, "ScannedBytes", &av, b.clone()).await,
-        Some(5e8)
-    );
-    assert_eq!(
-        read_metric(&moto, ns, "ScannedObjects", &av, c.clone()).await,
-        Some(10_000.0)
-    );
+    assert_eq!(read_metric(&moto, ns, "ScannedBytes", &up, b.clone()).await, Some(4e9));
+    assert_eq!(read_metric(&moto, ns, "ScannedObjects", &up, c.clone()).await, Some(3500.0));
+    assert_eq!(read_metric(&moto, ns, "ScannedBytes", &av, b.clone()).await, Some(5e8));
+    assert_eq!(read_metric(&moto, ns, "ScannedObjects", &av, c.clone()).await, Some(10_000.0));
     // Wrong unit reads as nothing: the unit is part of what is asserted.
-    assert_eq!(
-        read_metric(&moto, ns, "ScannedBytes", &up, c.clone()).await,
-        None
-    );
+    assert_eq!(read_metric(&moto, ns, "ScannedBytes", &up, c.clone()).await, None);
 
     let tag = |v| [("TagKey", TAG_KEY), ("TagValue", v)];
     let none = StandardUnit::None;
-    assert_eq!(
-        read_metric(&moto, ns, "Cost", &tag("scanner-agents"), none.clone()).await,
-        Some(20.25)
-    );
-    assert_eq!(
-        read_metric(&moto, ns, "Cost", &tag("scanner-console"), none.clone()).await,
-        Some(3.1)
-    );
-    assert_eq!(
-        read_metric(&moto, ns, "Cost", &tag("untagged"), none.clone()).await,
-        Some(0.0)
-    );
+    assert_eq!(read_metric(&moto, ns, "Cost", &tag("scanner-agents"), none.clone()).await, Some(20.25));
+    assert_eq!(read_metric(&moto, ns, "Cost", &tag("scanner-console"), none.clone()).await, Some(3.1));
+    assert_eq!(read_metric(&moto, ns, "Cost", &tag("untagged"), none.clone()).await, Some(0.0));
 
     let svc = |s| [("Cluster", CLUSTER), ("Service", s)];
     for (name, service, unit, want) in [
@@ -74,36 +45,18 @@ async fn full_cycle_writes_every_metric_with_exact_names_dimensions_values_and_u
         ("DesiredTaskCount", AGENTS, c.clone(), 10.0),
         ("PendingTaskCount", AGENTS, c.clone(), 3.0),
         ("MaxTaskCount", AGENTS, c.clone(), 10.0),
-        (
-            "TaskCapacityUtilization",
-            AGENTS,
-            StandardUnit::Percent,
-            70.0,
-        ),
+        ("TaskCapacityUtilization", AGENTS, StandardUnit::Percent, 70.0),
         ("RunningTaskCount", RETRO, c.clone(), 3.0),
         ("DesiredTaskCount", RETRO, c.clone(), 3.0),
         ("PendingTaskCount", RETRO, c.clone(), 0.0),
         ("MaxTaskCount", RETRO, c.clone(), 4.0),
-        (
-            "TaskCapacityUtilization",
-            RETRO,
-            StandardUnit::Percent,
-            75.0,
-        ),
+        ("TaskCapacityUtilization", RETRO, StandardUnit::Percent, 75.0),
     ] {
-        assert_eq!(
-            read_metric(&moto, ns, name, &svc(service), unit).await,
-            Some(want),
-            "{name} {service}"
-        );
+        assert_eq!(read_metric(&moto, ns, name, &svc(service), unit).await, Some(want), "{name} {service}");
     }
 
     for source in ["antivirus", "cost", "ecs"] {
-        assert_eq!(
-            read_metric(&moto, ns, "SourceUp", &[("Source", source)], c.clone()).await,
-            Some(1.0),
-            "{source}"
-        );
+        assert_eq!(read_metric(&moto, ns, "SourceUp", &[("Source", source)], c.clone()).await, Some(1.0), "{source}");
     }
     for (api, want) in [
         ("ConsoleToken", 1.0),
@@ -113,34 +66,33 @@ async fn full_cycle_writes_every_metric_with_exact_names_dimensions_values_and_u
         ("DescribeServices", 1.0),
         ("DescribeScalableTargets", 1.0), // only the service without max_tasks
         ("PutMetricData", 1.0),
+        ("ListMetrics", 1.0), // the alert state: nothing alerted before, so no GetMetricData
     ] {
-        assert_eq!(
-            read_metric(&moto, ns, "ApiRequests", &[("Api", api)], c.clone()).await,
-            Some(want),
-            "{api}"
-        );
+        assert_eq!(read_metric(&moto, ns, "ApiRequests", &[("Api", api)], c.clone()).await, Some(want), "{api}");
     }
     assert_eq!(
-        read_metric(
-            &moto,
-            ns,
-            "ApiCostEstimate",
-            &[("Api", "GetCostAndUsage")],
-            none.clone()
-        )
-        .await,
+        read_metric(&moto, ns, "ApiCostEstimate", &[("Api", "GetCostAndUsage")], none.clone()).await,
         Some(0.02)
     );
-    // 17 data datums (4 scan, 3 cost, 10 ECS) + 19 health (3 SourceUp, 7 APIs x 2, 2 totals).
-    assert_eq!(
-        read_metric(&moto, ns, "DatumsWritten", &[], c.clone()).await,
-        Some(36.0)
-    );
-    assert_eq!(report.datums, 36);
-    assert_eq!(report.sink.written, 36);
+    // Both services are at or above 70% of their maximum: capacity WARNING, told to nobody
+    // (no owner, no default team: the log), so remembered as delivered.
+    for (service, pct) in [(AGENTS, 70.0), (RETRO, 75.0)] {
+        let dims =
+            [("Rule", "capacity"), ("Series", "TaskCapacityUtilization"), ("Cluster", CLUSTER), ("Service", service)];
+        assert_eq!(read_metric(&moto, ns, "AlertState", &dims, c.clone()).await, Some(1.0), "{service}");
+        let util = read_metric(&moto, ns, "ThresholdUtilization", &dims, StandardUnit::Percent).await;
+        assert_eq!(util, Some(pct), "{service}");
+    }
+    assert_eq!(report.alerts.transitions.len(), 2);
+    assert_eq!(read_metric(&moto, ns, "NotificationsFailed", &[], c.clone()).await, Some(0.0));
+    // 17 data datums (4 scan, 3 cost, 10 ECS), 4 rule datums (2 AlertState, 2 utilisation)
+    // + 22 health (3 SourceUp, 8 APIs x 2, 3 totals).
+    assert_eq!(read_metric(&moto, ns, "DatumsWritten", &[], c.clone()).await, Some(43.0));
+    assert_eq!(report.datums, 43);
+    assert_eq!(report.sink.written, 43);
 
     let listed = list_metrics(&moto, ns).await;
-    assert_eq!(listed.len(), 36, "{listed:#?}");
+    assert_eq!(listed.len(), 43, "{listed:#?}");
     assert_eq!(report.requests.get(&Api::GetCostAndUsage), Some(&2));
     // Daily history is kept for evaluation although only yesterday is published.
     assert!(report.collected.iter().any(|s| s.day == Some(days_ago(2))
@@ -160,11 +112,7 @@ async fn a_failing_console_does_not_stop_the_other_sources() {
 
     let report = run_once(&app, chrono::Utc::now(), false).await;
     assert!(!report.ok());
-    let av = report
-        .sources
-        .iter()
-        .find(|s| s.source == SourceId::Antivirus)
-        .unwrap();
+    let av = report.sources.iter().find(|s| s.source == SourceId::Antivirus).unwrap();
     assert_eq!(av.status, Status::Failed);
     assert_eq!(
         av.error.as_deref(),
@@ -174,26 +122,10 @@ async fn a_failing_console_does_not_stop_the_other_sources() {
     assert_eq!(status(&report, SourceId::Ecs), Status::Ok);
     let c = StandardUnit::Count;
     let svc = [("Cluster", CLUSTER), ("Service", AGENTS)];
-    assert_eq!(
-        read_metric(&moto, NAMESPACE, "RunningTaskCount", &svc, c.clone()).await,
-        Some(7.0)
-    );
-    assert_eq!(
-        read_metric(
-            &moto,
-            NAMESPACE,
-            "SourceUp",
-            &[("Source", "antivirus")],
-            c.clone()
-        )
-        .await,
-        Some(0.0)
-    );
+    assert_eq!(read_metric(&moto, NAMESPACE, "RunningTaskCount", &svc, c.clone()).await, Some(7.0));
+    assert_eq!(read_metric(&moto, NAMESPACE, "SourceUp", &[("Source", "antivirus")], c.clone()).await, Some(0.0));
     let up = [("Bucket", "uploads-prod"), ("Source", "console")];
-    assert_eq!(
-        read_metric(&moto, NAMESPACE, "ScannedBytes", &up, StandardUnit::Bytes).await,
-        None
-    );
+    assert_eq!(read_metric(&moto, NAMESPACE, "ScannedBytes", &up, StandardUnit::Bytes).await, None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -212,10 +144,7 @@ async fn an_expired_token_is_renewed_once_and_the_run_succeeds() {
     assert_eq!(tokens, 2);
     assert_eq!(stats, 4); // 3 pages + the one refused
     let up = [("Bucket", "uploads-prod"), ("Source", "console")];
-    assert_eq!(
-        read_metric(&moto, NAMESPACE, "ScannedBytes", &up, StandardUnit::Bytes).await,
-        Some(4e9)
-    );
+    assert_eq!(read_metric(&moto, NAMESPACE, "ScannedBytes", &up, StandardUnit::Bytes).await, Some(4e9));
 
     // The token is kept across runs (a daemon or a warm Lambda): no new token request.
     let again = run_once(&app, chrono::Utc::now(), false).await;
@@ -231,20 +160,12 @@ async fn wrong_console_password_is_a_clear_error_that_never_shows_the_password()
     seed(&moto, &console).await;
     let app = app(&moto, config(&console.url, "")).await;
     let report = run_once(&app, chrono::Utc::now(), false).await;
-    let av = report
-        .sources
-        .iter()
-        .find(|s| s.source == SourceId::Antivirus)
-        .unwrap();
+    let av = report.sources.iter().find(|s| s.source == SourceId::Antivirus).unwrap();
     assert_eq!(
         av.error.as_deref(),
         Some("Console POST /api/Token: 401 Unauthorized: Unauthorized: Incorrect username or password.")
     );
-    let all = format!(
-        "{}{}",
-        costwarden::report::human(&report),
-        serde_json::to_string(&report).unwrap()
-    );
+    let all = format!("{}{}", costwarden::report::human(&report), serde_json::to_string(&report).unwrap());
     assert!(!all.contains(PASSWORD));
 }
 
@@ -256,24 +177,15 @@ async fn truncated_console_json_fails_the_source_and_writes_no_partial_totals() 
     console.fault(Fault::Truncated);
     let app = app(&moto, config(&console.url, "")).await;
     let report = run_once(&app, chrono::Utc::now(), false).await;
-    let av = report
-        .sources
-        .iter()
-        .find(|s| s.source == SourceId::Antivirus)
-        .unwrap();
+    let av = report.sources.iter().find(|s| s.source == SourceId::Antivirus).unwrap();
     assert_eq!(av.status, Status::Failed);
     let err = av.error.as_deref().unwrap();
     assert!(
-        err.starts_with(
-            "Console GET /api/statistics/scans: response is not valid JSON: EOF while parsing"
-        ),
+        err.starts_with("Console GET /api/statistics/scans: response is not valid JSON: EOF while parsing"),
         "{err}"
     );
     assert_eq!(status(&report, SourceId::Ecs), Status::Ok);
-    assert!(!report
-        .published
-        .iter()
-        .any(|s| s.key.to_string().starts_with("ScannedBytes")));
+    assert!(!report.published.iter().any(|s| s.key.to_string().starts_with("ScannedBytes")));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -286,21 +198,11 @@ async fn bad_console_items_are_reported_and_the_good_ones_written() {
     items.push(serde_json::json!({"bucketName": "textual", "date": days_ago(1).to_string(), "scannedBytes": "12 GB", "scannedObjects": 1}));
     console.set_items(items);
     let extra = "";
-    let text = config_text(&console.url, extra).replace(
-        "[antivirus.api]\npage_size = 2",
-        "[antivirus.api]\npaging = \"token\"",
-    );
-    let app = app(
-        &moto,
-        costwarden::config::Config::parse(&text, "t").unwrap(),
-    )
-    .await;
+    let text = config_text(&console.url, extra)
+        .replace("[antivirus.api]\npage_size = 2", "[antivirus.api]\npaging = \"token\"");
+    let app = app(&moto, costwarden::config::Config::parse(&text, "t").unwrap()).await;
     let report = run_once(&app, chrono::Utc::now(), false).await;
-    let av = report
-        .sources
-        .iter()
-        .find(|s| s.source == SourceId::Antivirus)
-        .unwrap();
+    let av = report.sources.iter().find(|s| s.source == SourceId::Antivirus).unwrap();
     assert_eq!(av.status, Status::Partial);
     let y = days_ago(1);
     assert_eq!(
@@ -314,10 +216,7 @@ async fn bad_console_items_are_reported_and_the_good_ones_written() {
     // 7 items at 2 per page: 4 pages through continuation tokens.
     assert_eq!(report.requests.get(&Api::ConsoleStats), Some(&4));
     let up = [("Bucket", "uploads-prod"), ("Source", "console")];
-    assert_eq!(
-        read_metric(&moto, NAMESPACE, "ScannedBytes", &up, StandardUnit::Bytes).await,
-        Some(4e9)
-    );
+    assert_eq!(read_metric(&moto, NAMESPACE, "ScannedBytes", &up, StandardUnit::Bytes).await, Some(4e9));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -325,44 +224,18 @@ async fn an_unknown_ecs_service_is_named_and_the_known_ones_written() {
     let moto = Moto::start(&[("MOTO_ECS_SERVICE_RUNNING", "7")]).await;
     let console = Console::start(USERNAME, PASSWORD, Paging::Page).await;
     seed(&moto, &console).await;
-    let extra = format!(
-        "\n[[ecs.services]]\ncluster = \"{CLUSTER}\"\nservice = \"NoSuchService\"\nmax_tasks = 2\n"
-    );
+    let extra = format!("\n[[ecs.services]]\ncluster = \"{CLUSTER}\"\nservice = \"NoSuchService\"\nmax_tasks = 2\n");
     let app = app(&moto, config(&console.url, &extra)).await;
     let report = run_once(&app, chrono::Utc::now(), false).await;
-    let ecs = report
-        .sources
-        .iter()
-        .find(|s| s.source == SourceId::Ecs)
-        .unwrap();
+    let ecs = report.sources.iter().find(|s| s.source == SourceId::Ecs).unwrap();
     assert_eq!(ecs.status, Status::Partial);
     assert_eq!(
         ecs.problems,
         vec![format!("ECS service NoSuchService in cluster {CLUSTER}: MISSING (no such service; check ecs.services)")]
     );
     let svc = [("Cluster", CLUSTER), ("Service", AGENTS)];
-    assert_eq!(
-        read_metric(
-            &moto,
-            NAMESPACE,
-            "RunningTaskCount",
-            &svc,
-            StandardUnit::Count
-        )
-        .await,
-        Some(7.0)
-    );
-    assert_eq!(
-        read_metric(
-            &moto,
-            NAMESPACE,
-            "SourceUp",
-            &[("Source", "ecs")],
-            StandardUnit::Count
-        )
-        .await,
-        Some(0.0)
-    );
+    assert_eq!(read_metric(&moto, NAMESPACE, "RunningTaskCount", &svc, StandardUnit::Count).await, Some(7.0));
+    assert_eq!(read_metric(&moto, NAMESPACE, "SourceUp", &[("Source", "ecs")], StandardUnit::Count).await, Some(0.0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -385,42 +258,20 @@ async fn a_cost_page_missing_fields_is_reported_without_inventing_zeros() {
         .await;
     let app = app(&moto, config(&console.url, "")).await;
     let report = run_once(&app, chrono::Utc::now(), false).await;
-    let ce = report
-        .sources
-        .iter()
-        .find(|s| s.source == SourceId::Cost)
-        .unwrap();
+    let ce = report.sources.iter().find(|s| s.source == SourceId::Cost).unwrap();
     assert_eq!(ce.status, Status::Partial);
     assert_eq!(
         ce.problems,
         vec![
-            format!("page 1 ResultsByTime[0] Groups[0] ({y}): tag value \"scanner-agents\" has no UnblendedCost metric"),
+            format!(
+                "page 1 ResultsByTime[0] Groups[0] ({y}): tag value \"scanner-agents\" has no UnblendedCost metric"
+            ),
             "page 1 ResultsByTime[1]: TimePeriod.Start missing or not a date".to_string(),
         ]
     );
     let tag = |v| [("TagKey", TAG_KEY), ("TagValue", v)];
-    assert_eq!(
-        read_metric(
-            &moto,
-            NAMESPACE,
-            "Cost",
-            &tag("scanner-queues"),
-            StandardUnit::None
-        )
-        .await,
-        Some(1.5)
-    );
-    assert_eq!(
-        read_metric(
-            &moto,
-            NAMESPACE,
-            "Cost",
-            &tag("scanner-agents"),
-            StandardUnit::None
-        )
-        .await,
-        None
-    );
+    assert_eq!(read_metric(&moto, NAMESPACE, "Cost", &tag("scanner-queues"), StandardUnit::None).await, Some(1.5));
+    assert_eq!(read_metric(&moto, NAMESPACE, "Cost", &tag("scanner-agents"), StandardUnit::None).await, None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -429,9 +280,7 @@ async fn guardduty_daily_volume_is_read_from_its_cloudwatch_metrics() {
     let sdk = moto.sdk_config().await;
     let cw = aws_sdk_cloudwatch::Client::new(&sdk);
     let noon = |d: chrono::NaiveDate| {
-        aws_sdk_cloudwatch::primitives::DateTime::from_secs(
-            d.and_hms_opt(12, 0, 0).unwrap().and_utc().timestamp(),
-        )
+        aws_sdk_cloudwatch::primitives::DateTime::from_secs(d.and_hms_opt(12, 0, 0).unwrap().and_utc().timestamp())
     };
     for (day, bytes) in [(days_ago(1), 7e9), (days_ago(2), 6e9)] {
         for (name, value) in [("CompletedScanBytes", bytes), ("CompletedScanCount", 100.0)] {
@@ -467,29 +316,12 @@ async fn guardduty_daily_volume_is_read_from_its_cloudwatch_metrics() {
     let text = format!(
         "[collector]\nnamespace = \"{NAMESPACE}\"\n[guardduty]\nplan_id = \"plan-1\"\nhistory_days = 5\n[[guardduty.buckets]]\nname = \"gd-bucket\"\n"
     );
-    let app = app(
-        &moto,
-        costwarden::config::Config::parse(&text, "t").unwrap(),
-    )
-    .await;
+    let app = app(&moto, costwarden::config::Config::parse(&text, "t").unwrap()).await;
     let report = run_once(&app, chrono::Utc::now(), false).await;
     assert!(report.ok(), "{}", costwarden::report::human(&report));
     let dims = [("Bucket", "gd-bucket"), ("Source", "guardduty")];
-    assert_eq!(
-        read_metric(&moto, NAMESPACE, "ScannedBytes", &dims, StandardUnit::Bytes).await,
-        Some(7e9)
-    );
-    assert_eq!(
-        read_metric(
-            &moto,
-            NAMESPACE,
-            "ScannedObjects",
-            &dims,
-            StandardUnit::Count
-        )
-        .await,
-        Some(100.0)
-    );
+    assert_eq!(read_metric(&moto, NAMESPACE, "ScannedBytes", &dims, StandardUnit::Bytes).await, Some(7e9));
+    assert_eq!(read_metric(&moto, NAMESPACE, "ScannedObjects", &dims, StandardUnit::Count).await, Some(100.0));
     let history: Vec<(chrono::NaiveDate, f64)> = report
         .collected
         .iter()

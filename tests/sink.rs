@@ -13,9 +13,7 @@ async fn client(url: &str) -> aws_sdk_cloudwatch::Client {
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(url)
         .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_ecs::config::Credentials::new(
-            "t", "t", None, None, "t",
-        ))
+        .credentials_provider(aws_sdk_ecs::config::Credentials::new("t", "t", None, None, "t"))
         .load()
         .await;
     aws_sdk_cloudwatch::Client::new(&sdk)
@@ -27,10 +25,7 @@ fn samples(n: usize) -> Vec<Sample> {
             Sample::gauge(
                 SeriesKey::new(
                     Metric::ScannedBytes,
-                    vec![
-                        (DIM_SOURCE, "console".into()),
-                        (DIM_BUCKET, format!("b-{i}")),
-                    ],
+                    vec![(DIM_SOURCE, "console".into()), (DIM_BUCKET, format!("b-{i}"))],
                 ),
                 i as f64,
             )
@@ -46,21 +41,8 @@ async fn throttled_batches_are_retried_with_backoff_and_all_datums_written() {
     assert_eq!(batches.len(), 2);
     let requests = Requests::default();
     // One batch at a time, so the two throttles hit the same batch.
-    let report = cloudwatch::put(
-        &client(&cw.url).await,
-        "Costwarden/Test",
-        batches,
-        &requests,
-        1,
-        5,
-    )
-    .await;
-    assert_eq!(
-        (report.written, report.failed, report.requests),
-        (1_500, 0, 4),
-        "{:?}",
-        report.errors
-    );
+    let report = cloudwatch::put(&client(&cw.url).await, "Costwarden/Test", batches, &requests, 1, 5).await;
+    assert_eq!((report.written, report.failed, report.requests), (1_500, 0, 4), "{:?}", report.errors);
     assert!(report.errors.is_empty());
     assert_eq!(*cw.state.requests.lock().unwrap(), 4);
     assert_eq!(cw.state.accepted.lock().unwrap().len(), 1_500);

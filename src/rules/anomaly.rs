@@ -25,19 +25,13 @@ pub fn baseline(history: &[(NaiveDate, f64)], day: NaiveDate) -> Option<(f64, f6
     let (values, what) = if same_weekday.len() >= 3 {
         (same_weekday, "same-weekday median")
     } else {
-        let recent: Vec<f64> = before
-            .iter()
-            .filter(|(d, _)| *d >= day - Days::new(28))
-            .map(|(_, v)| *v)
-            .collect();
+        let recent: Vec<f64> = before.iter().filter(|(d, _)| *d >= day - Days::new(28)).map(|(_, v)| *v).collect();
         (recent, "28-day median")
     };
     let m = median(&values);
     let deviations: Vec<f64> = values.iter().map(|v| (v - m).abs()).collect();
     // A floor of 5% of the median: a perfectly flat history must not make any wobble a page.
-    let scale = (MAD_SCALE * median(&deviations))
-        .max(0.05 * m.abs())
-        .max(f64::MIN_POSITIVE);
+    let scale = (MAD_SCALE * median(&deviations)).max(0.05 * m.abs()).max(f64::MIN_POSITIVE);
     Some((m, scale, what))
 }
 
@@ -46,22 +40,15 @@ pub fn evaluate(r: &SeriesRules, history: &[(NaiveDate, f64)]) -> Finding {
     let mut f = Finding::new(r, RuleKind::Anomaly, Some(day));
     f.value = Some(value);
     let Some((m, scale, what)) = baseline(history, day) else {
-        f.message = format!(
-            "{}: anomaly detection needs {MIN_HISTORY} days of history, has {}",
-            r.label,
-            history.len() - 1
-        );
+        f.message =
+            format!("{}: anomaly detection needs {MIN_HISTORY} days of history, has {}", r.label, history.len() - 1);
         return f;
     };
     let z = (value - m) / scale;
     let ratio = if m > 0.0 { value / m } else { f64::INFINITY };
     let threshold = (m + r.params.anomaly_z * scale).max(m * r.params.anomaly_ratio);
     f.threshold = Some(threshold);
-    f.utilisation = Some(if threshold > 0.0 {
-        value / threshold
-    } else {
-        0.0
-    });
+    f.utilisation = Some(if threshold > 0.0 { value / threshold } else { 0.0 });
     if z >= r.params.anomaly_z && ratio >= r.params.anomaly_ratio {
         f.level = Level::Warning;
     }
@@ -87,9 +74,7 @@ mod tests {
         let f = evaluate(&rules(None), &series("2026-10-01", &v));
         assert_eq!(f.level, Level::Warning, "{}", f.message);
         assert!(
-            f.message.starts_with(
-                "bucket uploads: 170.0 GB on 2026-10-29 is 3.3× its same-weekday median 51.5 GB"
-            ),
+            f.message.starts_with("bucket uploads: 170.0 GB on 2026-10-29 is 3.3× its same-weekday median 51.5 GB"),
             "{}",
             f.message
         );
@@ -105,11 +90,7 @@ mod tests {
         assert_eq!(evaluate(&rules(None), &h).level, Level::Ok);
         // Every day of the history, evaluated as if it were the latest: never an alert.
         for end in 15..h.len() {
-            assert_eq!(
-                evaluate(&rules(None), &h[..end]).level,
-                Level::Ok,
-                "day {end}"
-            );
+            assert_eq!(evaluate(&rules(None), &h[..end]).level, Level::Ok, "day {end}");
         }
     }
 
@@ -117,10 +98,7 @@ mod tests {
     fn too_little_history_is_stated_and_silent() {
         let f = evaluate(&rules(None), &series("2026-10-01", &[1.0, 1.0, 100.0]));
         assert_eq!(f.level, Level::Ok);
-        assert_eq!(
-            f.message,
-            "bucket uploads: anomaly detection needs 14 days of history, has 2"
-        );
+        assert_eq!(f.message, "bucket uploads: anomaly detection needs 14 days of history, has 2");
     }
 
     #[test]

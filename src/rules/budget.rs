@@ -8,22 +8,11 @@ use super::{forecast, human, Finding, Level, RuleKind, SeriesRules};
 pub fn evaluate(r: &SeriesRules, budget: f64, history: &[(NaiveDate, f64)]) -> Finding {
     let (day, _) = *history.last().expect("non-empty history");
     let month_start = day.with_day(1).expect("day 1 exists");
-    let next_month = (month_start + Days::new(32))
-        .with_day(1)
-        .expect("day 1 exists");
+    let next_month = (month_start + Days::new(32)).with_day(1).expect("day 1 exists");
     let days_left = (next_month - day).num_days() - 1;
-    let mtd: f64 = history
-        .iter()
-        .filter(|(d, _)| *d >= month_start)
-        .map(|(_, v)| v)
-        .sum();
+    let mtd: f64 = history.iter().filter(|(d, _)| *d >= month_start).map(|(_, v)| v).sum();
     let (rest, how) = match forecast::fit(history, r.params.trend_window_days) {
-        Some(t) => (
-            (1..=days_left)
-                .map(|k| t.at(t.central, k as f64))
-                .sum::<f64>(),
-            "trend",
-        ),
+        Some(t) => ((1..=days_left).map(|k| t.at(t.central, k as f64)).sum::<f64>(), "trend"),
         None => {
             // Under two weeks of history: the mean of what there is.
             let recent = &history[history.len().saturating_sub(7)..];
@@ -73,11 +62,7 @@ mod tests {
     use crate::metrics::Unit;
 
     fn cost_rules() -> SeriesRules {
-        SeriesRules {
-            unit: Unit::None,
-            label: "cost scanner".into(),
-            ..rules(None)
-        }
+        SeriesRules { unit: Unit::None, label: "cost scanner".into(), ..rules(None) }
     }
 
     #[test]
@@ -98,11 +83,7 @@ mod tests {
 
     #[test]
     fn short_history_uses_the_recent_mean() {
-        let f = evaluate(
-            &cost_rules(),
-            1_000.0,
-            &series("2026-11-01", &[10.0, 20.0, 30.0]),
-        );
+        let f = evaluate(&cost_rules(), 1_000.0, &series("2026-11-01", &[10.0, 20.0, 30.0]));
         // 60 MTD + 27 days × mean 20 = 600.
         assert_eq!(f.value, Some(600.0));
         assert_eq!(f.level, Level::Ok);

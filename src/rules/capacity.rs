@@ -16,14 +16,7 @@ pub fn evaluate(r: &SeriesRules, pct: f64, max: Option<f64>, warn: f64, crit: f6
     } else {
         Level::Ok
     };
-    f.threshold = Some(
-        100.0
-            * if f.level == Level::Warning {
-                warn
-            } else {
-                crit
-            },
-    );
+    f.threshold = Some(100.0 * if f.level == Level::Warning { warn } else { crit });
     let tasks = match max {
         Some(m) => format!("{:.0} of {m:.0} tasks", (ratio * m).round()),
         None => "tasks".to_string(),
@@ -53,11 +46,7 @@ mod tests {
             (125.0, Level::Critical),
         ];
         for (pct, level) in cases {
-            assert_eq!(
-                evaluate(&r, pct, Some(10.0), 0.7, 1.0).level,
-                level,
-                "{pct}"
-            );
+            assert_eq!(evaluate(&r, pct, Some(10.0), 0.7, 1.0).level, level, "{pct}");
         }
         assert_eq!(
             evaluate(&r, 70.0, Some(10.0), 0.7, 1.0).message,

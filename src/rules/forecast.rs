@@ -51,9 +51,7 @@ impl Trend {
 
     /// First day (0 = `last`) within `limit` days at which `line` reaches `crit`.
     pub fn crossing(&self, line: (f64, f64), t: &Threshold, limit: u32) -> Option<u32> {
-        (0..=limit).find(|&k| {
-            self.at(line, f64::from(k)) >= t.crit_at(self.last + Days::new(u64::from(k)))
-        })
+        (0..=limit).find(|&k| self.at(line, f64::from(k)) >= t.crit_at(self.last + Days::new(u64::from(k))))
     }
 }
 
@@ -61,11 +59,7 @@ impl Trend {
 pub fn fit(history: &[(NaiveDate, f64)], window: u32) -> Option<Trend> {
     let (last, _) = *history.last()?;
     let first = last - Days::new(u64::from(window.max(1)) - 1);
-    let h: Vec<(NaiveDate, f64)> = history
-        .iter()
-        .copied()
-        .filter(|(d, _)| *d >= first)
-        .collect();
+    let h: Vec<(NaiveDate, f64)> = history.iter().copied().filter(|(d, _)| *d >= first).collect();
     if h.len() < MIN_HISTORY {
         return None;
     }
@@ -78,10 +72,7 @@ pub fn fit(history: &[(NaiveDate, f64)], window: u32) -> Option<Trend> {
         })
         .collect();
     let log = levels.iter().all(|(_, l)| *l > 0.0);
-    let pts: Vec<(f64, f64)> = levels
-        .iter()
-        .map(|&(x, l)| (x, if log { l.ln() } else { l }))
-        .collect();
+    let pts: Vec<(f64, f64)> = levels.iter().map(|&(x, l)| (x, if log { l.ln() } else { l })).collect();
     let (_, b, _) = sen_interval(&pts)?;
     // The interval comes from the raw days, not the smoothed levels: the levels' overlapping
     // windows make them look far more certain than the data is. Its offsets around the raw
@@ -96,13 +87,7 @@ pub fn fit(history: &[(NaiveDate, f64)], window: u32) -> Option<Trend> {
         let residuals: Vec<f64> = pts.iter().map(|(x, y)| y - b * x).collect();
         (median(&residuals), b)
     };
-    Some(Trend {
-        last,
-        log,
-        central: line(b),
-        lower: line(lo),
-        upper: line(hi),
-    })
+    Some(Trend { last, log, central: line(b), lower: line(lo), upper: line(hi) })
 }
 
 /// Sen's 90% interval of the Theil-Sen slope: (lower, median, upper).
@@ -121,11 +106,7 @@ fn sen_interval(pts: &[(f64, f64)]) -> Option<(f64, f64, f64)> {
     let pairs = slopes.len() as f64;
     let c = Z90 * (n * (n - 1.0) * (2.0 * n + 5.0) / 18.0).sqrt();
     let idx = |r: f64| (r.max(0.0) as usize).min(slopes.len() - 1);
-    Some((
-        slopes[idx(((pairs - c) / 2.0).floor())],
-        median(&slopes),
-        slopes[idx(((pairs + c) / 2.0).ceil())],
-    ))
+    Some((slopes[idx(((pairs - c) / 2.0).floor())], median(&slopes), slopes[idx(((pairs + c) / 2.0).ceil())]))
 }
 
 pub fn evaluate(r: &SeriesRules, t: &Threshold, history: &[(NaiveDate, f64)]) -> Finding {
@@ -157,9 +138,7 @@ pub fn evaluate(r: &SeriesRules, t: &Threshold, history: &[(NaiveDate, f64)]) ->
             // horizons, which the message states as "or later".
             let early = trend.crossing(trend.upper, t, horizon * 3).unwrap_or(k);
             let late = trend.crossing(trend.lower, t, horizon * 3);
-            let spread = late
-                .map_or(horizon * 3 - k, |l| l.saturating_sub(k))
-                .max(k - early.min(k));
+            let spread = late.map_or(horizon * 3 - k, |l| l.saturating_sub(k)).max(k - early.min(k));
             f.level = Level::Warning;
             f.projected_breach = Some(breach);
             f.breach_uncertainty_days = Some(spread);
@@ -200,37 +179,20 @@ mod tests {
     fn steady_growth_crosses_early_with_the_right_date() {
         // +2%/day from 50 GB; critical is a flat 100 GB: ln 2 / ln 1.02 = 35 days from day 0.
         let v: Vec<f64> = (0..28).map(|i| 50e9 * 1.02f64.powi(i)).collect();
-        let f = evaluate(
-            &rules(Some(flat(100e9))),
-            &flat(100e9),
-            &series("2026-10-01", &v),
-        );
+        let f = evaluate(&rules(Some(flat(100e9))), &flat(100e9), &series("2026-10-01", &v));
         assert_eq!(f.level, Level::Warning);
         // 1.02^35 = 1.99989 < 2, so day 36 (2026-11-06) is the first at or above 100 GB.
         assert_eq!(f.projected_breach, Some(day("2026-11-06")));
         assert_eq!(f.breach_uncertainty_days, Some(0));
-        assert!(
-            f.message.starts_with("bucket uploads: trend +14.9%/week"),
-            "{}",
-            f.message
-        );
-        assert!(
-            f.message
-                .contains("crosses critical 100.0 GB/day on 2026-11-06 ± 0 d"),
-            "{}",
-            f.message
-        );
+        assert!(f.message.starts_with("bucket uploads: trend +14.9%/week"), "{}", f.message);
+        assert!(f.message.contains("crosses critical 100.0 GB/day on 2026-11-06 ± 0 d"), "{}", f.message);
     }
 
     #[test]
     fn a_one_day_spike_does_not_raise_a_forecast_breach() {
         let mut v = vec![50e9; 28];
         v[27] = 500e9;
-        let f = evaluate(
-            &rules(Some(flat(100e9))),
-            &flat(100e9),
-            &series("2026-10-01", &v),
-        );
+        let f = evaluate(&rules(Some(flat(100e9))), &flat(100e9), &series("2026-10-01", &v));
         assert_eq!(f.level, Level::Ok, "{}", f.message);
         assert!((f.value.unwrap() - 50e9).abs() < 1.0, "{:?}", f.value);
     }
@@ -239,21 +201,13 @@ mod tests {
     fn weekend_dips_do_not_raise_a_forecast_breach() {
         let week = [80e9, 80e9, 80e9, 80e9, 80e9, 20e9, 20e9];
         let v: Vec<f64> = week.iter().cycle().take(42).copied().collect();
-        let f = evaluate(
-            &rules(Some(flat(100e9))),
-            &flat(100e9),
-            &series("2026-10-05", &v),
-        );
+        let f = evaluate(&rules(Some(flat(100e9))), &flat(100e9), &series("2026-10-05", &v));
         assert_eq!(f.level, Level::Ok, "{}", f.message);
     }
 
     #[test]
     fn not_enough_history_falls_back_to_the_static_threshold_and_says_so() {
-        let f = evaluate(
-            &rules(Some(flat(100e9))),
-            &flat(100e9),
-            &series("2026-10-01", &[90e9; 10]),
-        );
+        let f = evaluate(&rules(Some(flat(100e9))), &flat(100e9), &series("2026-10-01", &[90e9; 10]));
         assert_eq!(f.level, Level::Ok);
         assert_eq!(
             f.message,
@@ -264,14 +218,9 @@ mod tests {
     #[test]
     fn noisy_growth_carries_an_uncertainty() {
         // +1.5%/day with ±10% irregular noise.
-        let v: Vec<f64> = (0..42)
-            .map(|i| 40e9 * 1.015f64.powi(i) * (0.9 + 0.2 * ((i * 7919) % 13) as f64 / 12.0))
-            .collect();
-        let f = evaluate(
-            &rules(Some(flat(100e9))),
-            &flat(100e9),
-            &series("2026-09-01", &v),
-        );
+        let v: Vec<f64> =
+            (0..42).map(|i| 40e9 * 1.015f64.powi(i) * (0.9 + 0.2 * ((i * 7919) % 13) as f64 / 12.0)).collect();
+        let f = evaluate(&rules(Some(flat(100e9))), &flat(100e9), &series("2026-09-01", &v));
         assert_eq!(f.level, Level::Warning, "{}", f.message);
         let spread = f.breach_uncertainty_days.unwrap();
         assert!((1..=30).contains(&spread), "{spread}: {}", f.message);

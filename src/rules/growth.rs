@@ -23,20 +23,12 @@ pub fn evaluate(r: &SeriesRules, t: &Threshold, history: &[(NaiveDate, f64)]) ->
     } else {
         Level::Ok
     };
-    f.threshold = Some(if f.level == Level::Warning {
-        warn
-    } else {
-        crit
-    });
+    f.threshold = Some(if f.level == Level::Warning { warn } else { crit });
     let what = if recent.len() == LEVEL_DAYS {
         format!("7-day mean {}/day", human(level, r.unit))
     } else {
         // Below a week of history the rule still works, on what there is, and says so.
-        format!(
-            "mean of only {} day(s) {}/day",
-            recent.len(),
-            human(level, r.unit)
-        )
+        format!("mean of only {} day(s) {}/day", recent.len(), human(level, r.unit))
     };
     f.message = if t.fixed {
         format!(
@@ -68,24 +60,15 @@ mod tests {
     use super::*;
 
     fn plan() -> Threshold {
-        Threshold {
-            baseline: 100e9,
-            since: day("2026-11-01"),
-            monthly_growth: 0.0,
-            warn: 1.2,
-            crit: 1.5,
-            fixed: false,
-        }
+        Threshold { baseline: 100e9, since: day("2026-11-01"), monthly_growth: 0.0, warn: 1.2, crit: 1.5, fixed: false }
     }
 
     #[test]
     fn levels_by_tolerance_of_the_planned_curve() {
         let r = rules(Some(plan()));
-        for (v, level, threshold) in [
-            (110e9, Level::Ok, 150e9),
-            (125e9, Level::Warning, 120e9),
-            (150e9, Level::Critical, 150e9),
-        ] {
+        for (v, level, threshold) in
+            [(110e9, Level::Ok, 150e9), (125e9, Level::Warning, 120e9), (150e9, Level::Critical, 150e9)]
+        {
             let f = evaluate(&r, &plan(), &series("2026-11-10", &[v; 7]));
             assert_eq!((f.level, f.threshold), (level, Some(threshold)), "{v}");
             assert_eq!(f.planned, Some(100e9));
@@ -112,16 +95,8 @@ mod tests {
 
     #[test]
     fn short_history_is_stated() {
-        let f = evaluate(
-            &rules(Some(plan())),
-            &plan(),
-            &series("2026-11-10", &[160e9, 170e9]),
-        );
+        let f = evaluate(&rules(Some(plan())), &plan(), &series("2026-11-10", &[160e9, 170e9]));
         assert_eq!(f.level, Level::Critical);
-        assert!(
-            f.message.contains("mean of only 2 day(s) 165.0 GB/day"),
-            "{}",
-            f.message
-        );
+        assert!(f.message.contains("mean of only 2 day(s) 165.0 GB/day"), "{}", f.message);
     }
 }

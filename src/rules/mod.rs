@@ -115,12 +115,7 @@ pub struct Params {
 
 impl Default for Params {
     fn default() -> Self {
-        Params {
-            horizon_days: 45,
-            trend_window_days: 56,
-            anomaly_z: 6.0,
-            anomaly_ratio: 1.5,
-        }
+        Params { horizon_days: 45, trend_window_days: 56, anomaly_z: 6.0, anomaly_ratio: 1.5 }
     }
 }
 
@@ -130,6 +125,8 @@ pub struct SeriesRules {
     pub key: SeriesKey,
     /// What a person calls it: "bucket acme-uploads", "cost of costwarden:component=agents".
     pub label: String,
+    /// The owning team, routed to by the notifiers (None: the default team).
+    pub owner: Option<String>,
     pub unit: Unit,
     pub threshold: Option<Threshold>,
     pub monthly_budget: Option<f64>,
@@ -170,6 +167,7 @@ pub struct Finding {
     pub rule: RuleKind,
     pub series: SeriesKey,
     pub label: String,
+    pub owner: Option<String>,
     pub level: Level,
     /// The data day evaluated (None for gauges).
     pub day: Option<NaiveDate>,
@@ -191,6 +189,7 @@ impl Finding {
             rule,
             series: rules.key.clone(),
             label: rules.label.clone(),
+            owner: rules.owner.clone(),
             level: Level::Ok,
             day,
             value: None,
@@ -225,11 +224,7 @@ pub fn evaluate(rules: &[SeriesRules], obs: &Observations, now: DateTime<Utc>) -
         let Some(all) = obs.daily.get(&r.key) else {
             continue;
         };
-        let history: Vec<(NaiveDate, f64)> = all
-            .iter()
-            .copied()
-            .filter(|(d, _)| *d <= last_complete)
-            .collect();
+        let history: Vec<(NaiveDate, f64)> = all.iter().copied().filter(|(d, _)| *d <= last_complete).collect();
         if history.is_empty() {
             continue;
         }
@@ -293,23 +288,17 @@ pub(crate) mod test_util {
 
     pub fn series(start: &str, values: &[f64]) -> Vec<(NaiveDate, f64)> {
         let d0 = day(start);
-        values
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (d0 + chrono::Days::new(i as u64), *v))
-            .collect()
+        values.iter().enumerate().map(|(i, v)| (d0 + chrono::Days::new(i as u64), *v)).collect()
     }
 
     pub fn rules(threshold: Option<Threshold>) -> SeriesRules {
         SeriesRules {
             key: SeriesKey::new(
                 Metric::ScannedBytes,
-                vec![
-                    (DIM_SOURCE, "console".into()),
-                    (DIM_BUCKET, "uploads".into()),
-                ],
+                vec![(DIM_SOURCE, "console".into()), (DIM_BUCKET, "uploads".into())],
             ),
             label: "bucket uploads".into(),
+            owner: None,
             unit: Unit::Bytes,
             threshold,
             monthly_budget: None,
@@ -320,14 +309,7 @@ pub(crate) mod test_util {
     }
 
     pub fn flat(crit: f64) -> Threshold {
-        Threshold {
-            baseline: crit,
-            since: day("2020-01-01"),
-            monthly_growth: 0.0,
-            warn: 0.8,
-            crit: 1.0,
-            fixed: true,
-        }
+        Threshold { baseline: crit, since: day("2020-01-01"), monthly_growth: 0.0, warn: 0.8, crit: 1.0, fixed: true }
     }
 }
 

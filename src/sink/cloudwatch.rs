@@ -37,19 +37,13 @@ fn unit(u: Unit) -> StandardUnit {
 /// reach it. A daily sample's day is recoverable as the UTC day before its timestamp, because
 /// only the previous day's totals are published (see `lib::publishable`).
 /// Non-finite values are refused here (CloudWatch rejects the whole request for one NaN).
-pub fn to_metric_data(
-    samples: &[Sample],
-    now: ChronoDateTime<Utc>,
-) -> (Vec<MetricDatum>, Vec<String>) {
+pub fn to_metric_data(samples: &[Sample], now: ChronoDateTime<Utc>) -> (Vec<MetricDatum>, Vec<String>) {
     let ts = DateTime::from_millis(now.timestamp_millis());
     let mut datums = Vec::with_capacity(samples.len());
     let mut rejected = Vec::new();
     for s in samples {
         if !s.value.is_finite() {
-            rejected.push(format!(
-                "{}: value {} is not finite; not written",
-                s.key, s.value
-            ));
+            rejected.push(format!("{}: value {} is not finite; not written", s.key, s.value));
             continue;
         }
         let def = s.key.metric.def();
@@ -57,11 +51,7 @@ pub fn to_metric_data(
             MetricDatum::builder()
                 .metric_name(def.name)
                 .set_dimensions(Some(
-                    s.key
-                        .dims
-                        .iter()
-                        .map(|(n, v)| Dimension::builder().name(*n).value(v).build())
-                        .collect(),
+                    s.key.dims.iter().map(|(n, v)| Dimension::builder().name(*n).value(v).build()).collect(),
                 ))
                 .timestamp(ts)
                 .value(s.value)
@@ -91,9 +81,7 @@ pub fn batches(datums: Vec<MetricDatum>) -> Vec<Vec<MetricDatum>> {
     let mut bytes = 0;
     for d in datums {
         let size = encoded_size_bound(&d);
-        if !cur.is_empty()
-            && (cur.len() == MAX_DATUMS_PER_CALL || bytes + size > MAX_BYTES_PER_CALL)
-        {
+        if !cur.is_empty() && (cur.len() == MAX_DATUMS_PER_CALL || bytes + size > MAX_BYTES_PER_CALL) {
             out.push(std::mem::take(&mut cur));
             bytes = 0;
         }
@@ -164,9 +152,7 @@ pub async fn put(
     report
 }
 
-fn retryable<E>(
-    e: &aws_sdk_cloudwatch::error::SdkError<E, aws_sdk_cloudwatch::config::http::HttpResponse>,
-) -> bool
+fn retryable<E>(e: &aws_sdk_cloudwatch::error::SdkError<E, aws_sdk_cloudwatch::config::http::HttpResponse>) -> bool
 where
     E: aws_sdk_cloudwatch::error::ProvideErrorMetadata,
 {
@@ -176,12 +162,7 @@ where
         SdkError::ServiceError(s) => {
             matches!(
                 s.err().code(),
-                Some(
-                    "Throttling"
-                        | "ThrottlingException"
-                        | "ServiceUnavailable"
-                        | "InternalServiceError"
-                )
+                Some("Throttling" | "ThrottlingException" | "ServiceUnavailable" | "InternalServiceError")
             ) || s.raw().status().is_server_error()
         }
         SdkError::ResponseError(r) => r.raw().status().is_server_error(),
@@ -197,10 +178,7 @@ mod tests {
 
     fn sample(bucket: String, value: f64) -> Sample {
         Sample::gauge(
-            SeriesKey::new(
-                Metric::ScannedBytes,
-                vec![(DIM_SOURCE, "console".into()), (DIM_BUCKET, bucket)],
-            ),
+            SeriesKey::new(Metric::ScannedBytes, vec![(DIM_SOURCE, "console".into()), (DIM_BUCKET, bucket)]),
             value,
         )
     }
@@ -208,49 +186,28 @@ mod tests {
     #[test]
     fn datums_carry_catalogue_name_unit_dimensions_and_the_collection_time() {
         let now: ChronoDateTime<Utc> = "2026-11-28T10:00:00Z".parse().unwrap();
-        let (d, rejected) = to_metric_data(
-            &[sample("b-1".into(), 42.0), sample("b-2".into(), f64::NAN)],
-            now,
-        );
-        assert_eq!(
-            rejected,
-            vec!["ScannedBytes{Bucket=b-2,Source=console}: value NaN is not finite; not written"]
-        );
+        let (d, rejected) = to_metric_data(&[sample("b-1".into(), 42.0), sample("b-2".into(), f64::NAN)], now);
+        assert_eq!(rejected, vec!["ScannedBytes{Bucket=b-2,Source=console}: value NaN is not finite; not written"]);
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].metric_name(), Some("ScannedBytes"));
         assert_eq!(d[0].unit(), Some(&StandardUnit::Bytes));
         assert_eq!(d[0].value(), Some(42.0));
         assert_eq!(d[0].timestamp().unwrap().secs(), now.timestamp());
-        let dims: Vec<_> = d[0]
-            .dimensions()
-            .iter()
-            .map(|x| (x.name().unwrap(), x.value().unwrap()))
-            .collect();
+        let dims: Vec<_> = d[0].dimensions().iter().map(|x| (x.name().unwrap(), x.value().unwrap())).collect();
         assert_eq!(dims, vec![("Bucket", "b-1"), ("Source", "console")]);
     }
 
     #[test]
     fn batches_respect_count_and_byte_limits() {
         let now = Utc::now();
-        let small: Vec<Sample> = (0..2_500)
-            .map(|i| sample(format!("bucket-{i}"), 1.0))
-            .collect();
-        let sizes: Vec<usize> = batches(to_metric_data(&small, now).0)
-            .iter()
-            .map(Vec::len)
-            .collect();
+        let small: Vec<Sample> = (0..2_500).map(|i| sample(format!("bucket-{i}"), 1.0)).collect();
+        let sizes: Vec<usize> = batches(to_metric_data(&small, now).0).iter().map(Vec::len).collect();
         assert_eq!(sizes, vec![1_000, 1_000, 500]);
 
         // 1,000-character dimension values: the byte limit binds before the count does.
-        let big: Vec<Sample> = (0..1_000)
-            .map(|i| sample(format!("{i:01000}"), 1.0))
-            .collect();
+        let big: Vec<Sample> = (0..1_000).map(|i| sample(format!("{i:01000}"), 1.0)).collect();
         let b = batches(to_metric_data(&big, now).0);
-        assert!(
-            b.len() > 1,
-            "expected a split by size, got {} batch(es)",
-            b.len()
-        );
+        assert!(b.len() > 1, "expected a split by size, got {} batch(es)", b.len());
         for batch in &b {
             let bytes: usize = batch.iter().map(encoded_size_bound).sum();
             assert!(bytes <= MAX_BYTES_PER_CALL, "{bytes} bytes in one request");

@@ -23,11 +23,7 @@ const MAX_PAGES: u64 = 10_000;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("Console {what}: {status}{detail}")]
-    Status {
-        what: String,
-        status: StatusCode,
-        detail: String,
-    },
+    Status { what: String, status: StatusCode, detail: String },
     #[error("Console {what}: {message}")]
     Transport { what: String, message: String },
     #[error("Console {what}: response is not valid JSON: {message}")]
@@ -65,14 +61,7 @@ impl ConsoleClient {
         creds: ConsoleCredentials,
         max_attempts: u32,
     ) -> ConsoleClient {
-        ConsoleClient {
-            http,
-            base,
-            api,
-            creds,
-            token: Mutex::new(None),
-            max_attempts: max_attempts.max(1),
-        }
+        ConsoleClient { http, base, api, creds, token: Mutex::new(None), max_attempts: max_attempts.max(1) }
     }
 
     async fn token(&self, force: bool, requests: &Requests) -> Result<Secret, Error> {
@@ -86,36 +75,27 @@ impl ConsoleClient {
             "username": self.creds.username,
             "password": self.creds.password.expose(),
         });
-        let resp = self
-            .send_retrying(&what, Api::ConsoleToken, requests, || {
-                self.http.post(url.clone()).json(&body)
-            })
-            .await?;
+        let resp =
+            self.send_retrying(&what, Api::ConsoleToken, requests, || self.http.post(url.clone()).json(&body)).await?;
         if !resp.status().is_success() {
             return Err(status_error(&what, resp).await);
         }
         let value = json_body(&what, resp).await?;
-        let token = value
-            .get("accessToken")
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| Error::Shape {
-                what: what.clone(),
-                message: "no \"accessToken\" string in the response".into(),
-            })?;
+        let token = value.get("accessToken").and_then(Value::as_str).filter(|t| !t.is_empty()).ok_or_else(|| {
+            Error::Shape { what: what.clone(), message: "no \"accessToken\" string in the response".into() }
+        })?;
         let token = Secret::new(token);
         *guard = Some(token.clone());
         Ok(token)
     }
 
     fn url(&self, path: &str, query: &[(&str, String)]) -> Result<Url, Error> {
-        let mut url = self.base.join(path).map_err(|e| Error::Shape {
-            what: path.to_string(),
-            message: format!("bad URL: {e}"),
-        })?;
+        let mut url = self
+            .base
+            .join(path)
+            .map_err(|e| Error::Shape { what: path.to_string(), message: format!("bad URL: {e}") })?;
         if !query.is_empty() {
-            url.query_pairs_mut()
-                .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
+            url.query_pairs_mut().extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
         }
         Ok(url)
     }
@@ -134,16 +114,12 @@ impl ConsoleClient {
             requests.add(api);
             let outcome = build().send().await;
             let retry = match &outcome {
-                Ok(r) => {
-                    r.status() == StatusCode::TOO_MANY_REQUESTS || r.status().is_server_error()
-                }
+                Ok(r) => r.status() == StatusCode::TOO_MANY_REQUESTS || r.status().is_server_error(),
                 Err(e) => e.is_timeout() || e.is_connect(),
             };
             if !retry || attempt >= self.max_attempts {
                 return match outcome {
-                    Ok(r) if r.status().is_success() || r.status() == StatusCode::UNAUTHORIZED => {
-                        Ok(r)
-                    }
+                    Ok(r) if r.status().is_success() || r.status() == StatusCode::UNAUTHORIZED => Ok(r),
                     Ok(r) => Err(status_error(what, r).await),
                     Err(e) => Err(Error::Transport {
                         what: what.to_string(),
@@ -176,19 +152,10 @@ impl ConsoleClient {
         unreachable!("the loop returns on its second pass")
     }
 
-    fn stats_url(
-        &self,
-        from: NaiveDate,
-        to: NaiveDate,
-        page: Option<u64>,
-        cont: Option<&str>,
-    ) -> Result<Url, Error> {
+    fn stats_url(&self, from: NaiveDate, to: NaiveDate, page: Option<u64>, cont: Option<&str>) -> Result<Url, Error> {
         let a = &self.api;
         let mut q = vec![
-            (
-                a.from_param.as_str(),
-                from.format(&a.date_format).to_string(),
-            ),
+            (a.from_param.as_str(), from.format(&a.date_format).to_string()),
             (a.to_param.as_str(), to.format(&a.date_format).to_string()),
         ];
         match a.paging {
@@ -217,18 +184,11 @@ impl ConsoleClient {
     ) -> Result<Vec<Value>, Error> {
         let what = format!("GET {}", self.api.stats_path);
         match self.api.paging {
-            Paging::None => Ok(vec![
-                self.get_json(&self.stats_url(from, to, None, None)?, &what, requests)
-                    .await?,
-            ]),
+            Paging::None => Ok(vec![self.get_json(&self.stats_url(from, to, None, None)?, &what, requests).await?]),
             Paging::Page => {
-                let first = self
-                    .get_json(&self.stats_url(from, to, Some(1), None)?, &what, requests)
-                    .await?;
-                let total = total_pages(&first, &self.api).map_err(|message| Error::Shape {
-                    what: what.clone(),
-                    message,
-                })?;
+                let first = self.get_json(&self.stats_url(from, to, Some(1), None)?, &what, requests).await?;
+                let total =
+                    total_pages(&first, &self.api).map_err(|message| Error::Shape { what: what.clone(), message })?;
                 let rest: Vec<u64> = (2..=total).collect();
                 let fetched = bounded(rest, concurrency, |p| {
                     let what = format!("{what} page {p}");
@@ -249,13 +209,8 @@ impl ConsoleClient {
                 let mut seen = BTreeSet::new();
                 let mut cont: Option<String> = None;
                 loop {
-                    let page = self
-                        .get_json(
-                            &self.stats_url(from, to, None, cont.as_deref())?,
-                            &what,
-                            requests,
-                        )
-                        .await?;
+                    let page =
+                        self.get_json(&self.stats_url(from, to, None, cont.as_deref())?, &what, requests).await?;
                     let next = next_token(&page, &self.api);
                     pages.push(page);
                     match next {
@@ -263,7 +218,9 @@ impl ConsoleClient {
                         Some(t) if !seen.insert(t.clone()) || pages.len() as u64 >= MAX_PAGES => {
                             return Err(Error::Shape {
                                 what,
-                                message: format!("paging does not end (token {t:?} repeated or over {MAX_PAGES} pages)"),
+                                message: format!(
+                                    "paging does not end (token {t:?} repeated or over {MAX_PAGES} pages)"
+                                ),
                             })
                         }
                         Some(t) => cont = Some(t),
@@ -279,35 +236,19 @@ async fn json_body(what: &str, resp: reqwest::Response) -> Result<Value, Error> 
         what: what.to_string(),
         message: format!("reading the body: {}", e.without_url()),
     })?;
-    serde_json::from_slice(&bytes).map_err(|e| Error::Json {
-        what: what.to_string(),
-        message: e.to_string(),
-    })
+    serde_json::from_slice(&bytes).map_err(|e| Error::Json { what: what.to_string(), message: e.to_string() })
 }
 
 /// An RFC 7807 problem body becomes ": title: detail"; anything else is left out.
 async fn status_error(what: &str, resp: reqwest::Response) -> Error {
     let status = resp.status();
     let body: Option<Value> = resp.json().await.ok();
-    let field = |k: &str| {
-        body.as_ref()
-            .and_then(|b| b.get(k))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
-    let detail = [field("title"), field("detail")]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(": ");
+    let field = |k: &str| body.as_ref().and_then(|b| b.get(k)).and_then(Value::as_str).map(str::to_string);
+    let detail = [field("title"), field("detail")].into_iter().flatten().collect::<Vec<_>>().join(": ");
     Error::Status {
         what: what.to_string(),
         status,
-        detail: if detail.is_empty() {
-            String::new()
-        } else {
-            format!(": {detail}")
-        },
+        detail: if detail.is_empty() { String::new() } else { format!(": {detail}") },
     }
 }
 
@@ -316,33 +257,20 @@ pub fn total_pages(page: &Value, api: &ConsoleApi) -> Result<u64, String> {
         Some(v) => match v.as_u64() {
             Some(0) => Ok(1),
             Some(n) if n <= MAX_PAGES => Ok(n),
-            Some(n) => Err(format!(
-                "{} = {n} is over the limit of {MAX_PAGES} pages",
-                api.total_pages_pointer
-            )),
-            None => Err(format!(
-                "{} is not a page count: {v}",
-                api.total_pages_pointer
-            )),
+            Some(n) => Err(format!("{} = {n} is over the limit of {MAX_PAGES} pages", api.total_pages_pointer)),
+            None => Err(format!("{} is not a page count: {v}", api.total_pages_pointer)),
         },
         None => Err(format!("no page count at {}", api.total_pages_pointer)),
     }
 }
 
 fn next_token(page: &Value, api: &ConsoleApi) -> Option<String> {
-    page.pointer(&api.next_token_pointer)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
+    page.pointer(&api.next_token_pointer).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string)
 }
 
 /// Parses one page: items that are malformed become problems, the rest are returned.
 /// A page whose item list is missing is an error: its totals would be silently incomplete.
-pub fn parse_page(
-    page: &Value,
-    api: &ConsoleApi,
-    page_no: usize,
-) -> Result<(Vec<Item>, Vec<String>), String> {
+pub fn parse_page(page: &Value, api: &ConsoleApi, page_no: usize) -> Result<(Vec<Item>, Vec<String>), String> {
     let items = page
         .pointer(&api.items_pointer)
         .and_then(Value::as_array)
@@ -369,19 +297,11 @@ fn parse_item(raw: &Value, api: &ConsoleApi) -> Result<Item, String> {
     let bucket = text(&api.bucket_field)?;
     let label = format!("bucket {bucket:?}");
     let date_text = text(&api.date_field).map_err(|m| format!("{label}: {m}"))?;
-    let date = parse_date(date_text, &api.date_format).ok_or_else(|| {
-        format!(
-            "{label}: {:?} = {date_text:?} is not a date ({})",
-            api.date_field, api.date_format
-        )
-    })?;
+    let date = parse_date(date_text, &api.date_format)
+        .ok_or_else(|| format!("{label}: {:?} = {date_text:?} is not a date ({})", api.date_field, api.date_format))?;
     let number = |field: &str| -> Result<f64, String> {
-        let v = obj
-            .get(field)
-            .ok_or_else(|| format!("{label} on {date}: field {field:?} missing"))?;
-        let n = v
-            .as_f64()
-            .ok_or_else(|| format!("{label} on {date}: {field:?} = {v} is not a number"))?;
+        let v = obj.get(field).ok_or_else(|| format!("{label} on {date}: field {field:?} missing"))?;
+        let n = v.as_f64().ok_or_else(|| format!("{label} on {date}: {field:?} = {v} is not a number"))?;
         if n < 0.0 || !n.is_finite() {
             return Err(format!("{label} on {date}: {field:?} = {v} is negative"));
         }
@@ -389,35 +309,16 @@ fn parse_item(raw: &Value, api: &ConsoleApi) -> Result<Item, String> {
     };
     let bytes = number(&api.bytes_field)? * api.bytes_unit.factor();
     let objects = number(&api.objects_field)?;
-    let scan_type = api
-        .scan_type_field
-        .as_ref()
-        .and_then(|f| obj.get(f))
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    Ok(Item {
-        bucket: bucket.to_string(),
-        date,
-        scan_type,
-        bytes,
-        objects,
-    })
+    let scan_type = api.scan_type_field.as_ref().and_then(|f| obj.get(f)).and_then(Value::as_str).map(str::to_string);
+    Ok(Item { bucket: bucket.to_string(), date, scan_type, bytes, objects })
 }
 
 /// The configured format, else an ISO 8601 date-time (ASP.NET serialises DateTime that way).
 fn parse_date(s: &str, format: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s, format)
         .ok()
-        .or_else(|| {
-            chrono::DateTime::parse_from_rfc3339(s)
-                .ok()
-                .map(|d| d.date_naive())
-        })
-        .or_else(|| {
-            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
-                .ok()
-                .map(|d| d.date())
-        })
+        .or_else(|| chrono::DateTime::parse_from_rfc3339(s).ok().map(|d| d.date_naive()))
+        .or_else(|| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").ok().map(|d| d.date()))
 }
 
 /// Sums scan types into per-bucket daily totals. A repeated (bucket, day, scan type) is reported
@@ -435,10 +336,7 @@ pub fn aggregate(items: Vec<Item>, before: NaiveDate) -> (Vec<Sample>, Vec<Strin
                 "bucket {:?} on {}{}: reported twice; counted once",
                 it.bucket,
                 it.date,
-                it.scan_type
-                    .as_deref()
-                    .map(|t| format!(" ({t})"))
-                    .unwrap_or_default()
+                it.scan_type.as_deref().map(|t| format!(" ({t})")).unwrap_or_default()
             ));
             continue;
         }
@@ -448,22 +346,9 @@ pub fn aggregate(items: Vec<Item>, before: NaiveDate) -> (Vec<Sample>, Vec<Strin
     }
     let mut samples = Vec::with_capacity(totals.len() * 2);
     for ((bucket, day), (bytes, objects)) in totals {
-        let dims = || {
-            vec![
-                (DIM_SOURCE, "console".to_string()),
-                (DIM_BUCKET, bucket.clone()),
-            ]
-        };
-        samples.push(Sample::daily(
-            SeriesKey::new(Metric::ScannedBytes, dims()),
-            day,
-            bytes,
-        ));
-        samples.push(Sample::daily(
-            SeriesKey::new(Metric::ScannedObjects, dims()),
-            day,
-            objects,
-        ));
+        let dims = || vec![(DIM_SOURCE, "console".to_string()), (DIM_BUCKET, bucket.clone())];
+        samples.push(Sample::daily(SeriesKey::new(Metric::ScannedBytes, dims()), day, bytes));
+        samples.push(Sample::daily(SeriesKey::new(Metric::ScannedObjects, dims()), day, objects));
     }
     (samples, problems)
 }
@@ -482,20 +367,14 @@ pub async fn collect(
     let mut items = Vec::new();
     let mut problems = Vec::new();
     for (i, page) in pages.iter().enumerate() {
-        let (mut it, mut p) =
-            parse_page(page, &cfg.api, i + 1).map_err(|message| Error::Shape {
-                what: format!("GET {}", cfg.api.stats_path),
-                message,
-            })?;
+        let (mut it, mut p) = parse_page(page, &cfg.api, i + 1)
+            .map_err(|message| Error::Shape { what: format!("GET {}", cfg.api.stats_path), message })?;
         items.append(&mut it);
         problems.append(&mut p);
     }
     let (samples, mut dupes) = aggregate(items, today);
     problems.append(&mut dupes);
-    let present: BTreeSet<&str> = samples
-        .iter()
-        .filter_map(|s| s.key.dim(DIM_BUCKET))
-        .collect();
+    let present: BTreeSet<&str> = samples.iter().filter_map(|s| s.key.dim(DIM_BUCKET)).collect();
     for b in &cfg.buckets {
         if !present.contains(b.name.as_str()) {
             tracing::info!(bucket = %b.name, "the Console reported no scans for this bucket in the window");
@@ -551,10 +430,7 @@ mod tests {
     #[test]
     fn parse_page_without_item_list_is_an_error() {
         let api = ConsoleApi::default();
-        assert_eq!(
-            parse_page(&json!({"data": []}), &api, 3).unwrap_err(),
-            "page 3: no item list at \"/items\""
-        );
+        assert_eq!(parse_page(&json!({"data": []}), &api, 3).unwrap_err(), "page 3: no item list at \"/items\"");
     }
 
     #[test]
@@ -592,10 +468,7 @@ mod tests {
             ],
             day("2026-11-21"),
         );
-        assert_eq!(
-            problems,
-            vec!["bucket \"a-bucket\" on 2026-11-20 (Retro): reported twice; counted once"]
-        );
+        assert_eq!(problems, vec!["bucket \"a-bucket\" on 2026-11-20 (Retro): reported twice; counted once"]);
         let bytes: Vec<_> = samples
             .iter()
             .filter(|s| s.key.metric == Metric::ScannedBytes)

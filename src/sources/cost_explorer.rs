@@ -4,9 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_costexplorer::operation::get_cost_and_usage::GetCostAndUsageOutput;
-use aws_sdk_costexplorer::types::{
-    DateInterval, Granularity, GroupDefinition, GroupDefinitionType,
-};
+use aws_sdk_costexplorer::types::{DateInterval, Granularity, GroupDefinition, GroupDefinitionType};
 use chrono::NaiveDate;
 
 use crate::config::Cost;
@@ -49,25 +47,11 @@ pub struct Parsed {
 }
 
 /// Parses one page into `acc`; malformed groups become problems.
-pub fn parse_page(
-    out: &GetCostAndUsageOutput,
-    tag_key: &str,
-    metric: &str,
-    page_no: usize,
-    acc: &mut Parsed,
-) {
-    let Parsed {
-        points,
-        days,
-        unknown,
-        problems,
-    } = acc;
+pub fn parse_page(out: &GetCostAndUsageOutput, tag_key: &str, metric: &str, page_no: usize, acc: &mut Parsed) {
+    let Parsed { points, days, unknown, problems } = acc;
     for (r, result) in out.results_by_time().iter().enumerate() {
         let at = format!("page {page_no} ResultsByTime[{r}]");
-        let Some(day) = result
-            .time_period()
-            .and_then(|p| NaiveDate::parse_from_str(p.start(), "%Y-%m-%d").ok())
-        else {
+        let Some(day) = result.time_period().and_then(|p| NaiveDate::parse_from_str(p.start(), "%Y-%m-%d").ok()) else {
             problems.push(format!("{at}: TimePeriod.Start missing or not a date"));
             continue;
         };
@@ -118,23 +102,14 @@ pub fn parse_page(
 pub fn to_samples(tag_key: &str, parsed: Parsed) -> Vec<Sample> {
     let mut per_value: BTreeMap<String, BTreeMap<NaiveDate, (f64, bool)>> = BTreeMap::new();
     for p in parsed.points {
-        let e = per_value
-            .entry(p.tag_value)
-            .or_default()
-            .entry(p.day)
-            .or_default();
+        let e = per_value.entry(p.tag_value).or_default().entry(p.day).or_default();
         e.0 += p.amount;
         e.1 |= p.estimated;
     }
     let mut samples = Vec::new();
     for (value, series) in per_value {
-        let key = SeriesKey::new(
-            Metric::Cost,
-            vec![
-                (DIM_TAG_KEY, tag_key.to_string()),
-                (DIM_TAG_VALUE, value.clone()),
-            ],
-        );
+        let key =
+            SeriesKey::new(Metric::Cost, vec![(DIM_TAG_KEY, tag_key.to_string()), (DIM_TAG_VALUE, value.clone())]);
         for (&day, &estimated) in &parsed.days {
             if parsed.unknown.contains(&(value.clone(), day)) {
                 continue;
@@ -162,10 +137,7 @@ pub async fn collect(
         .end(today.format("%Y-%m-%d").to_string())
         .build()
         .map_err(|e| Error::Aws(e.to_string()))?;
-    let group = GroupDefinition::builder()
-        .r#type(GroupDefinitionType::Tag)
-        .key(&cfg.tag_key)
-        .build();
+    let group = GroupDefinition::builder().r#type(GroupDefinitionType::Tag).key(&cfg.tag_key).build();
     let mut token: Option<String> = None;
     let mut seen_tokens = BTreeSet::new();
     let mut parsed = Parsed::default();
@@ -188,8 +160,7 @@ pub async fn collect(
                 // CE's throttle is LimitExceededException, which the SDK does not retry itself.
                 Err(e)
                     if attempt < max_attempts
-                        && e.as_service_error()
-                            .is_some_and(|s| s.is_limit_exceeded_exception()) =>
+                        && e.as_service_error().is_some_and(|s| s.is_limit_exceeded_exception()) =>
                 {
                     tokio::time::sleep(crate::backoff(attempt)).await;
                 }
@@ -200,19 +171,14 @@ pub async fn collect(
         match out.next_page_token().filter(|t| !t.is_empty()) {
             None => break,
             Some(t) if !seen_tokens.insert(t.to_string()) || page_no >= MAX_PAGES => {
-                return Err(Error::Paging(format!(
-                    "NextPageToken {t:?} repeats or paging exceeds {MAX_PAGES} pages"
-                )))
+                return Err(Error::Paging(format!("NextPageToken {t:?} repeats or paging exceeds {MAX_PAGES} pages")))
             }
             Some(t) => token = Some(t.to_string()),
         }
     }
     let problems = std::mem::take(&mut parsed.problems);
     let samples = to_samples(&cfg.tag_key, parsed);
-    let present: BTreeSet<&str> = samples
-        .iter()
-        .filter_map(|s| s.key.dim(DIM_TAG_VALUE))
-        .collect();
+    let present: BTreeSet<&str> = samples.iter().filter_map(|s| s.key.dim(DIM_TAG_VALUE)).collect();
     for t in &cfg.tags {
         if !present.contains(t.value.as_str()) {
             tracing::info!(tag_value = %t.value, tag_key = %cfg.tag_key, "Cost Explorer reported no cost for this tag value in the window");
@@ -229,13 +195,7 @@ mod tests {
     fn result(day: &str, estimated: bool, groups: Vec<Group>) -> ResultByTime {
         let next = (day.parse::<NaiveDate>().unwrap() + chrono::Days::new(1)).to_string();
         ResultByTime::builder()
-            .time_period(
-                DateInterval::builder()
-                    .start(day)
-                    .end(next)
-                    .build()
-                    .unwrap(),
-            )
+            .time_period(DateInterval::builder().start(day).end(next).build().unwrap())
             .set_groups(Some(groups))
             .estimated(estimated)
             .build()
@@ -244,31 +204,16 @@ mod tests {
     fn group(key: &str, amount: &str) -> Group {
         Group::builder()
             .keys(key)
-            .metrics(
-                "UnblendedCost",
-                MetricValue::builder().amount(amount).unit("USD").build(),
-            )
+            .metrics("UnblendedCost", MetricValue::builder().amount(amount).unit("USD").build())
             .build()
     }
 
     #[test]
     fn parses_tag_values_untagged_and_zero_fills_missing_days() {
         let out = GetCostAndUsageOutput::builder()
-            .results_by_time(result(
-                "2026-11-01",
-                false,
-                vec![group("team$scanner", "1.50"), group("team$", "0.25")],
-            ))
-            .results_by_time(result(
-                "2026-11-02",
-                true,
-                vec![group("team$scanner", "2.00"), group("other$x", "9")],
-            ))
-            .results_by_time(result(
-                "2026-11-03",
-                true,
-                vec![group("team$scanner", "abc")],
-            ))
+            .results_by_time(result("2026-11-01", false, vec![group("team$scanner", "1.50"), group("team$", "0.25")]))
+            .results_by_time(result("2026-11-02", true, vec![group("team$scanner", "2.00"), group("other$x", "9")]))
+            .results_by_time(result("2026-11-03", true, vec![group("team$scanner", "abc")]))
             .build();
         let mut parsed = Parsed::default();
         parse_page(&out, "team", "UnblendedCost", 1, &mut parsed);
@@ -282,14 +227,7 @@ mod tests {
         let samples = to_samples("team", parsed);
         let got: Vec<(String, String, f64, bool)> = samples
             .iter()
-            .map(|s| {
-                (
-                    s.key.dim(DIM_TAG_VALUE).unwrap().to_string(),
-                    s.day.unwrap().to_string(),
-                    s.value,
-                    s.estimated,
-                )
-            })
+            .map(|s| (s.key.dim(DIM_TAG_VALUE).unwrap().to_string(), s.day.unwrap().to_string(), s.value, s.estimated))
             .collect();
         let row = |v: &str, d: &str, a: f64, e: bool| (v.to_string(), d.to_string(), a, e);
         assert_eq!(
@@ -306,14 +244,9 @@ mod tests {
 
     #[test]
     fn a_result_without_time_period_is_a_problem() {
-        let out = GetCostAndUsageOutput::builder()
-            .results_by_time(ResultByTime::builder().build())
-            .build();
+        let out = GetCostAndUsageOutput::builder().results_by_time(ResultByTime::builder().build()).build();
         let mut parsed = Parsed::default();
         parse_page(&out, "team", "UnblendedCost", 2, &mut parsed);
-        assert_eq!(
-            parsed.problems,
-            vec!["page 2 ResultsByTime[0]: TimePeriod.Start missing or not a date"]
-        );
+        assert_eq!(parsed.problems, vec!["page 2 ResultsByTime[0]: TimePeriod.Start missing or not a date"]);
     }
 }

@@ -47,31 +47,11 @@ pub fn to_samples(
         let Some(c) = counts.get(&(cluster.clone(), service.clone())) else {
             continue; // the fetch already reported why
         };
-        let key = |m| {
-            SeriesKey::new(
-                m,
-                vec![
-                    (DIM_CLUSTER, cluster.clone()),
-                    (DIM_SERVICE, service.clone()),
-                ],
-            )
-        };
-        samples.push(Sample::gauge(
-            key(Metric::RunningTasks),
-            f64::from(c.running),
-        ));
-        samples.push(Sample::gauge(
-            key(Metric::DesiredTasks),
-            f64::from(c.desired),
-        ));
-        samples.push(Sample::gauge(
-            key(Metric::PendingTasks),
-            f64::from(c.pending),
-        ));
-        let max = s
-            .max_tasks
-            .map(|m| m as i32)
-            .or_else(|| max_from_autoscaling.get(&resource_id(s)).copied());
+        let key = |m| SeriesKey::new(m, vec![(DIM_CLUSTER, cluster.clone()), (DIM_SERVICE, service.clone())]);
+        samples.push(Sample::gauge(key(Metric::RunningTasks), f64::from(c.running)));
+        samples.push(Sample::gauge(key(Metric::DesiredTasks), f64::from(c.desired)));
+        samples.push(Sample::gauge(key(Metric::PendingTasks), f64::from(c.pending)));
+        let max = s.max_tasks.map(|m| m as i32).or_else(|| max_from_autoscaling.get(&resource_id(s)).copied());
         match max {
             Some(max) if max > 0 => {
                 let used = match cfg.count {
@@ -96,12 +76,7 @@ pub fn to_samples(
     (samples, problems)
 }
 
-pub async fn collect(
-    clients: &EcsClients,
-    cfg: &Ecs,
-    requests: &Requests,
-    concurrency: usize,
-) -> SourceOutput {
+pub async fn collect(clients: &EcsClients, cfg: &Ecs, requests: &Requests, concurrency: usize) -> SourceOutput {
     let mut problems = Vec::new();
 
     // DescribeServices: per cluster, 10 at a time.
@@ -111,10 +86,7 @@ pub async fn collect(
     }
     let batches: Vec<(&str, Vec<&EcsService>)> = by_cluster
         .iter()
-        .flat_map(|(cluster, svcs)| {
-            svcs.chunks(SERVICES_PER_CALL)
-                .map(move |c| (*cluster, c.to_vec()))
-        })
+        .flat_map(|(cluster, svcs)| svcs.chunks(SERVICES_PER_CALL).map(move |c| (*cluster, c.to_vec())))
         .collect();
     let described = bounded(batches, concurrency, |(cluster, svcs)| async move {
         requests.add(Api::DescribeServices);
@@ -149,11 +121,7 @@ pub async fn collect(
                         f.arn().map(short).unwrap_or("?"),
                         short(cluster),
                         f.reason().unwrap_or("failed"),
-                        if f.reason() == Some("MISSING") {
-                            " (no such service; check ecs.services)"
-                        } else {
-                            ""
-                        }
+                        if f.reason() == Some("MISSING") { " (no such service; check ecs.services)" } else { "" }
                     ));
                 }
             }
@@ -170,16 +138,8 @@ pub async fn collect(
     }
 
     // The maximum: only for services without max_tasks, 50 resource ids per call.
-    let ids: Vec<String> = cfg
-        .services
-        .iter()
-        .filter(|s| s.max_tasks.is_none())
-        .map(resource_id)
-        .collect();
-    let chunks: Vec<Vec<String>> = ids
-        .chunks(TARGETS_PER_CALL)
-        .map(<[String]>::to_vec)
-        .collect();
+    let ids: Vec<String> = cfg.services.iter().filter(|s| s.max_tasks.is_none()).map(resource_id).collect();
+    let chunks: Vec<Vec<String>> = ids.chunks(TARGETS_PER_CALL).map(<[String]>::to_vec).collect();
     let targets = bounded(chunks, concurrency, |chunk| async move {
         let mut found = Vec::new();
         let mut token = None;
@@ -226,6 +186,8 @@ mod tests {
             service: name.into(),
             max_tasks: max,
             owner: None,
+            capacity_warn: None,
+            capacity_crit: None,
         }
     }
 
@@ -236,15 +198,9 @@ mod tests {
             count: TaskCount::Running,
             services: vec![svc("a", Some(10)), svc("b", None), svc("c", None)],
         };
-        let c = Counts {
-            running: 7,
-            desired: 8,
-            pending: 1,
-        };
-        let counts = [("a", c), ("b", c), ("c", c)]
-            .into_iter()
-            .map(|(n, c)| (("scan".to_string(), n.to_string()), c))
-            .collect();
+        let c = Counts { running: 7, desired: 8, pending: 1 };
+        let counts =
+            [("a", c), ("b", c), ("c", c)].into_iter().map(|(n, c)| (("scan".to_string(), n.to_string()), c)).collect();
         let max = [("service/scan/b".to_string(), 7)].into_iter().collect();
         let (samples, problems) = to_samples(&cfg, &counts, &max);
         let util: Vec<(String, f64)> = samples
@@ -252,10 +208,7 @@ mod tests {
             .filter(|s| s.key.metric == Metric::TaskUtilization)
             .map(|s| (s.key.dim(DIM_SERVICE).unwrap().to_string(), s.value))
             .collect();
-        assert_eq!(
-            util,
-            vec![("a".to_string(), 70.0), ("b".to_string(), 100.0)]
-        );
+        assert_eq!(util, vec![("a".to_string(), 70.0), ("b".to_string(), 100.0)]);
         assert_eq!(
             problems,
             vec!["ECS service scan/c: no maximum task count: neither max_tasks in thresholds.toml nor an Application Auto Scaling target (service/scan/c); capacity cannot be evaluated"]

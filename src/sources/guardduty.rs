@@ -15,20 +15,15 @@ use crate::sources::{aws_message, bounded, Api, Requests, SourceOutput};
 pub const NAMESPACE: &str = "AWS/GuardDuty/MalwareProtection";
 /// GetMetricData accepts at most 500 queries per call.
 pub const QUERIES_PER_CALL: usize = 500;
-const SOURCE_METRICS: [(&str, Metric); 2] = [
-    ("CompletedScanBytes", Metric::ScannedBytes),
-    ("CompletedScanCount", Metric::ScannedObjects),
-];
+const SOURCE_METRICS: [(&str, Metric); 2] =
+    [("CompletedScanBytes", Metric::ScannedBytes), ("CompletedScanCount", Metric::ScannedObjects)];
 
 #[derive(Debug, thiserror::Error)]
 #[error("GuardDuty GetMetricData: {0}")]
 pub struct Error(String);
 
 fn midnight(d: NaiveDate) -> DateTime {
-    DateTime::from_secs(
-        Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"))
-            .timestamp(),
-    )
+    DateTime::from_secs(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight")).timestamp())
 }
 
 /// One query per (bucket, metric); the id encodes both so the answer maps back without state.
@@ -39,29 +34,13 @@ pub fn queries(cfg: &GuardDuty) -> Vec<MetricDataQuery> {
             let metric = CwMetric::builder()
                 .namespace(NAMESPACE)
                 .metric_name(*name)
-                .dimensions(
-                    Dimension::builder()
-                        .name("Malware Protection Plan Id")
-                        .value(&cfg.plan_id)
-                        .build(),
-                )
-                .dimensions(
-                    Dimension::builder()
-                        .name("Resource Name")
-                        .value(&bucket.name)
-                        .build(),
-                )
+                .dimensions(Dimension::builder().name("Malware Protection Plan Id").value(&cfg.plan_id).build())
+                .dimensions(Dimension::builder().name("Resource Name").value(&bucket.name).build())
                 .build();
             q.push(
                 MetricDataQuery::builder()
                     .id(format!("b{b}m{m}"))
-                    .metric_stat(
-                        MetricStat::builder()
-                            .metric(metric)
-                            .period(86_400)
-                            .stat("Sum")
-                            .build(),
-                    )
+                    .metric_stat(MetricStat::builder().metric(metric).period(86_400).stat("Sum").build())
                     .return_data(true)
                     .build(),
             );
@@ -71,10 +50,7 @@ pub fn queries(cfg: &GuardDuty) -> Vec<MetricDataQuery> {
 }
 
 /// Maps `b{bucket}m{metric}` results back to samples (pure).
-pub fn to_samples(
-    cfg: &GuardDuty,
-    results: &[(String, Vec<(i64, f64)>)],
-) -> (Vec<Sample>, Vec<String>) {
+pub fn to_samples(cfg: &GuardDuty, results: &[(String, Vec<(i64, f64)>)]) -> (Vec<Sample>, Vec<String>) {
     let mut samples = Vec::new();
     let mut problems = Vec::new();
     let mut points: BTreeMap<(usize, usize), BTreeMap<NaiveDate, f64>> = BTreeMap::new();
@@ -98,16 +74,9 @@ pub fn to_samples(
     for ((b, m), series) in points {
         let key = SeriesKey::new(
             SOURCE_METRICS[m].1,
-            vec![
-                (DIM_SOURCE, "guardduty".to_string()),
-                (DIM_BUCKET, cfg.buckets[b].name.clone()),
-            ],
+            vec![(DIM_SOURCE, "guardduty".to_string()), (DIM_BUCKET, cfg.buckets[b].name.clone())],
         );
-        samples.extend(
-            series
-                .into_iter()
-                .map(|(day, v)| Sample::daily(key.clone(), day, v)),
-        );
+        samples.extend(series.into_iter().map(|(day, v)| Sample::daily(key.clone(), day, v)));
     }
     (samples, problems)
 }
@@ -122,8 +91,7 @@ pub async fn collect(
     let start = midnight(today - chrono::Days::new(u64::from(cfg.history_days)));
     let end = midnight(today);
     let all = queries(cfg);
-    let chunks: Vec<Vec<MetricDataQuery>> =
-        all.chunks(QUERIES_PER_CALL).map(<[_]>::to_vec).collect();
+    let chunks: Vec<Vec<MetricDataQuery>> = all.chunks(QUERIES_PER_CALL).map(<[_]>::to_vec).collect();
     let answers = bounded(chunks, concurrency, |chunk| async move {
         let mut out: Vec<(String, Vec<(i64, f64)>)> = Vec::new();
         let mut token: Option<String> = None;
@@ -139,12 +107,7 @@ pub async fn collect(
                 .await
                 .map_err(|e| Error(aws_message(&e)))?;
             for r in page.metric_data_results() {
-                let values = r
-                    .timestamps()
-                    .iter()
-                    .map(|t| t.secs())
-                    .zip(r.values().iter().copied())
-                    .collect();
+                let values = r.timestamps().iter().map(|t| t.secs()).zip(r.values().iter().copied()).collect();
                 out.push((r.id().unwrap_or_default().to_string(), values));
             }
             match page.next_token().filter(|t| !t.is_empty()) {
@@ -174,33 +137,18 @@ mod tests {
             plan_id: "plan-1".into(),
             history_days: 7,
             buckets: vec![
-                Bucket {
-                    name: "alpha".into(),
-                    owner: None,
-                },
-                Bucket {
-                    name: "beta".into(),
-                    owner: None,
-                },
+                Bucket { name: "alpha".into(), owner: None, plan: None },
+                Bucket { name: "beta".into(), owner: None, plan: None },
             ],
         };
         let q = queries(&cfg);
         let ids: Vec<_> = q.iter().map(|q| q.id().unwrap().to_string()).collect();
         assert_eq!(ids, vec!["b0m0", "b0m1", "b1m0", "b1m1"]);
         let day0 = 1_763_942_400; // 2025-11-24T00:00:00Z
-        let (samples, problems) = to_samples(
-            &cfg,
-            &[("b1m0".into(), vec![(day0, 5e9)]), ("zz".into(), vec![])],
-        );
-        assert_eq!(
-            problems,
-            vec!["GetMetricData returned an unknown query id \"zz\""]
-        );
+        let (samples, problems) = to_samples(&cfg, &[("b1m0".into(), vec![(day0, 5e9)]), ("zz".into(), vec![])]);
+        assert_eq!(problems, vec!["GetMetricData returned an unknown query id \"zz\""]);
         assert_eq!(samples.len(), 1);
-        assert_eq!(
-            samples[0].key.to_string(),
-            "ScannedBytes{Bucket=beta,Source=guardduty}"
-        );
+        assert_eq!(samples[0].key.to_string(), "ScannedBytes{Bucket=beta,Source=guardduty}");
         assert_eq!(samples[0].day, Some("2025-11-24".parse().unwrap()));
         assert_eq!(samples[0].value, 5e9);
     }

@@ -44,6 +44,9 @@ pub enum Api {
     DescribeScalableTargets,
     PutMetricData,
     GetSecretValue,
+    ListMetrics,
+    SnsPublish,
+    SlackWebhook,
 }
 
 impl Api {
@@ -57,6 +60,9 @@ impl Api {
             Api::DescribeScalableTargets => "DescribeScalableTargets",
             Api::PutMetricData => "PutMetricData",
             Api::GetSecretValue => "GetSecretValue",
+            Api::ListMetrics => "ListMetrics",
+            Api::SnsPublish => "SnsPublish",
+            Api::SlackWebhook => "SlackWebhook",
         }
     }
 
@@ -64,7 +70,8 @@ impl Api {
     pub fn usd_per_request(self) -> f64 {
         match self {
             Api::GetCostAndUsage => 0.01,
-            Api::PutMetricData | Api::GetMetricData => 0.00001,
+            Api::PutMetricData | Api::GetMetricData | Api::ListMetrics => 0.00001,
+            Api::SnsPublish => 0.0000005,
             Api::GetSecretValue => 0.000005,
             _ => 0.0,
         }
@@ -100,10 +107,7 @@ where
     Fut: std::future::Future<Output = T>,
 {
     use futures::StreamExt;
-    futures::stream::iter(items.into_iter().map(f))
-        .buffered(limit.max(1))
-        .collect()
-        .await
+    futures::stream::iter(items.into_iter().map(f)).buffered(limit.max(1)).collect().await
 }
 
 /// A human-readable message for an AWS SDK error: the service's code and message when it sent

@@ -29,13 +29,8 @@ impl Drop for CloudWatchDouble {
 
 impl CloudWatchDouble {
     pub async fn start(throttle: usize) -> CloudWatchDouble {
-        let state = Arc::new(CwState {
-            throttle: Mutex::new(throttle),
-            ..CwState::default()
-        });
-        let app = Router::new()
-            .route("/", post(handle))
-            .with_state(state.clone());
+        let state = Arc::new(CwState { throttle: Mutex::new(throttle), ..CwState::default() });
+        let app = Router::new().route("/", post(handle)).with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let task = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -54,39 +49,24 @@ async fn handle(
     // The SDK gzips PutMetricData bodies over 10 KiB (request compression).
     let body = if headers.get("content-encoding").is_some_and(|v| v == "gzip") {
         let mut out = String::new();
-        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&raw[..]), &mut out)
-            .unwrap();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&raw[..]), &mut out).unwrap();
         out
     } else {
         String::from_utf8(raw.to_vec()).unwrap()
     };
-    let form: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes())
-        .into_owned()
-        .collect();
-    let action = form
-        .iter()
-        .find(|(k, _)| k == "Action")
-        .map(|(_, v)| v.as_str());
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+    let action = form.iter().find(|(k, _)| k == "Action").map(|(_, v)| v.as_str());
     if action != Some("PutMetricData") {
-        return (
-            axum::http::StatusCode::BAD_REQUEST,
-            error("InvalidAction", "only PutMetricData here"),
-        );
+        return (axum::http::StatusCode::BAD_REQUEST, error("InvalidAction", "only PutMetricData here"));
     }
     {
         let mut t = s.throttle.lock().unwrap();
         if *t > 0 {
             *t -= 1;
-            return (
-                axum::http::StatusCode::BAD_REQUEST,
-                error("Throttling", "Rate exceeded"),
-            );
+            return (axum::http::StatusCode::BAD_REQUEST, error("Throttling", "Rate exceeded"));
         }
     }
-    let names = form
-        .iter()
-        .filter(|(k, _)| k.ends_with(".MetricName"))
-        .map(|(_, v)| v.clone());
+    let names = form.iter().filter(|(k, _)| k.ends_with(".MetricName")).map(|(_, v)| v.clone());
     s.accepted.lock().unwrap().extend(names);
     (
         axum::http::StatusCode::OK,

@@ -78,10 +78,7 @@ impl Console {
         });
         let app = Router::new()
             .route("/api/Token", post(token))
-            .route(
-                "/api/health",
-                get(|| async { Json(json!({"status": "Healthy"})) }),
-            )
+            .route("/api/health", get(|| async { Json(json!({"status": "Healthy"})) }))
             .route("/api/statistics/scans", get(stats))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -89,11 +86,7 @@ impl Console {
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
-        Console {
-            url,
-            state,
-            _task: task,
-        }
+        Console { url, state, _task: task }
     }
 
     pub fn set_items(&self, items: Vec<Value>) {
@@ -110,13 +103,7 @@ impl Console {
 }
 
 /// The daily statistics item of the double's default shape.
-pub fn item(
-    bucket: &str,
-    date: chrono::NaiveDate,
-    scan_type: &str,
-    bytes: u64,
-    objects: u64,
-) -> Value {
+pub fn item(bucket: &str, date: chrono::NaiveDate, scan_type: &str, bytes: u64, objects: u64) -> Value {
     json!({
         "bucketName": bucket,
         "date": date.format("%Y-%m-%d").to_string(),
@@ -134,12 +121,7 @@ fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
         "detail": detail,
         "instance": "/api",
     });
-    (
-        status,
-        [("content-type", "application/problem+json")],
-        body.to_string(),
-    )
-        .into_response()
+    (status, [("content-type", "application/problem+json")], body.to_string()).into_response()
 }
 
 async fn token(State(s): State<Arc<ConsoleState>>, body: String) -> Response {
@@ -152,11 +134,7 @@ async fn token(State(s): State<Arc<ConsoleState>>, body: String) -> Response {
     if creds.get("username").and_then(Value::as_str) != Some(s.username.as_str())
         || creds.get("password").and_then(Value::as_str) != Some(s.password.as_str())
     {
-        return problem(
-            StatusCode::UNAUTHORIZED,
-            "Unauthorized",
-            "Incorrect username or password.",
-        );
+        return problem(StatusCode::UNAUTHORIZED, "Unauthorized", "Incorrect username or password.");
     }
     let mut n = s.next_token.lock().unwrap();
     *n += 1;
@@ -170,11 +148,7 @@ async fn stats(
     headers: HeaderMap,
     Query(q): Query<std::collections::HashMap<String, String>>,
 ) -> Response {
-    let auth = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     {
         let mut log = s.log.lock().unwrap();
         log.stats_requests += 1;
@@ -184,51 +158,29 @@ async fn stats(
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
-    let valid = auth
-        .strip_prefix("Bearer ")
-        .is_some_and(|t| s.tokens.lock().unwrap().iter().any(|k| k == t));
+    let valid = auth.strip_prefix("Bearer ").is_some_and(|t| s.tokens.lock().unwrap().iter().any(|k| k == t));
     if !valid {
-        return problem(
-            StatusCode::UNAUTHORIZED,
-            "Unauthorized",
-            "The access token is missing or expired.",
-        );
+        return problem(StatusCode::UNAUTHORIZED, "Unauthorized", "The access token is missing or expired.");
     }
     let fault = s.faults.lock().unwrap().pop_front();
     match fault {
         Some(Fault::Status(code)) => {
             let status = StatusCode::from_u16(code).unwrap();
-            return problem(
-                status,
-                status.canonical_reason().unwrap_or("Error"),
-                "Injected failure.",
-            );
+            return problem(status, status.canonical_reason().unwrap_or("Error"), "Injected failure.");
         }
         Some(Fault::Truncated) => {
-            return (
-                StatusCode::OK,
-                [("content-type", "application/json")],
-                "{\"items\": [{\"bucketName\": \"a\"",
-            )
+            return (StatusCode::OK, [("content-type", "application/json")], "{\"items\": [{\"bucketName\": \"a\"")
                 .into_response();
         }
         Some(Fault::ExpireToken) => {
             s.tokens.lock().unwrap().clear();
-            return problem(
-                StatusCode::UNAUTHORIZED,
-                "Unauthorized",
-                "The access token expired.",
-            );
+            return problem(StatusCode::UNAUTHORIZED, "Unauthorized", "The access token expired.");
         }
         None => {}
     }
     let date = |k: &str| q.get(k).and_then(|d| d.parse::<chrono::NaiveDate>().ok());
     let (Some(from), Some(to)) = (date("from"), date("to")) else {
-        return problem(
-            StatusCode::BAD_REQUEST,
-            "Bad Request",
-            "from and to are required dates (yyyy-MM-dd).",
-        );
+        return problem(StatusCode::BAD_REQUEST, "Bad Request", "from and to are required dates (yyyy-MM-dd).");
     };
     let mut items: Vec<Value> = s
         .items
@@ -245,40 +197,19 @@ async fn stats(
         .cloned()
         .collect();
     // A stable order, as a real paged API must have.
-    items.sort_by_key(|i| {
-        (
-            i["bucketName"].to_string(),
-            i["date"].to_string(),
-            i["scanType"].to_string(),
-        )
-    });
+    items.sort_by_key(|i| (i["bucketName"].to_string(), i["date"].to_string(), i["scanType"].to_string()));
     match s.paging {
         Paging::Page => {
-            let size: usize = q
-                .get("pageSize")
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(100)
-                .clamp(1, 1000);
-            let page: usize = q
-                .get("page")
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(1)
-                .max(1);
+            let size: usize = q.get("pageSize").and_then(|p| p.parse().ok()).unwrap_or(100).clamp(1, 1000);
+            let page: usize = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
             let total_pages = items.len().div_ceil(size).max(1);
-            let chunk: Vec<Value> = items
-                .into_iter()
-                .skip((page - 1) * size)
-                .take(size)
-                .collect();
-            Json(json!({"items": chunk, "page": page, "pageSize": size, "totalPages": total_pages}))
-                .into_response()
+            let chunk: Vec<Value> = items.into_iter().skip((page - 1) * size).take(size).collect();
+            Json(json!({"items": chunk, "page": page, "pageSize": size, "totalPages": total_pages})).into_response()
         }
         Paging::Token => {
             const SIZE: usize = 2;
-            let start: usize = q
-                .get("continuationToken")
-                .and_then(|t| t.strip_prefix("c").and_then(|n| n.parse().ok()))
-                .unwrap_or(0);
+            let start: usize =
+                q.get("continuationToken").and_then(|t| t.strip_prefix("c").and_then(|n| n.parse().ok())).unwrap_or(0);
             let chunk: Vec<Value> = items.iter().skip(start).take(SIZE).cloned().collect();
             let next = (start + SIZE < items.len()).then(|| format!("c{}", start + SIZE));
             Json(json!({"items": chunk, "continuationToken": next})).into_response()

@@ -68,6 +68,8 @@ service = "{AGENTS}"
 cluster = "{CLUSTER}"
 service = "{RETRO}"
 max_tasks = 4
+
+[teams.media]
 {extra}"#
     )
 }
@@ -117,38 +119,14 @@ pub async fn seed_base(moto: &Moto, console: &Console) {
 /// Auto Scaling. Retro: desired = running = 3 (UpdateService), max_tasks 4 from the config.
 pub async fn seed_ecs(sdk: &aws_config::SdkConfig) {
     let ecs = aws_sdk_ecs::Client::new(sdk);
-    ecs.create_cluster()
-        .cluster_name(CLUSTER)
-        .send()
-        .await
-        .unwrap();
-    ecs.create_service()
-        .cluster(CLUSTER)
-        .service_name(AGENTS)
-        .desired_count(10)
-        .send()
-        .await
-        .unwrap();
-    ecs.create_service()
-        .cluster(CLUSTER)
-        .service_name(RETRO)
-        .desired_count(1)
-        .send()
-        .await
-        .unwrap();
-    ecs.update_service()
-        .cluster(CLUSTER)
-        .service(RETRO)
-        .desired_count(3)
-        .send()
-        .await
-        .unwrap();
+    ecs.create_cluster().cluster_name(CLUSTER).send().await.unwrap();
+    ecs.create_service().cluster(CLUSTER).service_name(AGENTS).desired_count(10).send().await.unwrap();
+    ecs.create_service().cluster(CLUSTER).service_name(RETRO).desired_count(1).send().await.unwrap();
+    ecs.update_service().cluster(CLUSTER).service(RETRO).desired_count(3).send().await.unwrap();
     aws_sdk_applicationautoscaling::Client::new(sdk)
         .register_scalable_target()
         .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs)
-        .scalable_dimension(
-            aws_sdk_applicationautoscaling::types::ScalableDimension::EcsServiceDesiredCount,
-        )
+        .scalable_dimension(aws_sdk_applicationautoscaling::types::ScalableDimension::EcsServiceDesiredCount)
         .resource_id(format!("service/{CLUSTER}/{AGENTS}"))
         .min_capacity(1)
         .max_capacity(10)
@@ -199,11 +177,7 @@ pub async fn read_metric(
     let metric = Metric::builder()
         .namespace(namespace)
         .metric_name(name)
-        .set_dimensions(Some(
-            dims.iter()
-                .map(|(n, v)| Dimension::builder().name(*n).value(*v).build())
-                .collect(),
-        ))
+        .set_dimensions(Some(dims.iter().map(|(n, v)| Dimension::builder().name(*n).value(*v).build()).collect()))
         .build();
     let now = Utc::now().timestamp();
     let out = cw
@@ -211,28 +185,15 @@ pub async fn read_metric(
         .metric_data_queries(
             MetricDataQuery::builder()
                 .id("q")
-                .metric_stat(
-                    MetricStat::builder()
-                        .metric(metric)
-                        .period(3600 * 4)
-                        .stat("Maximum")
-                        .unit(unit)
-                        .build(),
-                )
+                .metric_stat(MetricStat::builder().metric(metric).period(3600 * 4).stat("Maximum").unit(unit).build())
                 .build(),
         )
-        .start_time(aws_sdk_cloudwatch::primitives::DateTime::from_secs(
-            now - 3600 * 2,
-        ))
-        .end_time(aws_sdk_cloudwatch::primitives::DateTime::from_secs(
-            now + 3600,
-        ))
+        .start_time(aws_sdk_cloudwatch::primitives::DateTime::from_secs(now - 3600 * 2))
+        .end_time(aws_sdk_cloudwatch::primitives::DateTime::from_secs(now + 3600))
         .send()
         .await
         .unwrap();
-    out.metric_data_results()
-        .first()
-        .and_then(|r| r.values().first().copied())
+    out.metric_data_results().first().and_then(|r| r.values().first().copied())
 }
 
 /// Every metric in the namespace as `Name{Dim=Value,...}`, sorted.
@@ -241,13 +202,7 @@ pub async fn list_metrics(moto: &Moto, namespace: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut token = None;
     loop {
-        let page = cw
-            .list_metrics()
-            .namespace(namespace)
-            .set_next_token(token)
-            .send()
-            .await
-            .unwrap();
+        let page = cw.list_metrics().namespace(namespace).set_next_token(token).send().await.unwrap();
         for m in page.metrics() {
             let mut dims: Vec<String> = m
                 .dimensions()
@@ -255,11 +210,7 @@ pub async fn list_metrics(moto: &Moto, namespace: &str) -> Vec<String> {
                 .map(|d| format!("{}={}", d.name().unwrap_or(""), d.value().unwrap_or("")))
                 .collect();
             dims.sort();
-            out.push(format!(
-                "{}{{{}}}",
-                m.metric_name().unwrap_or(""),
-                dims.join(",")
-            ));
+            out.push(format!("{}{{{}}}", m.metric_name().unwrap_or(""), dims.join(",")));
         }
         match page.next_token() {
             Some(t) if !t.is_empty() => token = Some(t.to_string()),

@@ -30,11 +30,7 @@ pub fn moto_binary() -> PathBuf {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 impl Moto {
@@ -43,22 +39,14 @@ impl Moto {
         for _ in 0..3 {
             let port = free_port();
             let mut cmd = Command::new(moto_binary());
-            cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
+            cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]).stdout(Stdio::null()).stderr(Stdio::null());
             for (k, v) in env {
                 cmd.env(k, v);
             }
             let child = cmd.spawn().unwrap_or_else(|e| {
-                panic!(
-                    "cannot start {:?}: {e}. Run scripts/setup (or pip install 'moto[server]') first",
-                    moto_binary()
-                )
+                panic!("cannot start {:?}: {e}. Run scripts/setup (or pip install 'moto[server]') first", moto_binary())
             });
-            let mut moto = Moto {
-                child,
-                url: format!("http://127.0.0.1:{port}"),
-            };
+            let mut moto = Moto { child, url: format!("http://127.0.0.1:{port}") };
             let deadline = Instant::now() + Duration::from_secs(30);
             let http = reqwest::Client::new();
             while Instant::now() < deadline {
@@ -80,9 +68,7 @@ impl Moto {
         aws_config::defaults(aws_config::BehaviorVersion::latest())
             .endpoint_url(&self.url)
             .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_ecs::config::Credentials::new(
-                "testing", "testing", None, None, "tests",
-            ))
+            .credentials_provider(aws_sdk_ecs::config::Credentials::new("testing", "testing", None, None, "tests"))
             .load()
             .await
     }
@@ -90,10 +76,7 @@ impl Moto {
     /// Queues Cost Explorer results; each distinct request body takes the next one.
     pub async fn preset_cost_and_usage(&self, results: serde_json::Value) {
         let r = reqwest::Client::new()
-            .post(format!(
-                "{}/moto-api/static/ce/cost-and-usage-results",
-                self.url
-            ))
+            .post(format!("{}/moto-api/static/ce/cost-and-usage-results", self.url))
             .json(&serde_json::json!({ "results": results }))
             .send()
             .await

@@ -1,0 +1,218 @@
+//! One run's alerting: read what each team was last told, notify the transitions to the owning
+//! team's channels, and return the rule metrics (AlertState, ThresholdUtilization,
+//! DaysToBreach). A transition is marked delivered only when every channel of its team took it,
+//! so a failed delivery is retried on the next run instead of being lost.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::route;
+use super::state::{rule_dims, transitions, AlertKey};
+use crate::metrics::Metric;
+use crate::model::{Sample, SeriesKey};
+use crate::notify::{slack, sns, Notification};
+use crate::rules::{Finding, Level, RuleKind, SeriesRules};
+use crate::secret::Secret;
+use crate::sources::{Api, Requests};
+use crate::App;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AlertReport {
+    /// False in dry runs: nothing was read or sent.
+    pub enabled: bool,
+    pub transitions: Vec<TransitionReport>,
+    /// Transitions not delivered (to be retried next run).
+    pub failed: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_error: Option<String>,
+}
+
+impl AlertReport {
+    pub fn ok(&self) -> bool {
+        self.failed == 0 && self.state_error.is_none()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TransitionReport {
+    pub rule: RuleKind,
+    pub series: String,
+    pub label: String,
+    pub from: Level,
+    pub to: Level,
+    pub kind: &'static str,
+    pub team: Option<String>,
+    pub channels: Vec<&'static str>,
+    pub delivered: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub message: String,
+}
+
+/// A team's resolved channels; the webhook URL stays a Secret.
+#[derive(Default)]
+struct Channels {
+    slack: Option<Secret>,
+    sns: Option<String>,
+}
+
+async fn channels(app: &App, team: &str, requests: &Requests) -> Result<Channels, String> {
+    let Some(t) = app.config.teams.get(team) else {
+        return Ok(Channels::default());
+    };
+    let env = |name: &String| {
+        std::env::var(name)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| format!("team {team}: environment variable {name} is not set"))
+    };
+    let slack = match (&t.slack_webhook_env, &t.slack_webhook_secret_id) {
+        (Some(e), _) => Some(Secret::new(env(e)?)),
+        (None, Some(id)) => Some(
+            crate::secret::secret_string(&app.clients.secrets, id, requests)
+                .await
+                .map_err(|e| format!("team {team}: Slack webhook: {e}"))?,
+        ),
+        (None, None) => None,
+    };
+    let sns = match (&t.sns_topic_arn, &t.sns_topic_arn_env) {
+        (Some(arn), _) => Some(arn.clone()),
+        (None, Some(e)) => Some(env(e)?),
+        (None, None) => None,
+    };
+    Ok(Channels { slack, sns })
+}
+
+pub async fn run(
+    app: &App,
+    watched: &[SeriesRules],
+    findings: &[Finding],
+    now: DateTime<Utc>,
+    dry_run: bool,
+    requests: &Requests,
+) -> (AlertReport, Vec<Sample>) {
+    let cfg = &app.config;
+    let mut report = AlertReport::default();
+    let mut prior: BTreeMap<AlertKey, Level> = BTreeMap::new();
+    let mut delivered: BTreeMap<AlertKey, Level> = BTreeMap::new();
+    if cfg.alerts.enabled && !dry_run {
+        report.enabled = true;
+        match super::store::read(
+            &app.clients.cloudwatch,
+            &cfg.collector.namespace,
+            cfg.alerts.state_lookback_hours,
+            now,
+            requests,
+            cfg.collector.concurrency,
+        )
+        .await
+        {
+            Ok(p) => prior = p,
+            Err(e) => {
+                // Without the memory every breach would be re-sent; send nothing, fail the run.
+                tracing::error!(error = %e, "cannot read alert state; no notifications this run");
+                report.state_error = Some(e);
+            }
+        }
+    }
+    delivered.extend(prior.iter().map(|(k, v)| (k.clone(), *v)));
+    if report.enabled && report.state_error.is_none() {
+        let units: BTreeMap<&SeriesKey, crate::metrics::Unit> = watched.iter().map(|r| (&r.key, r.unit)).collect();
+        let mut resolved: BTreeMap<String, Result<Channels, String>> = BTreeMap::new();
+        for t in transitions(&prior, findings) {
+            let f = &t.finding;
+            let team = route::team(cfg, f.owner.as_deref()).map(str::to_string);
+            let unit = units.get(&f.series).copied().unwrap_or(crate::metrics::Unit::Count);
+            let n = Notification::new(
+                &t,
+                team.as_deref(),
+                cfg.alerts.dashboard_url.as_deref(),
+                route::console_url(&f.series, &cfg.collector.region),
+                unit,
+            );
+            if f.level == Level::Ok {
+                tracing::info!(rule = f.rule.name(), series = %f.series, kind = t.kind(), message = %f.message, "alert");
+            } else {
+                tracing::warn!(rule = f.rule.name(), series = %f.series, level = %f.level, kind = t.kind(), message = %f.message, "alert");
+            }
+            let mut used = Vec::new();
+            let mut errors = Vec::new();
+            if let Some(team) = &team {
+                if !resolved.contains_key(team) {
+                    let c = channels(app, team, requests).await;
+                    resolved.insert(team.clone(), c);
+                }
+                match &resolved[team] {
+                    Err(e) => errors.push(e.clone()),
+                    Ok(c) => {
+                        if let Some(hook) = &c.slack {
+                            used.push("slack");
+                            requests.add(Api::SlackWebhook);
+                            if let Err(e) = slack::send(&app.clients.http, hook, &n).await {
+                                errors.push(e.to_string());
+                            }
+                        }
+                        if let Some(arn) = &c.sns {
+                            used.push("sns");
+                            requests.add(Api::SnsPublish);
+                            if let Err(e) = sns::publish(&app.clients.sns, arn, &n).await {
+                                errors.push(e.to_string());
+                            }
+                        }
+                    }
+                }
+            }
+            let ok = errors.is_empty();
+            if ok {
+                delivered.insert((f.rule, f.series.clone()), f.level);
+            } else {
+                report.failed += 1;
+                tracing::error!(rule = f.rule.name(), series = %f.series, errors = %errors.join("; "), "notification failed; retried next run");
+            }
+            report.transitions.push(TransitionReport {
+                rule: f.rule,
+                series: f.series.to_string(),
+                label: f.label.clone(),
+                from: t.from,
+                to: f.level,
+                kind: t.kind(),
+                team,
+                channels: used,
+                delivered: ok,
+                error: (!ok).then(|| errors.join("; ")),
+                message: f.message.clone(),
+            });
+        }
+    }
+    (report, rule_samples(findings, &prior, &delivered))
+}
+
+/// The verdicts as metrics. AlertState is written only while a series is not OK (and once on
+/// recovery): every written dimension set is a billed metric, so quiet series cost nothing.
+pub fn rule_samples(
+    findings: &[Finding],
+    prior: &BTreeMap<AlertKey, Level>,
+    delivered: &BTreeMap<AlertKey, Level>,
+) -> Vec<Sample> {
+    let mut out = Vec::new();
+    for f in findings {
+        let key = (f.rule, f.series.clone());
+        let dims = rule_dims(f.rule, &f.series);
+        let was = prior.get(&key).copied().unwrap_or_default();
+        let told = delivered.get(&key).copied().unwrap_or_default();
+        if told != Level::Ok || was != Level::Ok {
+            out.push(Sample::gauge(SeriesKey::new(Metric::AlertState, dims.clone()), told as i32 as f64));
+        }
+        if f.rule != RuleKind::Anomaly {
+            if let Some(u) = f.utilisation.filter(|u| u.is_finite()) {
+                out.push(Sample::gauge(SeriesKey::new(Metric::ThresholdUtilization, dims.clone()), 100.0 * u));
+            }
+        }
+        if let Some(days) = f.days_to_breach() {
+            out.push(Sample::gauge(SeriesKey::new(Metric::DaysToBreach, dims), days as f64));
+        }
+    }
+    out
+}

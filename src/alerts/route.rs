@@ -1,0 +1,122 @@
+//! Which rules watch which series, and which team owns each. Pure.
+
+use crate::config::{Config, Plan, RuleDefaults};
+use crate::metrics::{Metric, Unit, DIM_BUCKET, DIM_CLUSTER, DIM_SERVICE, DIM_SOURCE, DIM_TAG_KEY, DIM_TAG_VALUE};
+use crate::model::SeriesKey;
+use crate::rules::{Observations, Params, SeriesRules, Threshold};
+
+pub fn threshold(plan: &Plan, d: &RuleDefaults) -> Option<Threshold> {
+    Some(Threshold {
+        baseline: plan.baseline.value().ok()?,
+        since: crate::config::toml_date(&plan.since)?,
+        monthly_growth: plan.monthly_growth,
+        warn: plan.warn_tolerance.unwrap_or(d.warn_tolerance),
+        crit: plan.crit_tolerance.unwrap_or(d.crit_tolerance),
+        fixed: false,
+    })
+}
+
+pub fn params(d: &RuleDefaults, plan: Option<&Plan>) -> Params {
+    Params {
+        horizon_days: plan.and_then(|p| p.horizon_days).unwrap_or(d.horizon_days),
+        trend_window_days: d.trend_window_days,
+        anomaly_z: d.anomaly_z,
+        anomaly_ratio: d.anomaly_ratio,
+    }
+}
+
+/// The rules of every observed series that rules apply to: scanned bytes per bucket, cost per
+/// tag value, ECS capacity. Series the config does not list still get anomaly detection.
+pub fn series_rules(cfg: &Config, obs: &Observations) -> Vec<SeriesRules> {
+    let d = &cfg.rules;
+    let mut out = Vec::new();
+    for key in obs.daily.keys() {
+        match key.metric {
+            Metric::ScannedBytes => {
+                let (Some(source), Some(bucket)) = (key.dim(DIM_SOURCE), key.dim(DIM_BUCKET)) else {
+                    continue;
+                };
+                let listed = match source {
+                    "guardduty" => cfg.guardduty.as_ref().map(|g| &g.buckets),
+                    _ => cfg.antivirus.as_ref().map(|a| &a.buckets),
+                };
+                let b = listed.and_then(|l| l.iter().find(|b| b.name == bucket));
+                let plan = b.and_then(|b| b.plan.as_ref());
+                out.push(SeriesRules {
+                    key: key.clone(),
+                    label: format!("bucket {bucket} ({source})"),
+                    owner: b.and_then(|b| b.owner.clone()),
+                    unit: Unit::Bytes,
+                    threshold: plan.and_then(|p| threshold(p, d)),
+                    monthly_budget: None,
+                    capacity: None,
+                    anomaly: d.anomaly,
+                    params: params(d, plan),
+                });
+            }
+            Metric::Cost => {
+                let (Some(tag_key), Some(value)) = (key.dim(DIM_TAG_KEY), key.dim(DIM_TAG_VALUE)) else {
+                    continue;
+                };
+                let t = cfg.cost.as_ref().and_then(|c| c.tags.iter().find(|t| t.value == value));
+                let plan = t.and_then(|t| t.plan.as_ref());
+                out.push(SeriesRules {
+                    key: key.clone(),
+                    label: format!("cost of {tag_key}={value}"),
+                    owner: t.and_then(|t| t.owner.clone()),
+                    unit: Unit::None,
+                    threshold: plan.and_then(|p| threshold(p, d)),
+                    monthly_budget: t.and_then(|t| t.monthly_budget),
+                    capacity: None,
+                    anomaly: d.anomaly,
+                    params: params(d, plan),
+                });
+            }
+            _ => {}
+        }
+    }
+    for key in obs.gauges.keys().filter(|k| k.metric == Metric::TaskUtilization) {
+        let (Some(cluster), Some(service)) = (key.dim(DIM_CLUSTER), key.dim(DIM_SERVICE)) else {
+            continue;
+        };
+        let s = cfg.ecs.as_ref().and_then(|e| {
+            e.services.iter().find(|s| {
+                s.service.rsplit('/').next() == Some(service) && s.cluster.rsplit('/').next() == Some(cluster)
+            })
+        });
+        out.push(SeriesRules {
+            key: key.clone(),
+            label: format!("ECS service {cluster}/{service}"),
+            owner: s.and_then(|s| s.owner.clone()),
+            unit: Unit::Percent,
+            threshold: None,
+            monthly_budget: None,
+            capacity: Some((
+                s.and_then(|s| s.capacity_warn).unwrap_or(d.capacity_warn),
+                s.and_then(|s| s.capacity_crit).unwrap_or(d.capacity_crit),
+            )),
+            anomaly: false,
+            params: params(d, None),
+        });
+    }
+    out
+}
+
+/// The team told about a series: its owner, else the default team.
+pub fn team<'a>(cfg: &'a Config, owner: Option<&'a str>) -> Option<&'a str> {
+    owner.or(cfg.alerts.default_team.as_deref())
+}
+
+/// The AWS console page of the resource behind a series.
+pub fn console_url(key: &SeriesKey, region: &str) -> Option<String> {
+    if let Some(bucket) = key.dim(DIM_BUCKET) {
+        return Some(format!("https://s3.console.aws.amazon.com/s3/buckets/{bucket}?region={region}"));
+    }
+    if let (Some(c), Some(s)) = (key.dim(DIM_CLUSTER), key.dim(DIM_SERVICE)) {
+        return Some(format!(
+            "https://{region}.console.aws.amazon.com/ecs/v2/clusters/{c}/services/{s}/health?region={region}"
+        ));
+    }
+    key.dim(DIM_TAG_VALUE)
+        .map(|_| "https://us-east-1.console.aws.amazon.com/costmanagement/home#/cost-explorer".to_string())
+}
