@@ -15,6 +15,8 @@ use super::state::{parse_rule_dims, AlertKey};
 use crate::rules::Level;
 use crate::sources::{aws_message, bounded, Api, Requests};
 
+type Dims = Vec<(String, String)>;
+
 pub async fn read(
     cw: &aws_sdk_cloudwatch::Client,
     namespace: &str,
@@ -24,7 +26,7 @@ pub async fn read(
     concurrency: usize,
 ) -> Result<BTreeMap<AlertKey, Level>, String> {
     let name = crate::metrics::Metric::AlertState.def().name;
-    let mut metrics: Vec<Vec<(String, String)>> = Vec::new();
+    let mut metrics: Vec<Dims> = Vec::new();
     let mut token = None;
     loop {
         requests.add(Api::ListMetrics);
@@ -53,7 +55,7 @@ pub async fn read(
         metrics.into_iter().filter_map(|dims| Some((parse_rule_dims(&dims)?, dims))).collect();
     let start = DateTime::from_secs(now.timestamp() - i64::from(lookback_hours) * 3600);
     let end = DateTime::from_secs(now.timestamp() + 60);
-    let chunks: Vec<Vec<(usize, &Vec<(String, String)>)>> = keyed
+    let chunks: Vec<Vec<(usize, &Dims)>> = keyed
         .iter()
         .map(|(_, d)| d)
         .enumerate()
