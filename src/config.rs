@@ -778,7 +778,10 @@ impl Validator {
             p.monthly_growth > -1.0 && p.monthly_growth.is_finite(),
             "must be above -1 (a decline of more than 100% a month is impossible)",
         );
-        self.tolerances(path, p.warn_tolerance, p.crit_tolerance, d);
+        // Defaults are checked once, at [rules]; a plan is checked only where it overrides them.
+        if p.warn_tolerance.is_some() || p.crit_tolerance.is_some() {
+            self.tolerances(path, p.warn_tolerance, p.crit_tolerance, d);
+        }
         if let Some(h) = p.horizon_days {
             self.check(&format!("{path}.horizon_days"), (1..=365).contains(&h), "must be between 1 and 365");
         }
@@ -813,7 +816,7 @@ fn describe_toml_error(_text: &str, e: &toml::de::Error) -> String {
 /// Attaches the source line of each path (`a.b[2].c`) by walking the span-keeping document.
 fn locate(text: &str, problems: Vec<(String, String)>) -> Vec<Problem> {
     let doc = toml_edit::Document::parse(text).ok();
-    problems
+    let mut located: Vec<Problem> = problems
         .into_iter()
         .map(|(path, message)| {
             let line = doc
@@ -822,7 +825,10 @@ fn locate(text: &str, problems: Vec<(String, String)>) -> Vec<Problem> {
                 .map(|offset| text[..offset].matches('\n').count() + 1);
             Problem { path, line, message }
         })
-        .collect()
+        .collect();
+    // In file order, so the list reads top to bottom; unlocated ones last.
+    located.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
+    located
 }
 
 enum Node<'a> {

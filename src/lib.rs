@@ -152,9 +152,12 @@ pub struct RunReport {
 }
 
 impl RunReport {
-    /// True when every source was read completely and every datum was written.
+    /// True when every source was read completely, every datum written, every alert delivered.
     pub fn ok(&self) -> bool {
-        self.sources.iter().all(|s| s.status == Status::Ok) && self.sink.failed == 0 && self.rejected.is_empty()
+        self.sources.iter().all(|s| s.status == Status::Ok)
+            && self.sink.failed == 0
+            && self.rejected.is_empty()
+            && self.alerts.ok()
     }
 }
 

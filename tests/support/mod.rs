@@ -5,6 +5,7 @@
 pub mod cloudwatch;
 pub mod console;
 pub mod moto;
+pub mod slack;
 
 use std::time::Duration;
 

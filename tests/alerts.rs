@@ -1,0 +1,171 @@
+//! One notification per breach: repeated runs, escalation, a Slack outage, a restart. Slack is
+//! the loopback receiver, SNS is moto's (read through an SQS subscription), the memory is
+//! moto's CloudWatch.
+
+mod support;
+
+use chrono::{DateTime, Duration, Utc};
+use costwarden::{run_once, App};
+use support::slack::Slack;
+use support::*;
+
+const SLACK_SECRET: &str = "costwarden/slack/media";
+
+/// Runs a minute apart (CloudWatch keeps one state per minute), on today's date.
+fn at(minute: i64) -> DateTime<Utc> {
+    today().and_hms_opt(12, 0, 0).unwrap().and_utc() + Duration::minutes(minute)
+}
+
+/// uploads-prod scans a mean of 3 GB/day (4 GB yesterday, 2 GB before): with a plan of
+/// `baseline` bytes/day it is WARNING from 2.5 GB (×1.2) and CRITICAL from 3.125 GB (×1.5).
+fn config_with(console: &str, baseline: f64, sns_topic: Option<&str>) -> costwarden::config::Config {
+    let base = config_text(console, "");
+    let text = base
+        .replace(
+            "name = \"uploads-prod\"\nowner = \"media\"",
+            &format!(
+                "name = \"uploads-prod\"\nowner = \"media\"\nplan = {{ baseline = {baseline}, since = 2026-01-01 }}"
+            ),
+        )
+        .replace(
+            "[teams.media]\n",
+            &format!(
+                "[teams.media]\nslack_webhook_secret_id = \"{SLACK_SECRET}\"\n{}",
+                sns_topic.map(|t| format!("sns_topic_arn = \"{t}\"\n")).unwrap_or_default()
+            ),
+        );
+    costwarden::config::Config::parse(&text, "alerts.toml").unwrap()
+}
+
+async fn peers() -> (Moto, Console, Slack) {
+    let moto = Moto::start(&[("MOTO_ECS_SERVICE_RUNNING", "1")]).await;
+    let console = Console::start(USERNAME, PASSWORD, Paging::Page).await;
+    seed(&moto, &console).await;
+    let slack = Slack::start().await;
+    aws_sdk_secretsmanager::Client::new(&moto.sdk_config().await)
+        .create_secret()
+        .name(SLACK_SECRET)
+        .secret_string(&slack.url)
+        .send()
+        .await
+        .unwrap();
+    (moto, console, slack)
+}
+
+fn growth_messages(slack: &Slack) -> Vec<String> {
+    slack.received().iter().map(|m| m["text"].as_str().unwrap().to_string()).filter(|t| t.contains("growth")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unchanged_breach_is_notified_once_an_escalation_once_more() {
+    let (moto, console, slack) = peers().await;
+    let sdk = moto.sdk_config().await;
+    let sns = aws_sdk_sns::Client::new(&sdk);
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let topic = sns.create_topic().name("media-alerts").send().await.unwrap().topic_arn.unwrap();
+    let queue = sqs.create_queue().queue_name("media-inbox").send().await.unwrap().queue_url.unwrap();
+    let queue_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    sns.subscribe().topic_arn(&topic).protocol("sqs").endpoint(&queue_arn).send().await.unwrap();
+
+    let app = app(&moto, config_with(&console.url, 2.2e9, Some(&topic))).await;
+    for minute in 0..3 {
+        let r = run_once(&app, at(minute), false).await;
+        assert!(r.ok(), "{}", costwarden::report::human(&r));
+    }
+    assert_eq!(growth_messages(&slack), vec!["[WARNING] bucket uploads-prod (console) growth raised"]);
+
+    // Yesterday grows to 6 GB: a mean of 4 GB is CRITICAL. One more message, then quiet.
+    let mut items = console_items();
+    items[0] = console::item("uploads-prod", days_ago(1), "Event", 5_000_000_000, 3_000);
+    console.set_items(items);
+    for minute in 3..5 {
+        assert!(run_once(&app, at(minute), false).await.ok());
+    }
+    assert_eq!(
+        growth_messages(&slack),
+        vec![
+            "[WARNING] bucket uploads-prod (console) growth raised",
+            "[CRITICAL] bucket uploads-prod (console) growth escalated"
+        ]
+    );
+    let critical = &slack.received()[1];
+    let text = critical.to_string();
+    for needed in [
+        "Current*\\n4.0 GB",
+        "Threshold*\\n3.3 GB",
+        "Planned*\\n2.2 GB",
+        "Owner*\\nmedia",
+        "AWS console",
+        "s3.console.aws.amazon.com/s3/buckets/uploads-prod",
+    ] {
+        assert!(text.contains(needed), "{needed:?} not in {text}");
+    }
+
+    // SNS got the same two, as JSON with filterable attributes.
+    let msgs = sqs.receive_message().queue_url(&queue).max_number_of_messages(10).send().await.unwrap();
+    let bodies: Vec<serde_json::Value> =
+        msgs.messages().iter().map(|m| serde_json::from_str(m.body().unwrap()).unwrap()).collect();
+    let notes: Vec<serde_json::Value> =
+        bodies.iter().map(|b| serde_json::from_str(b["Message"].as_str().unwrap()).unwrap()).collect();
+    let levels: Vec<(&str, &str)> =
+        notes.iter().map(|n| (n["rule"].as_str().unwrap(), n["level"].as_str().unwrap())).collect();
+    assert_eq!(levels, vec![("growth", "WARNING"), ("growth", "CRITICAL")]);
+    assert_eq!(bodies[1]["MessageAttributes"]["severity"]["Value"], "CRITICAL");
+    assert_eq!(bodies[1]["MessageAttributes"]["team"]["Value"], "media");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slack_outage_is_retried_on_the_next_run_and_a_restart_does_not_resend() {
+    let (moto, console, slack) = peers().await;
+    let cfg = config_with(&console.url, 1e9, None);
+    let first = app(&moto, cfg.clone()).await;
+
+    slack.outage(500);
+    let r = run_once(&first, at(0), false).await;
+    assert!(!r.ok(), "an undelivered notification fails the run:\n{}", costwarden::report::human(&r));
+    assert_eq!(r.alerts.failed, 1);
+    let t = r.alerts.transitions.iter().find(|t| t.rule == costwarden::rules::RuleKind::Growth).unwrap();
+    assert_eq!(t.error.as_deref(), Some("Slack webhook: HTTP 500: rollup_error"));
+    assert!(growth_messages(&slack).is_empty());
+    // The webhook URL is a secret: not in the report, the summary or the error.
+    let printed = format!("{}{}", costwarden::report::human(&r), serde_json::to_string(&r).unwrap());
+    assert!(!printed.contains("s3cr3tW3bh00kT0k3n"), "{printed}");
+
+    let r = run_once(&first, at(1), false).await;
+    assert!(r.ok(), "{}", costwarden::report::human(&r));
+    assert_eq!(growth_messages(&slack), vec!["[CRITICAL] bucket uploads-prod (console) growth raised"]);
+
+    // A new process (a new Lambda container, a restarted daemon) remembers through CloudWatch.
+    drop(first);
+    let second: App = app(&moto, cfg).await;
+    for minute in 2..4 {
+        assert!(run_once(&second, at(minute), false).await.ok());
+    }
+    assert_eq!(growth_messages(&slack).len(), 1);
+
+    // Recovery is one more message, and only one.
+    let mut items = console_items();
+    for i in items.iter_mut() {
+        i["scannedBytes"] = serde_json::json!(100_000_000);
+    }
+    console.set_items(items);
+    for minute in 4..6 {
+        assert!(run_once(&second, at(minute), false).await.ok());
+    }
+    assert_eq!(
+        growth_messages(&slack),
+        vec![
+            "[CRITICAL] bucket uploads-prod (console) growth raised",
+            "[OK] bucket uploads-prod (console) growth recovered"
+        ]
+    );
+}
