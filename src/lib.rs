@@ -2,6 +2,7 @@
 //! metrics, and warns the owning team before the cost runs away.
 
 pub mod alerts;
+pub mod backtest;
 pub mod config;
 pub mod metrics;
 pub mod model;
@@ -285,7 +286,7 @@ pub async fn run_once(app: &App, now: DateTime<Utc>, dry_run: bool) -> RunReport
     let watched = alerts::route::series_rules(cfg, &obs);
     let findings = rules::evaluate(&watched, &obs, now);
     let alert_req = Requests::default();
-    let (alert_report, rule_samples) = alerts::deliver::run(app, &watched, &findings, now, dry_run, &alert_req).await;
+    let (alert_report, rule_samples) = alerts::deliver::run(app, &findings, now, dry_run, &alert_req).await;
     for (api, n) in alert_req.snapshot() {
         *requests.entry(api).or_default() += n;
     }

@@ -41,6 +41,31 @@ enum Command {
         #[arg(long, env = "COSTWARDEN_CONSOLE_URL")]
         console_url: Option<reqwest::Url>,
     },
+    /// Collect (writing nothing, notifying nobody) and show every rule's verdict, worst first
+    Status {
+        /// Print the verdicts as JSON
+        #[arg(long)]
+        json: bool,
+        /// Override antivirus.base_url (e.g. a local Console double)
+        #[arg(long, env = "COSTWARDEN_CONSOLE_URL")]
+        console_url: Option<reqwest::Url>,
+    },
+    /// Replay a daily series (CSV with a date,value header) through the rules, day by day, and
+    /// print every alert transition it would have raised
+    Backtest {
+        /// The CSV file
+        #[arg(long)]
+        input: PathBuf,
+        /// Use the rules of this series in thresholds.toml (bucket name or cost tag value)
+        #[arg(long, conflicts_with = "threshold", required_unless_present = "threshold")]
+        series: Option<String>,
+        /// Quick form: a fixed critical level, default warning ratio, forecast and anomaly rules
+        #[arg(long)]
+        threshold: Option<f64>,
+        /// Print a JSON array
+        #[arg(long)]
+        json: bool,
+    },
     /// Check a thresholds.toml; every problem is listed with its path and line
     Validate {
         /// File to check (default: --config)
@@ -85,6 +110,51 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     Ok(ExitCode::from(2))
                 }
             }
+        }
+        Command::Status { json, console_url } => {
+            let config = Config::load(&cli.config).context("loading the configuration")?;
+            let clients = Clients::from_env(&config).await;
+            let mut app = App::new(config, clients);
+            app.console_url = console_url;
+            let report = run_once(&app, chrono::Utc::now(), true).await;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report.findings)?);
+            } else {
+                print!("{}", report::status_table(&report.findings));
+                for s in report.sources.iter().filter(|s| s.status != costwarden::Status::Ok) {
+                    eprintln!("warning: source {} is {:?}: the table misses its series", s.source.name(), s.status);
+                }
+            }
+            Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        Command::Backtest { input, series, threshold, json } => {
+            let text = std::fs::read_to_string(&input).with_context(|| format!("reading {}", input.display()))?;
+            let data = costwarden::backtest::parse_csv(&text, &input.display().to_string())?;
+            let rules = match (series, threshold) {
+                (Some(name), _) => {
+                    let config = Config::load(&cli.config).context("loading the configuration")?;
+                    costwarden::alerts::route::rules_for_name(&config, &name).with_context(|| {
+                        format!("no bucket or cost tag value named {name:?} in {}", cli.config.display())
+                    })?
+                }
+                (None, Some(level)) => {
+                    // The quick form needs no configuration file, but honours one if present.
+                    let defaults = Config::load(&cli.config).map(|c| c.rules).unwrap_or_default();
+                    costwarden::backtest::quick_rules(level, &defaults)?
+                }
+                (None, None) => unreachable!("clap requires --series or --threshold"),
+            };
+            let events = costwarden::backtest::replay(&rules, &data);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&events)?);
+            } else {
+                let (first, last) = (data[0].0, data[data.len() - 1].0);
+                println!("{} days from {first} to {last}, {} transitions", data.len(), events.len());
+                for e in &events {
+                    println!("{}  {:<8} {:<9} {}", e.date, e.state.name(), e.rule.name(), e.message);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Run { json, dry_run, console_url } => {
             let config = Config::load(&cli.config).context("loading the configuration")?;

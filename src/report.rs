@@ -103,3 +103,44 @@ pub fn datums(r: &RunReport) -> String {
     lines.sort();
     lines.join("\n") + "\n"
 }
+
+/// `costwarden status`: one line per rule and series, worst first.
+pub fn status_table(findings: &[crate::rules::Finding]) -> String {
+    use crate::rules::human;
+    let mut rows: Vec<&crate::rules::Finding> = findings.iter().collect();
+    rows.sort_by(|a, b| b.level.cmp(&a.level).then(a.label.cmp(&b.label)).then(a.rule.cmp(&b.rule)));
+    let mut table = vec![[
+        "SERIES".to_string(),
+        "RULE".into(),
+        "CURRENT".into(),
+        "PLANNED".into(),
+        "THRESHOLD".into(),
+        "UTIL".into(),
+        "BREACH".into(),
+        "STATE".into(),
+    ]];
+    for f in rows {
+        let v = |x: Option<f64>| x.map(|x| human(x, f.unit)).unwrap_or_else(|| "-".into());
+        table.push([
+            f.label.clone(),
+            f.rule.name().into(),
+            v(f.value),
+            v(f.planned),
+            v(f.threshold),
+            f.utilisation.map(|u| format!("{:.0}%", 100.0 * u)).unwrap_or_else(|| "-".into()),
+            match (f.projected_breach, f.breach_uncertainty_days) {
+                (Some(d), Some(u)) => format!("{d} ±{u}d"),
+                (Some(d), None) => d.to_string(),
+                _ => "-".into(),
+            },
+            f.level.name().into(),
+        ]);
+    }
+    let widths: Vec<usize> = (0..8).map(|c| table.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let mut out = String::new();
+    for r in &table {
+        let line: Vec<String> = r.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
+        let _ = writeln!(out, "{}", line.join("  ").trim_end());
+    }
+    out
+}

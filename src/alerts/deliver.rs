@@ -13,7 +13,7 @@ use super::state::{rule_dims, transitions, AlertKey};
 use crate::metrics::Metric;
 use crate::model::{Sample, SeriesKey};
 use crate::notify::{slack, sns, Notification};
-use crate::rules::{Finding, Level, RuleKind, SeriesRules};
+use crate::rules::{Finding, Level, RuleKind};
 use crate::secret::Secret;
 use crate::sources::{Api, Requests};
 use crate::App;
@@ -87,7 +87,6 @@ async fn channels(app: &App, team: &str, requests: &Requests) -> Result<Channels
 
 pub async fn run(
     app: &App,
-    watched: &[SeriesRules],
     findings: &[Finding],
     now: DateTime<Utc>,
     dry_run: bool,
@@ -119,18 +118,15 @@ pub async fn run(
     }
     delivered.extend(prior.iter().map(|(k, v)| (k.clone(), *v)));
     if report.enabled && report.state_error.is_none() {
-        let units: BTreeMap<&SeriesKey, crate::metrics::Unit> = watched.iter().map(|r| (&r.key, r.unit)).collect();
         let mut resolved: BTreeMap<String, Result<Channels, String>> = BTreeMap::new();
         for t in transitions(&prior, findings) {
             let f = &t.finding;
             let team = route::team(cfg, f.owner.as_deref()).map(str::to_string);
-            let unit = units.get(&f.series).copied().unwrap_or(crate::metrics::Unit::Count);
             let n = Notification::new(
                 &t,
                 team.as_deref(),
                 cfg.alerts.dashboard_url.as_deref(),
                 route::console_url(&f.series, &cfg.collector.region),
-                unit,
             );
             if f.level == Level::Ok {
                 tracing::info!(rule = f.rule.name(), series = %f.series, kind = t.kind(), message = %f.message, "alert");

@@ -102,6 +102,41 @@ pub fn series_rules(cfg: &Config, obs: &Observations) -> Vec<SeriesRules> {
     out
 }
 
+/// The rules `thresholds.toml` gives a series named by a person: a bucket name or a cost tag
+/// value (`bucket:NAME` / `cost:VALUE` when both exist).
+pub fn rules_for_name(cfg: &Config, name: &str) -> Option<SeriesRules> {
+    let (kind, name) = match name.split_once(':') {
+        Some((k @ ("bucket" | "cost"), n)) => (Some(k), n),
+        _ => (None, name),
+    };
+    let mut keys = Vec::new();
+    if kind != Some("cost") {
+        if cfg.antivirus.iter().flat_map(|a| &a.buckets).any(|b| b.name == name) {
+            keys.push(SeriesKey::new(
+                Metric::ScannedBytes,
+                vec![(DIM_SOURCE, "console".into()), (DIM_BUCKET, name.into())],
+            ));
+        }
+        if cfg.guardduty.iter().flat_map(|g| &g.buckets).any(|b| b.name == name) {
+            keys.push(SeriesKey::new(
+                Metric::ScannedBytes,
+                vec![(DIM_SOURCE, "guardduty".into()), (DIM_BUCKET, name.into())],
+            ));
+        }
+    }
+    if kind != Some("bucket") {
+        if let Some(c) = cfg.cost.as_ref().filter(|c| c.tags.iter().any(|t| t.value == name)) {
+            keys.push(SeriesKey::new(
+                Metric::Cost,
+                vec![(DIM_TAG_KEY, c.tag_key.clone()), (DIM_TAG_VALUE, name.into())],
+            ));
+        }
+    }
+    let mut obs = Observations::default();
+    obs.daily.insert(keys.into_iter().next()?, Vec::new());
+    series_rules(cfg, &obs).into_iter().next()
+}
+
 /// The team told about a series: its owner, else the default team.
 pub fn team<'a>(cfg: &'a Config, owner: Option<&'a str>) -> Option<&'a str> {
     owner.or(cfg.alerts.default_team.as_deref())

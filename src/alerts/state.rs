@@ -78,6 +78,7 @@ mod tests {
             ),
             label: "bucket b".into(),
             owner: None,
+            unit: crate::metrics::Unit::Bytes,
             level,
             day: None,
             value: None,

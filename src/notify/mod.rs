@@ -38,10 +38,9 @@ impl Notification {
         team: Option<&str>,
         dashboard_url: Option<&str>,
         console_url: Option<String>,
-        unit: crate::metrics::Unit,
     ) -> Notification {
         let f = &t.finding;
-        let fmt = |v: Option<f64>| v.map(|v| human(v, unit));
+        let fmt = |v: Option<f64>| v.map(|v| human(v, f.unit));
         Notification {
             title: format!("[{}] {} {} {}", f.level, f.label, f.rule.name(), t.kind()),
             kind: t.kind(),

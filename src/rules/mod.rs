@@ -168,6 +168,7 @@ pub struct Finding {
     pub series: SeriesKey,
     pub label: String,
     pub owner: Option<String>,
+    pub unit: Unit,
     pub level: Level,
     /// The data day evaluated (None for gauges).
     pub day: Option<NaiveDate>,
@@ -190,6 +191,7 @@ impl Finding {
             series: rules.key.clone(),
             label: rules.label.clone(),
             owner: rules.owner.clone(),
+            unit: rules.unit,
             level: Level::Ok,
             day,
             value: None,
