@@ -115,7 +115,7 @@ pub struct Params {
 
 impl Default for Params {
     fn default() -> Self {
-        Params { horizon_days: 45, trend_window_days: 56, anomaly_z: 6.0, anomaly_ratio: 1.5 }
+        Params { horizon_days: 45, trend_window_days: 28, anomaly_z: 6.0, anomaly_ratio: 1.5 }
     }
 }
 
