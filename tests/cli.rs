@@ -145,3 +145,55 @@ async fn json_summary_and_exit_code_one_when_a_source_fails() {
     // 13 data datums (3 cost, 10 ECS), 4 capacity rule datums and 16 health datums.
     assert_eq!(v["sink"]["written"], 33);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_prints_every_verdict_worst_first() {
+    let p = peers().await;
+    let cfg = p.config.to_str().unwrap().to_string();
+    let env = env(&p);
+    let out = tokio::task::spawn_blocking(move || costwarden(&["status", "--config", &cfg], &env)).await.unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    let header: Vec<&str> = lines[0].split_whitespace().collect();
+    assert_eq!(header, ["SERIES", "RULE", "CURRENT", "PLANNED", "THRESHOLD", "UTIL", "BREACH", "STATE"]);
+    // 75% and 70% of the maximum: the two capacity warnings come first.
+    assert!(lines[1].contains("capacity") && lines[1].ends_with("WARNING"), "{stdout}");
+    assert!(lines[2].contains("capacity") && lines[2].ends_with("WARNING"), "{stdout}");
+    assert!(lines[1].contains("75%") || lines[2].contains("75%"), "{stdout}");
+    // Nothing was written: status is read-only.
+    assert_eq!(list_metrics(&p.moto, NAMESPACE).await, Vec::<String>::new());
+}
+
+#[test]
+fn backtest_json_lists_transitions_and_bad_csv_is_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("series.csv");
+    let mut body = String::from("date,value\n");
+    let d0: chrono::NaiveDate = "2026-01-01".parse().unwrap();
+    for i in 0..70u64 {
+        let v = if i < 30 { 50.0 } else { 50.0 * 1.03f64.powi((i - 29) as i32) };
+        body.push_str(&format!("{},{v}\n", d0 + chrono::Days::new(i)));
+    }
+    std::fs::write(&csv, body).unwrap();
+    let out = costwarden(&["backtest", "--input", csv.to_str().unwrap(), "--threshold", "100", "--json"], &[]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let events: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
+    let first = |rule: &str, state: &str| {
+        events
+            .iter()
+            .find(|e| e["rule"] == rule && e["state"] == state)
+            .unwrap_or_else(|| panic!("no {rule} {state}: {stdout}"))
+    };
+    let warn = first("forecast", "WARNING");
+    let crit = first("growth", "CRITICAL");
+    assert!(warn["date"].as_str() < crit["date"].as_str(), "{stdout}");
+    assert!(warn["projected_breach"].is_string(), "{warn}");
+    assert!(warn["message"].as_str().unwrap().contains("crosses critical 100/day on"), "{warn}");
+
+    std::fs::write(&csv, "date,value\n2026-01-01,1\n2026-01-02,n/a\n").unwrap();
+    let out = costwarden(&["backtest", "--input", csv.to_str().unwrap(), "--threshold", "100"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).1.contains("series.csv line 3: \"n/a\" is not a number"), "{}", text(&out).1);
+}
