@@ -230,6 +230,8 @@ impl Default for Collector {
 pub struct Antivirus {
     #[serde(default = "d_true")]
     pub enabled: bool,
+    /// Daemon schedule of this source (default: collector.schedule).
+    pub schedule: Option<String>,
     pub base_url: String,
     #[serde(default)]
     pub credentials: Credentials,
@@ -370,6 +372,8 @@ pub struct Bucket {
 pub struct GuardDuty {
     #[serde(default = "d_true")]
     pub enabled: bool,
+    /// Daemon schedule of this source (default: collector.schedule).
+    pub schedule: Option<String>,
     pub plan_id: String,
     #[serde(default = "d_gd_history")]
     pub history_days: u32,
@@ -382,6 +386,8 @@ pub struct GuardDuty {
 pub struct Cost {
     #[serde(default = "d_true")]
     pub enabled: bool,
+    /// Daemon schedule of this source (default: collector.schedule).
+    pub schedule: Option<String>,
     /// The cost-allocation tag key that groups the scanner's resources.
     pub tag_key: String,
     #[serde(default = "d_ce_metric")]
@@ -407,6 +413,8 @@ pub struct TagValue {
 pub struct Ecs {
     #[serde(default = "d_true")]
     pub enabled: bool,
+    /// Daemon schedule of this source (default: collector.schedule).
+    pub schedule: Option<String>,
     #[serde(default)]
     pub count: TaskCount,
     #[serde(default)]
@@ -508,6 +516,17 @@ impl Config {
         );
         if let Err(e) = croner_check(&c.schedule) {
             v.push("collector.schedule", e);
+        }
+        let own = [
+            ("antivirus.schedule", self.antivirus.as_ref().and_then(|a| a.schedule.as_ref())),
+            ("guardduty.schedule", self.guardduty.as_ref().and_then(|g| g.schedule.as_ref())),
+            ("cost.schedule", self.cost.as_ref().and_then(|x| x.schedule.as_ref())),
+            ("ecs.schedule", self.ecs.as_ref().and_then(|e| e.schedule.as_ref())),
+        ];
+        for (path, schedule) in own {
+            if let Some(Err(e)) = schedule.map(|s| croner_check(s)) {
+                v.push(path, e);
+            }
         }
         v.check("collector.concurrency", (1..=64).contains(&c.concurrency), "must be between 1 and 64");
         v.check(

@@ -41,6 +41,12 @@ enum Command {
         #[arg(long, env = "COSTWARDEN_CONSOLE_URL")]
         console_url: Option<reqwest::Url>,
     },
+    /// Run on the schedules of thresholds.toml until SIGTERM / SIGINT (the container entrypoint)
+    Daemon {
+        /// Override antivirus.base_url (e.g. a local Console double)
+        #[arg(long, env = "COSTWARDEN_CONSOLE_URL")]
+        console_url: Option<reqwest::Url>,
+    },
     /// Collect (writing nothing, notifying nobody) and show every rule's verdict, worst first
     Status {
         /// Print the verdicts as JSON
@@ -73,20 +79,10 @@ enum Command {
     },
 }
 
-fn init_logs(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("COSTWARDEN_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,costwarden=info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().flatten_event(true).init(),
-    }
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logs(cli.log_format);
+    costwarden::run::init_logs(matches!(cli.log_format, LogFormat::Json));
     match real_main(cli).await {
         Ok(code) => code,
         Err(e) => {
@@ -110,6 +106,15 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     Ok(ExitCode::from(2))
                 }
             }
+        }
+        Command::Daemon { console_url } => {
+            // A configuration error stops the daemon at start, with the located message.
+            let config = Config::load(&cli.config).context("loading the configuration")?;
+            let clients = Clients::from_env(&config).await;
+            let mut app = App::new(config, clients);
+            app.console_url = console_url;
+            costwarden::run::daemon::run(std::sync::Arc::new(app)).await?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Status { json, console_url } => {
             let config = Config::load(&cli.config).context("loading the configuration")?;

@@ -55,9 +55,10 @@ pub async fn read(
         metrics.into_iter().filter_map(|dims| Some((parse_rule_dims(&dims)?, dims))).collect();
     let start = DateTime::from_secs(now.timestamp() - i64::from(lookback_hours) * 3600);
     let end = DateTime::from_secs(now.timestamp() + 60);
-    let chunks: Vec<Vec<(usize, &Dims)>> = keyed
+    // Owned chunks: futures borrowing them trip the compiler's Send check in the daemon.
+    let chunks: Vec<Vec<(usize, Dims)>> = keyed
         .iter()
-        .map(|(_, d)| d)
+        .map(|(_, d)| d.clone())
         .enumerate()
         .collect::<Vec<_>>()
         .chunks(crate::sources::guardduty::QUERIES_PER_CALL)

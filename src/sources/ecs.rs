@@ -84,24 +84,23 @@ pub async fn collect(clients: &EcsClients, cfg: &Ecs, requests: &Requests, concu
     for s in &cfg.services {
         by_cluster.entry(s.cluster.as_str()).or_default().push(s);
     }
-    let batches: Vec<(&str, Vec<&EcsService>)> = by_cluster
+    // Owned batches: futures borrowing them trip the compiler's Send check in the daemon.
+    let batches: Vec<(String, Vec<String>)> = by_cluster
         .iter()
-        .flat_map(|(cluster, svcs)| svcs.chunks(SERVICES_PER_CALL).map(move |c| (*cluster, c.to_vec())))
+        .flat_map(|(cluster, svcs)| {
+            svcs.chunks(SERVICES_PER_CALL)
+                .map(move |c| (cluster.to_string(), c.iter().map(|s| s.service.clone()).collect()))
+        })
         .collect();
-    let described = bounded(batches, concurrency, |(cluster, svcs)| async move {
+    let described = bounded(batches, concurrency, |(cluster, names)| async move {
         requests.add(Api::DescribeServices);
-        let res = clients
-            .ecs
-            .describe_services()
-            .cluster(cluster)
-            .set_services(Some(svcs.iter().map(|s| s.service.clone()).collect()))
-            .send()
-            .await;
-        (cluster, svcs, res)
+        let res = clients.ecs.describe_services().cluster(&cluster).set_services(Some(names.clone())).send().await;
+        (cluster, names, res)
     })
     .await;
     let mut counts = BTreeMap::new();
-    for (cluster, svcs, res) in described {
+    for (cluster, names, res) in described {
+        let cluster = cluster.as_str();
         match res {
             Ok(out) => {
                 for svc in out.services() {
@@ -126,7 +125,6 @@ pub async fn collect(clients: &EcsClients, cfg: &Ecs, requests: &Requests, concu
                 }
             }
             Err(e) => {
-                let names: Vec<_> = svcs.iter().map(|s| s.service.as_str()).collect();
                 problems.push(format!(
                     "ECS DescribeServices in cluster {} for {}: {}",
                     short(cluster),
@@ -194,6 +192,7 @@ mod tests {
     #[test]
     fn utilisation_uses_override_then_autoscaling_and_reports_neither() {
         let cfg = Ecs {
+            schedule: None,
             enabled: true,
             count: TaskCount::Running,
             services: vec![svc("a", Some(10)), svc("b", None), svc("c", None)],

@@ -133,6 +133,7 @@ mod tests {
     #[test]
     fn query_ids_map_back_to_buckets_and_days() {
         let cfg = GuardDuty {
+            schedule: None,
             enabled: true,
             plan_id: "plan-1".into(),
             history_days: 7,

@@ -4,6 +4,7 @@
 
 pub mod cloudwatch;
 pub mod console;
+pub mod lambda_api;
 pub mod moto;
 pub mod slack;
 

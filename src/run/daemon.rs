@@ -1,0 +1,86 @@
+//! `costwarden daemon`: the collection on cron schedules (tokio-cron-scheduler, seconds first).
+//! Sources may have their own schedule (costs daily, ECS every few minutes); sources sharing a
+//! schedule run in one cycle. A tick that finds a run still going is skipped and logged, so two
+//! runs never overlap. SIGTERM / SIGINT let the current run finish, then the daemon exits.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::Utc;
+use tokio_cron_scheduler::{Job, JobScheduler};
+
+use crate::sources::SourceId;
+use crate::{run_sources, App};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("scheduler: {0}")]
+    Scheduler(String),
+    #[error("signal handler: {0}")]
+    Signal(#[from] std::io::Error),
+}
+
+/// Enabled sources grouped by their schedule (their own, else `collector.schedule`).
+pub fn schedules(app: &App) -> BTreeMap<String, Vec<SourceId>> {
+    let c = &app.config;
+    let default = &c.collector.schedule;
+    let mut out: BTreeMap<String, Vec<SourceId>> = BTreeMap::new();
+    let mut add = |enabled: bool, own: Option<&String>, id| {
+        if enabled {
+            out.entry(own.unwrap_or(default).clone()).or_default().push(id);
+        }
+    };
+    add(
+        c.antivirus.as_ref().is_some_and(|a| a.enabled),
+        c.antivirus.as_ref().and_then(|a| a.schedule.as_ref()),
+        SourceId::Antivirus,
+    );
+    add(
+        c.guardduty.as_ref().is_some_and(|g| g.enabled),
+        c.guardduty.as_ref().and_then(|g| g.schedule.as_ref()),
+        SourceId::GuardDuty,
+    );
+    add(c.cost.as_ref().is_some_and(|x| x.enabled), c.cost.as_ref().and_then(|x| x.schedule.as_ref()), SourceId::Cost);
+    add(c.ecs.as_ref().is_some_and(|e| e.enabled), c.ecs.as_ref().and_then(|e| e.schedule.as_ref()), SourceId::Ecs);
+    out
+}
+
+pub async fn run(app: Arc<App>) -> Result<(), Error> {
+    let sched_err = |e: tokio_cron_scheduler::JobSchedulerError| Error::Scheduler(e.to_string());
+    let mut scheduler = JobScheduler::new().await.map_err(sched_err)?;
+    let busy = Arc::new(tokio::sync::Mutex::new(()));
+    for (expr, sources) in schedules(&app) {
+        let names: Vec<&str> = sources.iter().map(|s| s.name()).collect();
+        tracing::info!(schedule = %expr, sources = ?names, "scheduled");
+        let (app, busy, expr2) = (app.clone(), busy.clone(), expr.clone());
+        let job = Job::new_async(expr.as_str(), move |_, _| {
+            let (app, busy, sources, expr) = (app.clone(), busy.clone(), sources.clone(), expr2.clone());
+            Box::pin(async move {
+                let Ok(_running) = busy.try_lock() else {
+                    tracing::warn!(schedule = %expr, "tick skipped: the previous run is still going");
+                    return;
+                };
+                let report = run_sources(&app, Utc::now(), false, Some(&sources)).await;
+                if report.ok() {
+                    tracing::info!(schedule = %expr, datums = report.sink.written, transitions = report.alerts.transitions.len(), "run finished");
+                } else {
+                    tracing::error!(schedule = %expr, summary = %crate::report::human(&report), "run failed");
+                }
+            })
+        })
+        .map_err(sched_err)?;
+        scheduler.add(job).await.map_err(sched_err)?;
+    }
+    scheduler.start().await.map_err(sched_err)?;
+
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: stopping after the current run"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: stopping after the current run"),
+    }
+    scheduler.shutdown().await.map_err(sched_err)?;
+    // Holding the lock until exit also turns away a tick that fired during shutdown.
+    let _last = busy.lock().await;
+    tracing::info!("stopped");
+    Ok(())
+}
