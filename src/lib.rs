@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod backtest;
 pub mod config;
+pub mod datadog;
 pub mod metrics;
 pub mod model;
 pub mod notify;

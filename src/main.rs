@@ -72,6 +72,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write the Datadog dashboard and monitors (v1 API JSON) generated from thresholds.toml
+    Dashboards {
+        /// Output folder
+        #[arg(long, default_value = "dashboards")]
+        out: PathBuf,
+    },
     /// Check a thresholds.toml; every problem is listed with its path and line
     Validate {
         /// File to check (default: --config)
@@ -106,6 +112,28 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     Ok(ExitCode::from(2))
                 }
             }
+        }
+        Command::Dashboards { out } => {
+            let config = Config::load(&cli.config).context("loading the configuration")?;
+            let files = costwarden::datadog::files(&config);
+            // Monitors of series no longer configured must not linger.
+            let monitors = out.join("monitors");
+            if monitors.is_dir() {
+                for e in std::fs::read_dir(&monitors)? {
+                    let p = e?.path();
+                    if p.extension().is_some_and(|x| x == "json") {
+                        std::fs::remove_file(&p).with_context(|| format!("removing {}", p.display()))?;
+                    }
+                }
+            }
+            for (rel, json) in &files {
+                let path = out.join(rel);
+                std::fs::create_dir_all(path.parent().expect("a file in a folder"))?;
+                std::fs::write(&path, serde_json::to_string_pretty(json)? + "\n")
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            println!("{} files written to {} (1 dashboard, {} monitors)", files.len(), out.display(), files.len() - 1);
+            Ok(ExitCode::SUCCESS)
         }
         Command::Daemon { console_url } => {
             // A configuration error stops the daemon at start, with the located message.

@@ -21,6 +21,7 @@ pub enum Metric {
     AlertState,
     ThresholdUtilization,
     DaysToBreach,
+    PlannedValue,
     NotificationsFailed,
 }
 
@@ -206,6 +207,15 @@ pub const CATALOGUE: &[MetricDef] = &[
         daily: false,
         series_dims: true,
         description: "Days until the forecast crosses the critical threshold (only while it does within the horizon)",
+    },
+    MetricDef {
+        metric: Metric::PlannedValue,
+        name: "PlannedValue",
+        unit: Unit::None,
+        dimensions: &[DIM_RULE, DIM_SERIES],
+        daily: false,
+        series_dims: true,
+        description: "The planned level per day of a series with a plan (bytes or USD), for graphing against the real series",
     },
     MetricDef {
         metric: Metric::NotificationsFailed,

@@ -206,6 +206,9 @@ pub fn rule_samples(
                 out.push(Sample::gauge(SeriesKey::new(Metric::ThresholdUtilization, dims.clone()), 100.0 * u));
             }
         }
+        if let (RuleKind::Growth, Some(planned)) = (f.rule, f.planned) {
+            out.push(Sample::gauge(SeriesKey::new(Metric::PlannedValue, dims.clone()), planned));
+        }
         if let Some(days) = f.days_to_breach() {
             out.push(Sample::gauge(SeriesKey::new(Metric::DaysToBreach, dims), days as f64));
         }

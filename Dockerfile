@@ -1,0 +1,26 @@
+# costwarden as a small, non-root container running the daemon.
+#   docker build -t costwarden .
+#   docker run --rm -v "$PWD/thresholds.toml:/etc/costwarden/thresholds.toml:ro" \
+#     -e AWS_REGION -e CSS_CONSOLE_USERNAME -e CSS_CONSOLE_PASSWORD costwarden
+# One cycle instead of the daemon (e.g. from an external cron / ECS scheduled task):
+#   docker run ... costwarden run
+
+FROM rust:1-slim-bookworm AS build
+WORKDIR /src
+# Dependencies first, so code changes rebuild only the crate.
+COPY Cargo.toml Cargo.lock ./
+RUN mkdir -p src/bin && echo 'fn main() {}' > src/main.rs && echo 'fn main() {}' > src/bin/bootstrap.rs \
+    && touch src/lib.rs && cargo build --release --locked --bin costwarden && rm -rf src
+COPY src ./src
+COPY thresholds.toml README.md ./
+RUN touch src/main.rs src/lib.rs && cargo build --release --locked --bin costwarden
+
+# distroless/cc: glibc, CA certificates, no shell; "nonroot" is uid 65532.
+FROM gcr.io/distroless/cc-debian12:nonroot
+COPY --from=build /src/target/release/costwarden /usr/local/bin/costwarden
+COPY --from=build /src/thresholds.toml /etc/costwarden/thresholds.toml
+USER nonroot:nonroot
+ENV COSTWARDEN_CONFIG=/etc/costwarden/thresholds.toml \
+    COSTWARDEN_LOG_FORMAT=json
+ENTRYPOINT ["/usr/local/bin/costwarden"]
+CMD ["daemon"]

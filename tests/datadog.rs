@@ -1,0 +1,96 @@
+//! The committed Datadog files are exactly what thresholds.toml generates, Datadog's own API
+//! models accept them, and every metric they query is one costwarden writes.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn read_tree(dir: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for sub in ["", "monitors"] {
+        let Ok(entries) = std::fs::read_dir(dir.join(sub)) else { continue };
+        for e in entries {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "json") {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.insert(rel, std::fs::read_to_string(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn committed_dashboards_are_regenerated_identically_from_thresholds_toml() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_costwarden"))
+        .args(["--config", root().join("thresholds.toml").to_str().unwrap(), "dashboards", "--out"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let generated = read_tree(tmp.path());
+    let committed = read_tree(&root().join("dashboards"));
+    assert!(generated.len() >= 2, "{generated:?}");
+    assert_eq!(
+        committed.keys().collect::<Vec<_>>(),
+        generated.keys().collect::<Vec<_>>(),
+        "run `cargo run -- dashboards` and commit dashboards/"
+    );
+    for (name, text) in &generated {
+        assert_eq!(&committed[name], text, "dashboards/{name} is stale: run `cargo run -- dashboards`");
+    }
+}
+
+#[test]
+fn every_queried_metric_is_one_costwarden_writes() {
+    let names: Vec<String> = costwarden::metrics::CATALOGUE
+        .iter()
+        .map(|d| costwarden::datadog::metric("Costwarden/Scanner", d.metric))
+        .collect();
+    let mut seen = 0;
+    for text in read_tree(&root().join("dashboards")).values() {
+        for (i, _) in text.match_indices("costwarden.scanner.") {
+            let name: String =
+                text[i..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '_').collect();
+            assert!(names.contains(&name), "{name} is not in the metric catalogue");
+            seen += 1;
+        }
+    }
+    assert!(seen > 10, "only {seen} metric references found");
+}
+
+fn python() -> PathBuf {
+    let venv = root().join(".venv/bin/python");
+    assert!(venv.exists(), "run scripts/setup first (it installs datadog-api-client into .venv)");
+    venv
+}
+
+fn check(files: &[PathBuf]) -> (bool, String) {
+    let out = Command::new(python()).arg(root().join("scripts/check_datadog.py")).args(files).output().unwrap();
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn datadogs_api_models_accept_the_generated_files() {
+    let dir = root().join("dashboards");
+    let files: Vec<PathBuf> = read_tree(&dir).keys().map(|k| dir.join(k)).collect();
+    let (ok, text) = check(&files);
+    assert!(ok, "{text}");
+    assert!(text.contains(&format!("{} file(s) checked, 0 problem(s)", files.len())), "{text}");
+}
+
+#[test]
+fn the_check_rejects_a_broken_dashboard_and_a_broken_monitor() {
+    let f = root().join("tests/fixtures");
+    let (ok, text) = check(&[f.join("broken.dashboard.json")]);
+    assert!(!ok, "{text}");
+    assert!(text.contains("dashboard.widgets[0].definition: not a valid value of the Datadog API model"), "{text}");
+    let (ok, text) = check(&[f.join("broken.monitor.json")]);
+    assert!(!ok, "{text}");
+    assert!(text.contains("broken.monitor.json"), "{text}");
+}
