@@ -105,9 +105,10 @@ pub fn replay(rules: &SeriesRules, series: &[(NaiveDate, f64)]) -> Vec<Event> {
     let mut state: BTreeMap<RuleKind, Level> = BTreeMap::new();
     let mut events = Vec::new();
     let mut obs = Observations::default();
-    obs.daily.insert(rules.key.clone(), Vec::with_capacity(series.len()));
+    let start = series.first().map_or(NaiveDate::MIN, |(d, _)| *d);
+    obs.daily.insert(rules.key.clone(), crate::model::Daily::new(rules.key.clone(), start));
     for &(date, value) in series {
-        obs.daily.get_mut(&rules.key).expect("inserted above").push((date, value));
+        obs.daily.get_mut(&rules.key).expect("inserted above").set(date, value);
         let now = (date + Days::new(1)).and_hms_opt(0, 0, 0).expect("midnight").and_utc();
         for f in rules::evaluate(std::slice::from_ref(rules), &obs, now) {
             let previous = state.insert(f.rule, f.level).unwrap_or_default();

@@ -149,9 +149,9 @@ pub struct RunReport {
     /// What was (or, with --dry-run, would have been) written.
     #[serde(skip)]
     pub published: Vec<Sample>,
-    /// Every sample collected, daily history included: the input of evaluation.
+    /// Everything collected, daily history included: the input of evaluation.
     #[serde(skip)]
-    pub collected: Vec<Sample>,
+    pub observations: rules::Observations,
 }
 
 impl RunReport {
@@ -174,8 +174,17 @@ pub fn backoff(attempt: u32) -> Duration {
 /// What is written to CloudWatch: every gauge, and each daily series' total for `report_day`
 /// (the previous UTC day), stamped at collection time. So the day a datum belongs to is always
 /// the UTC day before its timestamp, and Datadog (which does not backfill) sees every datum.
-pub fn publishable(samples: &[Sample], report_day: NaiveDate) -> Vec<Sample> {
-    samples.iter().filter(|s| s.day.is_none() || s.day == Some(report_day)).cloned().collect()
+pub fn publishable(obs: &rules::Observations, report_day: NaiveDate) -> Vec<Sample> {
+    let mut out = Vec::with_capacity(obs.daily.len() + obs.gauges.len());
+    for d in obs.daily.values() {
+        if let Some(v) = d.get(report_day) {
+            let mut s = Sample::daily(d.key.clone(), report_day, v);
+            s.estimated = d.is_estimated(report_day);
+            out.push(s);
+        }
+    }
+    out.extend(obs.gauges.iter().map(|(k, v)| Sample::gauge(k.clone(), *v)));
+    out
 }
 
 type Collected = (SourceId, Result<SourceOutput, String>, Requests, Duration);
@@ -245,7 +254,7 @@ pub async fn run_sources(app: &App, now: DateTime<Utc>, dry_run: bool, only: Opt
     // Boxed: the four sources' futures nest deep enough to strain the compiler's layout queries.
     let (a, g, c, e) = tokio::join!(Box::pin(av), Box::pin(gd), Box::pin(ce), Box::pin(ecs_fut));
 
-    let mut collected = Vec::new();
+    let mut obs = rules::Observations::default();
     let mut reports = Vec::new();
     let mut requests: BTreeMap<Api, u64> = BTreeMap::new();
     for (id, res, req, elapsed) in [a, g, c, e].into_iter().flatten() {
@@ -266,12 +275,9 @@ pub async fn run_sources(app: &App, now: DateTime<Utc>, dry_run: bool, only: Opt
         };
         match res {
             Ok(out) => {
-                let mut keys: Vec<&SeriesKey> = out.samples.iter().map(|s| &s.key).collect();
-                keys.sort();
-                keys.dedup();
-                rep.series = keys.len();
-                rep.samples = out.samples.len();
-                rep.latest_day = out.samples.iter().filter_map(|s| s.day).max();
+                rep.series = out.daily.len() + out.gauges.len();
+                rep.samples = out.daily.iter().map(|d| d.points().count()).sum::<usize>() + out.gauges.len();
+                rep.latest_day = out.daily.iter().filter_map(|d| d.last_day()).max();
                 if !out.problems.is_empty() {
                     rep.status = Status::Partial;
                 }
@@ -279,7 +285,7 @@ pub async fn run_sources(app: &App, now: DateTime<Utc>, dry_run: bool, only: Opt
                     tracing::warn!(source = id.name(), problem = %p, "source problem");
                 }
                 rep.problems = out.problems;
-                collected.extend(out.samples);
+                obs.extend(out.daily, out.gauges);
             }
             Err(err) => {
                 tracing::error!(source = id.name(), error = %err, "source failed");
@@ -291,7 +297,6 @@ pub async fn run_sources(app: &App, now: DateTime<Utc>, dry_run: bool, only: Opt
     }
 
     // Evaluate, tell the teams what changed, and turn the verdicts into metrics too.
-    let obs = rules::Observations::from_samples(&collected);
     let watched = alerts::route::series_rules(cfg, &obs);
     let findings = rules::evaluate(&watched, &obs, now);
     let alert_req = Requests::default();
@@ -300,7 +305,7 @@ pub async fn run_sources(app: &App, now: DateTime<Utc>, dry_run: bool, only: Opt
         *requests.entry(api).or_default() += n;
     }
 
-    let mut published = publishable(&collected, report_day);
+    let mut published = publishable(&obs, report_day);
     published.extend(rule_samples);
     let (mut datums, rejected) = cloudwatch::to_metric_data(&published, now);
     published.retain(|s| s.value.is_finite());
@@ -362,7 +367,7 @@ pub async fn run_sources(app: &App, now: DateTime<Utc>, dry_run: bool, only: Opt
         findings,
         alerts: alert_report,
         published,
-        collected,
+        observations: obs,
     }
 }
 

@@ -53,3 +53,92 @@ impl Sample {
         Sample { key, day: None, value, estimated: false }
     }
 }
+
+/// A daily series, dense from `start` (NaN marks a day without a value): the key is stored
+/// once and each day costs 8 bytes, so 10,000 buckets × 90 days stay small.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Daily {
+    pub key: SeriesKey,
+    pub start: NaiveDate,
+    pub values: Vec<f64>,
+    /// Days from this one on are estimates that may still be revised (Cost Explorer).
+    pub estimated_from: Option<NaiveDate>,
+}
+
+impl Daily {
+    pub fn new(key: SeriesKey, start: NaiveDate) -> Daily {
+        Daily { key, start, values: Vec::new(), estimated_from: None }
+    }
+
+    fn index(&mut self, day: NaiveDate) -> usize {
+        if self.values.is_empty() {
+            self.start = day;
+        }
+        if day < self.start {
+            let gap = (self.start - day).num_days() as usize;
+            self.values.splice(0..0, std::iter::repeat_n(f64::NAN, gap));
+            self.start = day;
+        }
+        let i = (day - self.start).num_days() as usize;
+        if i >= self.values.len() {
+            self.values.resize(i + 1, f64::NAN);
+        }
+        i
+    }
+
+    pub fn set(&mut self, day: NaiveDate, v: f64) {
+        let i = self.index(day);
+        self.values[i] = v;
+    }
+
+    /// Adds to the day's value (a missing day counts as 0).
+    pub fn add(&mut self, day: NaiveDate, v: f64) {
+        let i = self.index(day);
+        let cur = self.values[i];
+        self.values[i] = if cur.is_nan() { v } else { cur + v };
+    }
+
+    pub fn get(&self, day: NaiveDate) -> Option<f64> {
+        let i = usize::try_from((day - self.start).num_days()).ok()?;
+        self.values.get(i).copied().filter(|v| !v.is_nan())
+    }
+
+    pub fn points(&self) -> impl Iterator<Item = (NaiveDate, f64)> + '_ {
+        self.values
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| !v.is_nan())
+            .map(|(i, v)| (self.start + chrono::Days::new(i as u64), *v))
+    }
+
+    pub fn last_day(&self) -> Option<NaiveDate> {
+        self.points().last().map(|(d, _)| d)
+    }
+
+    pub fn is_estimated(&self, day: NaiveDate) -> bool {
+        self.estimated_from.is_some_and(|e| day >= e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::Metric;
+
+    #[test]
+    fn daily_is_dense_and_grows_both_ways() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let mut s = Daily::new(SeriesKey::new(Metric::Cost, vec![]), d("2026-01-05"));
+        s.set(d("2026-01-05"), 1.0);
+        s.add(d("2026-01-07"), 2.0);
+        s.add(d("2026-01-07"), 0.5);
+        s.set(d("2026-01-03"), 9.0);
+        assert_eq!(s.start, d("2026-01-03"));
+        assert_eq!(s.values.len(), 5);
+        let pts: Vec<_> = s.points().collect();
+        assert_eq!(pts, vec![(d("2026-01-03"), 9.0), (d("2026-01-05"), 1.0), (d("2026-01-07"), 2.5)]);
+        assert_eq!(s.get(d("2026-01-04")), None);
+        assert_eq!(s.get(d("2026-01-02")), None);
+        assert_eq!(s.last_day(), Some(d("2026-01-07")));
+    }
+}

@@ -95,9 +95,13 @@ async fn full_cycle_writes_every_metric_with_exact_names_dimensions_values_and_u
     assert_eq!(listed.len(), 43, "{listed:#?}");
     assert_eq!(report.requests.get(&Api::GetCostAndUsage), Some(&2));
     // Daily history is kept for evaluation although only yesterday is published.
-    assert!(report.collected.iter().any(|s| s.day == Some(days_ago(2))
-        && s.key.to_string() == "Cost{TagKey=costwarden:component,TagValue=scanner-agents}"
-        && s.value == 12.5));
+    let agents = report
+        .observations
+        .daily
+        .values()
+        .find(|d| d.key.to_string() == "Cost{TagKey=costwarden:component,TagValue=scanner-agents}")
+        .unwrap();
+    assert_eq!(agents.points().collect::<Vec<_>>(), vec![(days_ago(2), 12.5), (days_ago(1), 20.25)]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -323,10 +327,11 @@ async fn guardduty_daily_volume_is_read_from_its_cloudwatch_metrics() {
     assert_eq!(read_metric(&moto, NAMESPACE, "ScannedBytes", &dims, StandardUnit::Bytes).await, Some(7e9));
     assert_eq!(read_metric(&moto, NAMESPACE, "ScannedObjects", &dims, StandardUnit::Count).await, Some(100.0));
     let history: Vec<(chrono::NaiveDate, f64)> = report
-        .collected
-        .iter()
-        .filter(|s| s.key.metric == costwarden::metrics::Metric::ScannedBytes)
-        .map(|s| (s.day.unwrap(), s.value))
+        .observations
+        .daily
+        .values()
+        .filter(|d| d.key.metric == costwarden::metrics::Metric::ScannedBytes)
+        .flat_map(|d| d.points())
         .collect();
     assert_eq!(history, vec![(days_ago(2), 6e9), (days_ago(1), 7e9)]);
     assert_eq!(report.requests.get(&Api::GetMetricData), Some(&1));

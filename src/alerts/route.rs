@@ -133,7 +133,8 @@ pub fn rules_for_name(cfg: &Config, name: &str) -> Option<SeriesRules> {
         }
     }
     let mut obs = Observations::default();
-    obs.daily.insert(keys.into_iter().next()?, Vec::new());
+    let key = keys.into_iter().next()?;
+    obs.daily.insert(key.clone(), crate::model::Daily::new(key, chrono::NaiveDate::MIN));
     series_rules(cfg, &obs).into_iter().next()
 }
 

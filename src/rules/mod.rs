@@ -14,7 +14,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::metrics::Unit;
-use crate::model::SeriesKey;
+use crate::model::{Daily, SeriesKey};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Default)]
 #[serde(rename_all = "UPPERCASE")]
@@ -136,29 +136,17 @@ pub struct SeriesRules {
     pub params: Params,
 }
 
-/// What the sources said: daily series (sorted by day) and gauges read now.
+/// What the sources said: daily series and gauges read now.
 #[derive(Debug, Default, Clone)]
 pub struct Observations {
-    pub daily: BTreeMap<SeriesKey, Vec<(NaiveDate, f64)>>,
+    pub daily: BTreeMap<SeriesKey, Daily>,
     pub gauges: BTreeMap<SeriesKey, f64>,
 }
 
 impl Observations {
-    pub fn from_samples(samples: &[crate::model::Sample]) -> Observations {
-        let mut o = Observations::default();
-        for s in samples {
-            match s.day {
-                Some(d) => o.daily.entry(s.key.clone()).or_default().push((d, s.value)),
-                None => {
-                    o.gauges.insert(s.key.clone(), s.value);
-                }
-            }
-        }
-        for v in o.daily.values_mut() {
-            v.sort_by_key(|(d, _)| *d);
-            v.dedup_by_key(|(d, _)| *d);
-        }
-        o
+    pub fn extend(&mut self, daily: Vec<Daily>, gauges: Vec<crate::model::Sample>) {
+        self.daily.extend(daily.into_iter().map(|d| (d.key.clone(), d)));
+        self.gauges.extend(gauges.into_iter().map(|s| (s.key, s.value)));
     }
 }
 
@@ -226,7 +214,7 @@ pub fn evaluate(rules: &[SeriesRules], obs: &Observations, now: DateTime<Utc>) -
         let Some(all) = obs.daily.get(&r.key) else {
             continue;
         };
-        let history: Vec<(NaiveDate, f64)> = all.iter().copied().filter(|(d, _)| *d <= last_complete).collect();
+        let history: Vec<(NaiveDate, f64)> = all.points().filter(|(d, _)| *d <= last_complete).collect();
         if history.is_empty() {
             continue;
         }

@@ -3,7 +3,7 @@
 //! The token call is documented; the statistics endpoint is not, so its shape comes from
 //! `[antivirus.api]` in thresholds.toml (see config::ConsoleApi).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use chrono::NaiveDate;
@@ -13,9 +13,9 @@ use tokio::sync::Mutex;
 
 use crate::config::{Antivirus, ConsoleApi, Paging};
 use crate::metrics::{Metric, DIM_BUCKET, DIM_SOURCE};
-use crate::model::{Sample, SeriesKey};
+use crate::model::{Daily, SeriesKey};
 use crate::secret::{ConsoleCredentials, Secret};
-use crate::sources::{bounded, Api, Requests, SourceOutput};
+use crate::sources::{Api, Requests, SourceOutput};
 
 /// Pages beyond this are refused: a Console that never stops paging must not run up a bill.
 const MAX_PAGES: u64 = 10_000;
@@ -173,49 +173,56 @@ impl ConsoleClient {
         self.url(&a.stats_path, &q)
     }
 
-    /// All statistics pages for [from, to] (both inclusive). Page-numbered pages after the first
-    /// are fetched concurrently, at most `concurrency` at a time.
+    /// Every statistics page for [from, to] (both inclusive), handed to `each` in page order as
+    /// it arrives, so only the pages in flight are held in memory. Page-numbered pages after the
+    /// first are fetched concurrently, at most `concurrency` at a time.
     pub async fn fetch_pages(
         &self,
         from: NaiveDate,
         to: NaiveDate,
         concurrency: usize,
         requests: &Requests,
-    ) -> Result<Vec<Value>, Error> {
+        each: &mut (dyn FnMut(usize, Value) -> Result<(), Error> + Send),
+    ) -> Result<usize, Error> {
+        use futures::StreamExt;
         let what = format!("GET {}", self.api.stats_path);
         match self.api.paging {
-            Paging::None => Ok(vec![self.get_json(&self.stats_url(from, to, None, None)?, &what, requests).await?]),
+            Paging::None => {
+                each(1, self.get_json(&self.stats_url(from, to, None, None)?, &what, requests).await?)?;
+                Ok(1)
+            }
             Paging::Page => {
                 let first = self.get_json(&self.stats_url(from, to, Some(1), None)?, &what, requests).await?;
                 let total =
                     total_pages(&first, &self.api).map_err(|message| Error::Shape { what: what.clone(), message })?;
-                let rest: Vec<u64> = (2..=total).collect();
-                let fetched = bounded(rest, concurrency, |p| {
-                    let what = format!("{what} page {p}");
-                    async move {
-                        let url = self.stats_url(from, to, Some(p), None)?;
-                        self.get_json(&url, &what, requests).await
-                    }
-                })
-                .await;
-                let mut pages = vec![first];
-                for page in fetched {
-                    pages.push(page?);
+                each(1, first)?;
+                let mut rest = futures::stream::iter(2..=total)
+                    .map(|p| {
+                        let what = format!("{what} page {p}");
+                        async move {
+                            let url = self.stats_url(from, to, Some(p), None)?;
+                            self.get_json(&url, &what, requests).await
+                        }
+                    })
+                    .buffered(concurrency.max(1));
+                let mut n = 1;
+                while let Some(page) = rest.next().await {
+                    n += 1;
+                    each(n, page?)?;
                 }
-                Ok(pages)
+                Ok(n)
             }
             Paging::Token => {
-                let mut pages = Vec::new();
                 let mut seen = BTreeSet::new();
                 let mut cont: Option<String> = None;
-                loop {
+                for n in 1.. {
                     let page =
                         self.get_json(&self.stats_url(from, to, None, cont.as_deref())?, &what, requests).await?;
                     let next = next_token(&page, &self.api);
-                    pages.push(page);
+                    each(n, page)?;
                     match next {
-                        None => return Ok(pages),
-                        Some(t) if !seen.insert(t.clone()) || pages.len() as u64 >= MAX_PAGES => {
+                        None => return Ok(n),
+                        Some(t) if !seen.insert(t.clone()) || n as u64 >= MAX_PAGES => {
                             return Err(Error::Shape {
                                 what,
                                 message: format!(
@@ -226,6 +233,7 @@ impl ConsoleClient {
                         Some(t) => cont = Some(t),
                     }
                 }
+                unreachable!("the loop returns")
             }
         }
     }
@@ -321,39 +329,91 @@ fn parse_date(s: &str, format: &str) -> Option<NaiveDate> {
         .or_else(|| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").ok().map(|d| d.date()))
 }
 
-/// Sums scan types into per-bucket daily totals. A repeated (bucket, day, scan type) is reported
-/// and counted once, since paging that shifts under us would otherwise double-count.
-pub fn aggregate(items: Vec<Item>, before: NaiveDate) -> (Vec<Sample>, Vec<String>) {
-    let mut seen = BTreeSet::new();
-    let mut totals: BTreeMap<(String, NaiveDate), (f64, f64)> = BTreeMap::new();
-    let mut problems = Vec::new();
-    for it in items {
-        if it.date >= before {
-            continue; // today's partial day is not a daily total yet
+/// Per-bucket daily totals, accumulated page by page: 9 bytes a bucket-day (bytes, and which
+/// scan types were seen, to catch a record reported twice when paging shifts under us).
+pub struct Totals {
+    start: NaiveDate,
+    /// The first day not accumulated (today: its partial day is not a daily total yet).
+    before: NaiveDate,
+    report_day: NaiveDate,
+    buckets: HashMap<String, Acc>,
+    pub problems: Vec<String>,
+}
+
+struct Acc {
+    bytes: Vec<f64>,
+    types: Vec<u8>,
+    /// Objects only for the published day: no rule reads their history.
+    report_objects: f64,
+}
+
+fn type_bit(t: Option<&str>) -> u8 {
+    match t.map(str::to_ascii_lowercase).as_deref() {
+        None => 1,
+        Some("event") => 2,
+        Some("retro") => 4,
+        Some("api") => 8,
+        // Other names cannot be told apart in the bitmask: never reported as repeats.
+        Some(_) => 0,
+    }
+}
+
+impl Totals {
+    pub fn new(start: NaiveDate, before: NaiveDate) -> Totals {
+        let report_day = before.pred_opt().unwrap_or(before);
+        Totals { start, before, report_day, buckets: HashMap::new(), problems: Vec::new() }
+    }
+
+    pub fn add(&mut self, it: Item) {
+        if it.date >= self.before || it.date < self.start {
+            return;
         }
-        if !seen.insert((it.bucket.clone(), it.date, it.scan_type.clone())) {
-            problems.push(format!(
+        let days = (self.before - self.start).num_days() as usize;
+        let i = (it.date - self.start).num_days() as usize;
+        if !self.buckets.contains_key(&it.bucket) {
+            let fresh = Acc { bytes: vec![f64::NAN; days], types: vec![0; days], report_objects: f64::NAN };
+            self.buckets.insert(it.bucket.clone(), fresh);
+        }
+        let acc = self.buckets.get_mut(&it.bucket).expect("inserted above");
+        let bit = type_bit(it.scan_type.as_deref());
+        if bit != 0 && acc.types[i] & bit != 0 {
+            self.problems.push(format!(
                 "bucket {:?} on {}{}: reported twice; counted once",
                 it.bucket,
                 it.date,
                 it.scan_type.as_deref().map(|t| format!(" ({t})")).unwrap_or_default()
             ));
-            continue;
+            return;
         }
-        let t = totals.entry((it.bucket, it.date)).or_default();
-        t.0 += it.bytes;
-        t.1 += it.objects;
+        acc.types[i] |= bit;
+        acc.bytes[i] = if acc.bytes[i].is_nan() { it.bytes } else { acc.bytes[i] + it.bytes };
+        if it.date == self.report_day {
+            acc.report_objects = if acc.report_objects.is_nan() { it.objects } else { acc.report_objects + it.objects };
+        }
     }
-    let mut samples = Vec::with_capacity(totals.len() * 2);
-    for ((bucket, day), (bytes, objects)) in totals {
-        let dims = || vec![(DIM_SOURCE, "console".to_string()), (DIM_BUCKET, bucket.clone())];
-        samples.push(Sample::daily(SeriesKey::new(Metric::ScannedBytes, dims()), day, bytes));
-        samples.push(Sample::daily(SeriesKey::new(Metric::ScannedObjects, dims()), day, objects));
+
+    /// ScannedBytes history per bucket, and ScannedObjects for the published day.
+    pub fn into_series(self) -> Vec<Daily> {
+        let mut out = Vec::with_capacity(self.buckets.len() * 2);
+        let mut buckets: Vec<(String, Acc)> = self.buckets.into_iter().collect();
+        buckets.sort_by(|a, b| a.0.cmp(&b.0));
+        for (bucket, acc) in buckets {
+            let key = |m| SeriesKey::new(m, vec![(DIM_SOURCE, "console".to_string()), (DIM_BUCKET, bucket.clone())]);
+            let mut bytes = Daily::new(key(Metric::ScannedBytes), self.start);
+            bytes.values = acc.bytes;
+            out.push(bytes);
+            let mut objects = Daily::new(key(Metric::ScannedObjects), self.report_day);
+            if !acc.report_objects.is_nan() {
+                objects.set(self.report_day, acc.report_objects);
+            }
+            out.push(objects);
+        }
+        out
     }
-    (samples, problems)
 }
 
-/// One collection: every page of the history window, parsed and summed per bucket and day.
+/// One collection: every page of the history window, parsed and summed per bucket and day as
+/// the pages arrive.
 pub async fn collect(
     client: &ConsoleClient,
     cfg: &Antivirus,
@@ -363,24 +423,28 @@ pub async fn collect(
 ) -> Result<SourceOutput, Error> {
     let from = today - chrono::Days::new(u64::from(cfg.history_days));
     let to = today.pred_opt().unwrap_or(today);
-    let pages = client.fetch_pages(from, to, concurrency, requests).await?;
-    let mut items = Vec::new();
-    let mut problems = Vec::new();
-    for (i, page) in pages.iter().enumerate() {
-        let (mut it, mut p) = parse_page(page, &cfg.api, i + 1)
-            .map_err(|message| Error::Shape { what: format!("GET {}", cfg.api.stats_path), message })?;
-        items.append(&mut it);
-        problems.append(&mut p);
-    }
-    let (samples, mut dupes) = aggregate(items, today);
-    problems.append(&mut dupes);
-    let present: BTreeSet<&str> = samples.iter().filter_map(|s| s.key.dim(DIM_BUCKET)).collect();
+    let mut totals = Totals::new(from, today);
+    let mut item_problems = Vec::new();
+    let shape = |message| Error::Shape { what: format!("GET {}", cfg.api.stats_path), message };
+    client
+        .fetch_pages(from, to, concurrency, requests, &mut |n, page| {
+            let (items, mut p) = parse_page(&page, &cfg.api, n).map_err(shape)?;
+            item_problems.append(&mut p);
+            for it in items {
+                totals.add(it);
+            }
+            Ok(())
+        })
+        .await?;
+    let mut problems = item_problems;
+    problems.append(&mut totals.problems);
+    let present: BTreeSet<String> = totals.buckets.keys().cloned().collect();
     for b in &cfg.buckets {
-        if !present.contains(b.name.as_str()) {
+        if !present.contains(&b.name) {
             tracing::info!(bucket = %b.name, "the Console reported no scans for this bucket in the window");
         }
     }
-    Ok(SourceOutput { samples, problems })
+    Ok(SourceOutput { daily: totals.into_series(), gauges: Vec::new(), problems })
 }
 
 /// The Console's HTTP client: bounded timeouts, no secrets in its Debug output.
@@ -451,7 +515,7 @@ mod tests {
     }
 
     #[test]
-    fn aggregate_sums_scan_types_drops_today_and_reports_duplicates() {
+    fn totals_sum_scan_types_drop_today_and_report_duplicates() {
         let item = |b: &str, d: &str, t: &str, bytes: f64| Item {
             bucket: b.into(),
             date: day(d),
@@ -459,22 +523,24 @@ mod tests {
             bytes,
             objects: 1.0,
         };
-        let (samples, problems) = aggregate(
-            vec![
-                item("a-bucket", "2026-11-20", "Event", 100.0),
-                item("a-bucket", "2026-11-20", "Retro", 50.0),
-                item("a-bucket", "2026-11-20", "Retro", 50.0),
-                item("a-bucket", "2026-11-21", "Event", 7.0),
-            ],
-            day("2026-11-21"),
-        );
-        assert_eq!(problems, vec!["bucket \"a-bucket\" on 2026-11-20 (Retro): reported twice; counted once"]);
-        let bytes: Vec<_> = samples
-            .iter()
-            .filter(|s| s.key.metric == Metric::ScannedBytes)
-            .map(|s| (s.day.unwrap(), s.value))
-            .collect();
-        assert_eq!(bytes, vec![(day("2026-11-20"), 150.0)]);
+        let mut totals = Totals::new(day("2026-11-01"), day("2026-11-21"));
+        for it in [
+            item("a-bucket", "2026-11-20", "Event", 100.0),
+            item("a-bucket", "2026-11-20", "Retro", 50.0),
+            item("a-bucket", "2026-11-20", "Retro", 50.0),
+            item("a-bucket", "2026-11-21", "Event", 7.0),
+            item("a-bucket", "2026-10-31", "Event", 7.0),
+            item("a-bucket", "2026-11-19", "Event", 30.0),
+        ] {
+            totals.add(it);
+        }
+        assert_eq!(totals.problems, vec!["bucket \"a-bucket\" on 2026-11-20 (Retro): reported twice; counted once"]);
+        let series = totals.into_series();
+        assert_eq!(series[0].key.to_string(), "ScannedBytes{Bucket=a-bucket,Source=console}");
+        let bytes: Vec<_> = series[0].points().collect();
+        assert_eq!(bytes, vec![(day("2026-11-19"), 30.0), (day("2026-11-20"), 150.0)]);
+        let objects: Vec<_> = series[1].points().collect();
+        assert_eq!(objects, vec![(day("2026-11-20"), 2.0)]);
     }
 
     #[test]

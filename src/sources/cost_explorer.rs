@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 
 use crate::config::Cost;
 use crate::metrics::{Metric, DIM_TAG_KEY, DIM_TAG_VALUE};
-use crate::model::{Sample, SeriesKey};
+use crate::model::{Daily, SeriesKey};
 use crate::sources::{aws_message, Api, Requests, SourceOutput};
 
 /// The tag value reported for resources that do not carry the tag (CE returns `key$`).
@@ -98,29 +98,28 @@ pub fn parse_page(out: &GetCostAndUsageOutput, tag_key: &str, metric: &str, page
     }
 }
 
-/// Merges pages into per-value daily samples, zero-filling the days CE reported without them.
-pub fn to_samples(tag_key: &str, parsed: Parsed) -> Vec<Sample> {
-    let mut per_value: BTreeMap<String, BTreeMap<NaiveDate, (f64, bool)>> = BTreeMap::new();
+/// Merges pages into one daily series per tag value, zero-filling the days CE reported
+/// without it (but not the days whose amount was malformed).
+pub fn to_series(tag_key: &str, parsed: Parsed) -> Vec<Daily> {
+    let first = parsed.days.keys().next().copied();
+    let estimated_from = parsed.days.iter().find(|(_, e)| **e).map(|(d, _)| *d);
+    let mut per_value: BTreeMap<String, Daily> = BTreeMap::new();
     for p in parsed.points {
-        let e = per_value.entry(p.tag_value).or_default().entry(p.day).or_default();
-        e.0 += p.amount;
-        e.1 |= p.estimated;
+        let key = SeriesKey::new(
+            Metric::Cost,
+            vec![(DIM_TAG_KEY, tag_key.to_string()), (DIM_TAG_VALUE, p.tag_value.clone())],
+        );
+        per_value.entry(p.tag_value).or_insert_with(|| Daily::new(key, first.unwrap_or(p.day))).add(p.day, p.amount);
     }
-    let mut samples = Vec::new();
-    for (value, series) in per_value {
-        let key =
-            SeriesKey::new(Metric::Cost, vec![(DIM_TAG_KEY, tag_key.to_string()), (DIM_TAG_VALUE, value.clone())]);
-        for (&day, &estimated) in &parsed.days {
-            if parsed.unknown.contains(&(value.clone(), day)) {
-                continue;
+    for (value, series) in per_value.iter_mut() {
+        for day in parsed.days.keys() {
+            if series.get(*day).is_none() && !parsed.unknown.contains(&(value.clone(), *day)) {
+                series.set(*day, 0.0);
             }
-            let (amount, est) = series.get(&day).copied().unwrap_or((0.0, estimated));
-            let mut s = Sample::daily(key.clone(), day, amount);
-            s.estimated = est;
-            samples.push(s);
         }
+        series.estimated_from = estimated_from;
     }
-    samples
+    per_value.into_values().collect()
 }
 
 /// ONE GetCostAndUsage over [today - history_days, today), following NextPageToken.
@@ -177,14 +176,14 @@ pub async fn collect(
         }
     }
     let problems = std::mem::take(&mut parsed.problems);
-    let samples = to_samples(&cfg.tag_key, parsed);
-    let present: BTreeSet<&str> = samples.iter().filter_map(|s| s.key.dim(DIM_TAG_VALUE)).collect();
+    let daily = to_series(&cfg.tag_key, parsed);
+    let present: BTreeSet<&str> = daily.iter().filter_map(|s| s.key.dim(DIM_TAG_VALUE)).collect();
     for t in &cfg.tags {
         if !present.contains(t.value.as_str()) {
             tracing::info!(tag_value = %t.value, tag_key = %cfg.tag_key, "Cost Explorer reported no cost for this tag value in the window");
         }
     }
-    Ok(SourceOutput { samples, problems })
+    Ok(SourceOutput { daily, gauges: Vec::new(), problems })
 }
 
 #[cfg(test)]
@@ -224,10 +223,13 @@ mod tests {
                 "page 1 ResultsByTime[2] Groups[0] (2026-11-03): tag value \"scanner\": UnblendedCost.Amount \"abc\" is not a number",
             ]
         );
-        let samples = to_samples("team", parsed);
-        let got: Vec<(String, String, f64, bool)> = samples
+        let series = to_series("team", parsed);
+        let got: Vec<(String, String, f64, bool)> = series
             .iter()
-            .map(|s| (s.key.dim(DIM_TAG_VALUE).unwrap().to_string(), s.day.unwrap().to_string(), s.value, s.estimated))
+            .flat_map(|s| {
+                let v = s.key.dim(DIM_TAG_VALUE).unwrap().to_string();
+                s.points().map(move |(d, x)| (v.clone(), d.to_string(), x, s.is_estimated(d))).collect::<Vec<_>>()
+            })
             .collect();
         let row = |v: &str, d: &str, a: f64, e: bool| (v.to_string(), d.to_string(), a, e);
         assert_eq!(

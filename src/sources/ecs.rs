@@ -171,7 +171,7 @@ pub async fn collect(clients: &EcsClients, cfg: &Ecs, requests: &Requests, concu
 
     let (samples, mut more) = to_samples(cfg, &counts, &max);
     problems.append(&mut more);
-    SourceOutput { samples, problems }
+    SourceOutput { daily: Vec::new(), gauges: samples, problems }
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use chrono::{NaiveDate, TimeZone, Utc};
 
 use crate::config::GuardDuty;
 use crate::metrics::{Metric, DIM_BUCKET, DIM_SOURCE};
-use crate::model::{Sample, SeriesKey};
+use crate::model::{Daily, SeriesKey};
 use crate::sources::{aws_message, bounded, Api, Requests, SourceOutput};
 
 pub const NAMESPACE: &str = "AWS/GuardDuty/MalwareProtection";
@@ -50,8 +50,8 @@ pub fn queries(cfg: &GuardDuty) -> Vec<MetricDataQuery> {
 }
 
 /// Maps `b{bucket}m{metric}` results back to samples (pure).
-pub fn to_samples(cfg: &GuardDuty, results: &[(String, Vec<(i64, f64)>)]) -> (Vec<Sample>, Vec<String>) {
-    let mut samples = Vec::new();
+pub fn to_series(cfg: &GuardDuty, results: &[(String, Vec<(i64, f64)>)]) -> (Vec<Daily>, Vec<String>) {
+    let mut series = Vec::new();
     let mut problems = Vec::new();
     let mut points: BTreeMap<(usize, usize), BTreeMap<NaiveDate, f64>> = BTreeMap::new();
     for (id, values) in results {
@@ -71,14 +71,19 @@ pub fn to_samples(cfg: &GuardDuty, results: &[(String, Vec<(i64, f64)>)]) -> (Ve
             *points.entry(idx).or_default().entry(day).or_default() += v;
         }
     }
-    for ((b, m), series) in points {
+    for ((b, m), points) in points {
         let key = SeriesKey::new(
             SOURCE_METRICS[m].1,
             vec![(DIM_SOURCE, "guardduty".to_string()), (DIM_BUCKET, cfg.buckets[b].name.clone())],
         );
-        samples.extend(series.into_iter().map(|(day, v)| Sample::daily(key.clone(), day, v)));
+        let Some(start) = points.keys().next().copied() else { continue };
+        let mut d = Daily::new(key, start);
+        for (day, v) in points {
+            d.set(day, v);
+        }
+        series.push(d);
     }
-    (samples, problems)
+    (series, problems)
 }
 
 pub async fn collect(
@@ -121,8 +126,8 @@ pub async fn collect(
     for a in answers {
         results.extend(a?);
     }
-    let (samples, problems) = to_samples(cfg, &results);
-    Ok(SourceOutput { samples, problems })
+    let (daily, problems) = to_series(cfg, &results);
+    Ok(SourceOutput { daily, gauges: Vec::new(), problems })
 }
 
 #[cfg(test)]
@@ -146,11 +151,10 @@ mod tests {
         let ids: Vec<_> = q.iter().map(|q| q.id().unwrap().to_string()).collect();
         assert_eq!(ids, vec!["b0m0", "b0m1", "b1m0", "b1m1"]);
         let day0 = 1_763_942_400; // 2025-11-24T00:00:00Z
-        let (samples, problems) = to_samples(&cfg, &[("b1m0".into(), vec![(day0, 5e9)]), ("zz".into(), vec![])]);
+        let (series, problems) = to_series(&cfg, &[("b1m0".into(), vec![(day0, 5e9)]), ("zz".into(), vec![])]);
         assert_eq!(problems, vec!["GetMetricData returned an unknown query id \"zz\""]);
-        assert_eq!(samples.len(), 1);
-        assert_eq!(samples[0].key.to_string(), "ScannedBytes{Bucket=beta,Source=guardduty}");
-        assert_eq!(samples[0].day, Some("2025-11-24".parse().unwrap()));
-        assert_eq!(samples[0].value, 5e9);
+        assert_eq!(series.len(), 1);
+        assert_eq!(series[0].key.to_string(), "ScannedBytes{Bucket=beta,Source=guardduty}");
+        assert_eq!(series[0].points().collect::<Vec<_>>(), vec![("2025-11-24".parse().unwrap(), 5e9)]);
     }
 }

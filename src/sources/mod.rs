@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
-use crate::model::Sample;
+use crate::model::{Daily, Sample};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -96,7 +96,8 @@ impl Requests {
 /// service); they fail the run without discarding the good items.
 #[derive(Debug, Default)]
 pub struct SourceOutput {
-    pub samples: Vec<Sample>,
+    pub daily: Vec<Daily>,
+    pub gauges: Vec<Sample>,
     pub problems: Vec<String>,
 }
 
