@@ -464,8 +464,10 @@ fn d_timeout() -> u64 {
 fn d_attempts() -> u32 {
     5
 }
+/// 60 days cover the longest look-back of the rules (the anomaly baseline's 8 weeks); more
+/// only costs Console pages and memory.
 fn d_av_history() -> u32 {
-    90
+    60
 }
 fn d_gd_history() -> u32 {
     90

@@ -319,15 +319,16 @@ pub async fn run_sources(app: &App, now: DateTime<Utc>, dry_run: bool, only: Opt
     let elapsed = started.elapsed();
     let draft = health_samples(&reports, &requests, 0, elapsed, alert_report.failed);
     let total = datums.len() + draft.len();
-    let mut all = datums.clone();
-    all.extend(cloudwatch::to_metric_data(&draft, now).0);
     if !dry_run {
-        requests.insert(Api::PutMetricData, cloudwatch::batches(all).len() as u64);
+        let (draft_datums, _) = cloudwatch::to_metric_data(&draft, now);
+        let sizes = datums.iter().chain(&draft_datums).map(cloudwatch::encoded_size_bound);
+        requests.insert(Api::PutMetricData, cloudwatch::count_batches(sizes) as u64);
     }
     let health = health_samples(&reports, &requests, total, elapsed, alert_report.failed);
     datums.extend(cloudwatch::to_metric_data(&health, now).0);
     published.extend(health);
 
+    let datum_count = datums.len();
     let sink = if dry_run {
         SinkReport::default()
     } else {
@@ -335,7 +336,7 @@ pub async fn run_sources(app: &App, now: DateTime<Utc>, dry_run: bool, only: Opt
         let rep = cloudwatch::put(
             &app.clients.cloudwatch,
             &cfg.collector.namespace,
-            cloudwatch::batches(datums.clone()),
+            cloudwatch::batches(datums),
             &req,
             conc,
             cfg.collector.max_attempts,
@@ -359,7 +360,7 @@ pub async fn run_sources(app: &App, now: DateTime<Utc>, dry_run: bool, only: Opt
         report_day,
         dry_run,
         sources: reports,
-        datums: datums.len(),
+        datums: datum_count,
         sink,
         requests,
         estimated_usd,

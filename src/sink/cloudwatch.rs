@@ -94,6 +94,21 @@ pub fn batches(datums: Vec<MetricDatum>) -> Vec<Vec<MetricDatum>> {
     out
 }
 
+/// How many requests `batches` makes of datums of these sizes (same rule, no copies).
+pub fn count_batches(sizes: impl Iterator<Item = usize>) -> usize {
+    let (mut n, mut count, mut bytes) = (0, 0, 0);
+    for size in sizes {
+        if count > 0 && (count == MAX_DATUMS_PER_CALL || bytes + size > MAX_BYTES_PER_CALL) {
+            n += 1;
+            count = 0;
+            bytes = 0;
+        }
+        count += 1;
+        bytes += size;
+    }
+    n + usize::from(count > 0)
+}
+
 /// Sends every batch (at most `concurrency` in flight); a batch is retried on throttling and
 /// transient errors up to `max_attempts`, then counted as failed.
 pub async fn put(
@@ -213,5 +228,8 @@ mod tests {
             assert!(bytes <= MAX_BYTES_PER_CALL, "{bytes} bytes in one request");
         }
         assert_eq!(b.iter().map(Vec::len).sum::<usize>(), 1_000);
+        let sizes: Vec<usize> = to_metric_data(&big, now).0.iter().map(encoded_size_bound).collect();
+        assert_eq!(count_batches(sizes.into_iter()), b.len());
+        assert_eq!(count_batches(std::iter::empty()), 0);
     }
 }

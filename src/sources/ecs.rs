@@ -96,8 +96,34 @@ pub async fn collect(clients: &EcsClients, cfg: &Ecs, requests: &Requests, concu
         requests.add(Api::DescribeServices);
         let res = clients.ecs.describe_services().cluster(&cluster).set_services(Some(names.clone())).send().await;
         (cluster, names, res)
-    })
-    .await;
+    });
+    // The maximum: only for services without max_tasks, 50 resource ids per call.
+    let ids: Vec<String> = cfg.services.iter().filter(|s| s.max_tasks.is_none()).map(resource_id).collect();
+    let chunks: Vec<Vec<String>> = ids.chunks(TARGETS_PER_CALL).map(<[String]>::to_vec).collect();
+    let targets = bounded(chunks, concurrency, |chunk| async move {
+        let mut found = Vec::new();
+        let mut token = None;
+        loop {
+            requests.add(Api::DescribeScalableTargets);
+            let out = clients
+                .autoscaling
+                .describe_scalable_targets()
+                .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs)
+                .scalable_dimension(aws_sdk_applicationautoscaling::types::ScalableDimension::EcsServiceDesiredCount)
+                .set_resource_ids(Some(chunk.clone()))
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| format!("Application Auto Scaling DescribeScalableTargets: {}", aws_message(&e)))?;
+            found.extend(out.scalable_targets().iter().map(|t| (t.resource_id().to_string(), t.max_capacity())));
+            match out.next_token().filter(|t| !t.is_empty()) {
+                Some(t) => token = Some(t.to_string()),
+                None => return Ok::<_, String>(found),
+            }
+        }
+    });
+    // Both APIs at once: neither needs the other's answer.
+    let (described, targets) = tokio::join!(described, targets);
     let mut counts = BTreeMap::new();
     for (cluster, names, res) in described {
         let cluster = cluster.as_str();
@@ -135,32 +161,6 @@ pub async fn collect(clients: &EcsClients, cfg: &Ecs, requests: &Requests, concu
         }
     }
 
-    // The maximum: only for services without max_tasks, 50 resource ids per call.
-    let ids: Vec<String> = cfg.services.iter().filter(|s| s.max_tasks.is_none()).map(resource_id).collect();
-    let chunks: Vec<Vec<String>> = ids.chunks(TARGETS_PER_CALL).map(<[String]>::to_vec).collect();
-    let targets = bounded(chunks, concurrency, |chunk| async move {
-        let mut found = Vec::new();
-        let mut token = None;
-        loop {
-            requests.add(Api::DescribeScalableTargets);
-            let out = clients
-                .autoscaling
-                .describe_scalable_targets()
-                .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs)
-                .scalable_dimension(aws_sdk_applicationautoscaling::types::ScalableDimension::EcsServiceDesiredCount)
-                .set_resource_ids(Some(chunk.clone()))
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| format!("Application Auto Scaling DescribeScalableTargets: {}", aws_message(&e)))?;
-            found.extend(out.scalable_targets().iter().map(|t| (t.resource_id().to_string(), t.max_capacity())));
-            match out.next_token().filter(|t| !t.is_empty()) {
-                Some(t) => token = Some(t.to_string()),
-                None => return Ok::<_, String>(found),
-            }
-        }
-    })
-    .await;
     let mut max = BTreeMap::new();
     for t in targets {
         match t {

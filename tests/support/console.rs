@@ -49,6 +49,8 @@ pub struct ConsoleState {
     pub log: Mutex<Log>,
     tokens: Mutex<Vec<String>>,
     next_token: Mutex<u64>,
+    /// The items of the last (from, to, bucket) asked for: large benches page through it.
+    range_cache: Mutex<Option<(String, Arc<Vec<Value>>)>>,
 }
 
 pub struct Console {
@@ -75,6 +77,7 @@ impl Console {
             log: Mutex::new(Log::default()),
             tokens: Mutex::new(Vec::new()),
             next_token: Mutex::new(0),
+            range_cache: Mutex::new(None),
         });
         let app = Router::new()
             .route("/api/Token", post(token))
@@ -89,8 +92,14 @@ impl Console {
         Console { url, state, _task: task }
     }
 
-    pub fn set_items(&self, items: Vec<Value>) {
+    /// Replaces the statistics; kept sorted (a real paged API has a stable order).
+    pub fn set_items(&self, mut items: Vec<Value>) {
+        items.sort_by(|a, b| {
+            let key = |i: &Value| (i["bucketName"].to_string(), i["date"].to_string(), i["scanType"].to_string());
+            key(a).cmp(&key(b))
+        });
         *self.state.items.lock().unwrap() = items;
+        *self.state.range_cache.lock().unwrap() = None;
     }
 
     pub fn fault(&self, f: Fault) {
@@ -182,28 +191,39 @@ async fn stats(
     let (Some(from), Some(to)) = (date("from"), date("to")) else {
         return problem(StatusCode::BAD_REQUEST, "Bad Request", "from and to are required dates (yyyy-MM-dd).");
     };
-    let mut items: Vec<Value> = s
-        .items
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|i| {
-            i.get("date")
-                .and_then(Value::as_str)
-                .and_then(|d| d.get(..10))
-                .and_then(|d| d.parse::<chrono::NaiveDate>().ok())
-                .is_none_or(|d| d >= from && d <= to)
-        })
-        .cloned()
-        .collect();
-    // A stable order, as a real paged API must have.
-    items.sort_by_key(|i| (i["bucketName"].to_string(), i["date"].to_string(), i["scanType"].to_string()));
+    // `bucket` narrows to one bucket (what a per-bucket client asks for).
+    let bucket = q.get("bucket").cloned();
+    let cache_key = format!("{from}/{to}/{bucket:?}");
+    let cached = s.range_cache.lock().unwrap().as_ref().filter(|(k, _)| *k == cache_key).map(|(_, v)| v.clone());
+    let items = match cached {
+        Some(v) => v,
+        None => {
+            let v: Arc<Vec<Value>> = Arc::new(
+                s.items
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .filter(|i| {
+                        i.get("date")
+                            .and_then(Value::as_str)
+                            .and_then(|d| d.get(..10))
+                            .and_then(|d| d.parse::<chrono::NaiveDate>().ok())
+                            .is_none_or(|d| d >= from && d <= to)
+                            && bucket.as_deref().is_none_or(|b| i["bucketName"] == b)
+                    })
+                    .cloned()
+                    .collect(),
+            );
+            *s.range_cache.lock().unwrap() = Some((cache_key, v.clone()));
+            v
+        }
+    };
     match s.paging {
         Paging::Page => {
             let size: usize = q.get("pageSize").and_then(|p| p.parse().ok()).unwrap_or(100).clamp(1, 1000);
             let page: usize = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
             let total_pages = items.len().div_ceil(size).max(1);
-            let chunk: Vec<Value> = items.into_iter().skip((page - 1) * size).take(size).collect();
+            let chunk: Vec<Value> = items.iter().skip((page - 1) * size).take(size).cloned().collect();
             Json(json!({"items": chunk, "page": page, "pageSize": size, "totalPages": total_pages})).into_response()
         }
         Paging::Token => {
