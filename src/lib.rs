@@ -298,16 +298,26 @@ pub async fn run_sources(app: &App, now: DateTime<Utc>, dry_run: bool, only: Opt
 
     // Evaluate, tell the teams what changed, and turn the verdicts into metrics too.
     let watched = alerts::route::series_rules(cfg, &obs);
+    let phase = Instant::now();
     let findings = rules::evaluate(&watched, &obs, now);
+    tracing::debug!(
+        series = watched.len(),
+        findings = findings.len(),
+        ms = phase.elapsed().as_millis() as u64,
+        "evaluated"
+    );
+    let phase = Instant::now();
     let alert_req = Requests::default();
     let (alert_report, rule_samples) = alerts::deliver::run(app, &findings, now, dry_run, &alert_req).await;
+    tracing::debug!(transitions = alert_report.transitions.len(), ms = phase.elapsed().as_millis() as u64, "alerted");
+    let phase = Instant::now();
     for (api, n) in alert_req.snapshot() {
         *requests.entry(api).or_default() += n;
     }
 
     let mut published = publishable(&obs, report_day);
     published.extend(rule_samples);
-    let (mut datums, rejected) = cloudwatch::to_metric_data(&published, now);
+    let rejected = cloudwatch::check(&published).1;
     published.retain(|s| s.value.is_finite());
 
     // Health metrics ride in the same requests, so the write stays at the floor of
@@ -318,25 +328,24 @@ pub async fn run_sources(app: &App, now: DateTime<Utc>, dry_run: bool, only: Opt
     }
     let elapsed = started.elapsed();
     let draft = health_samples(&reports, &requests, 0, elapsed, alert_report.failed);
-    let total = datums.len() + draft.len();
+    let total = published.len() + draft.len();
     if !dry_run {
-        let (draft_datums, _) = cloudwatch::to_metric_data(&draft, now);
-        let sizes = datums.iter().chain(&draft_datums).map(cloudwatch::encoded_size_bound);
+        let sizes = published.iter().chain(&draft).map(|s| cloudwatch::encoded_size_bound(&cloudwatch::datum(s, now)));
         requests.insert(Api::PutMetricData, cloudwatch::count_batches(sizes) as u64);
     }
     let health = health_samples(&reports, &requests, total, elapsed, alert_report.failed);
-    datums.extend(cloudwatch::to_metric_data(&health, now).0);
     published.extend(health);
 
-    let datum_count = datums.len();
+    let datum_count = published.len();
     let sink = if dry_run {
         SinkReport::default()
     } else {
         let req = Requests::default();
+        // Datums are built batch by batch as the sender has room: 20,000 of them never coexist.
         let rep = cloudwatch::put(
             &app.clients.cloudwatch,
             &cfg.collector.namespace,
-            cloudwatch::batches(datums),
+            cloudwatch::lazy_batches(&published, now),
             &req,
             conc,
             cfg.collector.max_attempts,
@@ -345,6 +354,7 @@ pub async fn run_sources(app: &App, now: DateTime<Utc>, dry_run: bool, only: Opt
         for e in &rep.errors {
             tracing::error!(error = %e, "CloudWatch write failed");
         }
+        tracing::debug!(datums = rep.written, ms = phase.elapsed().as_millis() as u64, "written");
         rep
     };
     for r in &rejected {

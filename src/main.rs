@@ -85,7 +85,9 @@ enum Command {
     },
 }
 
-#[tokio::main]
+// One thread is plenty for a collector that mostly waits on the network (Console pages are
+// parsed on the blocking pool), and it keeps the memory footprint small.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     costwarden::run::init_logs(matches!(cli.log_format, LogFormat::Json));

@@ -38,28 +38,34 @@ fn unit(u: Unit) -> StandardUnit {
 /// only the previous day's totals are published (see `lib::publishable`).
 /// Non-finite values are refused here (CloudWatch rejects the whole request for one NaN).
 pub fn to_metric_data(samples: &[Sample], now: ChronoDateTime<Utc>) -> (Vec<MetricDatum>, Vec<String>) {
-    let ts = DateTime::from_millis(now.timestamp_millis());
-    let mut datums = Vec::with_capacity(samples.len());
+    let (ok, rejected) = check(samples);
+    (ok.iter().map(|s| datum(s, now)).collect(), rejected)
+}
+
+/// Splits off the samples CloudWatch would refuse (non-finite values), with the reason.
+pub fn check(samples: &[Sample]) -> (Vec<&Sample>, Vec<String>) {
+    let mut ok = Vec::with_capacity(samples.len());
     let mut rejected = Vec::new();
     for s in samples {
-        if !s.value.is_finite() {
+        if s.value.is_finite() {
+            ok.push(s);
+        } else {
             rejected.push(format!("{}: value {} is not finite; not written", s.key, s.value));
-            continue;
         }
-        let def = s.key.metric.def();
-        datums.push(
-            MetricDatum::builder()
-                .metric_name(def.name)
-                .set_dimensions(Some(
-                    s.key.dims.iter().map(|(n, v)| Dimension::builder().name(*n).value(v).build()).collect(),
-                ))
-                .timestamp(ts)
-                .value(s.value)
-                .unit(unit(def.unit))
-                .build(),
-        );
     }
-    (datums, rejected)
+    (ok, rejected)
+}
+
+/// One sample as a datum stamped at `now` (see `to_metric_data`).
+pub fn datum(s: &Sample, now: ChronoDateTime<Utc>) -> MetricDatum {
+    let def = s.key.metric.def();
+    MetricDatum::builder()
+        .metric_name(def.name)
+        .set_dimensions(Some(s.key.dims.iter().map(|(n, v)| Dimension::builder().name(*n).value(v).build()).collect()))
+        .timestamp(DateTime::from_millis(now.timestamp_millis()))
+        .value(s.value)
+        .unit(unit(def.unit))
+        .build()
 }
 
 /// An upper bound of a datum's size in the awsQuery form encoding (every value byte counted as
@@ -94,6 +100,45 @@ pub fn batches(datums: Vec<MetricDatum>) -> Vec<Vec<MetricDatum>> {
     out
 }
 
+/// The same batches as `batches`, built from samples on demand: a batch exists only once the
+/// sender has a slot for it, so a run with 20,000 datums holds a few batches, not all of them.
+/// (A named type rather than closures: the daemon's futures must be provably Send.)
+pub struct LazyBatches<'a> {
+    samples: std::slice::Iter<'a, Sample>,
+    now: ChronoDateTime<Utc>,
+    next: Option<MetricDatum>,
+}
+
+pub fn lazy_batches(samples: &[Sample], now: ChronoDateTime<Utc>) -> LazyBatches<'_> {
+    LazyBatches { samples: samples.iter(), now, next: None }
+}
+
+impl Iterator for LazyBatches<'_> {
+    type Item = Vec<MetricDatum>;
+
+    fn next(&mut self) -> Option<Vec<MetricDatum>> {
+        let mut cur = Vec::new();
+        let mut bytes = 0;
+        loop {
+            let d = match self.next.take() {
+                Some(d) => d,
+                None => match self.samples.next() {
+                    Some(s) => datum(s, self.now),
+                    None => break,
+                },
+            };
+            let size = encoded_size_bound(&d);
+            if !cur.is_empty() && (cur.len() == MAX_DATUMS_PER_CALL || bytes + size > MAX_BYTES_PER_CALL) {
+                self.next = Some(d);
+                break;
+            }
+            bytes += size;
+            cur.push(d);
+        }
+        (!cur.is_empty()).then_some(cur)
+    }
+}
+
 /// How many requests `batches` makes of datums of these sizes (same rule, no copies).
 pub fn count_batches(sizes: impl Iterator<Item = usize>) -> usize {
     let (mut n, mut count, mut bytes) = (0, 0, 0);
@@ -114,7 +159,7 @@ pub fn count_batches(sizes: impl Iterator<Item = usize>) -> usize {
 pub async fn put(
     client: &aws_sdk_cloudwatch::Client,
     namespace: &str,
-    batches: Vec<Vec<MetricDatum>>,
+    batches: impl IntoIterator<Item = Vec<MetricDatum>>,
     requests: &Requests,
     concurrency: usize,
     max_attempts: u32,
@@ -228,6 +273,8 @@ mod tests {
             assert!(bytes <= MAX_BYTES_PER_CALL, "{bytes} bytes in one request");
         }
         assert_eq!(b.iter().map(Vec::len).sum::<usize>(), 1_000);
+        let lazy: Vec<usize> = lazy_batches(&big, now).map(|b| b.len()).collect();
+        assert_eq!(lazy, b.iter().map(Vec::len).collect::<Vec<_>>());
         let sizes: Vec<usize> = to_metric_data(&big, now).0.iter().map(encoded_size_bound).collect();
         assert_eq!(count_batches(sizes.into_iter()), b.len());
         assert_eq!(count_batches(std::iter::empty()), 0);

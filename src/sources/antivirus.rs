@@ -37,7 +37,7 @@ pub enum Error {
 pub struct ConsoleClient {
     http: reqwest::Client,
     base: Url,
-    api: ConsoleApi,
+    api: std::sync::Arc<ConsoleApi>,
     creds: ConsoleCredentials,
     token: Mutex<Option<Secret>>,
     max_attempts: u32,
@@ -61,7 +61,14 @@ impl ConsoleClient {
         creds: ConsoleCredentials,
         max_attempts: u32,
     ) -> ConsoleClient {
-        ConsoleClient { http, base, api, creds, token: Mutex::new(None), max_attempts: max_attempts.max(1) }
+        ConsoleClient {
+            http,
+            base,
+            api: std::sync::Arc::new(api),
+            creds,
+            token: Mutex::new(None),
+            max_attempts: max_attempts.max(1),
+        }
     }
 
     async fn token(&self, force: bool, requests: &Requests) -> Result<Secret, Error> {
@@ -132,8 +139,9 @@ impl ConsoleClient {
         }
     }
 
-    /// GET with the bearer token; a 401 fetches a new token once and retries.
-    async fn get_json(&self, url: &Url, what: &str, requests: &Requests) -> Result<Value, Error> {
+    /// GET a statistics page with the bearer token (a 401 fetches a new token once and
+    /// retries), then parse it on a blocking thread, so parsing overlaps the pages in flight.
+    async fn get_page(&self, url: &Url, what: &str, requests: &Requests, page_no: usize) -> Result<Page, Error> {
         let mut token = self.token(false, requests).await?;
         for renewed in [false, true] {
             let resp = self
@@ -142,7 +150,14 @@ impl ConsoleClient {
                 })
                 .await?;
             if resp.status() != StatusCode::UNAUTHORIZED {
-                return json_body(what, resp).await;
+                let bytes = resp.bytes().await.map_err(|e| Error::Transport {
+                    what: what.to_string(),
+                    message: format!("reading the body: {}", e.without_url()),
+                })?;
+                let (api, what) = (self.api.clone(), what.to_string());
+                return tokio::task::spawn_blocking(move || Page::parse(&bytes, &api, page_no, &what))
+                    .await
+                    .map_err(|e| Error::Transport { what: "parsing a page".into(), message: e.to_string() })?;
             }
             if renewed {
                 return Err(status_error(what, resp).await);
@@ -173,42 +188,42 @@ impl ConsoleClient {
         self.url(&a.stats_path, &q)
     }
 
-    /// Every statistics page for [from, to] (both inclusive), handed to `each` in page order as
-    /// it arrives, so only the pages in flight are held in memory. Page-numbered pages after the
-    /// first are fetched concurrently, at most `concurrency` at a time.
+    /// Every statistics page for [from, to] (both inclusive), parsed and handed to `each` in
+    /// page order as it arrives, so only the pages in flight are held in memory. Page-numbered
+    /// pages after the first are fetched concurrently, at most `concurrency` at a time.
     pub async fn fetch_pages(
         &self,
         from: NaiveDate,
         to: NaiveDate,
         concurrency: usize,
         requests: &Requests,
-        each: &mut (dyn FnMut(usize, Value) -> Result<(), Error> + Send),
+        each: &mut (dyn FnMut(Page) + Send),
     ) -> Result<usize, Error> {
         use futures::StreamExt;
         let what = format!("GET {}", self.api.stats_path);
         match self.api.paging {
             Paging::None => {
-                each(1, self.get_json(&self.stats_url(from, to, None, None)?, &what, requests).await?)?;
+                each(self.get_page(&self.stats_url(from, to, None, None)?, &what, requests, 1).await?);
                 Ok(1)
             }
             Paging::Page => {
-                let first = self.get_json(&self.stats_url(from, to, Some(1), None)?, &what, requests).await?;
-                let total =
-                    total_pages(&first, &self.api).map_err(|message| Error::Shape { what: what.clone(), message })?;
-                each(1, first)?;
+                let mut first = self.get_page(&self.stats_url(from, to, Some(1), None)?, &what, requests, 1).await?;
+                let total = std::mem::replace(&mut first.total_pages, Ok(1))
+                    .map_err(|message| Error::Shape { what: what.clone(), message })?;
+                each(first);
                 let mut rest = futures::stream::iter(2..=total)
                     .map(|p| {
                         let what = format!("{what} page {p}");
                         async move {
                             let url = self.stats_url(from, to, Some(p), None)?;
-                            self.get_json(&url, &what, requests).await
+                            self.get_page(&url, &what, requests, p as usize).await
                         }
                     })
                     .buffered(concurrency.max(1));
                 let mut n = 1;
                 while let Some(page) = rest.next().await {
                     n += 1;
-                    each(n, page?)?;
+                    each(page?);
                 }
                 Ok(n)
             }
@@ -216,10 +231,10 @@ impl ConsoleClient {
                 let mut seen = BTreeSet::new();
                 let mut cont: Option<String> = None;
                 for n in 1.. {
-                    let page =
-                        self.get_json(&self.stats_url(from, to, None, cont.as_deref())?, &what, requests).await?;
-                    let next = next_token(&page, &self.api);
-                    each(n, page)?;
+                    let mut page =
+                        self.get_page(&self.stats_url(from, to, None, cont.as_deref())?, &what, requests, n).await?;
+                    let next = page.next_token.take();
+                    each(page);
                     match next {
                         None => return Ok(n),
                         Some(t) if !seen.insert(t.clone()) || n as u64 >= MAX_PAGES => {
@@ -236,6 +251,24 @@ impl ConsoleClient {
                 unreachable!("the loop returns")
             }
         }
+    }
+}
+
+/// One statistics page, parsed.
+pub struct Page {
+    pub items: Vec<Item>,
+    pub problems: Vec<String>,
+    total_pages: Result<u64, String>,
+    next_token: Option<String>,
+}
+
+impl Page {
+    fn parse(bytes: &[u8], api: &ConsoleApi, page_no: usize, what: &str) -> Result<Page, Error> {
+        let value: Value = serde_json::from_slice(bytes)
+            .map_err(|e| Error::Json { what: what.to_string(), message: e.to_string() })?;
+        let (items, problems) =
+            parse_page(&value, api, page_no).map_err(|message| Error::Shape { what: what.to_string(), message })?;
+        Ok(Page { items, problems, total_pages: total_pages(&value, api), next_token: next_token(&value, api) })
     }
 }
 
@@ -425,15 +458,12 @@ pub async fn collect(
     let to = today.pred_opt().unwrap_or(today);
     let mut totals = Totals::new(from, today);
     let mut item_problems = Vec::new();
-    let shape = |message| Error::Shape { what: format!("GET {}", cfg.api.stats_path), message };
     client
-        .fetch_pages(from, to, concurrency, requests, &mut |n, page| {
-            let (items, mut p) = parse_page(&page, &cfg.api, n).map_err(shape)?;
-            item_problems.append(&mut p);
-            for it in items {
+        .fetch_pages(from, to, concurrency, requests, &mut |page| {
+            item_problems.extend(page.problems);
+            for it in page.items {
                 totals.add(it);
             }
-            Ok(())
         })
         .await?;
     let mut problems = item_problems;

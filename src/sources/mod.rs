@@ -101,8 +101,9 @@ pub struct SourceOutput {
     pub problems: Vec<String>,
 }
 
-/// Runs `f` over `items` with at most `limit` in flight, keeping input order.
-pub(crate) async fn bounded<I, T, F, Fut>(items: Vec<I>, limit: usize, f: F) -> Vec<T>
+/// Runs `f` over `items` with at most `limit` in flight, keeping input order. Items are
+/// taken from the iterator only as slots free up, so a lazy iterator stays lazy.
+pub(crate) async fn bounded<I, T, F, Fut>(items: impl IntoIterator<Item = I>, limit: usize, f: F) -> Vec<T>
 where
     F: Fn(I) -> Fut,
     Fut: std::future::Future<Output = T>,

@@ -1,6 +1,7 @@
-//! A loopback CloudWatch double for what moto cannot do: throttle. It speaks the awsQuery
-//! protocol of aws-sdk-cloudwatch 1.99 (form-encoded request, XML response), answers
-//! `Throttling` to the first `throttle` PutMetricData requests, then accepts and records.
+//! A loopback CloudWatch double for what moto cannot do: throttle, and keep up with thousands
+//! of datums. It speaks the awsQuery protocol of aws-sdk-cloudwatch 1.99 (form-encoded
+//! request, XML response): PutMetricData answers `Throttling` to the first `throttle` requests,
+//! then accepts and records; ListMetrics lists nothing (no alert state yet).
 
 use std::sync::{Arc, Mutex};
 
@@ -56,8 +57,15 @@ async fn handle(
     };
     let form: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
     let action = form.iter().find(|(k, _)| k == "Action").map(|(_, v)| v.as_str());
+    if action == Some("ListMetrics") {
+        let body = format!("<ListMetricsResponse xmlns=\"{XMLNS}\"><ListMetricsResult><Metrics/></ListMetricsResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></ListMetricsResponse>");
+        return (axum::http::StatusCode::OK, body);
+    }
     if action != Some("PutMetricData") {
-        return (axum::http::StatusCode::BAD_REQUEST, error("InvalidAction", "only PutMetricData here"));
+        return (
+            axum::http::StatusCode::BAD_REQUEST,
+            error("InvalidAction", "only PutMetricData and ListMetrics here"),
+        );
     }
     {
         let mut t = s.throttle.lock().unwrap();

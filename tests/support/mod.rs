@@ -6,6 +6,7 @@ pub mod cloudwatch;
 pub mod console;
 pub mod lambda_api;
 pub mod moto;
+pub mod proxy;
 pub mod slack;
 
 use std::time::Duration;

@@ -1,0 +1,224 @@
+//! Detection quality of the evaluation core, through the same `backtest::replay` the
+//! `costwarden backtest` command runs, on public labelled data in ../shared/data:
+//!
+//! 1. Forecast-breach lead time on Prophet's R-pageviews series against the derived ground
+//!    truth (first day the 28-day mean crosses 70% / 100% of a 2,000/day cap).
+//! 2. TCPD change points: TCPDBench's F1 (margin 5, annotators averaged), with the scorer first
+//!    checked against the published scores of the "zero" (no change) method.
+//!
+//!     cargo bench --bench detect            (DATA=path/to/shared/data to override)
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use chrono::{Days, NaiveDate};
+use costwarden::backtest::{quick_rules, replay};
+use costwarden::config::RuleDefaults;
+use costwarden::rules::{Level, RuleKind};
+
+fn data() -> PathBuf {
+    std::env::var("DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Forecast lead time.
+
+/// Days of warning before a true crossing count as lead; a warning raised earlier than this
+/// before the crossing (or with no crossing ahead) is a false one.
+const APPROACH_DAYS: i64 = 120;
+
+fn prophet_series() -> Vec<(NaiveDate, f64)> {
+    let text = std::fs::read_to_string(data().join("prophet-wp/example_wp_log_R.csv")).unwrap();
+    let mut v: Vec<(NaiveDate, f64)> = text
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let (d, y) = l.split_once(',')?;
+            Some((d.trim_matches('"').parse().ok()?, y.trim().parse::<f64>().ok()?.exp()))
+        })
+        .collect();
+    v.sort_by_key(|(d, _)| *d);
+    v
+}
+
+fn ground_truth() -> BTreeMap<(u32, String), NaiveDate> {
+    let text = std::fs::read_to_string(data().join("prophet-wp/derived_breach_ground_truth.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |n: &str| header.iter().position(|h| *h == n).unwrap();
+    let (cap, level, day) = (col("cap"), col("level"), col("first_day_28d_trailing_mean_ge_threshold"));
+    lines
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            Some(((f[cap].parse().ok()?, f[level].to_string()), f[day].parse().ok()?))
+        })
+        .collect()
+}
+
+struct Lead {
+    level: String,
+    crossing: NaiveDate,
+    first_warning: Option<NaiveDate>,
+    false_warnings: Vec<NaiveDate>,
+    spike_warned: bool,
+}
+
+fn lead_time(series: &[(NaiveDate, f64)], critical: f64, crossing: NaiveDate, level: &str) -> Lead {
+    let d = RuleDefaults { anomaly: false, ..RuleDefaults::default() };
+    let rules = quick_rules(critical, &d).unwrap();
+    let raises: Vec<NaiveDate> = replay(&rules, series)
+        .into_iter()
+        .filter(|e| e.rule == RuleKind::Forecast && e.state == Level::Warning)
+        .map(|e| e.date)
+        .collect();
+    let approach = crossing - Days::new(APPROACH_DAYS as u64);
+    let spike: NaiveDate = "2009-01-07".parse().unwrap();
+    Lead {
+        level: level.to_string(),
+        crossing,
+        first_warning: raises.iter().copied().find(|d| *d >= approach && *d <= crossing),
+        false_warnings: raises.iter().copied().filter(|d| *d < approach).collect(),
+        spike_warned: raises.iter().any(|d| (*d - spike).num_days().abs() <= 7),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. TCPD change points.
+
+const TCPD: [&str; 8] = [
+    "bank",
+    "brent_spot",
+    "businv",
+    "construction",
+    "jfk_passengers",
+    "lga_passengers",
+    "shanghai_license",
+    "us_population",
+];
+
+/// TCPDBench's true positives: each annotation matched at most once, to the nearest prediction
+/// within the margin.
+fn true_positives(t: &[usize], x: &[usize], margin: usize) -> usize {
+    let mut left: Vec<usize> = x.to_vec();
+    let mut tp = 0;
+    for &tau in t {
+        let best = left
+            .iter()
+            .enumerate()
+            .filter(|(_, &x)| tau.abs_diff(x) <= margin)
+            .min_by_key(|(_, &x)| (tau.abs_diff(x), x));
+        if let Some((i, _)) = best {
+            left.remove(i);
+            tp += 1;
+        }
+    }
+    tp
+}
+
+/// TCPDBench's f_measure (alpha = 0.5): 0 is a change point in every set; precision against the
+/// union of the annotations, recall averaged over the annotators.
+fn f_measure(annotations: &[Vec<usize>], predictions: &[usize], margin: usize) -> f64 {
+    let with_zero = |v: &[usize]| {
+        let mut s: Vec<usize> = v.to_vec();
+        s.push(0);
+        s.sort_unstable();
+        s.dedup();
+        s
+    };
+    let x = with_zero(predictions);
+    let tks: Vec<Vec<usize>> = annotations.iter().map(|a| with_zero(a)).collect();
+    let tstar = with_zero(&tks.concat());
+    let p = true_positives(&tstar, &x, margin) as f64 / x.len() as f64;
+    let r =
+        tks.iter().map(|tk| true_positives(tk, &x, margin) as f64 / tk.len() as f64).sum::<f64>() / tks.len() as f64;
+    if p + r == 0.0 {
+        0.0
+    } else {
+        p * r / (0.5 * r + 0.5 * p)
+    }
+}
+
+fn tcpd_series(name: &str) -> Vec<f64> {
+    let text = std::fs::read_to_string(data().join(format!("tcpd/{name}/{name}.json"))).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["series"][0]["raw"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap_or(f64::NAN)).collect()
+}
+
+/// Change points = the days the anomaly rule raises a WARNING (a spike or the start of a level
+/// shift), each observation taken as one day.
+fn detect(values: &[f64]) -> Vec<usize> {
+    let d0: NaiveDate = "2000-01-01".parse().unwrap();
+    let series: Vec<(NaiveDate, f64)> =
+        values.iter().enumerate().filter(|(_, v)| v.is_finite()).map(|(i, v)| (d0 + Days::new(i as u64), *v)).collect();
+    let mut rules = quick_rules(f64::MAX / 4.0, &RuleDefaults::default()).unwrap();
+    rules.threshold = None;
+    replay(&rules, &series)
+        .into_iter()
+        .filter(|e| e.rule == RuleKind::Anomaly && e.state == Level::Warning)
+        .map(|e| (e.date - d0).num_days() as usize)
+        .collect()
+}
+
+fn main() {
+    println!("## Forecast-breach lead time (prophet-wp R pageviews, cap 2,000/day)");
+    let series = prophet_series();
+    let truth = ground_truth();
+    println!("| crossing | true day (28-day mean) | first warning | lead (days) | false warnings | 2009-01-07 spike warned |");
+    println!("|---|---|---|---|---|---|");
+    for (level, frac) in [("0.7", 0.7), ("1.0", 1.0)] {
+        let Some(&crossing) = truth.get(&(2000, level.to_string())) else { continue };
+        let l = lead_time(&series, 2000.0 * frac, crossing, level);
+        println!(
+            "| {}% ({:.0}/day) | {} | {} | {} | {} | {} |",
+            (frac * 100.0) as u32,
+            2000.0 * frac,
+            l.crossing,
+            l.first_warning.map_or("none".into(), |d| d.to_string()),
+            l.first_warning.map_or("-".into(), |d| (l.crossing - d).num_days().to_string()),
+            l.false_warnings.len(),
+            if l.spike_warned { "YES" } else { "no" }
+        );
+        let _ = l.level;
+    }
+
+    println!("\n## TCPD change points (F1, margin 5)");
+    let ann: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(data().join("tcpd/annotations.json")).unwrap()).unwrap();
+    let published = std::fs::read_to_string(data().join("tcpd/tcpdbench_default_scores_selected.csv")).unwrap();
+    let score = |dataset: &str, method: &str| -> Option<f64> {
+        published.lines().find_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f.first() == Some(&dataset) && f.get(1) == Some(&method)).then(|| f[2].parse().ok()).flatten()
+        })
+    };
+    println!("| dataset | costwarden | zero (ours / published) | binseg (published) |");
+    println!("|---|---|---|---|");
+    let (mut ours, mut zero, mut binseg, mut n) = (0.0, 0.0, 0.0, 0.0);
+    let mut scorer_ok = true;
+    for name in TCPD {
+        let annotations: Vec<Vec<usize>> = ann[name]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect())
+            .collect();
+        let f = f_measure(&annotations, &detect(&tcpd_series(name)), 5);
+        let z = f_measure(&annotations, &[], 5);
+        let zp = score(name, "zero").unwrap_or(f64::NAN);
+        scorer_ok &= (z - zp).abs() < 0.0015;
+        let b = score(name, "binseg").unwrap_or(f64::NAN);
+        println!("| {name} | {f:.3} | {z:.3} / {zp:.3} | {b:.3} |");
+        ours += f;
+        zero += zp;
+        binseg += b;
+        n += 1.0;
+    }
+    println!("| **mean** | **{:.3}** | {:.3} | {:.3} |", ours / n, zero / n, binseg / n);
+    println!(
+        "\nscorer check against the published \"zero\" scores: {}",
+        if scorer_ok { "identical to 3 decimals" } else { "MISMATCH" }
+    );
+    println!("NAB (realAWSCloudwatch): not scored yet (see README, Detection quality).");
+}

@@ -1,0 +1,117 @@
+//! A loopback proxy in front of moto that adds a fixed latency to every AWS call and counts
+//! the calls per API at the wire, so a benchmark sees real round trips and can check the
+//! collector's own request accounting against what actually arrived.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+
+struct ProxyState {
+    upstream: String,
+    /// APIs sent elsewhere than `upstream` (e.g. CloudWatch to a faster double).
+    routes: BTreeMap<String, String>,
+    latency: Duration,
+    http: reqwest::Client,
+    counts: Mutex<BTreeMap<String, u64>>,
+}
+
+pub struct LatencyProxy {
+    pub url: String,
+    state: Arc<ProxyState>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for LatencyProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl LatencyProxy {
+    pub async fn start(upstream: &str, latency: Duration) -> LatencyProxy {
+        LatencyProxy::with_routes(upstream, &[], latency).await
+    }
+
+    /// Like `start`, with the APIs named in `routes` forwarded to their own upstream.
+    pub async fn with_routes(upstream: &str, routes: &[(&str, &str)], latency: Duration) -> LatencyProxy {
+        let state = Arc::new(ProxyState {
+            upstream: upstream.to_string(),
+            routes: routes.iter().map(|(a, u)| (a.to_string(), u.to_string())).collect(),
+            latency,
+            http: reqwest::Client::builder().no_gzip().build().unwrap(),
+            counts: Mutex::new(BTreeMap::new()),
+        });
+        let app = Router::new().fallback(forward).with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        LatencyProxy { url, state, task }
+    }
+
+    /// Requests seen per API name.
+    pub fn counts(&self) -> BTreeMap<String, u64> {
+        self.state.counts.lock().unwrap().clone()
+    }
+
+    pub fn reset(&self) {
+        self.state.counts.lock().unwrap().clear();
+    }
+}
+
+/// The API an AWS request calls: the JSON protocols name it in X-Amz-Target, awsQuery in the
+/// (possibly gzipped) form body's Action.
+fn api_name(headers: &HeaderMap, body: &[u8]) -> String {
+    if let Some(t) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
+        return t.rsplit('.').next().unwrap_or(t).to_string();
+    }
+    let text = if headers.get("content-encoding").is_some_and(|v| v == "gzip") {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(body), &mut s);
+        s
+    } else {
+        String::from_utf8_lossy(body).into_owned()
+    };
+    url::form_urlencoded::parse(text.as_bytes())
+        .find(|(k, _)| k == "Action")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| "other".into())
+}
+
+async fn forward(State(s): State<Arc<ProxyState>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let body: Bytes = match axum::body::to_bytes(body, 64 << 20).await {
+        Ok(b) => b,
+        Err(_) => return StatusCode::PAYLOAD_TOO_LARGE.into_response(),
+    };
+    let api = api_name(&parts.headers, &body);
+    let upstream = s.routes.get(&api).unwrap_or(&s.upstream).clone();
+    *s.counts.lock().unwrap().entry(api).or_default() += 1;
+    tokio::time::sleep(s.latency).await;
+    let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let mut up = s.http.request(parts.method.clone(), format!("{upstream}{path}")).body(body);
+    for (k, v) in &parts.headers {
+        if k != "host" && k != "content-length" {
+            up = up.header(k, v);
+        }
+    }
+    match up.send().await {
+        Ok(r) => {
+            let status = r.status();
+            let mut headers = HeaderMap::new();
+            for (k, v) in r.headers() {
+                if k != "content-length" && k != "transfer-encoding" && k != "connection" {
+                    headers.insert(k.clone(), v.clone());
+                }
+            }
+            let bytes = r.bytes().await.unwrap_or_default();
+            (status, headers, bytes).into_response()
+        }
+        Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+    }
+}
