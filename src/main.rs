@@ -85,10 +85,18 @@ enum Command {
     },
 }
 
-// One thread is plenty for a collector that mostly waits on the network (Console pages are
-// parsed on the blocking pool), and it keeps the memory footprint small.
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> ExitCode {
+// One thread is plenty for a collector that mostly waits on the network; Console pages are
+// parsed on two blocking threads (more would only add allocator arenas, i.e. memory).
+fn main() -> ExitCode {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .max_blocking_threads(2)
+        .build()
+        .expect("a tokio runtime");
+    runtime.block_on(cli_main())
+}
+
+async fn cli_main() -> ExitCode {
     let cli = Cli::parse();
     costwarden::run::init_logs(matches!(cli.log_format, LogFormat::Json));
     match real_main(cli).await {
