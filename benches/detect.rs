@@ -66,7 +66,8 @@ struct Lead {
 }
 
 fn lead_time(series: &[(NaiveDate, f64)], critical: f64, crossing: NaiveDate, level: &str) -> Lead {
-    let d = RuleDefaults { anomaly: false, ..RuleDefaults::default() };
+    let window: u32 = std::env::var("TREND_WINDOW").ok().and_then(|w| w.parse().ok()).unwrap_or(28);
+    let d = RuleDefaults { anomaly: false, trend_window_days: window, ..RuleDefaults::default() };
     let rules = quick_rules(critical, &d).unwrap();
     let raises: Vec<NaiveDate> = replay(&rules, series)
         .into_iter()

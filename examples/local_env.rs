@@ -81,7 +81,28 @@ async fn main() {
         }
     }
 
+    // Where the teams' notifications go: a local Slack receiver for every Slack channel, and
+    // moto's SNS for every topic, so the demo's alerts are really delivered.
+    let slack = support::slack::Slack::start().await;
+    let mut exports: Vec<(String, String)> = Vec::new();
+    for team in cfg.teams.values() {
+        if let Some(env) = &team.slack_webhook_env {
+            exports.push((env.clone(), slack.url.clone()));
+        }
+        if let Some(id) = &team.slack_webhook_secret_id {
+            let sm = aws_sdk_secretsmanager::Client::new(&sdk);
+            let _ = sm.create_secret().name(id).secret_string(&slack.url).send().await;
+        }
+        if let Some(arn) = &team.sns_topic_arn {
+            let name = arn.rsplit(':').next().unwrap_or("costwarden");
+            aws_sdk_sns::Client::new(&sdk).create_topic().name(name).send().await.unwrap();
+        }
+    }
+
     let mut out = std::io::stdout().lock();
+    for (k, v) in &exports {
+        writeln!(out, "export {k}='{v}'").unwrap();
+    }
     for (k, v) in [
         ("AWS_ENDPOINT_URL", moto.url.as_str()),
         ("AWS_ACCESS_KEY_ID", "testing"),

@@ -71,7 +71,8 @@ pub fn human(r: &RunReport) -> String {
     for t in &r.alerts.transitions {
         let to = match (&t.team, t.channels.is_empty()) {
             (Some(team), false) => format!("team {team} via {}", t.channels.join(", ")),
-            (Some(team), true) => format!("team {team} (log only)"),
+            (Some(team), true) if t.delivered => format!("team {team} (log only)"),
+            (Some(team), true) => format!("team {team}"),
             (None, _) => "no team (log only)".to_string(),
         };
         let status = if t.delivered { "sent" } else { "NOT SENT, retried next run" };
