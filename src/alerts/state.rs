@@ -67,28 +67,11 @@ pub fn parse_rule_dims(dims: &[(String, String)]) -> Option<AlertKey> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::{DIM_BUCKET, DIM_SOURCE};
 
     fn finding(level: Level) -> Finding {
-        Finding {
-            rule: RuleKind::Growth,
-            series: SeriesKey::new(
-                Metric::ScannedBytes,
-                vec![(DIM_SOURCE, "console".into()), (DIM_BUCKET, "b".into())],
-            ),
-            label: "bucket b".into(),
-            owner: None,
-            unit: crate::metrics::Unit::Bytes,
-            level,
-            day: None,
-            value: None,
-            threshold: None,
-            planned: None,
-            utilisation: None,
-            projected_breach: None,
-            breach_uncertainty_days: None,
-            message: String::new(),
-        }
+        let mut f = Finding::new(&crate::rules::test_util::rules(None), RuleKind::Growth, None);
+        f.level = level;
+        f
     }
 
     #[test]

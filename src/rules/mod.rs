@@ -173,7 +173,7 @@ pub struct Finding {
 }
 
 impl Finding {
-    fn new(rules: &SeriesRules, rule: RuleKind, day: Option<NaiveDate>) -> Finding {
+    pub(crate) fn new(rules: &SeriesRules, rule: RuleKind, day: Option<NaiveDate>) -> Finding {
         Finding {
             rule,
             series: rules.key.clone(),
