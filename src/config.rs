@@ -134,7 +134,8 @@ pub struct Team {
 pub struct Plan {
     /// Per day: bytes for a bucket ("40 GB", "1.5 TiB" or a number of bytes), USD for cost.
     pub baseline: Quantity,
-    pub since: toml::value::Datetime,
+    /// A TOML date (`2026-10-01`) or the same as a string (`"2026-10-01"`).
+    pub since: PlanDate,
     /// 0.05 = +5% per month; must be above -1.
     #[serde(default)]
     pub monthly_growth: f64,
@@ -183,12 +184,23 @@ impl Quantity {
     }
 }
 
-pub fn toml_date(d: &toml::value::Datetime) -> Option<chrono::NaiveDate> {
-    match (d.date, d.time) {
-        (Some(date), None) => {
-            chrono::NaiveDate::from_ymd_opt(i32::from(date.year), u32::from(date.month), u32::from(date.day))
-        }
-        _ => None,
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum PlanDate {
+    Date(toml::value::Datetime),
+    Text(String),
+}
+
+/// The day a plan starts, if it is a plain date.
+pub fn toml_date(d: &PlanDate) -> Option<chrono::NaiveDate> {
+    match d {
+        PlanDate::Date(d) => match (d.date, d.time) {
+            (Some(date), None) => {
+                chrono::NaiveDate::from_ymd_opt(i32::from(date.year), u32::from(date.month), u32::from(date.day))
+            }
+            _ => None,
+        },
+        PlanDate::Text(t) => t.parse().ok(),
     }
 }
 
@@ -903,6 +915,23 @@ mod tests {
     fn shipped_thresholds_toml_is_valid() {
         let text = include_str!("../thresholds.toml");
         Config::parse(text, "thresholds.toml").unwrap();
+    }
+
+    #[test]
+    fn plan_dates_may_be_toml_dates_or_strings() {
+        let text = |since: &str| {
+            format!(
+                "[cost]\ntag_key = \"t\"\n[[cost.tags]]\nvalue = \"x\"\nplan = {{ baseline = 5.0, since = {since} }}\n"
+            )
+        };
+        let day = |t: &str| {
+            let c = Config::parse(&text(t), "t").unwrap();
+            toml_date(&c.cost.unwrap().tags[0].plan.as_ref().unwrap().since)
+        };
+        assert_eq!(day("2026-10-01"), "2026-10-01".parse().ok());
+        assert_eq!(day("\"2026-10-01\""), "2026-10-01".parse().ok());
+        let err = Config::parse(&text("\"Oct 1st\""), "t").unwrap_err().to_string();
+        assert!(err.contains("line 5: cost.tags[0].plan.since: must be a date (YYYY-MM-DD)"), "{err}");
     }
 
     #[test]
