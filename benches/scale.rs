@@ -151,7 +151,12 @@ fn watch_peak(pid: u32) -> std::thread::JoinHandle<i64> {
 /// Runs the release binary once; returns (wall, peak RSS in KiB, exit code, stdout).
 fn run_child(cfg: &std::path::Path, aws: &str, console: &str) -> (Duration, i64, i32, String) {
     let start = Instant::now();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_costwarden"))
+    // SCALE_WRAP="valgrind --tool=massif" runs the child under a profiler (numbers then meaningless).
+    let wrap = std::env::var("SCALE_WRAP").unwrap_or_default();
+    let mut argv: Vec<String> = wrap.split_whitespace().map(str::to_string).collect();
+    argv.push(env!("CARGO_BIN_EXE_costwarden").to_string());
+    let mut child = std::process::Command::new(&argv[0])
+        .args(&argv[1..])
         .args(["run", "--json", "--config", cfg.to_str().unwrap()])
         .env("AWS_ENDPOINT_URL", aws)
         .env("AWS_ACCESS_KEY_ID", "testing")
@@ -359,7 +364,7 @@ async fn main() {
             critical.as_secs_f64(),
             rss_kib as f64 / 1024.0
         );
-        let naive_result = if size.naive {
+        let naive_result = if size.naive && std::env::var("SCALE_NAIVE").as_deref() != Ok("0") {
             let (nwall, n) = naive(size, &moto, &proxy.url, &console, datums).await;
             let total: u64 = n.values().sum();
             eprintln!(

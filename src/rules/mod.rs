@@ -205,7 +205,7 @@ pub fn evaluate(rules: &[SeriesRules], obs: &Observations, now: DateTime<Utc>) -
     for r in rules {
         if let Some((warn, crit)) = r.capacity {
             if let Some(&pct) = obs.gauges.get(&r.key) {
-                let max_key = SeriesKey::new(crate::metrics::Metric::MaxTasks, r.key.dims.clone());
+                let max_key = SeriesKey { metric: crate::metrics::Metric::MaxTasks, dims: r.key.dims.clone() };
                 let max = obs.gauges.get(&max_key).copied();
                 out.push(capacity::evaluate(r, pct, max, warn, crit));
             }

@@ -25,22 +25,13 @@ pub enum Error {
     Paging(String),
 }
 
-/// One parsed day of one tag value.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CostPoint {
-    pub tag_value: String,
-    pub day: NaiveDate,
-    pub amount: f64,
-    pub unit: String,
-    pub estimated: bool,
-}
-
 /// What the pages said. Days that appear with no group for a tag value are that value's
 /// zero-cost days (CE omits zero groups); `unknown` are (value, day) whose amount was malformed
 /// and so must not be zero-filled either.
 #[derive(Debug, Default)]
 pub struct Parsed {
-    pub points: Vec<CostPoint>,
+    /// Amounts per tag value and day; the value's name is stored once, not per day.
+    pub amounts: BTreeMap<String, Vec<(NaiveDate, f64)>>,
     pub days: BTreeMap<NaiveDate, bool>,
     pub unknown: BTreeSet<(String, NaiveDate)>,
     pub problems: Vec<String>,
@@ -48,7 +39,7 @@ pub struct Parsed {
 
 /// Parses one page into `acc`; malformed groups become problems.
 pub fn parse_page(out: &GetCostAndUsageOutput, tag_key: &str, metric: &str, page_no: usize, acc: &mut Parsed) {
-    let Parsed { points, days, unknown, problems } = acc;
+    let Parsed { amounts, days, unknown, problems } = acc;
     for (r, result) in out.results_by_time().iter().enumerate() {
         let at = format!("page {page_no} ResultsByTime[{r}]");
         let Some(day) = result.time_period().and_then(|p| NaiveDate::parse_from_str(p.start(), "%Y-%m-%d").ok()) else {
@@ -64,9 +55,9 @@ pub fn parse_page(out: &GetCostAndUsageOutput, tag_key: &str, metric: &str, page
                 problems.push(format!("{at}: no Keys"));
                 continue;
             };
-            let value = match key.split_once('$') {
-                Some((k, "")) if k == tag_key => UNTAGGED.to_string(),
-                Some((k, v)) if k == tag_key => v.to_string(),
+            let value: &str = match key.split_once('$') {
+                Some((k, "")) if k == tag_key => UNTAGGED,
+                Some((k, v)) if k == tag_key => v,
                 _ => {
                     problems.push(format!("{at}: key {key:?} is not \"{tag_key}$<value>\""));
                     continue;
@@ -74,24 +65,23 @@ pub fn parse_page(out: &GetCostAndUsageOutput, tag_key: &str, metric: &str, page
             };
             let Some(mv) = group.metrics().and_then(|m| m.get(metric)) else {
                 problems.push(format!("{at}: tag value {value:?} has no {metric} metric"));
-                unknown.insert((value, day));
+                unknown.insert((value.to_string(), day));
                 continue;
             };
             let amount = mv.amount().and_then(|a| a.trim().parse::<f64>().ok());
             match amount {
-                Some(a) if a.is_finite() => points.push(CostPoint {
-                    tag_value: value,
-                    day,
-                    amount: a,
-                    unit: mv.unit().unwrap_or("USD").to_string(),
-                    estimated,
-                }),
+                Some(a) if a.is_finite() => match amounts.get_mut(value) {
+                    Some(v) => v.push((day, a)),
+                    None => {
+                        amounts.insert(value.to_string(), vec![(day, a)]);
+                    }
+                },
                 _ => {
                     problems.push(format!(
                         "{at}: tag value {value:?}: {metric}.Amount {:?} is not a number",
                         mv.amount().unwrap_or("<missing>")
                     ));
-                    unknown.insert((value, day));
+                    unknown.insert((value.to_string(), day));
                 }
             }
         }
@@ -104,12 +94,14 @@ pub fn to_series(tag_key: &str, parsed: Parsed) -> Vec<Daily> {
     let first = parsed.days.keys().next().copied();
     let estimated_from = parsed.days.iter().find(|(_, e)| **e).map(|(d, _)| *d);
     let mut per_value: BTreeMap<String, Daily> = BTreeMap::new();
-    for p in parsed.points {
-        let key = SeriesKey::new(
-            Metric::Cost,
-            vec![(DIM_TAG_KEY, tag_key.to_string()), (DIM_TAG_VALUE, p.tag_value.clone())],
-        );
-        per_value.entry(p.tag_value).or_insert_with(|| Daily::new(key, first.unwrap_or(p.day))).add(p.day, p.amount);
+    for (value, amounts) in parsed.amounts {
+        let key =
+            SeriesKey::new(Metric::Cost, vec![(DIM_TAG_KEY, tag_key.to_string()), (DIM_TAG_VALUE, value.clone())]);
+        let mut series = Daily::new(key, first.or(amounts.first().map(|(d, _)| *d)).unwrap_or(NaiveDate::MIN));
+        for (day, amount) in amounts {
+            series.add(day, amount);
+        }
+        per_value.insert(value, series);
     }
     for (value, series) in per_value.iter_mut() {
         for day in parsed.days.keys() {
