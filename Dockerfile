@@ -9,9 +9,12 @@ FROM rust:1-slim-bookworm AS build
 WORKDIR /src
 # Dependencies first, so code changes rebuild only the crate.
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir -p src/bin && echo 'fn main() {}' > src/main.rs && echo 'fn main() {}' > src/bin/bootstrap.rs \
-    && touch src/lib.rs && cargo build --release --locked --bin costwarden && rm -rf src
+# (Cargo.toml names the bench targets, so their files must exist for cargo to read it.)
+RUN mkdir -p src/bin benches && echo 'fn main() {}' > src/main.rs && echo 'fn main() {}' > src/bin/bootstrap.rs \
+    && echo 'fn main() {}' > benches/scale.rs && echo 'fn main() {}' > benches/detect.rs \
+    && touch src/lib.rs && cargo build --release --locked --bin costwarden && rm -rf src benches
 COPY src ./src
+COPY benches ./benches
 COPY thresholds.toml README.md ./
 RUN touch src/main.rs src/lib.rs && cargo build --release --locked --bin costwarden
 
