@@ -5,8 +5,13 @@
 //!    truth (first day the 28-day mean crosses 70% / 100% of a 2,000/day cap).
 //! 2. TCPD change points: TCPDBench's F1 (margin 5, annotators averaged), with the scorer first
 //!    checked against the published scores of the "zero" (no change) method.
+//! 3. NAB realAWSCloudwatch: NAB's score for three profiles, with the scorer first checked
+//!    against NAB's published per-file scores of the null and windowedGaussian detectors.
 //!
 //!     cargo bench --bench detect            (DATA=path/to/shared/data to override)
+
+#[path = "support/nab.rs"]
+mod nab;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -147,8 +152,8 @@ fn tcpd_series(name: &str) -> Vec<f64> {
     v["series"][0]["raw"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap_or(f64::NAN)).collect()
 }
 
-/// Change points = the days the anomaly rule raises a WARNING (a spike or the start of a level
-/// shift), each observation taken as one day.
+/// The rows where the anomaly rule raises a WARNING (a spike or the start of a level shift),
+/// each observation taken as one day: a transition, as an alert would be sent.
 fn detect(values: &[f64]) -> Vec<usize> {
     let d0: NaiveDate = "2000-01-01".parse().unwrap();
     let series: Vec<(NaiveDate, f64)> =
@@ -221,5 +226,84 @@ fn main() {
         "\nscorer check against the published \"zero\" scores: {}",
         if scorer_ok { "identical to 3 decimals" } else { "MISMATCH" }
     );
-    println!("NAB (realAWSCloudwatch): not scored yet (see README, Detection quality).");
+
+    nab_table();
+}
+
+fn nab_table() {
+    let dir = data().join("nab");
+    let files = nab::load(&dir, "realAWSCloudwatch");
+    // The scorer first: NAB's own detectors' per-file scores, reproduced.
+    let mut worst: f64 = 0.0;
+    for f in &files {
+        let checks = [
+            ("null", vec![false; f.values.len()]),
+            ("windowedGaussian", nab::windowed_gaussian(&f.values, nab::GAUSSIAN_THRESHOLD)),
+        ];
+        for (detector, detections) in &checks {
+            for p in &nab::PROFILES {
+                let ours = nab::score(f, detections, p).score;
+                let published = nab::published(&dir, detector, p, &f.name).expect("published score");
+                worst = worst.max((ours - published).abs());
+                if (ours - published).abs() >= 0.1 {
+                    let n = detections.iter().filter(|d| **d).count();
+                    eprintln!(
+                        "{} {detector} {}: ours {ours:.4} published {published:.4} ({n} detections)",
+                        f.name, p.name
+                    );
+                }
+            }
+        }
+    }
+    let ours: Vec<Vec<bool>> = files
+        .iter()
+        .map(|f| {
+            let mut d = vec![false; f.values.len()];
+            for i in detect(&f.values) {
+                d[i] = true;
+            }
+            d
+        })
+        .collect();
+    let category = std::fs::read_to_string(dir.join("results/derived_category_scores.csv")).unwrap();
+    let anchor = |detector: &str, profile: &str| -> f64 {
+        category
+            .lines()
+            .find_map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                (f[0] == detector && f[1] == profile && f[2] == "realAWSCloudwatch")
+                    .then(|| f[8].parse().ok())
+                    .flatten()
+            })
+            .unwrap_or(f64::NAN)
+    };
+    println!("\n## NAB realAWSCloudwatch ({} files, normalised: null 0, perfect 100)", files.len());
+    println!("| profile | costwarden | numenta | ARTime | contextOSE | randomCutForest | twitterADVec | skyline |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for p in &nab::PROFILES {
+        let (mut raw, mut windows) = (0.0, 0);
+        for (f, d) in files.iter().zip(&ours) {
+            let s = nab::score(f, d, p);
+            raw += s.score;
+            windows += s.windows;
+        }
+        let a = |d| anchor(d, p.name);
+        println!(
+            "| {} | **{:.1}** | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
+            p.name,
+            nab::normalised(raw, windows, p),
+            a("numenta"),
+            a("ARTime"),
+            a("contextOSE"),
+            a("randomCutForest"),
+            a("twitterADVec"),
+            a("skyline")
+        );
+    }
+    println!(
+        "\nscorer check against NAB's published per-file scores (null, windowedGaussian; {} files × 3 profiles): \
+         largest difference {worst:.4} ({})",
+        files.len(),
+        if worst < 0.1 { "within 0.1" } else { "MISMATCH" }
+    );
 }
