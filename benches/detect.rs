@@ -300,8 +300,10 @@ fn nab_table() {
             a("skyline")
         );
     }
+    let alerts: usize = ours.iter().map(|d| d.iter().filter(|x| **x).count()).sum();
+    println!("\ncostwarden raised {alerts} alerts on these files (each a transition into WARNING).");
     println!(
-        "\nscorer check against NAB's published per-file scores (null, windowedGaussian; {} files × 3 profiles): \
+        "scorer check against NAB's published per-file scores (null, windowedGaussian; {} files × 3 profiles): \
          largest difference {worst:.4} ({})",
         files.len(),
         if worst < 0.1 { "within 0.1" } else { "MISMATCH" }
