@@ -306,6 +306,8 @@ pub async fn run_sources(app: &App, now: DateTime<Utc>, dry_run: bool, only: Opt
         ms = phase.elapsed().as_millis() as u64,
         "evaluated"
     );
+    // Not needed past here, and 300 bytes a series at 10,000 buckets: gone before the write peaks.
+    drop(watched);
     let phase = Instant::now();
     let alert_req = Requests::default();
     let (alert_report, rule_samples) = alerts::deliver::run(app, &findings, now, dry_run, &alert_req).await;

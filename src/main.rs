@@ -87,6 +87,15 @@ enum Command {
 
 // One thread is plenty for a collector that mostly waits on the network; Console pages are
 // parsed on two blocking threads (more would only add allocator arenas, i.e. memory).
+/// Streamed to stdout: at 10,000 buckets the report is megabytes, and never needs to be one string.
+fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    out.flush().context("writing to stdout")
+}
+
 fn main() -> ExitCode {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -161,7 +170,7 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             app.console_url = console_url;
             let report = run_once(&app, chrono::Utc::now(), true).await;
             if json {
-                println!("{}", serde_json::to_string_pretty(&report.findings)?);
+                print_json(&report.findings)?;
             } else {
                 print!("{}", report::status_table(&report.findings));
                 for s in report.sources.iter().filter(|s| s.status != costwarden::Status::Ok) {
@@ -189,7 +198,7 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let events = costwarden::backtest::replay(&rules, &data);
             if json {
-                println!("{}", serde_json::to_string_pretty(&events)?);
+                print_json(&events)?;
             } else {
                 let (first, last) = (data[0].0, data[data.len() - 1].0);
                 println!("{} days from {first} to {last}, {} transitions", data.len(), events.len());
@@ -206,7 +215,7 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             app.console_url = console_url;
             let report = run_once(&app, chrono::Utc::now(), dry_run).await;
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                print_json(&report)?;
             } else {
                 if dry_run {
                     print!("{}", report::datums(&report));

@@ -123,7 +123,7 @@ pub fn status_table(findings: &[crate::rules::Finding]) -> String {
     for f in rows {
         let v = |x: Option<f64>| x.map(|x| human(x, f.unit)).unwrap_or_else(|| "-".into());
         table.push([
-            f.label.clone(),
+            f.label.to_string(),
             f.rule.name().into(),
             v(f.value),
             v(f.planned),

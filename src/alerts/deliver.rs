@@ -170,7 +170,7 @@ pub async fn run(
             report.transitions.push(TransitionReport {
                 rule: f.rule,
                 series: f.series.to_string(),
-                label: f.label.clone(),
+                label: f.label.to_string(),
                 from: t.from,
                 to: f.level,
                 kind: t.kind(),

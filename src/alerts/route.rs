@@ -1,6 +1,8 @@
 //! Which rules watch which series, and which team owns each. Pure.
 
-use crate::config::{Config, Plan, RuleDefaults};
+use std::collections::HashMap;
+
+use crate::config::{Bucket, Config, Plan, RuleDefaults};
 use crate::metrics::{Metric, Unit, DIM_BUCKET, DIM_CLUSTER, DIM_SERVICE, DIM_SOURCE, DIM_TAG_KEY, DIM_TAG_VALUE};
 use crate::model::SeriesKey;
 use crate::rules::{Observations, Params, SeriesRules, Threshold};
@@ -29,22 +31,27 @@ pub fn params(d: &RuleDefaults, plan: Option<&Plan>) -> Params {
 /// tag value, ECS capacity. Series the config does not list still get anomaly detection.
 pub fn series_rules(cfg: &Config, obs: &Observations) -> Vec<SeriesRules> {
     let d = &cfg.rules;
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(obs.daily.len() + obs.gauges.len());
+    // Indexed once: a linear search per series would be quadratic with thousands of listed buckets.
+    fn index(list: Option<&Vec<Bucket>>) -> HashMap<&str, &Bucket> {
+        list.map(|l| l.iter().map(|b| (b.name.as_str(), b)).collect()).unwrap_or_default()
+    }
+    let antivirus = index(cfg.antivirus.as_ref().map(|a| &a.buckets));
+    let guardduty = index(cfg.guardduty.as_ref().map(|g| &g.buckets));
+    let tags: HashMap<&str, _> =
+        cfg.cost.as_ref().map(|c| c.tags.iter().map(|t| (t.value.as_str(), t)).collect()).unwrap_or_default();
     for key in obs.daily.keys() {
         match key.metric {
             Metric::ScannedBytes => {
                 let (Some(source), Some(bucket)) = (key.dim(DIM_SOURCE), key.dim(DIM_BUCKET)) else {
                     continue;
                 };
-                let listed = match source {
-                    "guardduty" => cfg.guardduty.as_ref().map(|g| &g.buckets),
-                    _ => cfg.antivirus.as_ref().map(|a| &a.buckets),
-                };
-                let b = listed.and_then(|l| l.iter().find(|b| b.name == bucket));
+                let listed = if source == "guardduty" { &guardduty } else { &antivirus };
+                let b = listed.get(bucket);
                 let plan = b.and_then(|b| b.plan.as_ref());
                 out.push(SeriesRules {
                     key: key.clone(),
-                    label: format!("bucket {bucket} ({source})"),
+                    label: format!("bucket {bucket} ({source})").into(),
                     owner: b.and_then(|b| b.owner.clone()),
                     unit: Unit::Bytes,
                     threshold: plan.and_then(|p| threshold(p, d)),
@@ -58,11 +65,11 @@ pub fn series_rules(cfg: &Config, obs: &Observations) -> Vec<SeriesRules> {
                 let (Some(tag_key), Some(value)) = (key.dim(DIM_TAG_KEY), key.dim(DIM_TAG_VALUE)) else {
                     continue;
                 };
-                let t = cfg.cost.as_ref().and_then(|c| c.tags.iter().find(|t| t.value == value));
+                let t = tags.get(value);
                 let plan = t.and_then(|t| t.plan.as_ref());
                 out.push(SeriesRules {
                     key: key.clone(),
-                    label: format!("cost of {tag_key}={value}"),
+                    label: format!("cost of {tag_key}={value}").into(),
                     owner: t.and_then(|t| t.owner.clone()),
                     unit: Unit::None,
                     threshold: plan.and_then(|p| threshold(p, d)),
@@ -86,7 +93,7 @@ pub fn series_rules(cfg: &Config, obs: &Observations) -> Vec<SeriesRules> {
         });
         out.push(SeriesRules {
             key: key.clone(),
-            label: format!("ECS service {cluster}/{service}"),
+            label: format!("ECS service {cluster}/{service}").into(),
             owner: s.and_then(|s| s.owner.clone()),
             unit: Unit::Percent,
             threshold: None,

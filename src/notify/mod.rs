@@ -47,7 +47,7 @@ impl Notification {
             rule: f.rule.name(),
             level: f.level,
             previous: t.from,
-            resource: f.label.clone(),
+            resource: f.label.to_string(),
             series: f.series.to_string(),
             team: team.map(str::to_string),
             value: fmt(f.value),

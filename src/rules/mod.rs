@@ -9,6 +9,7 @@ pub mod growth;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -124,7 +125,7 @@ impl Default for Params {
 pub struct SeriesRules {
     pub key: SeriesKey,
     /// What a person calls it: "bucket acme-uploads", "cost of costwarden:component=agents".
-    pub label: String,
+    pub label: Arc<str>,
     /// The owning team, routed to by the notifiers (None: the default team).
     pub owner: Option<String>,
     pub unit: Unit,
@@ -154,7 +155,7 @@ impl Observations {
 pub struct Finding {
     pub rule: RuleKind,
     pub series: SeriesKey,
-    pub label: String,
+    pub label: Arc<str>,
     pub owner: Option<String>,
     pub unit: Unit,
     pub level: Level,
@@ -201,7 +202,14 @@ impl Finding {
 /// (the UTC day before it); nothing here reads a clock.
 pub fn evaluate(rules: &[SeriesRules], obs: &Observations, now: DateTime<Utc>) -> Vec<Finding> {
     let last_complete = now.date_naive().pred_opt().expect("a day before today");
-    let mut out = Vec::new();
+    // Sized for the most verdicts the rules can give: doubling would leave up to half unused.
+    let most = |r: &SeriesRules| {
+        usize::from(r.capacity.is_some())
+            + 2 * usize::from(r.threshold.is_some())
+            + usize::from(r.monthly_budget.is_some())
+            + usize::from(r.anomaly)
+    };
+    let mut out = Vec::with_capacity(rules.iter().map(most).sum());
     for r in rules {
         if let Some((warn, crit)) = r.capacity {
             if let Some(&pct) = obs.gauges.get(&r.key) {

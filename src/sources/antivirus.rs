@@ -336,15 +336,17 @@ fn parse_item(raw: &Value, api: &ConsoleApi) -> Result<Item, String> {
             .ok_or_else(|| format!("field {field:?} missing or not a non-empty string"))
     };
     let bucket = text(&api.bucket_field)?;
-    let label = format!("bucket {bucket:?}");
-    let date_text = text(&api.date_field).map_err(|m| format!("{label}: {m}"))?;
-    let date = parse_date(date_text, &api.date_format)
-        .ok_or_else(|| format!("{label}: {:?} = {date_text:?} is not a date ({})", api.date_field, api.date_format))?;
+    // Built only for a bad item: 600,000 good ones a run must not pay for it.
+    let label = || format!("bucket {bucket:?}");
+    let date_text = text(&api.date_field).map_err(|m| format!("{}: {m}", label()))?;
+    let date = parse_date(date_text, &api.date_format).ok_or_else(|| {
+        format!("{}: {:?} = {date_text:?} is not a date ({})", label(), api.date_field, api.date_format)
+    })?;
     let number = |field: &str| -> Result<f64, String> {
-        let v = obj.get(field).ok_or_else(|| format!("{label} on {date}: field {field:?} missing"))?;
-        let n = v.as_f64().ok_or_else(|| format!("{label} on {date}: {field:?} = {v} is not a number"))?;
+        let v = obj.get(field).ok_or_else(|| format!("{} on {date}: field {field:?} missing", label()))?;
+        let n = v.as_f64().ok_or_else(|| format!("{} on {date}: {field:?} = {v} is not a number", label()))?;
         if n < 0.0 || !n.is_finite() {
-            return Err(format!("{label} on {date}: {field:?} = {v} is negative"));
+            return Err(format!("{} on {date}: {field:?} = {v} is negative", label()));
         }
         Ok(n)
     };
