@@ -131,9 +131,11 @@ fn config(console: &str, services: usize) -> String {
 /// The child's peak resident memory, by polling the kernel's high-water mark (VmHWM) until it
 /// exits. (wait4's ru_maxrss is no good here: it counts the bench's own pages that the child
 /// shares between fork and exec, and the bench holds the Console's data.)
-fn watch_peak(pid: u32) -> std::thread::JoinHandle<i64> {
+/// Also its CPU time (user + system), from /proc/PID/stat, which still holds the final figures
+/// while the exited child waits to be reaped.
+fn watch_peak(pid: u32) -> std::thread::JoinHandle<(i64, Duration)> {
     std::thread::spawn(move || {
-        let mut peak = 0;
+        let (mut peak, mut cpu) = (0, Duration::ZERO);
         while let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
             if let Some(kib) = status
                 .lines()
@@ -142,14 +144,24 @@ fn watch_peak(pid: u32) -> std::thread::JoinHandle<i64> {
             {
                 peak = peak.max(kib);
             }
+            if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+                // Fields 14 and 15 (utime, stime) in clock ticks, counted after the ")" closing
+                // the command name; USER_HZ is 100 on Linux.
+                let f: Vec<&str> =
+                    stat.rsplit_once(')').map(|(_, r)| r.split_whitespace().collect()).unwrap_or_default();
+                if let (Some(u), Some(s)) = (f.get(11), f.get(12)) {
+                    let ticks = u.parse::<u64>().unwrap_or(0) + s.parse::<u64>().unwrap_or(0);
+                    cpu = Duration::from_millis(ticks * 10);
+                }
+            }
             std::thread::sleep(Duration::from_millis(2));
         }
-        peak
+        (peak, cpu)
     })
 }
 
 /// Runs the release binary once; returns (wall, peak RSS in KiB, exit code, stdout).
-fn run_child(cfg: &std::path::Path, aws: &str, console: &str) -> (Duration, i64, i32, String) {
+fn run_child(cfg: &std::path::Path, aws: &str, console: &str) -> (Duration, (i64, Duration), i32, String) {
     let start = Instant::now();
     // SCALE_WRAP="valgrind --tool=massif" runs the child under a profiler (numbers then meaningless).
     let wrap = std::env::var("SCALE_WRAP").unwrap_or_default();
@@ -295,6 +307,9 @@ async fn main() {
         preset_ce(&moto, size.tags).await;
         let console = Console::start("bench", "bench-password", Paging::Page).await;
         console.set_items(console_items(size.buckets));
+        // Pages rendered before the timed run: on these 2 cores the double's JSON encoding would
+        // otherwise compete with the client it measures (a real Console runs elsewhere).
+        console.prerender(days_ago(CONSOLE_DAYS), days_ago(1), PAGE_SIZE as usize);
         *console.state.delay.lock().unwrap() = LATENCY;
         // moto takes seconds per 1,000-datum PutMetricData; CloudWatch goes to the awsQuery double.
         let cw = CloudWatchDouble::start(0).await;
@@ -303,7 +318,7 @@ async fn main() {
         let cfg = dir.path().join(format!("{}.toml", size.name));
         std::fs::write(&cfg, config(&console.url, size.services)).unwrap();
 
-        let (wall, rss_kib, code, stdout) = run_child(&cfg, &proxy.url, &console.url);
+        let (wall, (rss_kib, cpu), code, stdout) = run_child(&cfg, &proxy.url, &console.url);
         let report: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
         assert!(code == 0, "the cycle failed: {stdout}");
         let wire = proxy.counts();
@@ -359,9 +374,10 @@ async fn main() {
         let critical = LATENCY * rounds as u32;
         let ratio = wall.as_secs_f64() / critical.as_secs_f64();
         eprintln!(
-            "   wall {:.2} s, critical path {rounds} round trips = {:.2} s, ratio {ratio:.2}; datums {datums}; peak RSS {:.1} MB",
+            "   wall {:.2} s, critical path {rounds} round trips = {:.2} s, ratio {ratio:.2}; costwarden CPU {:.2} s; datums {datums}; peak RSS {:.1} MB",
             wall.as_secs_f64(),
             critical.as_secs_f64(),
+            cpu.as_secs_f64(),
             rss_kib as f64 / 1024.0
         );
         let naive_result = if size.naive && std::env::var("SCALE_NAIVE").as_deref() != Ok("0") {
@@ -383,6 +399,7 @@ async fn main() {
             wall,
             critical,
             ratio,
+            cpu,
             rss_kib,
             datums,
             ours_total,
@@ -391,9 +408,9 @@ async fn main() {
             report["estimated_usd"].as_f64().unwrap_or(0.0),
         ));
     }
-    println!("| size | buckets / tags / services | datums | requests | at floor | wall | critical path | ratio | peak RSS | naive requests | naive wall | naive / ours | est. USD per run |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
-    for (s, wall, crit, ratio, rss, datums, reqs, floor, naive, usd) in rows {
+    println!("| size | buckets / tags / services | datums | requests | at floor | wall | critical path | ratio | CPU | peak RSS | naive requests | naive wall | naive / ours | est. USD per run |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for (s, wall, crit, ratio, cpu, rss, datums, reqs, floor, naive, usd) in rows {
         let (nr, nw, nx) = match naive {
             Some((r, w)) => (
                 r.to_string(),
@@ -403,7 +420,7 @@ async fn main() {
             None => ("not run".into(), "-".into(), "-".into()),
         };
         println!(
-            "| {} | {} / {} / {} | {datums} | {reqs} | {} | {:.2} s | {:.2} s | {ratio:.2} | {:.1} MB | {nr} | {nw} | {nx} | {usd:.4} |",
+            "| {} | {} / {} / {} | {datums} | {reqs} | {} | {:.2} s | {:.2} s | {ratio:.2} | {:.2} s | {:.1} MB | {nr} | {nw} | {nx} | {usd:.4} |",
             s.name,
             s.buckets,
             s.tags,
@@ -411,6 +428,7 @@ async fn main() {
             if floor { "yes" } else { "NO" },
             wall.as_secs_f64(),
             crit.as_secs_f64(),
+            cpu.as_secs_f64(),
             rss as f64 / 1024.0
         );
     }

@@ -3,7 +3,7 @@
 //! missing or expired, ASP.NET-style problem bodies on errors, `GET /api/health`. The statistics
 //! endpoint's shape is the project's default (config::ConsoleApi). Failures on demand.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -51,6 +51,9 @@ pub struct ConsoleState {
     next_token: Mutex<u64>,
     /// The items of the last (from, to, bucket) asked for: large benches page through it.
     range_cache: Mutex<Option<(String, Arc<Vec<Value>>)>>,
+    /// Page bodies rendered ahead by `prerender`, by query: a bench's timed run then measures
+    /// the client, not this double's JSON encoding on the same cores.
+    rendered: Mutex<HashMap<String, axum::body::Bytes>>,
 }
 
 pub struct Console {
@@ -78,6 +81,7 @@ impl Console {
             tokens: Mutex::new(Vec::new()),
             next_token: Mutex::new(0),
             range_cache: Mutex::new(None),
+            rendered: Mutex::new(HashMap::new()),
         });
         let app = Router::new()
             .route("/api/Token", post(token))
@@ -100,6 +104,17 @@ impl Console {
         });
         *self.state.items.lock().unwrap() = items;
         *self.state.range_cache.lock().unwrap() = None;
+        self.state.rendered.lock().unwrap().clear();
+    }
+
+    /// Renders every page of [from, to] at `size` items a page now, ahead of the requests.
+    pub fn prerender(&self, from: chrono::NaiveDate, to: chrono::NaiveDate, size: usize) {
+        let items = in_range(&self.state, from, to, None);
+        let total_pages = items.len().div_ceil(size).max(1);
+        let mut rendered = self.state.rendered.lock().unwrap();
+        for page in 1..=total_pages {
+            rendered.insert(page_key(from, to, page, size), page_body(&items, page, size, total_pages).into());
+        }
     }
 
     pub fn fault(&self, f: Fault) {
@@ -193,38 +208,18 @@ async fn stats(
     };
     // `bucket` narrows to one bucket (what a per-bucket client asks for).
     let bucket = q.get("bucket").cloned();
-    let cache_key = format!("{from}/{to}/{bucket:?}");
-    let cached = s.range_cache.lock().unwrap().as_ref().filter(|(k, _)| *k == cache_key).map(|(_, v)| v.clone());
-    let items = match cached {
-        Some(v) => v,
-        None => {
-            let v: Arc<Vec<Value>> = Arc::new(
-                s.items
-                    .lock()
-                    .unwrap()
-                    .iter()
-                    .filter(|i| {
-                        i.get("date")
-                            .and_then(Value::as_str)
-                            .and_then(|d| d.get(..10))
-                            .and_then(|d| d.parse::<chrono::NaiveDate>().ok())
-                            .is_none_or(|d| d >= from && d <= to)
-                            && bucket.as_deref().is_none_or(|b| i["bucketName"] == b)
-                    })
-                    .cloned()
-                    .collect(),
-            );
-            *s.range_cache.lock().unwrap() = Some((cache_key, v.clone()));
-            v
+    let size: usize = q.get("pageSize").and_then(|p| p.parse().ok()).unwrap_or(100).clamp(1, 1000);
+    let page: usize = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
+    if s.paging == Paging::Page && bucket.is_none() {
+        if let Some(body) = s.rendered.lock().unwrap().get(&page_key(from, to, page, size)) {
+            return ([("content-type", "application/json")], body.clone()).into_response();
         }
-    };
+    }
+    let items = in_range(&s, from, to, bucket.as_deref());
     match s.paging {
         Paging::Page => {
-            let size: usize = q.get("pageSize").and_then(|p| p.parse().ok()).unwrap_or(100).clamp(1, 1000);
-            let page: usize = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
             let total_pages = items.len().div_ceil(size).max(1);
-            let chunk: Vec<Value> = items.iter().skip((page - 1) * size).take(size).cloned().collect();
-            Json(json!({"items": chunk, "page": page, "pageSize": size, "totalPages": total_pages})).into_response()
+            ([("content-type", "application/json")], page_body(&items, page, size, total_pages)).into_response()
         }
         Paging::Token => {
             const SIZE: usize = 2;
@@ -235,4 +230,40 @@ async fn stats(
             Json(json!({"items": chunk, "continuationToken": next})).into_response()
         }
     }
+}
+
+/// The items dated within [from, to] (and of `bucket`, if given), cached for the next page.
+fn in_range(s: &ConsoleState, from: chrono::NaiveDate, to: chrono::NaiveDate, bucket: Option<&str>) -> Arc<Vec<Value>> {
+    let cache_key = format!("{from}/{to}/{bucket:?}");
+    if let Some((_, v)) = s.range_cache.lock().unwrap().as_ref().filter(|(k, _)| *k == cache_key) {
+        return v.clone();
+    }
+    let v: Arc<Vec<Value>> = Arc::new(
+        s.items
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|i| {
+                i.get("date")
+                    .and_then(Value::as_str)
+                    .and_then(|d| d.get(..10))
+                    .and_then(|d| d.parse::<chrono::NaiveDate>().ok())
+                    .is_none_or(|d| d >= from && d <= to)
+                    && bucket.is_none_or(|b| i["bucketName"] == b)
+            })
+            .cloned()
+            .collect(),
+    );
+    *s.range_cache.lock().unwrap() = Some((cache_key, v.clone()));
+    v
+}
+
+fn page_key(from: chrono::NaiveDate, to: chrono::NaiveDate, page: usize, size: usize) -> String {
+    format!("{from}/{to}/{page}/{size}")
+}
+
+fn page_body(items: &[Value], page: usize, size: usize, total_pages: usize) -> Vec<u8> {
+    let chunk: Vec<&Value> = items.iter().skip((page - 1) * size).take(size).collect();
+    serde_json::to_vec(&json!({"items": chunk, "page": page, "pageSize": size, "totalPages": total_pages}))
+        .expect("JSON values serialise")
 }
