@@ -19,6 +19,8 @@ struct ProxyState {
     latency: Duration,
     http: reqwest::Client,
     counts: Mutex<BTreeMap<String, u64>>,
+    /// Time from each request's arrival to its response, latency included, summed per API.
+    busy: Mutex<BTreeMap<String, Duration>>,
 }
 
 pub struct LatencyProxy {
@@ -46,6 +48,7 @@ impl LatencyProxy {
             latency,
             http: reqwest::Client::builder().no_gzip().build().unwrap(),
             counts: Mutex::new(BTreeMap::new()),
+            busy: Mutex::new(BTreeMap::new()),
         });
         let app = Router::new().fallback(forward).with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -59,8 +62,16 @@ impl LatencyProxy {
         self.state.counts.lock().unwrap().clone()
     }
 
+    /// Mean round trip per API as the client saw it: the added latency plus the peer's time.
+    pub fn mean_round_trip(&self) -> BTreeMap<String, Duration> {
+        let counts = self.counts();
+        let busy = self.state.busy.lock().unwrap();
+        busy.iter().map(|(api, t)| (api.clone(), *t / counts.get(api).copied().unwrap_or(1).max(1) as u32)).collect()
+    }
+
     pub fn reset(&self) {
         self.state.counts.lock().unwrap().clear();
+        self.state.busy.lock().unwrap().clear();
     }
 }
 
@@ -91,7 +102,14 @@ async fn forward(State(s): State<Arc<ProxyState>>, req: Request) -> Response {
     };
     let api = api_name(&parts.headers, &body);
     let upstream = s.routes.get(&api).unwrap_or(&s.upstream).clone();
-    *s.counts.lock().unwrap().entry(api).or_default() += 1;
+    *s.counts.lock().unwrap().entry(api.clone()).or_default() += 1;
+    let started = std::time::Instant::now();
+    let response = relay(&s, parts, body, upstream).await;
+    *s.busy.lock().unwrap().entry(api).or_default() += started.elapsed();
+    response
+}
+
+async fn relay(s: &ProxyState, parts: axum::http::request::Parts, body: Bytes, upstream: String) -> Response {
     tokio::time::sleep(s.latency).await;
     let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let mut up = s.http.request(parts.method.clone(), format!("{upstream}{path}")).body(body);
