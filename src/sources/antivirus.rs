@@ -4,7 +4,7 @@
 //! `[antivirus.api]` in thresholds.toml (see config::ConsoleApi).
 
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use chrono::NaiveDate;
@@ -213,21 +213,36 @@ impl ConsoleClient {
                 let total = std::mem::replace(&mut first.total_pages, Ok(1))
                     .map_err(|message| Error::Shape { what: what.clone(), message })?;
                 each(first);
-                let mut rest = futures::stream::iter(2..=total)
-                    .map(|p| {
-                        let what = format!("{what} page {p}");
-                        async move {
-                            let url = self.stats_url(from, to, Some(p), None)?;
-                            self.get_page(&url, &what, requests, p as usize).await
-                        }
-                    })
-                    .buffered(concurrency.max(1));
-                let mut n = 1;
-                while let Some(page) = rest.next().await {
-                    n += 1;
-                    each(page?);
+                // Always `concurrency` requests in flight (a slow page must not hold back the
+                // ones behind it), yet pages are applied in order, so that totals and problems
+                // are the same on every run. Fetching runs at most `window` pages ahead of the
+                // next one to apply, which bounds the pages held.
+                let concurrency = concurrency.max(1);
+                let window = 2 * concurrency as u64;
+                let fetch = |p: u64| {
+                    let what = format!("{what} page {p}");
+                    async move {
+                        let url = self.stats_url(from, to, Some(p), None)?;
+                        self.get_page(&url, &what, requests, p as usize).await.map(|page| (p, page))
+                    }
+                };
+                let mut in_flight = futures::stream::FuturesUnordered::new();
+                let mut arrived: BTreeMap<u64, Page> = BTreeMap::new();
+                let (mut next_fetch, mut next_apply) = (2, 2);
+                loop {
+                    while in_flight.len() < concurrency && next_fetch <= total && next_fetch < next_apply + window {
+                        in_flight.push(fetch(next_fetch));
+                        next_fetch += 1;
+                    }
+                    let Some(done) = in_flight.next().await else { break };
+                    let (p, page) = done?;
+                    arrived.insert(p, page);
+                    while let Some(page) = arrived.remove(&next_apply) {
+                        each(page);
+                        next_apply += 1;
+                    }
                 }
-                Ok(n)
+                Ok(next_apply as usize - 1)
             }
             Paging::Token => {
                 let mut seen = BTreeSet::new();

@@ -35,6 +35,8 @@ pub enum Fault {
 pub struct Log {
     pub token_requests: usize,
     pub stats_requests: usize,
+    /// The most statistics requests being answered at once.
+    pub peak_in_flight: usize,
     /// Every Authorization header and body seen, to prove what was (not) sent.
     pub seen: Vec<String>,
 }
@@ -46,6 +48,9 @@ pub struct ConsoleState {
     pub paging: Paging,
     pub faults: Mutex<VecDeque<Fault>>,
     pub delay: Mutex<Duration>,
+    /// Page p waits `delay` × (1 + p·7 mod 4) instead: pages then finish out of order.
+    pub varied_delay: std::sync::atomic::AtomicBool,
+    in_flight: std::sync::atomic::AtomicUsize,
     pub log: Mutex<Log>,
     tokens: Mutex<Vec<String>>,
     next_token: Mutex<u64>,
@@ -77,6 +82,8 @@ impl Console {
             paging,
             faults: Mutex::new(VecDeque::new()),
             delay: Mutex::new(Duration::ZERO),
+            varied_delay: Default::default(),
+            in_flight: Default::default(),
             log: Mutex::new(Log::default()),
             tokens: Mutex::new(Vec::new()),
             next_token: Mutex::new(0),
@@ -178,10 +185,21 @@ async fn stats(
         log.stats_requests += 1;
         log.seen.push(auth.clone());
     }
-    let delay = *s.delay.lock().unwrap();
+    use std::sync::atomic::Ordering::SeqCst;
+    let now = s.in_flight.fetch_add(1, SeqCst) + 1;
+    {
+        let mut log = s.log.lock().unwrap();
+        log.peak_in_flight = log.peak_in_flight.max(now);
+    }
+    let mut delay = *s.delay.lock().unwrap();
+    if s.varied_delay.load(SeqCst) {
+        let page: u32 = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+        delay *= 1 + page * 7 % 4;
+    }
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
+    s.in_flight.fetch_sub(1, SeqCst);
     let valid = auth.strip_prefix("Bearer ").is_some_and(|t| s.tokens.lock().unwrap().iter().any(|k| k == t));
     if !valid {
         return problem(StatusCode::UNAUTHORIZED, "Unauthorized", "The access token is missing or expired.");
