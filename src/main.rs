@@ -85,8 +85,6 @@ enum Command {
     },
 }
 
-// One thread is plenty for a collector that mostly waits on the network; Console pages are
-// parsed on two blocking threads (more would only add allocator arenas, i.e. memory).
 /// Streamed to stdout: at 10,000 buckets the report is megabytes, and never needs to be one string.
 fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     use std::io::Write;
@@ -96,6 +94,8 @@ fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     out.flush().context("writing to stdout")
 }
 
+// One thread is plenty for a collector that mostly waits on the network; Console pages are
+// parsed on two blocking threads (more would only add allocator arenas, i.e. memory).
 fn main() -> ExitCode {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
