@@ -160,7 +160,7 @@ fn watch_peak(pid: u32) -> std::thread::JoinHandle<(i64, Duration)> {
     })
 }
 
-/// Runs the release binary once; returns (wall, peak RSS in KiB, exit code, stdout).
+/// Runs the release binary once; returns (wall, (peak RSS in KiB, CPU time), exit code, stdout).
 fn run_child(cfg: &std::path::Path, aws: &str, console: &str) -> (Duration, (i64, Duration), i32, String) {
     let start = Instant::now();
     // SCALE_WRAP="valgrind --tool=massif" runs the child under a profiler (numbers then meaningless).
@@ -362,34 +362,29 @@ async fn main() {
                 if ok { "ok" } else { "NOT AT FLOOR" }
             );
         }
-        // Round trips that must follow each other, given the concurrency bound.
-        let collection = [
-            2 + ceil(pages - 1, CONCURRENCY),
-            ce_pages,
-            ceil(ceil(svc, 10), CONCURRENCY).max(ceil(ceil(svc, 50), CONCURRENCY)),
-        ];
-        let alert_rounds =
-            wire.get("ListMetrics").copied().unwrap_or(0) + wire.get("GetMetricData").copied().unwrap_or(0).min(1);
-        let rounds = collection.iter().max().unwrap() + alert_rounds + ceil(ceil(datums, 1000), CONCURRENCY);
-        let critical = LATENCY * rounds as u32;
+        // Round trips that must follow each other, given the concurrency bound, timed with a
+        // round trip per API: the sources run side by side, then the alert state, then the write.
+        let path = |rt: &dyn Fn(&str) -> Duration| {
+            let n = |api: &str, rounds: u64| rt(api) * rounds as u32;
+            let collection = [
+                n("ConsoleStats", 2 + ceil(pages - 1, CONCURRENCY)),
+                n("GetCostAndUsage", ce_pages),
+                n("DescribeServices", ceil(ceil(svc, 10), CONCURRENCY))
+                    .max(n("DescribeScalableTargets", ceil(ceil(svc, 50), CONCURRENCY))),
+            ];
+            collection.into_iter().max().unwrap()
+                + n("ListMetrics", wire.get("ListMetrics").copied().unwrap_or(0))
+                + n("GetMetricData", wire.get("GetMetricData").copied().unwrap_or(0).min(1))
+                + n("PutMetricData", ceil(ceil(datums, 1000), CONCURRENCY))
+        };
+        let critical = path(&|_| LATENCY);
+        let rounds = critical.as_millis() / LATENCY.as_millis();
         let ratio = wall.as_secs_f64() / critical.as_secs_f64();
-        // The same chain timed with each API's mean observed round trip: the 20 ms plus the
-        // peer's own time (moto's Python), which the client cannot shorten. The Console double
-        // serves pre-rendered pages, so its round trip is the 20 ms.
+        // The same chain with each API's mean round trip as the proxy saw it: the 20 ms plus the
+        // peer's own time (moto's Python), which the client cannot shorten. The Console is not
+        // behind the proxy; it serves pre-rendered pages, so its round trip is the 20 ms.
         let rtt = proxy.mean_round_trip();
-        let t = |api: &str, n: u64| rtt.get(api).copied().unwrap_or(LATENCY) * n as u32;
-        let observed = [
-            LATENCY * collection[0] as u32,
-            t("GetCostAndUsage", collection[1]),
-            t("DescribeServices", ceil(ceil(svc, 10), CONCURRENCY))
-                .max(t("DescribeScalableTargets", ceil(ceil(svc, 50), CONCURRENCY))),
-        ]
-        .into_iter()
-        .max()
-        .unwrap()
-            + t("ListMetrics", wire.get("ListMetrics").copied().unwrap_or(0))
-            + t("GetMetricData", wire.get("GetMetricData").copied().unwrap_or(0).min(1))
-            + t("PutMetricData", ceil(ceil(datums, 1000), CONCURRENCY));
+        let observed = path(&|api| rtt.get(api).copied().unwrap_or(LATENCY));
         let observed_ratio = wall.as_secs_f64() / observed.as_secs_f64();
         eprintln!(
             "   wall {:.2} s, critical path {rounds} round trips = {:.2} s, ratio {ratio:.2}; with the peers' observed round trips {:.2} s, ratio {observed_ratio:.2}; costwarden CPU {:.2} s; datums {datums}; peak RSS {:.1} MB",
