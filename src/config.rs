@@ -74,6 +74,8 @@ pub struct RuleDefaults {
     pub anomaly: bool,
     pub anomaly_z: f64,
     pub anomaly_ratio: f64,
+    pub anomaly_hold_days: u32,
+    pub anomaly_drops: bool,
     /// ECS task capacity ratios.
     pub capacity_warn: f64,
     pub capacity_crit: f64,
@@ -90,6 +92,8 @@ impl Default for RuleDefaults {
             anomaly: true,
             anomaly_z: p.anomaly_z,
             anomaly_ratio: p.anomaly_ratio,
+            anomaly_hold_days: p.anomaly_hold_days,
+            anomaly_drops: p.anomaly_drops,
             capacity_warn: 0.7,
             capacity_crit: 1.0,
         }
@@ -377,6 +381,8 @@ pub struct Bucket {
     pub name: String,
     pub owner: Option<String>,
     pub plan: Option<Plan>,
+    /// Overrides `rules.anomaly_drops` for this bucket.
+    pub anomaly_drops: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -418,6 +424,8 @@ pub struct TagValue {
     pub plan: Option<Plan>,
     /// USD per calendar month: month-to-date plus forecast is checked against it.
     pub monthly_budget: Option<f64>,
+    /// Overrides `rules.anomaly_drops` for this tag value.
+    pub anomaly_drops: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -668,6 +676,7 @@ impl Config {
         );
         v.check("rules.anomaly_z", r.anomaly_z > 0.0, "must be above 0");
         v.check("rules.anomaly_ratio", r.anomaly_ratio >= 1.0, "must be at least 1");
+        v.check("rules.anomaly_hold_days", r.anomaly_hold_days <= 56, "must be between 0 and 56");
         v.ratios("rules", r.capacity_warn, r.capacity_crit);
 
         let team = |v: &mut Validator, path: &str, owner: &Option<String>| {

@@ -18,12 +18,14 @@ pub fn threshold(plan: &Plan, d: &RuleDefaults) -> Option<Threshold> {
     })
 }
 
-pub fn params(d: &RuleDefaults, plan: Option<&Plan>) -> Params {
+pub fn params(d: &RuleDefaults, plan: Option<&Plan>, anomaly_drops: Option<bool>) -> Params {
     Params {
         horizon_days: plan.and_then(|p| p.horizon_days).unwrap_or(d.horizon_days),
         trend_window_days: d.trend_window_days,
         anomaly_z: d.anomaly_z,
         anomaly_ratio: d.anomaly_ratio,
+        anomaly_hold_days: d.anomaly_hold_days,
+        anomaly_drops: anomaly_drops.unwrap_or(d.anomaly_drops),
     }
 }
 
@@ -58,7 +60,7 @@ pub fn series_rules(cfg: &Config, obs: &Observations) -> Vec<SeriesRules> {
                     monthly_budget: None,
                     capacity: None,
                     anomaly: d.anomaly,
-                    params: params(d, plan),
+                    params: params(d, plan, b.and_then(|b| b.anomaly_drops)),
                 });
             }
             Metric::Cost => {
@@ -76,7 +78,7 @@ pub fn series_rules(cfg: &Config, obs: &Observations) -> Vec<SeriesRules> {
                     monthly_budget: t.and_then(|t| t.monthly_budget),
                     capacity: None,
                     anomaly: d.anomaly,
-                    params: params(d, plan),
+                    params: params(d, plan, t.and_then(|t| t.anomaly_drops)),
                 });
             }
             _ => {}
@@ -103,7 +105,7 @@ pub fn series_rules(cfg: &Config, obs: &Observations) -> Vec<SeriesRules> {
                 s.and_then(|s| s.capacity_crit).unwrap_or(d.capacity_crit),
             )),
             anomaly: false,
-            params: params(d, None),
+            params: params(d, None, None),
         });
     }
     out

@@ -1,7 +1,13 @@
 //! Spike / level shift: a day far above its robust baseline raises WARNING even when no
 //! threshold is crossed. The baseline is the median and MAD of the same weekday over the last
 //! 8 weeks when there are at least 3 of them (so Mondays are compared with Mondays), else of the
-//! last 28 days. Only increases alert: a cost tool has no reason to page for a quiet day.
+//! last 28 days. The day must also be a new high of that baseline: a second, smaller spike within
+//! 8 weeks tells the team nothing the first did not.
+//!
+//! An anomaly is held for `anomaly_hold_days` quiet days: a series that flaps around its
+//! threshold (as a level shift does while its baseline catches up) alerts once, not every other
+//! day. Only increases alert unless `anomaly_drops` is set: a quiet day is good news for a cost,
+//! but a bucket whose scanned volume falls to nothing has a broken scanner.
 
 use chrono::{Datelike, Days, NaiveDate};
 
@@ -11,54 +17,103 @@ pub const MIN_HISTORY: usize = 14;
 /// MAD × 1.4826 estimates the standard deviation of normal data.
 const MAD_SCALE: f64 = 1.4826;
 
-/// (median, scale) of the baseline for `day`, or None without enough history before it.
-pub fn baseline(history: &[(NaiveDate, f64)], day: NaiveDate) -> Option<(f64, f64, &'static str)> {
-    let before: Vec<(NaiveDate, f64)> = history.iter().copied().filter(|(d, _)| *d < day).collect();
+/// What a day is compared with.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Baseline {
+    pub median: f64,
+    pub scale: f64,
+    /// The lowest and highest of the values compared with.
+    pub low: f64,
+    pub high: f64,
+    pub what: &'static str,
+}
+
+/// The baseline of `day` from the days `before` it (sorted), or None with too few of them.
+pub fn baseline(before: &[(NaiveDate, f64)], day: NaiveDate) -> Option<Baseline> {
     if before.len() < MIN_HISTORY {
         return None;
     }
-    let same_weekday: Vec<f64> = before
-        .iter()
-        .filter(|(d, _)| d.weekday() == day.weekday() && *d >= day - Days::new(56))
-        .map(|(_, v)| *v)
-        .collect();
+    let within = |days: u64| before.iter().rev().take_while(move |(d, _)| *d >= day - Days::new(days));
+    let same_weekday: Vec<f64> = within(56).filter(|(d, _)| d.weekday() == day.weekday()).map(|(_, v)| *v).collect();
     let (values, what) = if same_weekday.len() >= 3 {
         (same_weekday, "same-weekday median")
     } else {
-        let recent: Vec<f64> = before.iter().filter(|(d, _)| *d >= day - Days::new(28)).map(|(_, v)| *v).collect();
-        (recent, "28-day median")
+        (within(28).map(|(_, v)| *v).collect(), "28-day median")
     };
+    if values.is_empty() {
+        return None;
+    }
     let m = median(&values);
     let deviations: Vec<f64> = values.iter().map(|v| (v - m).abs()).collect();
     // A floor of 5% of the median: a perfectly flat history must not make any wobble a page.
     let scale = (MAD_SCALE * median(&deviations)).max(0.05 * m.abs()).max(f64::MIN_POSITIVE);
-    Some((m, scale, what))
+    let (low, high) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(*v), h.max(*v)));
+    Some(Baseline { median: m, scale, low, high, what })
+}
+
+/// One day against its baseline.
+#[derive(Clone, Copy)]
+struct Judged {
+    b: Baseline,
+    z: f64,
+    ratio: f64,
+    anomalous: bool,
+}
+
+/// Day `i` of `history` against the days before it.
+fn judge(r: &SeriesRules, history: &[(NaiveDate, f64)], i: usize) -> Option<Judged> {
+    let (day, value) = history[i];
+    let b = baseline(&history[..i], day)?;
+    let p = &r.params;
+    let z = (value - b.median) / b.scale;
+    let ratio = if b.median > 0.0 { value / b.median } else { f64::INFINITY };
+    let up = z >= p.anomaly_z && ratio >= p.anomaly_ratio && value > b.high;
+    let down = p.anomaly_drops && z <= -p.anomaly_z && ratio <= 1.0 / p.anomaly_ratio && value < b.low;
+    Some(Judged { b, z, ratio, anomalous: up || down })
 }
 
 pub fn evaluate(r: &SeriesRules, history: &[(NaiveDate, f64)]) -> Finding {
-    let (day, value) = *history.last().expect("non-empty history");
+    let last = history.len().checked_sub(1).expect("non-empty history");
+    let (day, value) = history[last];
     let mut f = Finding::new(r, RuleKind::Anomaly, Some(day));
     f.value = Some(value);
-    let Some((m, scale, what)) = baseline(history, day) else {
-        f.message =
-            format!("{}: anomaly detection needs {MIN_HISTORY} days of history, has {}", r.label, history.len() - 1);
+    let Some(now) = judge(r, history, last) else {
+        f.message = format!("{}: anomaly detection needs {MIN_HISTORY} days of history, has {last}", r.label);
         return f;
     };
-    let z = (value - m) / scale;
-    let ratio = if m > 0.0 { value / m } else { f64::INFINITY };
-    let threshold = (m + r.params.anomaly_z * scale).max(m * r.params.anomaly_ratio);
+    let b = now.b;
+    let threshold = (b.median + r.params.anomaly_z * b.scale).max(b.median * r.params.anomaly_ratio).max(b.high);
     f.threshold = Some(threshold);
     f.utilisation = Some(if threshold > 0.0 { value / threshold } else { 0.0 });
-    if z >= r.params.anomaly_z && ratio >= r.params.anomaly_ratio {
+    let hold = Days::new(u64::from(r.params.anomaly_hold_days));
+    // Not anomalous today: the latest anomalous day still held, if any.
+    let held = if now.anomalous {
+        None
+    } else {
+        (0..last)
+            .rev()
+            .take_while(|&i| history[i].0 + hold >= day)
+            .find_map(|i| judge(r, history, i).filter(|j| j.anomalous).map(|j| (i, j)))
+    };
+    let (shown, j) = held.unwrap_or((last, now));
+    let (d, v) = history[shown];
+    // A drop to a tenth reads "0.10×", not "0.1×".
+    let ratio = if j.ratio < 1.0 { format!("{:.2}", j.ratio) } else { format!("{:.1}", j.ratio) };
+    let verb = if shown == last { "is" } else { "was" };
+    f.message = format!(
+        "{}: {} on {d} {verb} {ratio}× its {} {} ({:+.1} robust SD)",
+        r.label,
+        human(v, r.unit),
+        j.b.what,
+        human(j.b.median, r.unit),
+        j.z
+    );
+    if now.anomalous || held.is_some() {
         f.level = Level::Warning;
     }
-    f.message = format!(
-        "{}: {} on {day} is {:.1}× its {what} {} ({z:+.1} robust SD)",
-        r.label,
-        human(value, r.unit),
-        ratio,
-        human(m, r.unit)
-    );
+    if held.is_some() {
+        f.message += &format!("; held until {} ({} quiet days)", d + hold, r.params.anomaly_hold_days);
+    }
     f
 }
 
@@ -108,5 +163,61 @@ mod tests {
         let h = series("2026-10-01", &v);
         assert_eq!(evaluate(&rules(None), &h[..31]).level, Level::Warning);
         assert_eq!(evaluate(&rules(None), &h).level, Level::Warning);
+    }
+
+    #[test]
+    fn an_anomaly_is_held_for_quiet_days_so_a_flapping_series_alerts_once() {
+        // Two spikes three days apart: one WARNING from the first, held through the second, and
+        // OK again once `anomaly_hold_days` (7) quiet days have passed after the second.
+        let mut v: Vec<f64> = (0..28).map(|i| 50e9 + (i % 5) as f64 * 1e9).collect();
+        v.extend([170e9, 52e9, 51e9, 180e9, 50e9, 53e9, 52e9, 51e9, 50e9, 52e9, 51e9, 50e9]);
+        let h = series("2026-10-01", &v);
+        let levels: Vec<Level> = (28..h.len()).map(|end| evaluate(&rules(None), &h[..=end]).level).collect();
+        use Level::{Ok as O, Warning as W};
+        assert_eq!(levels, [W, W, W, W, W, W, W, W, W, W, W, O]);
+        let held = evaluate(&rules(None), &h[..=33]);
+        assert!(held.message.starts_with("bucket uploads: 180.0 GB on 2026-11-01 was "), "{}", held.message);
+        assert!(held.message.ends_with("; held until 2026-11-08 (7 quiet days)"), "{}", held.message);
+        let mut no_hold = rules(None);
+        no_hold.params.anomaly_hold_days = 0;
+        assert_eq!(evaluate(&no_hold, &h[..=29]).level, Level::Ok);
+    }
+
+    #[test]
+    fn a_spike_below_a_recent_higher_one_is_not_a_new_anomaly() {
+        // Day 20 spiked to 300; day 34 (the same weekday, two weeks on) reaches 200: far above
+        // the median, but not above what its baseline already holds.
+        let mut v: Vec<f64> = (0..35).map(|i| 50.0 + (i % 5) as f64).collect();
+        v[20] = 300.0;
+        v[34] = 200.0;
+        let h = series("2026-10-01", &v);
+        assert_eq!(evaluate(&rules(None), &h[..=20]).level, Level::Warning);
+        let f = evaluate(&rules(None), &h);
+        assert_eq!(f.level, Level::Ok, "{}", f.message);
+        v[34] = 301.0;
+        assert_eq!(evaluate(&rules(None), &series("2026-10-01", &v)).level, Level::Warning);
+    }
+
+    #[test]
+    fn drops_alert_only_when_asked() {
+        let mut v: Vec<f64> = (0..28).map(|i| 50e9 + (i % 5) as f64 * 1e9).collect();
+        v.push(0.0);
+        let h = series("2026-10-01", &v);
+        assert_eq!(evaluate(&rules(None), &h).level, Level::Ok);
+        let mut drops = rules(None);
+        drops.params.anomaly_drops = true;
+        let f = evaluate(&drops, &h);
+        assert_eq!(f.level, Level::Warning, "{}", f.message);
+        assert!(
+            f.message.starts_with("bucket uploads: 0.0 B on 2026-10-29 is 0.00× its same-weekday median 51.5 GB"),
+            "{}",
+            f.message
+        );
+        // A quiet weekend is not a drop.
+        let week = [80.0, 80.0, 80.0, 80.0, 80.0, 20.0, 20.0];
+        let w = series("2026-10-05", &week.iter().cycle().take(43).copied().collect::<Vec<f64>>());
+        for end in 15..w.len() {
+            assert_eq!(evaluate(&drops, &w[..end]).level, Level::Ok, "day {end}");
+        }
     }
 }

@@ -112,11 +112,22 @@ pub struct Params {
     pub anomaly_z: f64,
     /// ... and the least ratio to the baseline median, so tiny series do not page anyone.
     pub anomaly_ratio: f64,
+    /// An anomaly stays WARNING until this many quiet days have passed.
+    pub anomaly_hold_days: u32,
+    /// Falls (below median / ratio, the same z below) alert too.
+    pub anomaly_drops: bool,
 }
 
 impl Default for Params {
     fn default() -> Self {
-        Params { horizon_days: 45, trend_window_days: 28, anomaly_z: 6.0, anomaly_ratio: 1.5 }
+        Params {
+            horizon_days: 45,
+            trend_window_days: 28,
+            anomaly_z: 6.0,
+            anomaly_ratio: 1.5,
+            anomaly_hold_days: 7,
+            anomaly_drops: false,
+        }
     }
 }
 

@@ -163,8 +163,8 @@ mod tests {
             plan_id: "plan-1".into(),
             history_days: 7,
             buckets: vec![
-                Bucket { name: "alpha".into(), owner: None, plan: None },
-                Bucket { name: "beta".into(), owner: None, plan: None },
+                Bucket { name: "alpha".into(), owner: None, plan: None, anomaly_drops: None },
+                Bucket { name: "beta".into(), owner: None, plan: None, anomaly_drops: None },
             ],
         };
         let q = queries(&cfg);
