@@ -787,7 +787,7 @@ impl Validator {
         self.check(path, !s.trim().is_empty(), "empty");
     }
     fn days(&mut self, path: &str, d: u32) {
-        self.check(path, (1..=400).contains(&d), "must be between 1 and 400 days");
+        self.check(path, (1..=430).contains(&d), "must be between 1 and 430 days");
     }
     fn tolerances(&mut self, path: &str, warn: Option<f64>, crit: Option<f64>, d: &RuleDefaults) {
         let (w, c) = (warn.unwrap_or(d.warn_tolerance), crit.unwrap_or(d.crit_tolerance));

@@ -5,6 +5,10 @@
 //! both vanish from it), the slope is Theil-Sen's (the median of all pairwise slopes) with
 //! Sen's 90% interval giving the breach date's uncertainty, fitted in log space when the level
 //! is positive, since costs and volumes grow by percentages.
+//!
+//! With a year of history the warning must also survive the season: a rise that last year's
+//! same weeks also had (a January or a back-to-school bump) is projected the way last year went
+//! on, plus only the growth beyond last year's. Without that history the trend alone decides.
 
 use chrono::{Days, NaiveDate};
 
@@ -90,6 +94,38 @@ pub fn fit(history: &[(NaiveDate, f64)], window: u32) -> Option<Trend> {
     Some(Trend { last, log, central: line(b), lower: line(lo), upper: line(hi) })
 }
 
+/// 52 weeks, so that weekdays line up with last year's.
+const YEAR: u64 = 364;
+
+/// Last year's same weeks: the trend they had and the season after them.
+struct LastYear {
+    /// Slope per day (log) of last year's trend over the same window.
+    slope: f64,
+    /// ln(level k days after, / level then) for k = 0..=horizon, of 4-week centred medians.
+    season: Vec<f64>,
+}
+
+/// The median of the 4 weeks centred on `at`, if it holds at least a week of positive days.
+fn centred_level(history: &[(NaiveDate, f64)], at: NaiveDate) -> Option<f64> {
+    let lo = history.partition_point(|(d, _)| *d < at - Days::new(14));
+    let hi = history.partition_point(|(d, _)| *d < at + Days::new(14));
+    let v: Vec<f64> = history[lo..hi].iter().map(|(_, v)| *v).collect();
+    (v.len() >= 7 && v.iter().all(|v| *v > 0.0)).then(|| median(&v))
+}
+
+fn last_year(history: &[(NaiveDate, f64)], day: NaiveDate, window: u32, horizon: u32) -> Option<LastYear> {
+    let then = day - Days::new(YEAR);
+    if history.first()?.0 > then - Days::new(u64::from(window)) {
+        return None;
+    }
+    let past = fit(&history[..history.partition_point(|(d, _)| *d <= then)], window).filter(|t| t.log)?;
+    let base = centred_level(history, then)?;
+    let season = (0..=u64::from(horizon))
+        .map(|k| Some((centred_level(history, then + Days::new(k))? / base).ln()))
+        .collect::<Option<Vec<f64>>>()?;
+    Some(LastYear { slope: past.central.1, season })
+}
+
 /// Sen's 90% interval of the Theil-Sen slope: (lower, median, upper).
 fn sen_interval(pts: &[(f64, f64)]) -> Option<(f64, f64, f64)> {
     let mut slopes = Vec::with_capacity(pts.len() * pts.len() / 2);
@@ -131,8 +167,32 @@ pub fn evaluate(r: &SeriesRules, t: &Threshold, history: &[(NaiveDate, f64)]) ->
         format!("{}/week", human(trend.weekly(), r.unit))
     };
     let level = format!("level {}/day", human(trend.level(), r.unit));
-    match trend.crossing(trend.central, t, horizon) {
-        Some(k) => {
+    let crossing = trend.crossing(trend.central, t, horizon);
+    let season =
+        crossing.filter(|_| trend.log).and_then(|_| last_year(history, day, r.params.trend_window_days, horizon));
+    // Today's trend less last year's over the same weeks, with last year's season on top.
+    let seasonal_crossing = |ly: &LastYear| {
+        let (a, b) = trend.central;
+        (0..=horizon).find(|&k| {
+            (a + (b - ly.slope) * f64::from(k) + ly.season[k as usize]).exp()
+                >= t.crit_at(day + Days::new(u64::from(k)))
+        })
+    };
+    let weekly = |slope: f64| format!("{:+.1}%/week", 100.0 * ((7.0 * slope).exp() - 1.0));
+    match (crossing, season) {
+        (Some(k), Some(ly)) if seasonal_crossing(&ly).is_none() => {
+            f.threshold = Some(t.crit_at(end));
+            f.message = format!(
+                "{}: trend {growth} ({level}) would cross critical on {}, but the same weeks last year \
+                 ran {} and then {:+.0}% over {horizon} days: allowing for that season it stays below \
+                 critical for the next {horizon} days",
+                r.label,
+                day + Days::new(u64::from(k)),
+                weekly(ly.slope),
+                100.0 * (ly.season[horizon as usize].exp() - 1.0),
+            );
+        }
+        (Some(k), season) => {
             let breach = day + Days::new(u64::from(k));
             // The interval's steeper line crosses first; the shallower one may not within 3
             // horizons, which the message states as "or later".
@@ -157,8 +217,11 @@ pub fn evaluate(r: &SeriesRules, t: &Threshold, history: &[(NaiveDate, f64)]) ->
                     if late.is_none() { " (or later)" } else { "" }
                 )
             };
+            if season.is_some() {
+                f.message += ", also allowing for last year's season";
+            }
         }
-        None => {
+        (None, _) => {
             f.threshold = Some(t.crit_at(end));
             f.message = format!(
                 "{}: trend {growth} ({level}) stays below critical for the next {horizon} days ({}/day on {end})",
@@ -174,6 +237,7 @@ pub fn evaluate(r: &SeriesRules, t: &Threshold, history: &[(NaiveDate, f64)]) ->
 mod tests {
     use super::super::test_util::*;
     use super::*;
+    use chrono::Datelike;
 
     #[test]
     fn steady_growth_crosses_early_with_the_right_date() {
@@ -224,5 +288,44 @@ mod tests {
         assert_eq!(f.level, Level::Warning, "{}", f.message);
         let spread = f.breach_uncertainty_days.unwrap();
         assert!((1..=30).contains(&spread), "{spread}: {}", f.message);
+    }
+
+    /// From 2023-10-01, a flat 50 with a +60% bump every January (six weeks, then back).
+    fn seasonal(extra_growth_from: Option<i32>) -> Vec<(NaiveDate, f64)> {
+        let start = day("2023-10-01");
+        let v: Vec<f64> = (0..700i32)
+            .map(|i| {
+                let d = start + Days::new(i as u64);
+                let bump = if d.ordinal0() < 42 { 1.0 + 0.6 * f64::from(d.ordinal0().min(21)) / 21.0 } else { 1.0 };
+                let growth = extra_growth_from.map_or(1.0, |g| 1.02f64.powi((i - g).max(0)));
+                50.0 * bump * growth
+            })
+            .collect();
+        series("2023-10-01", &v)
+    }
+
+    #[test]
+    fn a_rise_last_year_also_had_is_not_a_breach() {
+        // 2025-01-15: the January rise projects past 100 within 45 days, as it did in 2024,
+        // when it fell back.
+        let h = seasonal(None);
+        let upto = |d: &str| &h[..=h.iter().position(|(x, _)| *x == day(d)).unwrap()];
+        let r = rules(Some(flat(100.0)));
+        let f = evaluate(&r, &flat(100.0), upto("2025-01-15"));
+        assert_eq!(f.level, Level::Ok, "{}", f.message);
+        assert!(f.message.contains("would cross critical on 2025-"), "{}", f.message);
+        assert!(f.message.contains("but the same weeks last year ran +"), "{}", f.message);
+        // The first January has no last year: the trend alone warns.
+        assert_eq!(evaluate(&r, &flat(100.0), upto("2024-01-15")).level, Level::Warning);
+    }
+
+    #[test]
+    fn growth_last_year_did_not_have_still_warns() {
+        // From 2025-06-01 +2%/day on the flat summer: last year's season cannot explain it.
+        let h = seasonal(Some(609));
+        let end = h.iter().position(|(x, _)| *x == day("2025-06-21")).unwrap();
+        let f = evaluate(&rules(Some(flat(100.0))), &flat(100.0), &h[..=end]);
+        assert_eq!(f.level, Level::Warning, "{}", f.message);
+        assert!(f.message.ends_with(", also allowing for last year's season"), "{}", f.message);
     }
 }
