@@ -165,3 +165,31 @@ pub fn console_url(key: &SeriesKey, region: &str) -> Option<String> {
     key.dim(DIM_TAG_VALUE)
         .map(|_| "https://us-east-1.console.aws.amazon.com/costmanagement/home#/cost-explorer".to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Daily;
+
+    #[test]
+    fn anomaly_drops_is_per_bucket_over_the_default() {
+        let cfg = Config::parse(
+            "[antivirus]\nbase_url = \"http://127.0.0.1:1\"\n\
+             [[antivirus.buckets]]\nname = \"uploads\"\nanomaly_drops = true\n\
+             [[antivirus.buckets]]\nname = \"avatars\"\n",
+            "t.toml",
+        )
+        .unwrap();
+        let mut obs = Observations::default();
+        for bucket in ["uploads", "avatars", "unlisted"] {
+            let key =
+                SeriesKey::new(Metric::ScannedBytes, vec![(DIM_SOURCE, "console".into()), (DIM_BUCKET, bucket.into())]);
+            obs.daily.insert(key.clone(), Daily::new(key, "2026-11-01".parse().unwrap()));
+        }
+        let drops: HashMap<String, bool> =
+            series_rules(&cfg, &obs).iter().map(|r| (r.label.to_string(), r.params.anomaly_drops)).collect();
+        assert!(drops["bucket uploads (console)"]);
+        assert!(!drops["bucket avatars (console)"]);
+        assert!(!drops["bucket unlisted (console)"]);
+    }
+}
