@@ -190,8 +190,13 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     })?
                 }
                 (None, Some(level)) => {
-                    // The quick form needs no configuration file, but honours one if present.
-                    let defaults = Config::load(&cli.config).map(|c| c.rules).unwrap_or_default();
+                    // The quick form needs no configuration file but honours one that is there; a
+                    // broken one is an error, not silently replaced by the defaults.
+                    let defaults = if cli.config.exists() {
+                        Config::load(&cli.config).context("loading the configuration")?.rules
+                    } else {
+                        Default::default()
+                    };
                     costwarden::backtest::quick_rules(level, &defaults)?
                 }
                 (None, None) => unreachable!("clap requires --series or --threshold"),

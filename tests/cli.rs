@@ -192,6 +192,17 @@ fn backtest_json_lists_transitions_and_bad_csv_is_located() {
     assert!(warn["projected_breach"].is_string(), "{warn}");
     assert!(warn["message"].as_str().unwrap().contains("crosses critical 100/day on"), "{warn}");
 
+    // A configuration that is there but wrong is an error, not the defaults in disguise.
+    let bad = dir.path().join("thresholds.toml");
+    let shipped = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/thresholds.toml")).unwrap();
+    std::fs::write(&bad, shipped.replace("anomaly_hold_days = 7", "anomaly_hold_days = 99")).unwrap();
+    let out = costwarden(
+        &["backtest", "-c", bad.to_str().unwrap(), "--input", csv.to_str().unwrap(), "--threshold", "100"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).1.contains("rules.anomaly_hold_days: must be between 0 and 56"), "{}", text(&out).1);
+
     std::fs::write(&csv, "date,value\n2026-01-01,1\n2026-01-02,n/a\n").unwrap();
     let out = costwarden(&["backtest", "--input", csv.to_str().unwrap(), "--threshold", "100"], &[]);
     assert_eq!(out.status.code(), Some(2));
