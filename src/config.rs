@@ -76,6 +76,9 @@ pub struct RuleDefaults {
     pub anomaly_ratio: f64,
     pub anomaly_hold_days: u32,
     pub anomaly_drops: bool,
+    pub anomaly_shift_days: u32,
+    pub anomaly_shift_z: f64,
+    pub anomaly_shift_ratio: f64,
     /// ECS task capacity ratios.
     pub capacity_warn: f64,
     pub capacity_crit: f64,
@@ -94,6 +97,9 @@ impl Default for RuleDefaults {
             anomaly_ratio: p.anomaly_ratio,
             anomaly_hold_days: p.anomaly_hold_days,
             anomaly_drops: p.anomaly_drops,
+            anomaly_shift_days: p.anomaly_shift_days,
+            anomaly_shift_z: p.anomaly_shift_z,
+            anomaly_shift_ratio: p.anomaly_shift_ratio,
             capacity_warn: 0.7,
             capacity_crit: 1.0,
         }
@@ -677,6 +683,9 @@ impl Config {
         v.check("rules.anomaly_z", r.anomaly_z > 0.0, "must be above 0");
         v.check("rules.anomaly_ratio", r.anomaly_ratio >= 1.0, "must be at least 1");
         v.check("rules.anomaly_hold_days", r.anomaly_hold_days <= 56, "must be between 0 and 56");
+        v.check("rules.anomaly_shift_days", r.anomaly_shift_days <= 28, "must be between 0 (off) and 28");
+        v.check("rules.anomaly_shift_z", r.anomaly_shift_z > 0.0, "must be above 0");
+        v.check("rules.anomaly_shift_ratio", r.anomaly_shift_ratio >= 1.0, "must be at least 1");
         v.ratios("rules", r.capacity_warn, r.capacity_crit);
 
         let team = |v: &mut Validator, path: &str, owner: &Option<String>| {

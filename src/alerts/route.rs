@@ -26,6 +26,9 @@ pub fn params(d: &RuleDefaults, plan: Option<&Plan>, anomaly_drops: Option<bool>
         anomaly_ratio: d.anomaly_ratio,
         anomaly_hold_days: d.anomaly_hold_days,
         anomaly_drops: anomaly_drops.unwrap_or(d.anomaly_drops),
+        anomaly_shift_days: d.anomaly_shift_days,
+        anomaly_shift_z: d.anomaly_shift_z,
+        anomaly_shift_ratio: d.anomaly_shift_ratio,
     }
 }
 

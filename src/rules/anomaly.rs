@@ -4,6 +4,10 @@
 //! last 28 days. The day must also be a new high of that baseline: a second, smaller spike within
 //! 8 weeks tells the team nothing the first did not.
 //!
+//! A level shift too small for a spike (a product change that adds a fifth to the volume) is
+//! found once it has lasted `anomaly_shift_days`: all of those days beyond every one of the 28
+//! days before, their median well away from theirs.
+//!
 //! An anomaly is held for `anomaly_hold_days` quiet days: a series that flaps around its
 //! threshold (as a level shift does while its baseline catches up) alerts once, not every other
 //! day. Only increases alert unless `anomaly_drops` is set: a quiet day is good news for a cost,
@@ -28,6 +32,20 @@ pub struct Baseline {
     pub what: &'static str,
 }
 
+impl Baseline {
+    fn of(values: &[f64], what: &'static str) -> Option<Baseline> {
+        if values.is_empty() {
+            return None;
+        }
+        let m = median(values);
+        let deviations: Vec<f64> = values.iter().map(|v| (v - m).abs()).collect();
+        // A floor of 5% of the median: a perfectly flat history must not make any wobble a page.
+        let scale = (MAD_SCALE * median(&deviations)).max(0.05 * m.abs()).max(f64::MIN_POSITIVE);
+        let (low, high) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(*v), h.max(*v)));
+        Some(Baseline { median: m, scale, low, high, what })
+    }
+}
+
 /// The baseline of `day` from the days `before` it (sorted), or None with too few of them.
 pub fn baseline(before: &[(NaiveDate, f64)], day: NaiveDate) -> Option<Baseline> {
     if before.len() < MIN_HISTORY {
@@ -35,41 +53,74 @@ pub fn baseline(before: &[(NaiveDate, f64)], day: NaiveDate) -> Option<Baseline>
     }
     let within = |days: u64| before.iter().rev().take_while(move |(d, _)| *d >= day - Days::new(days));
     let same_weekday: Vec<f64> = within(56).filter(|(d, _)| d.weekday() == day.weekday()).map(|(_, v)| *v).collect();
-    let (values, what) = if same_weekday.len() >= 3 {
-        (same_weekday, "same-weekday median")
+    if same_weekday.len() >= 3 {
+        Baseline::of(&same_weekday, "same-weekday median")
     } else {
-        (within(28).map(|(_, v)| *v).collect(), "28-day median")
-    };
-    if values.is_empty() {
-        return None;
+        Baseline::of(&within(28).map(|(_, v)| *v).collect::<Vec<f64>>(), "28-day median")
     }
-    let m = median(&values);
-    let deviations: Vec<f64> = values.iter().map(|v| (v - m).abs()).collect();
-    // A floor of 5% of the median: a perfectly flat history must not make any wobble a page.
-    let scale = (MAD_SCALE * median(&deviations)).max(0.05 * m.abs()).max(f64::MIN_POSITIVE);
-    let (low, high) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(*v), h.max(*v)));
-    Some(Baseline { median: m, scale, low, high, what })
 }
 
-/// One day against its baseline.
+/// Which test found the anomaly.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    /// One day far from its baseline.
+    Spike,
+    /// The last `anomaly_shift_days` days, from the given one, all beyond the 28 days before.
+    Shift(NaiveDate),
+}
+
+/// One day against its baseline: `value` is the day's, or the shifted days' median.
 #[derive(Clone, Copy)]
 struct Judged {
     b: Baseline,
+    value: f64,
     z: f64,
     ratio: f64,
-    anomalous: bool,
+    anomalous: Option<Kind>,
 }
 
-/// Day `i` of `history` against the days before it.
+impl Judged {
+    fn new(b: Baseline, value: f64) -> Judged {
+        let z = (value - b.median) / b.scale;
+        let ratio = if b.median > 0.0 { value / b.median } else { f64::INFINITY };
+        Judged { b, value, z, ratio, anomalous: None }
+    }
+
+    /// Far enough above (or, with drops, below) the baseline, and beyond `outside` of its range.
+    fn beyond(&self, z: f64, ratio: f64, drops: bool, outside: (f64, f64)) -> bool {
+        let up = self.z >= z && self.ratio >= ratio && outside.0 > self.b.high;
+        let down = drops && self.z <= -z && self.ratio <= 1.0 / ratio && outside.1 < self.b.low;
+        up || down
+    }
+}
+
+/// Day `i` of `history` against the days before it: a spike, else a level shift.
 fn judge(r: &SeriesRules, history: &[(NaiveDate, f64)], i: usize) -> Option<Judged> {
     let (day, value) = history[i];
-    let b = baseline(&history[..i], day)?;
     let p = &r.params;
-    let z = (value - b.median) / b.scale;
-    let ratio = if b.median > 0.0 { value / b.median } else { f64::INFINITY };
-    let up = z >= p.anomaly_z && ratio >= p.anomaly_ratio && value > b.high;
-    let down = p.anomaly_drops && z <= -p.anomaly_z && ratio <= 1.0 / p.anomaly_ratio && value < b.low;
-    Some(Judged { b, z, ratio, anomalous: up || down })
+    let mut spike = Judged::new(baseline(&history[..i], day)?, value);
+    if spike.beyond(p.anomaly_z, p.anomaly_ratio, p.anomaly_drops, (value, value)) {
+        spike.anomalous = Some(Kind::Spike);
+        return Some(spike);
+    }
+    let k = p.anomaly_shift_days as usize;
+    if k > 0 && i + 1 >= k {
+        let shifted: Vec<f64> = history[i + 1 - k..=i].iter().map(|(_, v)| *v).collect();
+        let from = history[i + 1 - k].0;
+        let start = history.partition_point(|(d, _)| *d < from - Days::new(28));
+        let before: Vec<f64> = history[start..i + 1 - k].iter().map(|(_, v)| *v).collect();
+        if before.len() >= MIN_HISTORY {
+            let b = Baseline::of(&before, "28-day median").expect("non-empty");
+            let mut shift = Judged::new(b, median(&shifted));
+            let lowest = shifted.iter().copied().fold(f64::INFINITY, f64::min);
+            let highest = shifted.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            if shift.beyond(p.anomaly_shift_z, p.anomaly_shift_ratio, p.anomaly_drops, (lowest, highest)) {
+                shift.anomalous = Some(Kind::Shift(from));
+                return Some(shift);
+            }
+        }
+    }
+    Some(spike)
 }
 
 pub fn evaluate(r: &SeriesRules, history: &[(NaiveDate, f64)]) -> Finding {
@@ -87,28 +138,40 @@ pub fn evaluate(r: &SeriesRules, history: &[(NaiveDate, f64)]) -> Finding {
     f.utilisation = Some(if threshold > 0.0 { value / threshold } else { 0.0 });
     let hold = Days::new(u64::from(r.params.anomaly_hold_days));
     // Not anomalous today: the latest anomalous day still held, if any.
-    let held = if now.anomalous {
+    let held = if now.anomalous.is_some() {
         None
     } else {
         (0..last)
             .rev()
             .take_while(|&i| history[i].0 + hold >= day)
-            .find_map(|i| judge(r, history, i).filter(|j| j.anomalous).map(|j| (i, j)))
+            .find_map(|i| judge(r, history, i).filter(|j| j.anomalous.is_some()).map(|j| (i, j)))
     };
     let (shown, j) = held.unwrap_or((last, now));
-    let (d, v) = history[shown];
+    let d = history[shown].0;
     // A drop to a tenth reads "0.10×", not "0.1×".
     let ratio = if j.ratio < 1.0 { format!("{:.2}", j.ratio) } else { format!("{:.1}", j.ratio) };
-    let verb = if shown == last { "is" } else { "was" };
-    f.message = format!(
-        "{}: {} on {d} {verb} {ratio}× its {} {} ({:+.1} robust SD)",
-        r.label,
-        human(v, r.unit),
-        j.b.what,
-        human(j.b.median, r.unit),
-        j.z
-    );
-    if now.anomalous || held.is_some() {
+    let now_or_then = |is: &'static str, was: &'static str| if shown == last { is } else { was };
+    let (value, b, z) = (human(j.value, r.unit), j.b, j.z);
+    f.message = match j.anomalous {
+        Some(Kind::Shift(from)) => format!(
+            "{}: the {} days {from} to {d} {} all {} the 28 days before: their median {value} is {ratio}× \
+             the {} {} ({z:+.1} robust SD)",
+            r.label,
+            r.params.anomaly_shift_days,
+            now_or_then("are", "were"),
+            if j.z > 0.0 { "above" } else { "below" },
+            b.what,
+            human(b.median, r.unit),
+        ),
+        _ => format!(
+            "{}: {value} on {d} {} {ratio}× its {} {} ({z:+.1} robust SD)",
+            r.label,
+            now_or_then("is", "was"),
+            b.what,
+            human(b.median, r.unit),
+        ),
+    };
+    if j.anomalous.is_some() {
         f.level = Level::Warning;
     }
     if held.is_some() {
@@ -219,5 +282,34 @@ mod tests {
         for end in 15..w.len() {
             assert_eq!(evaluate(&drops, &w[..end]).level, Level::Ok, "day {end}");
         }
+    }
+
+    #[test]
+    fn a_sustained_step_too_small_for_a_spike_is_a_level_shift_on_its_fifth_day() {
+        // 30 days around 50 GB, then a step to 62 GB (+24%): no single day is a spike.
+        let mut v: Vec<f64> = (0..30).map(|i| 50e9 + (i % 5) as f64 * 0.5e9).collect();
+        v.extend([62e9, 63e9, 62.5e9, 62e9, 63e9, 62e9]);
+        let h = series("2026-10-01", &v);
+        let levels: Vec<Level> = (30..h.len()).map(|end| evaluate(&rules(None), &h[..=end]).level).collect();
+        use Level::{Ok as O, Warning as W};
+        assert_eq!(levels, [O, O, O, O, W, W]);
+        let f = evaluate(&rules(None), &h[..=34]);
+        assert_eq!(
+            f.message,
+            "bucket uploads: the 5 days 2026-10-31 to 2026-11-04 are all above the 28 days before: their median \
+             62.5 GB is 1.2× the 28-day median 51.0 GB (+4.5 robust SD)"
+        );
+        let mut off = rules(None);
+        off.params.anomaly_shift_days = 0;
+        assert_eq!(evaluate(&off, &h[..=34]).level, Level::Ok);
+        // A step down is a shift only with drops.
+        let down: Vec<f64> = v[..30].iter().copied().chain([38e9; 5]).collect();
+        let hd = series("2026-10-01", &down);
+        assert_eq!(evaluate(&rules(None), &hd).level, Level::Ok);
+        let mut drops = rules(None);
+        drops.params.anomaly_drops = true;
+        let f = evaluate(&drops, &hd);
+        assert_eq!(f.level, Level::Warning, "{}", f.message);
+        assert!(f.message.contains("are all below the 28 days before"), "{}", f.message);
     }
 }

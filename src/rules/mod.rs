@@ -116,6 +116,11 @@ pub struct Params {
     pub anomaly_hold_days: u32,
     /// Falls (below median / ratio, the same z below) alert too.
     pub anomaly_drops: bool,
+    /// A level shift: this many days (0: off) all beyond the 28 days before, their median at
+    /// least `anomaly_shift_z` robust SDs and `anomaly_shift_ratio` × away.
+    pub anomaly_shift_days: u32,
+    pub anomaly_shift_z: f64,
+    pub anomaly_shift_ratio: f64,
 }
 
 impl Default for Params {
@@ -127,6 +132,9 @@ impl Default for Params {
             anomaly_ratio: 1.5,
             anomaly_hold_days: 7,
             anomaly_drops: false,
+            anomaly_shift_days: 5,
+            anomaly_shift_z: 3.0,
+            anomaly_shift_ratio: 1.2,
         }
     }
 }
