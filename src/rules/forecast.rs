@@ -43,13 +43,13 @@ impl Trend {
         self.at(self.central, 0.0)
     }
 
-    /// Growth per week of the central line, as a fraction (0.061 = +6.1%/week) or, for a linear
-    /// fit, in units per week.
-    pub fn weekly(&self) -> f64 {
+    /// Growth per week at `slope`, as a person reads it: "+6.1%/week" for a log fit, in units
+    /// per week for a linear one.
+    pub fn per_week(&self, slope: f64, unit: crate::metrics::Unit) -> String {
         if self.log {
-            (7.0 * self.central.1).exp() - 1.0
+            format!("{:+.1}%/week", 100.0 * ((7.0 * slope).exp() - 1.0))
         } else {
-            7.0 * self.central.1
+            format!("{}/week", human(7.0 * slope, unit))
         }
     }
 
@@ -161,11 +161,7 @@ pub fn evaluate(r: &SeriesRules, t: &Threshold, history: &[(NaiveDate, f64)]) ->
     f.value = Some(trend.level());
     f.planned = (!t.fixed).then(|| t.planned(day));
     f.utilisation = Some(trend.at(trend.central, f64::from(horizon)) / t.crit_at(end));
-    let growth = if trend.log {
-        format!("{:+.1}%/week", 100.0 * trend.weekly())
-    } else {
-        format!("{}/week", human(trend.weekly(), r.unit))
-    };
+    let growth = trend.per_week(trend.central.1, r.unit);
     let level = format!("level {}/day", human(trend.level(), r.unit));
     let crossing = trend.crossing(trend.central, t, horizon);
     let season =
@@ -178,7 +174,9 @@ pub fn evaluate(r: &SeriesRules, t: &Threshold, history: &[(NaiveDate, f64)]) ->
                 >= t.crit_at(day + Days::new(u64::from(k)))
         })
     };
-    let weekly = |slope: f64| format!("{:+.1}%/week", 100.0 * ((7.0 * slope).exp() - 1.0));
+    // The shallow end of the slope's 90% range: unless it too crosses within the horizon, the
+    // crossing is a guess, and a warning the team would learn to ignore.
+    let late = crossing.and_then(|_| trend.crossing(trend.lower, t, horizon * 3));
     match (crossing, season) {
         (Some(k), Some(ly)) if seasonal_crossing(&ly).is_none() => {
             f.threshold = Some(t.crit_at(end));
@@ -188,17 +186,30 @@ pub fn evaluate(r: &SeriesRules, t: &Threshold, history: &[(NaiveDate, f64)]) ->
                  critical for the next {horizon} days",
                 r.label,
                 day + Days::new(u64::from(k)),
-                weekly(ly.slope),
+                trend.per_week(ly.slope, r.unit),
                 100.0 * (ly.season[horizon as usize].exp() - 1.0),
+            );
+        }
+        (Some(k), _) if late.is_none_or(|l| l > horizon) => {
+            f.threshold = Some(t.crit_at(end));
+            f.message = format!(
+                "{}: trend {growth} ({level}) would cross critical on {}, but at the low end of its 90% \
+                 range ({}) {}: not yet a warning",
+                r.label,
+                day + Days::new(u64::from(k)),
+                trend.per_week(trend.lower.1, r.unit),
+                late.map_or(format!("not within {} days", horizon * 3), |l| format!(
+                    "only on {}",
+                    day + Days::new(u64::from(l))
+                )),
             );
         }
         (Some(k), season) => {
             let breach = day + Days::new(u64::from(k));
-            // The interval's steeper line crosses first; the shallower one may not within 3
-            // horizons, which the message states as "or later".
+            // The interval's steeper line crosses first, the shallower one (within the horizon,
+            // as checked above) last.
             let early = trend.crossing(trend.upper, t, horizon * 3).unwrap_or(k);
-            let late = trend.crossing(trend.lower, t, horizon * 3);
-            let spread = late.map_or(horizon * 3 - k, |l| l.saturating_sub(k)).max(k - early.min(k));
+            let spread = late.unwrap_or(k).saturating_sub(k).max(k - early.min(k));
             f.level = Level::Warning;
             f.projected_breach = Some(breach);
             f.breach_uncertainty_days = Some(spread);
@@ -211,10 +222,9 @@ pub fn evaluate(r: &SeriesRules, t: &Threshold, history: &[(NaiveDate, f64)]) ->
                 )
             } else {
                 format!(
-                    "{}: trend {growth} ({level}) crosses critical {}/day on {breach} ± {spread} d{}",
+                    "{}: trend {growth} ({level}) crosses critical {}/day on {breach} ± {spread} d",
                     r.label,
                     human(t.crit_at(breach), r.unit),
-                    if late.is_none() { " (or later)" } else { "" }
                 )
             };
             if season.is_some() {
@@ -327,5 +337,18 @@ mod tests {
         let f = evaluate(&rules(Some(flat(100.0))), &flat(100.0), &h[..=end]);
         assert_eq!(f.level, Level::Warning, "{}", f.message);
         assert!(f.message.ends_with(", also allowing for last year's season"), "{}", f.message);
+    }
+
+    #[test]
+    fn a_crossing_only_the_central_slope_makes_is_not_yet_a_warning() {
+        // +0.7%/day under ±20% noise: the central line reaches 100 in the horizon, the shallow end
+        // of its 90% range does not.
+        let noise = [1.2, 0.8, 1.1, 0.85, 1.15, 0.9, 1.0];
+        let v: Vec<f64> = (0..28).map(|i| 75.0 * 1.007f64.powi(i) * noise[(i * 3 % 7) as usize]).collect();
+        let f = evaluate(&rules(Some(flat(100.0))), &flat(100.0), &series("2026-10-01", &v));
+        assert_eq!(f.level, Level::Ok, "{}", f.message);
+        assert!(f.message.contains(" would cross critical on 2026-1"), "{}", f.message);
+        assert!(f.message.contains("but at the low end of its 90% range ("), "{}", f.message);
+        assert!(f.message.ends_with(": not yet a warning"), "{}", f.message);
     }
 }
