@@ -190,7 +190,8 @@ pub fn evaluate(r: &SeriesRules, t: &Threshold, history: &[(NaiveDate, f64)]) ->
                 100.0 * (ly.season[horizon as usize].exp() - 1.0),
             );
         }
-        (Some(k), _) if late.is_none_or(|l| l > horizon) => {
+        // Already at critical (k = 0) needs no slope to be sure of.
+        (Some(k), _) if k > 0 && late.is_none_or(|l| l > horizon) => {
             f.threshold = Some(t.crit_at(end));
             f.message = format!(
                 "{}: trend {growth} ({level}) would cross critical on {}, but at the low end of its 90% \
@@ -350,5 +351,14 @@ mod tests {
         assert!(f.message.contains(" would cross critical on 2026-1"), "{}", f.message);
         assert!(f.message.contains("but at the low end of its 90% range ("), "{}", f.message);
         assert!(f.message.ends_with(": not yet a warning"), "{}", f.message);
+    }
+
+    #[test]
+    fn a_level_already_above_critical_is_a_warning_however_uncertain_its_slope() {
+        let noise = [1.2, 0.8, 1.1, 0.85, 1.15, 0.9, 1.0];
+        let v: Vec<f64> = (0..28).map(|i| 105.0 * noise[(i * 3 % 7) as usize]).collect();
+        let f = evaluate(&rules(Some(flat(100.0))), &flat(100.0), &series("2026-10-01", &v));
+        assert_eq!(f.level, Level::Warning, "{}", f.message);
+        assert!(f.message.contains("is already at or above critical 100.0 B/day"), "{}", f.message);
     }
 }
