@@ -41,9 +41,14 @@ impl Baseline {
         let deviations: Vec<f64> = values.iter().map(|v| (v - m).abs()).collect();
         // A floor of 5% of the median: a perfectly flat history must not make any wobble a page.
         let scale = (MAD_SCALE * median(&deviations)).max(0.05 * m.abs()).max(f64::MIN_POSITIVE);
-        let (low, high) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(*v), h.max(*v)));
+        let (low, high) = range(values);
         Some(Baseline { median: m, scale, low, high, what })
     }
+}
+
+/// (lowest, highest) of `values`.
+fn range(values: &[f64]) -> (f64, f64) {
+    values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(*v), h.max(*v)))
 }
 
 /// The baseline of `day` from the days `before` it (sorted), or None with too few of them.
@@ -112,9 +117,7 @@ fn judge(r: &SeriesRules, history: &[(NaiveDate, f64)], i: usize) -> Option<Judg
         if before.len() >= MIN_HISTORY {
             let b = Baseline::of(&before, "28-day median").expect("non-empty");
             let mut shift = Judged::new(b, median(&shifted));
-            let lowest = shifted.iter().copied().fold(f64::INFINITY, f64::min);
-            let highest = shifted.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            if shift.beyond(p.anomaly_shift_z, p.anomaly_shift_ratio, p.anomaly_drops, (lowest, highest)) {
+            if shift.beyond(p.anomaly_shift_z, p.anomaly_shift_ratio, p.anomaly_drops, range(&shifted)) {
                 shift.anomalous = Some(Kind::Shift(from));
                 return Some(shift);
             }
