@@ -1,7 +1,7 @@
 //! Spike / level shift: a day far above its robust baseline raises WARNING even when no
 //! threshold is crossed. The baseline is the median and MAD of the same weekday over the last
-//! 8 weeks when there are at least 3 of them (so Mondays are compared with Mondays), else of the
-//! last 28 days. The day must also be a new high of that baseline: a second, smaller spike within
+//! 8 weeks when the series has a weekly pattern (so Mondays are compared with Mondays), else of
+//! the last 28 days: a weekday's 8 values are a thin sample, only worth it when weekdays differ. The day must also be a new high of that baseline: a second, smaller spike within
 //! 8 weeks tells the team nothing the first did not.
 //!
 //! A level shift too small for a spike (a product change that adds a fifth to the volume) is
@@ -20,6 +20,9 @@ use super::{human, median, Finding, Level, RuleKind, SeriesRules};
 pub const MIN_HISTORY: usize = 14;
 /// MAD × 1.4826 estimates the standard deviation of normal data.
 const MAD_SCALE: f64 = 1.4826;
+/// χ² with 6 degrees of freedom exceeds this with probability 1%: a weekly pattern is claimed
+/// only when the weekday ranks differ more than chance would make them 1 time in 100.
+const WEEKLY_H: f64 = 16.81;
 
 /// What a day is compared with.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -58,10 +61,42 @@ pub fn baseline(before: &[(NaiveDate, f64)], day: NaiveDate) -> Option<Baseline>
     }
     let within = |days: u64| before.iter().rev().take_while(move |(d, _)| *d >= day - Days::new(days));
     let same_weekday: Vec<f64> = within(56).filter(|(d, _)| d.weekday() == day.weekday()).map(|(_, v)| *v).collect();
-    if same_weekday.len() >= 3 {
+    if same_weekday.len() >= 3 && weekday_h(&within(56).copied().collect::<Vec<_>>()) >= WEEKLY_H {
         Baseline::of(&same_weekday, "same-weekday median")
     } else {
         Baseline::of(&within(28).map(|(_, v)| *v).collect::<Vec<f64>>(), "28-day median")
+    }
+}
+
+/// Kruskal–Wallis H of `days` grouped by weekday, corrected for ties: about χ² with 6 degrees
+/// of freedom when the weekday does not matter. Ranks, so a spike or a trend does not make a
+/// pattern.
+fn weekday_h(days: &[(NaiveDate, f64)]) -> f64 {
+    let n = days.len() as f64;
+    let mut order: Vec<usize> = (0..days.len()).collect();
+    order.sort_by(|&a, &b| days[a].1.total_cmp(&days[b].1));
+    let (mut rank_sum, mut count, mut ties) = ([0.0; 7], [0.0; 7], 0.0);
+    let mut i = 0;
+    while i < order.len() {
+        let j = i + order[i..].iter().take_while(|&&k| days[k].1 == days[order[i]].1).count();
+        let t = (j - i) as f64;
+        ties += t * t * t - t;
+        for &k in &order[i..j] {
+            let w = days[k].0.weekday().num_days_from_monday() as usize;
+            // The tied values share the mean of ranks i + 1 ..= j.
+            rank_sum[w] += (i + j + 1) as f64 / 2.0;
+            count[w] += 1.0;
+        }
+        i = j;
+    }
+    let spread: f64 = (0..7).filter(|&w| count[w] > 0.0).map(|w| rank_sum[w] * rank_sum[w] / count[w]).sum();
+    let h = 12.0 / (n * (n + 1.0)) * spread - 3.0 * (n + 1.0);
+    let correction = 1.0 - ties / (n * n * n - n);
+    // All values equal: no pattern to find.
+    if correction > 0.0 {
+        h / correction
+    } else {
+        0.0
     }
 }
 
@@ -195,7 +230,7 @@ mod tests {
         let f = evaluate(&rules(None), &series("2026-10-01", &v));
         assert_eq!(f.level, Level::Warning, "{}", f.message);
         assert!(
-            f.message.starts_with("bucket uploads: 170.0 GB on 2026-10-29 is 3.3× its same-weekday median 51.5 GB"),
+            f.message.starts_with("bucket uploads: 170.0 GB on 2026-10-29 is 3.3× its 28-day median 52.0 GB"),
             "{}",
             f.message
         );
@@ -213,6 +248,25 @@ mod tests {
         for end in 15..h.len() {
             assert_eq!(evaluate(&rules(None), &h[..end]).level, Level::Ok, "day {end}");
         }
+    }
+
+    #[test]
+    fn mondays_are_compared_with_mondays_only_when_the_weekdays_differ() {
+        // Eight weeks of quiet weekends (about 30) and busy weekdays (about 80), each day a little
+        // different; then a Monday at 250.
+        let noise = |i: usize| ((i * 37) % 11) as f64;
+        let weekly: Vec<f64> = (0..56).map(|i| if i % 7 >= 5 { 30.0 } else { 80.0 } + noise(i)).collect();
+        let spike = |mut v: Vec<f64>| {
+            v.push(250.0);
+            evaluate(&rules(None), &series("2026-10-05", &v)).message // 2026-10-05 is a Monday
+        };
+        let f = spike(weekly.clone());
+        assert!(f.contains("is 3.0× its same-weekday median 84.5 B (+"), "{f}");
+        // The same weeks, each turned by 3 more days than the one before: the quiet days fall on
+        // every weekday in turn, so there is no weekly pattern and the 28-day median is used.
+        let shuffled: Vec<f64> = (0..56).map(|i| weekly[i / 7 * 7 + (i % 7 + i / 7 * 3) % 7]).collect();
+        let f = spike(shuffled);
+        assert!(f.contains("its 28-day median"), "{f}");
     }
 
     #[test]
@@ -275,7 +329,7 @@ mod tests {
         let f = evaluate(&drops, &h);
         assert_eq!(f.level, Level::Warning, "{}", f.message);
         assert!(
-            f.message.starts_with("bucket uploads: 0.0 B on 2026-10-29 is 0.00× its same-weekday median 51.5 GB"),
+            f.message.starts_with("bucket uploads: 0.0 B on 2026-10-29 is 0.00× its 28-day median 52.0 GB"),
             "{}",
             f.message
         );
