@@ -1,8 +1,9 @@
 //! Spike / level shift: a day far above its robust baseline raises WARNING even when no
 //! threshold is crossed. The baseline is the median and MAD of the same weekday over the last
 //! 8 weeks when the series has a weekly pattern (so Mondays are compared with Mondays), else of
-//! the last 28 days: a weekday's 8 values are a thin sample, only worth it when weekdays differ. The day must also be a new high of that baseline: a second, smaller spike within
-//! 8 weeks tells the team nothing the first did not.
+//! the last 28 days: a weekday's 8 values are a thin sample, only worth it when weekdays differ.
+//! The day must also be the highest of the last 8 weeks (of its weekday, with a weekly pattern):
+//! a second, smaller spike within 8 weeks tells the team nothing the first did not.
 //!
 //! A level shift too small for a spike (a product change that adds a fifth to the volume) is
 //! found once it has lasted `anomaly_shift_days`: all of those days beyond every one of the 28
@@ -64,7 +65,11 @@ pub fn baseline(before: &[(NaiveDate, f64)], day: NaiveDate) -> Option<Baseline>
     if same_weekday.len() >= 3 && weekday_h(&within(56).copied().collect::<Vec<_>>()) >= WEEKLY_H {
         Baseline::of(&same_weekday, "same-weekday median")
     } else {
-        Baseline::of(&within(28).map(|(_, v)| *v).collect::<Vec<f64>>(), "28-day median")
+        let b = Baseline::of(&within(28).map(|(_, v)| *v).collect::<Vec<f64>>(), "28-day median")?;
+        // A new high (or low) of 8 weeks, as with the same-weekday baseline: a spike 5 weeks
+        // ago still says that this size happens here.
+        let (low, high) = range(&within(56).map(|(_, v)| *v).collect::<Vec<f64>>());
+        Some(Baseline { low, high, ..b })
     }
 }
 
@@ -315,6 +320,20 @@ mod tests {
         let f = evaluate(&rules(None), &h);
         assert_eq!(f.level, Level::Ok, "{}", f.message);
         v[34] = 301.0;
+        assert_eq!(evaluate(&rules(None), &series("2026-10-01", &v)).level, Level::Warning);
+    }
+
+    #[test]
+    fn without_a_weekly_pattern_a_new_high_is_still_one_of_8_weeks() {
+        // Day 55 is 35 days after the spike on day 20: outside the 28-day median's days, but
+        // within the 8 weeks a new high is measured over.
+        let mut v: Vec<f64> = (0..56).map(|i| 50.0 + (i % 5) as f64).collect();
+        v[20] = 300.0;
+        v[55] = 200.0;
+        let f = evaluate(&rules(None), &series("2026-10-01", &v));
+        assert!(f.message.contains("28-day median"), "{}", f.message);
+        assert_eq!(f.level, Level::Ok, "{}", f.message);
+        v[55] = 301.0;
         assert_eq!(evaluate(&rules(None), &series("2026-10-01", &v)).level, Level::Warning);
     }
 
