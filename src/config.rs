@@ -8,8 +8,9 @@ use serde::Deserialize;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    // Not a `source`: the reason is in the message already, and anyhow's chain would repeat it.
+    #[error("cannot read {path}: {io}")]
+    Read { path: String, io: std::io::Error },
     #[error("{path}: {message}")]
     Parse { path: String, message: String },
     #[error("{path}: {} problem(s):\n{}", .problems.len(), render(.problems))]
@@ -515,8 +516,8 @@ fn d_pass_env() -> String {
 
 impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|io| ConfigError::Read { path: path.display().to_string(), io })?;
         Config::parse(&text, &path.display().to_string())
     }
 

@@ -50,6 +50,17 @@ fn the_shipped_thresholds_toml_validates() {
     assert_eq!(text(&out).0, format!("{path}: ok\n"));
 }
 
+#[test]
+fn an_unreadable_configuration_is_one_clear_line_and_exit_2() {
+    for args in [&["run", "--config", "/nonexistent/t.toml"][..], &["validate", "/nonexistent/t.toml"]] {
+        let out = costwarden(args, &[]);
+        let (_, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("cannot read /nonexistent/t.toml: No such file"), "{args:?}: {stderr}");
+        assert_eq!(stderr.matches("No such file").count(), 1, "{args:?}: the reason once: {stderr}");
+    }
+}
+
 struct Peers {
     moto: Moto,
     console: Console,
