@@ -21,6 +21,8 @@ use super::{human, median, Finding, Level, RuleKind, SeriesRules};
 pub const MIN_HISTORY: usize = 14;
 /// MAD × 1.4826 estimates the standard deviation of normal data.
 const MAD_SCALE: f64 = 1.4826;
+/// Mean absolute deviation × 1.2533 (√(π/2)) does the same.
+const MEAN_AD_SCALE: f64 = 1.2533;
 /// χ² with 6 degrees of freedom exceeds this with probability 1%: a weekly pattern is claimed
 /// only when the weekday ranks differ more than chance would make them 1 time in 100.
 const WEEKLY_H: f64 = 16.81;
@@ -43,8 +45,16 @@ impl Baseline {
         }
         let m = median(values);
         let deviations: Vec<f64> = values.iter().map(|v| (v - m).abs()).collect();
+        let mad = median(&deviations);
+        // More than half the days on one value (a count that rarely moves) make the MAD 0; the
+        // mean absolute deviation then still measures how far the others stray.
+        let spread = if mad > 0.0 {
+            MAD_SCALE * mad
+        } else {
+            MEAN_AD_SCALE * deviations.iter().sum::<f64>() / deviations.len() as f64
+        };
         // A floor of 5% of the median: a perfectly flat history must not make any wobble a page.
-        let scale = (MAD_SCALE * median(&deviations)).max(0.05 * m.abs()).max(f64::MIN_POSITIVE);
+        let scale = spread.max(0.05 * m.abs()).max(f64::MIN_POSITIVE);
         let (low, high) = range(values);
         Some(Baseline { median: m, scale, low, high, what })
     }
@@ -272,6 +282,22 @@ mod tests {
         let shuffled: Vec<f64> = (0..56).map(|i| weekly[i / 7 * 7 + (i % 7 + i / 7 * 3) % 7]).collect();
         let f = spike(shuffled);
         assert!(f.contains("its 28-day median"), "{f}");
+    }
+
+    #[test]
+    fn a_series_mostly_on_one_value_is_measured_by_how_far_the_others_stray() {
+        // 10 on most days, 15 on every 4th: the MAD is 0 and a 5%-of-median scale would make
+        // 16 a +12 SD spike; the mean absolute deviation (1.25 × 1.2533) makes it +3.8.
+        let base: Vec<f64> = (0..28).map(|i| if i % 4 == 3 { 15.0 } else { 10.0 }).collect();
+        let day = |v: f64| {
+            let mut h = base.clone();
+            h.push(v);
+            evaluate(&rules(None), &series("2026-10-01", &h))
+        };
+        let f = day(16.0);
+        assert_eq!(f.level, Level::Ok, "{}", f.message);
+        assert!(f.message.ends_with("(+3.8 robust SD)"), "{}", f.message);
+        assert_eq!(day(30.0).level, Level::Warning);
     }
 
     #[test]
