@@ -70,15 +70,18 @@ pub fn baseline(before: &[(NaiveDate, f64)], day: NaiveDate) -> Option<Baseline>
     if before.len() < MIN_HISTORY {
         return None;
     }
-    let within = |days: u64| before.iter().rev().take_while(move |(d, _)| *d >= day - Days::new(days));
-    let same_weekday: Vec<f64> = within(56).filter(|(d, _)| d.weekday() == day.weekday()).map(|(_, v)| *v).collect();
-    if same_weekday.len() >= 3 && weekday_h(&within(56).copied().collect::<Vec<_>>()) >= WEEKLY_H {
+    // The last 8 weeks, newest first.
+    let weeks8: Vec<(NaiveDate, f64)> =
+        before.iter().rev().take_while(|(d, _)| *d >= day - Days::new(56)).copied().collect();
+    let same_weekday: Vec<f64> = weeks8.iter().filter(|(d, _)| d.weekday() == day.weekday()).map(|(_, v)| *v).collect();
+    if same_weekday.len() >= 3 && weekday_h(&weeks8) >= WEEKLY_H {
         Baseline::of(&same_weekday, "same-weekday median")
     } else {
-        let b = Baseline::of(&within(28).map(|(_, v)| *v).collect::<Vec<f64>>(), "28-day median")?;
+        let last28: Vec<f64> = weeks8.iter().take_while(|(d, _)| *d >= day - Days::new(28)).map(|(_, v)| *v).collect();
+        let b = Baseline::of(&last28, "28-day median")?;
         // A new high (or low) of 8 weeks, as with the same-weekday baseline: a spike 5 weeks
         // ago still says that this size happens here.
-        let (low, high) = range(&within(56).map(|(_, v)| *v).collect::<Vec<f64>>());
+        let (low, high) = range(&weeks8.iter().map(|(_, v)| *v).collect::<Vec<f64>>());
         Some(Baseline { low, high, ..b })
     }
 }
