@@ -17,7 +17,8 @@ pub enum Error {
     #[error("scheduler: {0}")]
     Scheduler(String),
     #[error("signal handler: {0}")]
-    Signal(#[from] std::io::Error),
+    // Not a `source`: the reason is in the message already, and anyhow's chain would repeat it.
+    Signal(std::io::Error),
 }
 
 /// Enabled sources grouped by their schedule (their own, else `collector.schedule`).
@@ -73,7 +74,7 @@ pub async fn run(app: Arc<App>) -> Result<(), Error> {
     }
     scheduler.start().await.map_err(sched_err)?;
 
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(Error::Signal)?;
     tokio::select! {
         _ = term.recv() => tracing::info!("SIGTERM: stopping after the current run"),
         _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: stopping after the current run"),
