@@ -90,13 +90,19 @@ fn forecast_raises(series: &[(NaiveDate, f64)], critical: f64, d: &RuleDefaults)
         .collect()
 }
 
-/// What a quieter forecast costs: days of warning before a synthetic growth onset (60 flat days
-/// at half of critical, then +3%/day) reaches critical.
-fn onset_lead(d: &RuleDefaults) -> Option<i64> {
+/// A synthetic growth onset: 60 flat days at half of critical (100), then +3%/day, each day's
+/// value times `noise()`; and the day the noise-free curve reaches critical.
+fn onset_series(mut noise: impl FnMut() -> f64) -> (Vec<(NaiveDate, f64)>, NaiveDate) {
     let d0: NaiveDate = "2020-01-01".parse().unwrap();
-    let series: Vec<(NaiveDate, f64)> =
-        (0..120).map(|i| (d0 + Days::new(i), 50.0 * 1.03f64.powi((i as i32 - 59).max(0)))).collect();
-    let crossing = series.iter().find(|(_, v)| *v >= 100.0)?.0;
+    let curve = |i: u64| 50.0 * 1.03f64.powi((i as i32 - 59).max(0));
+    let series = (0..120).map(|i| (d0 + Days::new(i), curve(i) * noise())).collect();
+    let crossing = d0 + Days::new((0..).find(|&i| curve(i) >= 100.0).unwrap());
+    (series, crossing)
+}
+
+/// What a quieter forecast costs: days of warning before the onset reaches critical.
+fn onset_lead(d: &RuleDefaults) -> Option<i64> {
+    let (series, crossing) = onset_series(|| 1.0);
     forecast_raises(&series, 100.0, d).first().map(|w| (crossing - *w).num_days())
 }
 
@@ -104,20 +110,14 @@ fn onset_lead(d: &RuleDefaults) -> Option<i64> {
 /// have: (each seed's lead, or None if it never warned before the crossing; seeds that warned
 /// during the 60 flat days).
 fn noisy_onset_leads(d: &RuleDefaults, seeds: u64) -> (Vec<Option<i64>>, usize) {
-    let d0: NaiveDate = "2020-01-01".parse().unwrap();
-    let onset = d0 + Days::new(60);
-    let crossing = d0 + Days::new(59 + (2f64.ln() / 1.03f64.ln()).ceil() as u64);
     let mut leads = Vec::new();
     let mut early = 0;
     for seed in 0..seeds {
         let mut rng = fastrand::Rng::with_seed(seed);
         // Box-Muller: a standard normal from two uniforms.
         let mut normal = || (-2.0 * (1.0 - rng.f64()).ln()).sqrt() * (std::f64::consts::TAU * rng.f64()).cos();
-        let series: Vec<(NaiveDate, f64)> = (0..120)
-            .map(|i| {
-                (d0 + Days::new(i), 50.0 * 1.03f64.powi((i as i32 - 59).max(0)) * (1.0 + 0.1 * normal()).max(0.01))
-            })
-            .collect();
+        let (series, crossing) = onset_series(|| (1.0 + 0.1 * normal()).max(0.01));
+        let onset = series[60].0;
         let raises = forecast_raises(&series, 100.0, d);
         early += usize::from(raises.iter().any(|w| *w < onset));
         leads.push(raises.iter().find(|w| **w >= onset && **w <= crossing).map(|w| (crossing - *w).num_days()));
@@ -260,7 +260,11 @@ fn main() {
         let (leads, early) = noisy_onset_leads(d, 50);
         let mut got: Vec<i64> = leads.iter().flatten().copied().collect();
         got.sort_unstable();
-        let median = got.get(got.len() / 2).map_or("none".into(), |m| format!("{m} d"));
+        let median = if got.is_empty() {
+            "none".into()
+        } else {
+            format!("{} d", costwarden::rules::median(&got.iter().map(|&l| l as f64).collect::<Vec<f64>>()))
+        };
         let range = match (got.first(), got.last()) {
             (Some(a), Some(b)) => format!("{a}–{b} d"),
             _ => "-".into(),

@@ -241,6 +241,12 @@ mod tests {
     use super::super::test_util::*;
     use super::*;
 
+    fn with_drops() -> SeriesRules {
+        let mut r = rules(None);
+        r.params.anomaly_drops = true;
+        r
+    }
+
     #[test]
     fn a_one_day_spike_is_an_anomaly() {
         let mut v: Vec<f64> = (0..28).map(|i| 50e9 + (i % 5) as f64 * 1e9).collect();
@@ -372,8 +378,7 @@ mod tests {
         v.push(0.0);
         let h = series("2026-10-01", &v);
         assert_eq!(evaluate(&rules(None), &h).level, Level::Ok);
-        let mut drops = rules(None);
-        drops.params.anomaly_drops = true;
+        let drops = with_drops();
         let f = evaluate(&drops, &h);
         assert_eq!(f.level, Level::Warning, "{}", f.message);
         assert!(
@@ -411,8 +416,7 @@ mod tests {
         let down: Vec<f64> = v[..30].iter().copied().chain([38e9; 5]).collect();
         let hd = series("2026-10-01", &down);
         assert_eq!(evaluate(&rules(None), &hd).level, Level::Ok);
-        let mut drops = rules(None);
-        drops.params.anomaly_drops = true;
+        let drops = with_drops();
         let f = evaluate(&drops, &hd);
         assert_eq!(f.level, Level::Warning, "{}", f.message);
         assert!(f.message.contains("are all below the 28 days before"), "{}", f.message);
