@@ -75,6 +75,7 @@ pub struct RuleDefaults {
     pub anomaly: bool,
     pub anomaly_z: f64,
     pub anomaly_ratio: f64,
+    pub anomaly_new_high_days: u32,
     pub anomaly_hold_days: u32,
     pub anomaly_drops: bool,
     pub anomaly_shift_days: u32,
@@ -96,6 +97,7 @@ impl Default for RuleDefaults {
             anomaly: true,
             anomaly_z: p.anomaly_z,
             anomaly_ratio: p.anomaly_ratio,
+            anomaly_new_high_days: p.anomaly_new_high_days,
             anomaly_hold_days: p.anomaly_hold_days,
             anomaly_drops: p.anomaly_drops,
             anomaly_shift_days: p.anomaly_shift_days,
@@ -491,8 +493,8 @@ fn d_timeout() -> u64 {
 fn d_attempts() -> u32 {
     5
 }
-/// 60 days cover the longest look-back of the rules (the anomaly baseline's 8 weeks); more
-/// only costs Console pages and memory.
+/// 60 days cover the anomaly baseline's 8 weeks; more costs Console pages and memory, and buys
+/// last year's season for the forecast and a longer look-back for a spike's new high.
 fn d_av_history() -> u32 {
     60
 }
@@ -683,6 +685,11 @@ impl Config {
         );
         v.check("rules.anomaly_z", r.anomaly_z > 0.0, "must be above 0");
         v.check("rules.anomaly_ratio", r.anomaly_ratio >= 1.0, "must be at least 1");
+        v.check(
+            "rules.anomaly_new_high_days",
+            (7..=430).contains(&r.anomaly_new_high_days),
+            "must be between 7 and 430",
+        );
         v.check("rules.anomaly_hold_days", r.anomaly_hold_days <= 56, "must be between 0 and 56");
         v.check("rules.anomaly_shift_days", r.anomaly_shift_days <= 28, "must be between 0 (off) and 28");
         v.check("rules.anomaly_shift_z", r.anomaly_shift_z > 0.0, "must be above 0");
@@ -969,5 +976,26 @@ mod tests {
                 Problem { path: "antivirus.buckets[1].name".into(), line: Some(11), message: "empty".into() },
             ]
         );
+    }
+
+    #[test]
+    fn the_new_high_look_back_is_checked_and_located() {
+        let shipped = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/thresholds.toml")).unwrap();
+        assert!(shipped.contains("anomaly_new_high_days = 364"));
+        for bad in ["3", "431"] {
+            let text = shipped.replace("anomaly_new_high_days = 364", &format!("anomaly_new_high_days = {bad}"));
+            let ConfigError::Invalid { problems, .. } = Config::parse(&text, "t.toml").unwrap_err() else {
+                panic!("expected Invalid")
+            };
+            let line = text.lines().position(|l| l.starts_with("anomaly_new_high_days")).unwrap() + 1;
+            assert_eq!(
+                problems,
+                vec![Problem {
+                    path: "rules.anomaly_new_high_days".into(),
+                    line: Some(line),
+                    message: "must be between 7 and 430".into()
+                }]
+            );
+        }
     }
 }

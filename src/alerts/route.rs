@@ -24,6 +24,7 @@ pub fn params(d: &RuleDefaults, plan: Option<&Plan>, anomaly_drops: Option<bool>
         trend_window_days: d.trend_window_days,
         anomaly_z: d.anomaly_z,
         anomaly_ratio: d.anomaly_ratio,
+        anomaly_new_high_days: d.anomaly_new_high_days,
         anomaly_hold_days: d.anomaly_hold_days,
         anomaly_drops: anomaly_drops.unwrap_or(d.anomaly_drops),
         anomaly_shift_days: d.anomaly_shift_days,

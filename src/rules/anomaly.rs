@@ -2,8 +2,10 @@
 //! threshold is crossed. The baseline is the median and MAD of the same weekday over the last
 //! 8 weeks when the series has a weekly pattern (so Mondays are compared with Mondays), else of
 //! the last 28 days: a weekday's 8 values are a thin sample, only worth it when weekdays differ.
-//! The day must also be the highest of the last 8 weeks (of its weekday, with a weekly pattern):
-//! a second, smaller spike within 8 weeks tells the team nothing the first did not.
+//! The day must also be the highest of the last `anomaly_new_high_days` (52 weeks; of its
+//! weekday, with a weekly pattern): a second, smaller spike tells the team nothing the first did
+//! not, and a look-back of weeks alone lets noise set a new high every few weeks (on
+//! heavy-tailed data a new high of 8 weeks comes about once in 57 days).
 //!
 //! A level shift too small for a spike (a product change that adds a fifth to the volume) is
 //! found once it has lasted `anomaly_shift_days`: all of those days beyond every one of the 28
@@ -66,24 +68,26 @@ fn range(values: &[f64]) -> (f64, f64) {
 }
 
 /// The baseline of `day` from the days `before` it (sorted), or None with too few of them.
-pub fn baseline(before: &[(NaiveDate, f64)], day: NaiveDate) -> Option<Baseline> {
+/// `new_high_days`: how far back a spike must be the highest (of its weekday, with a weekly
+/// pattern), at most the history there is.
+pub fn baseline(before: &[(NaiveDate, f64)], day: NaiveDate, new_high_days: u32) -> Option<Baseline> {
     if before.len() < MIN_HISTORY {
         return None;
     }
     // The last 8 weeks, newest first.
     let weeks8: Vec<(NaiveDate, f64)> =
         before.iter().rev().take_while(|(d, _)| *d >= day - Days::new(56)).copied().collect();
+    let looked_back = || before.iter().rev().take_while(|(d, _)| *d >= day - Days::new(u64::from(new_high_days)));
     let same_weekday: Vec<f64> = weeks8.iter().filter(|(d, _)| d.weekday() == day.weekday()).map(|(_, v)| *v).collect();
-    if same_weekday.len() >= 3 && weekday_h(&weeks8) >= WEEKLY_H {
-        Baseline::of(&same_weekday, "same-weekday median")
+    let (b, (low, high)) = if same_weekday.len() >= 3 && weekday_h(&weeks8) >= WEEKLY_H {
+        let highs: Vec<f64> = looked_back().filter(|(d, _)| d.weekday() == day.weekday()).map(|(_, v)| *v).collect();
+        (Baseline::of(&same_weekday, "same-weekday median")?, range(&highs))
     } else {
         let last28: Vec<f64> = weeks8.iter().take_while(|(d, _)| *d >= day - Days::new(28)).map(|(_, v)| *v).collect();
-        let b = Baseline::of(&last28, "28-day median")?;
-        // A new high (or low) of 8 weeks, as with the same-weekday baseline: a spike 5 weeks
-        // ago still says that this size happens here.
-        let (low, high) = range(&weeks8.iter().map(|(_, v)| *v).collect::<Vec<f64>>());
-        Some(Baseline { low, high, ..b })
-    }
+        // A spike weeks before the 28 days still says that this size happens here.
+        (Baseline::of(&last28, "28-day median")?, range(&looked_back().map(|(_, v)| *v).collect::<Vec<f64>>()))
+    };
+    Some(Baseline { low, high, ..b })
 }
 
 /// Kruskal–Wallis H of `days` grouped by weekday, corrected for ties: about χ² with 6 degrees
@@ -156,7 +160,7 @@ impl Judged {
 fn judge(r: &SeriesRules, history: &[(NaiveDate, f64)], i: usize) -> Option<Judged> {
     let (day, value) = history[i];
     let p = &r.params;
-    let mut spike = Judged::new(baseline(&history[..i], day)?, value);
+    let mut spike = Judged::new(baseline(&history[..i], day, p.anomaly_new_high_days)?, value);
     if spike.beyond(p.anomaly_z, p.anomaly_ratio, p.anomaly_drops, (value, value)) {
         spike.anomalous = Some(Kind::Spike);
         return Some(spike);
@@ -359,17 +363,25 @@ mod tests {
     }
 
     #[test]
-    fn without_a_weekly_pattern_a_new_high_is_still_one_of_8_weeks() {
-        // Day 55 is 35 days after the spike on day 20: outside the 28-day median's days, but
-        // within the 8 weeks a new high is measured over.
-        let mut v: Vec<f64> = (0..56).map(|i| 50.0 + (i % 5) as f64).collect();
-        v[20] = 300.0;
-        v[55] = 200.0;
-        let f = evaluate(&rules(None), &series("2026-10-01", &v));
-        assert!(f.message.contains("28-day median"), "{}", f.message);
-        assert_eq!(f.level, Level::Ok, "{}", f.message);
-        v[55] = 301.0;
-        assert_eq!(evaluate(&rules(None), &series("2026-10-01", &v)).level, Level::Warning);
+    fn a_spike_must_be_the_highest_of_the_new_high_look_back() {
+        // Day 15 spiked to 300; day 120 (15 weeks on, the same weekday) reaches 200: far above
+        // its baseline, but not a new high of 52 weeks. With a look-back of 8 weeks it is one.
+        let flat: Vec<f64> = (0..121).map(|i| 50.0 + (i % 5) as f64).collect();
+        let week = [80.0, 82.0, 79.0, 81.0, 80.0, 20.0, 21.0];
+        let weekly: Vec<f64> = (0..121).map(|i| week[i % 7] + (i % 3) as f64).collect();
+        for (mut v, what) in [(flat, "28-day median"), (weekly, "same-weekday median")] {
+            v[15] = 300.0;
+            v[120] = 200.0;
+            let h = series("2026-10-01", &v);
+            let f = evaluate(&rules(None), &h);
+            assert!(f.message.contains(what), "{}", f.message);
+            assert_eq!(f.level, Level::Ok, "{}", f.message);
+            let mut weeks8 = rules(None);
+            weeks8.params.anomaly_new_high_days = 56;
+            assert_eq!(evaluate(&weeks8, &h).level, Level::Warning, "{what}");
+            v[120] = 301.0;
+            assert_eq!(evaluate(&rules(None), &series("2026-10-01", &v)).level, Level::Warning, "{what}");
+        }
     }
 
     #[test]

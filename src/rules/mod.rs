@@ -112,6 +112,8 @@ pub struct Params {
     pub anomaly_z: f64,
     /// ... and the least ratio to the baseline median, so tiny series do not page anyone.
     pub anomaly_ratio: f64,
+    /// A spike must be the highest of this many days (of its weekday, with a weekly pattern).
+    pub anomaly_new_high_days: u32,
     /// An anomaly stays WARNING until this many quiet days have passed.
     pub anomaly_hold_days: u32,
     /// Falls (below median / ratio, the same z below) alert too.
@@ -130,6 +132,7 @@ impl Default for Params {
             trend_window_days: 28,
             anomaly_z: 6.0,
             anomaly_ratio: 1.5,
+            anomaly_new_high_days: 364,
             anomaly_hold_days: 7,
             anomaly_drops: false,
             anomaly_shift_days: 5,
