@@ -37,6 +37,9 @@ pub struct Baseline {
     /// The lowest and highest of the values compared with.
     pub low: f64,
     pub high: f64,
+    /// The latest days of `low` and `high`, where they were looked back for.
+    pub low_on: Option<NaiveDate>,
+    pub high_on: Option<NaiveDate>,
     pub what: &'static str,
 }
 
@@ -58,7 +61,7 @@ impl Baseline {
         // A floor of 5% of the median: a perfectly flat history must not make any wobble a page.
         let scale = spread.max(0.05 * m.abs()).max(f64::MIN_POSITIVE);
         let (low, high) = range(values);
-        Some(Baseline { median: m, scale, low, high, what })
+        Some(Baseline { median: m, scale, low, high, low_on: None, high_on: None, what })
     }
 }
 
@@ -77,17 +80,19 @@ pub fn baseline(before: &[(NaiveDate, f64)], day: NaiveDate, new_high_days: u32)
     // The last 8 weeks, newest first.
     let weeks8: Vec<(NaiveDate, f64)> =
         before.iter().rev().take_while(|(d, _)| *d >= day - Days::new(56)).copied().collect();
-    let looked_back = || before.iter().rev().take_while(|(d, _)| *d >= day - Days::new(u64::from(new_high_days)));
+    let looked_back = before.iter().rev().take_while(|(d, _)| *d >= day - Days::new(u64::from(new_high_days)));
     let same_weekday: Vec<f64> = weeks8.iter().filter(|(d, _)| d.weekday() == day.weekday()).map(|(_, v)| *v).collect();
-    let (b, (low, high)) = if same_weekday.len() >= 3 && weekday_h(&weeks8) >= WEEKLY_H {
-        let highs: Vec<f64> = looked_back().filter(|(d, _)| d.weekday() == day.weekday()).map(|(_, v)| *v).collect();
-        (Baseline::of(&same_weekday, "same-weekday median")?, range(&highs))
+    let (b, back): (Baseline, Vec<(NaiveDate, f64)>) = if same_weekday.len() >= 3 && weekday_h(&weeks8) >= WEEKLY_H {
+        let back = looked_back.filter(|(d, _)| d.weekday() == day.weekday()).copied().collect();
+        (Baseline::of(&same_weekday, "same-weekday median")?, back)
     } else {
         let last28: Vec<f64> = weeks8.iter().take_while(|(d, _)| *d >= day - Days::new(28)).map(|(_, v)| *v).collect();
         // A spike weeks before the 28 days still says that this size happens here.
-        (Baseline::of(&last28, "28-day median")?, range(&looked_back().map(|(_, v)| *v).collect::<Vec<f64>>()))
+        (Baseline::of(&last28, "28-day median")?, looked_back.copied().collect())
     };
-    Some(Baseline { low, high, ..b })
+    let (low, high) = range(&back.iter().map(|(_, v)| *v).collect::<Vec<f64>>());
+    let on = |x: f64| back.iter().find(|(_, v)| *v == x).map(|(d, _)| *d);
+    Some(Baseline { low, high, low_on: on(low), high_on: on(high), ..b })
 }
 
 /// Kruskal–Wallis H of `days` grouped by weekday, corrected for ties: about χ² with 6 degrees
@@ -236,6 +241,25 @@ pub fn evaluate(r: &SeriesRules, history: &[(NaiveDate, f64)]) -> Finding {
     }
     if held.is_some() {
         f.message += &format!("; held until {} ({} quiet days)", d + hold, r.params.anomaly_hold_days);
+    } else if j.anomalous.is_none() {
+        // Far enough from the baseline, but not beyond the look-back's range: say so, or the
+        // finding reads like a spike that was missed.
+        let p = &r.params;
+        let (up, down) = (j.z >= p.anomaly_z && j.ratio >= p.anomaly_ratio, j.z <= -p.anomaly_z && p.anomaly_drops);
+        let seen = if up {
+            b.high_on.map(|on| ("high", b.high, on))
+        } else if down && j.ratio <= 1.0 / p.anomaly_ratio {
+            b.low_on.map(|on| ("low", b.low, on))
+        } else {
+            None
+        };
+        if let Some((what, v, on)) = seen {
+            f.message += &format!(
+                "; not a new {what}: {} on {on} was at least as {what} ({}-day look-back)",
+                human(v, r.unit),
+                p.anomaly_new_high_days
+            );
+        }
     }
     f
 }
@@ -376,6 +400,11 @@ mod tests {
             let f = evaluate(&rules(None), &h);
             assert!(f.message.contains(what), "{}", f.message);
             assert_eq!(f.level, Level::Ok, "{}", f.message);
+            assert!(
+                f.message.ends_with("; not a new high: 300.0 B on 2026-10-16 was at least as high (364-day look-back)"),
+                "{}",
+                f.message
+            );
             let mut weeks8 = rules(None);
             weeks8.params.anomaly_new_high_days = 56;
             assert_eq!(evaluate(&weeks8, &h).level, Level::Warning, "{what}");
@@ -395,6 +424,16 @@ mod tests {
         assert_eq!(f.level, Level::Warning, "{}", f.message);
         assert!(
             f.message.starts_with("bucket uploads: 0.0 B on 2026-10-29 is 0.00× its 28-day median 52.0 GB"),
+            "{}",
+            f.message
+        );
+        // The same drop again, once the first is no longer held, is not news, and says why.
+        v.extend((0..10).map(|i| 50e9 + (i % 5) as f64 * 1e9));
+        v.push(0.0);
+        let f = evaluate(&drops, &series("2026-10-01", &v));
+        assert_eq!(f.level, Level::Ok, "{}", f.message);
+        assert!(
+            f.message.ends_with("; not a new low: 0.0 B on 2026-10-29 was at least as low (364-day look-back)"),
             "{}",
             f.message
         );
