@@ -106,17 +106,17 @@ fn onset_lead(d: &RuleDefaults) -> Option<i64> {
     forecast_raises(&series, 100.0, d).first().map(|w| (crossing - *w).num_days())
 }
 
-/// The same onset with day-to-day noise (×(1 + 10% normal), one seed per run), as real volumes
-/// have: (each seed's lead, or None if it never warned before the crossing; seeds that warned
-/// during the 60 flat days).
-fn noisy_onset_leads(d: &RuleDefaults, seeds: u64) -> (Vec<Option<i64>>, usize) {
+/// The same onset with day-to-day noise (×(1 + `sd` × normal), one seed per run), as real
+/// volumes have: (each seed's lead, or None if it never warned before the crossing; seeds that
+/// warned during the 60 flat days).
+fn noisy_onset_leads(d: &RuleDefaults, seeds: u64, sd: f64) -> (Vec<Option<i64>>, usize) {
     let mut leads = Vec::new();
     let mut early = 0;
     for seed in 0..seeds {
         let mut rng = fastrand::Rng::with_seed(seed);
         // Box-Muller: a standard normal from two uniforms.
         let mut normal = || (-2.0 * (1.0 - rng.f64()).ln()).sqrt() * (std::f64::consts::TAU * rng.f64()).cos();
-        let (series, crossing) = onset_series(|| (1.0 + 0.1 * normal()).max(0.01));
+        let (series, crossing) = onset_series(|| (1.0 + sd * normal()).max(0.01));
         let onset = series[60].0;
         let raises = forecast_raises(&series, 100.0, d);
         early += usize::from(raises.iter().any(|w| *w < onset));
@@ -254,15 +254,15 @@ fn main() {
         }
     }
     println!(
-        "\nThe growth onset with noise (50 seeds; the same series × (1 + 10% normal noise) per day; \
-         lead before the noise-free curve reaches critical):"
+        "\nThe growth onset with noise (50 seeds; the same series × (1 + noise × a standard normal) per \
+         day; lead before the noise-free curve reaches critical):"
     );
     println!(
-        "| forecast | median lead | lead range | seeds never warned before the crossing | seeds warned while flat |"
+        "| forecast | noise | median lead | lead range | seeds never warned before the crossing | seeds warned while flat |"
     );
-    println!("|---|---|---|---|---|");
-    for (name, d) in &configs {
-        let (leads, early) = noisy_onset_leads(d, 50);
+    println!("|---|---|---|---|---|---|");
+    for ((name, d), sd) in configs.iter().flat_map(|c| [0.1, 0.2, 0.3].map(|sd| (c, sd))) {
+        let (leads, early) = noisy_onset_leads(d, 50, sd);
         let mut got: Vec<i64> = leads.iter().flatten().copied().collect();
         got.sort_unstable();
         let median = if got.is_empty() {
@@ -274,7 +274,7 @@ fn main() {
             (Some(a), Some(b)) => format!("{a}–{b} d"),
             _ => "-".into(),
         };
-        println!("| {name} | {median} | {range} | {} | {early} |", leads.len() - got.len());
+        println!("| {name} | {:.0}% | {median} | {range} | {} | {early} |", sd * 100.0, leads.len() - got.len());
     }
     // How often the anomaly rule speaks on real daily series: alerts per series-year.
     let (mut alerts, mut years) = (0, 0.0);
