@@ -680,8 +680,8 @@ impl Config {
         v.check("rules.horizon_days", (1..=365).contains(&r.horizon_days), "must be between 1 and 365");
         v.check(
             "rules.trend_window_days",
-            (14..=400).contains(&r.trend_window_days),
-            "must be between 14 and 400 (the forecast needs 14 days)",
+            (21..=400).contains(&r.trend_window_days),
+            "must be between 21 and 400 (the forecast needs 21 days)",
         );
         v.check("rules.anomaly_z", r.anomaly_z > 0.0, "must be above 0");
         v.check("rules.anomaly_ratio", r.anomaly_ratio >= 1.0, "must be at least 1");

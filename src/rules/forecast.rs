@@ -14,7 +14,10 @@ use chrono::{Days, NaiveDate};
 
 use super::{human, median, Finding, Level, RuleKind, SeriesRules, Threshold};
 
-pub const MIN_HISTORY: usize = 14;
+/// Three weeks: on two, a noisy flat series (±20–30% a day) now and then fits a trend steep
+/// enough at both ends of its range to warn (`cargo bench --bench detect`, "seeds warned while
+/// flat").
+pub const MIN_HISTORY: usize = 21;
 const LEVEL_DAYS: usize = 7;
 /// z for a two-sided 90% interval.
 const Z90: f64 = 1.645;
@@ -282,12 +285,16 @@ mod tests {
 
     #[test]
     fn not_enough_history_falls_back_to_the_static_threshold_and_says_so() {
-        let f = evaluate(&rules(Some(flat(100e9))), &flat(100e9), &series("2026-10-01", &[90e9; 10]));
+        // +3%/day towards 100 GB: 20 days are not yet a trend, 21 are.
+        let v: Vec<f64> = (0..21).map(|i| 50e9 * 1.03f64.powi(i)).collect();
+        let r = rules(Some(flat(100e9)));
+        let f = evaluate(&r, &flat(100e9), &series("2026-10-01", &v[..20]));
         assert_eq!(f.level, Level::Ok);
         assert_eq!(
             f.message,
-            "bucket uploads: forecast needs 14 days of history, has 10; only the static threshold applies"
+            "bucket uploads: forecast needs 21 days of history, has 20; only the static threshold applies"
         );
+        assert_eq!(evaluate(&r, &flat(100e9), &series("2026-10-01", &v)).level, Level::Warning);
     }
 
     #[test]
