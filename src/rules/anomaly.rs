@@ -153,11 +153,15 @@ impl Judged {
         Judged { b, value, z, ratio, anomalous: None }
     }
 
+    /// (far enough above, far enough below — with drops) the baseline's median.
+    fn far(&self, z: f64, ratio: f64, drops: bool) -> (bool, bool) {
+        (self.z >= z && self.ratio >= ratio, drops && self.z <= -z && self.ratio <= 1.0 / ratio)
+    }
+
     /// Far enough above (or, with drops, below) the baseline, and beyond `outside` of its range.
     fn beyond(&self, z: f64, ratio: f64, drops: bool, outside: (f64, f64)) -> bool {
-        let up = self.z >= z && self.ratio >= ratio && outside.0 > self.b.high;
-        let down = drops && self.z <= -z && self.ratio <= 1.0 / ratio && outside.1 < self.b.low;
-        up || down
+        let (up, down) = self.far(z, ratio, drops);
+        (up && outside.0 > self.b.high) || (down && outside.1 < self.b.low)
     }
 }
 
@@ -245,13 +249,10 @@ pub fn evaluate(r: &SeriesRules, history: &[(NaiveDate, f64)]) -> Finding {
         // Far enough from the baseline, but not beyond the look-back's range: say so, or the
         // finding reads like a spike that was missed.
         let p = &r.params;
-        let (up, down) = (j.z >= p.anomaly_z && j.ratio >= p.anomaly_ratio, j.z <= -p.anomaly_z && p.anomaly_drops);
-        let seen = if up {
-            b.high_on.map(|on| ("high", b.high, on))
-        } else if down && j.ratio <= 1.0 / p.anomaly_ratio {
-            b.low_on.map(|on| ("low", b.low, on))
-        } else {
-            None
+        let seen = match j.far(p.anomaly_z, p.anomaly_ratio, p.anomaly_drops) {
+            (true, _) => b.high_on.map(|on| ("high", b.high, on)),
+            (_, true) => b.low_on.map(|on| ("low", b.low, on)),
+            _ => None,
         };
         if let Some((what, v, on)) = seen {
             f.message += &format!(
