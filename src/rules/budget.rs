@@ -14,7 +14,7 @@ pub fn evaluate(r: &SeriesRules, budget: f64, history: &[(NaiveDate, f64)]) -> F
     let (rest, how) = match forecast::fit(history, r.params.trend_window_days) {
         Some(t) => ((1..=days_left).map(|k| t.at(t.central, k as f64)).sum::<f64>(), "trend"),
         None => {
-            // Under two weeks of history: the mean of what there is.
+            // Under forecast::MIN_HISTORY days of history: the mean of what there is.
             let recent = &history[history.len().saturating_sub(7)..];
             let mean = recent.iter().map(|(_, v)| v).sum::<f64>() / recent.len() as f64;
             (mean * days_left as f64, "recent mean")

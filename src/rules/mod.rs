@@ -264,6 +264,8 @@ pub fn evaluate(rules: &[SeriesRules], obs: &Observations, now: DateTime<Utc>) -
 
 /// A value with its unit, as a person reads it: "52.3 GB", "USD 1,234.50", "7".
 pub fn human(v: f64, unit: Unit) -> String {
+    // An empty sum is -0.0 (the budget's forecast on a month's last day): not "USD -0.00".
+    let v = v + 0.0;
     match unit {
         Unit::Bytes => {
             let (div, suffix) = [(1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "KB")]
@@ -361,5 +363,6 @@ mod tests {
         assert_eq!(human(1234.5, Unit::None), "USD 1234.50");
         assert_eq!(human(70.0, Unit::Percent), "70%");
         assert_eq!(human(7.0, Unit::Count), "7");
+        assert_eq!(human(std::iter::empty::<f64>().sum(), Unit::None), "USD 0.00");
     }
 }
