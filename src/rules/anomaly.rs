@@ -4,8 +4,8 @@
 //! the last 28 days: a weekday's 8 values are a thin sample, only worth it when weekdays differ.
 //! The day must also be the highest of the last `anomaly_new_high_days` (52 weeks; of its
 //! weekday, with a weekly pattern): a second, smaller spike tells the team nothing the first did
-//! not, and a look-back of weeks alone lets noise set a new high every few weeks (on
-//! heavy-tailed data a new high of 8 weeks comes about once in 57 days).
+//! not, and a look-back of weeks lets noise set a new high every few weeks (one independent
+//! day in 57 is the highest of its 8 weeks, and on heavy-tailed data z filters few of those).
 //!
 //! A level shift too small for a spike (a product change that adds a fifth to the volume) is
 //! found once it has lasted `anomaly_shift_days`: all of those days beyond every one of the 28
