@@ -82,17 +82,24 @@ pub fn baseline(before: &[(NaiveDate, f64)], day: NaiveDate, new_high_days: u32)
         before.iter().rev().take_while(|(d, _)| *d >= day - Days::new(56)).copied().collect();
     let looked_back = before.iter().rev().take_while(|(d, _)| *d >= day - Days::new(u64::from(new_high_days)));
     let same_weekday: Vec<f64> = weeks8.iter().filter(|(d, _)| d.weekday() == day.weekday()).map(|(_, v)| *v).collect();
-    let (b, back): (Baseline, Vec<(NaiveDate, f64)>) = if same_weekday.len() >= 3 && weekday_h(&weeks8) >= WEEKLY_H {
-        let back = looked_back.filter(|(d, _)| d.weekday() == day.weekday()).copied().collect();
+    let (b, ((low, low_on), (high, high_on))) = if same_weekday.len() >= 3 && weekday_h(&weeks8) >= WEEKLY_H {
+        let back = extremes(looked_back.filter(|(d, _)| d.weekday() == day.weekday()));
         (Baseline::of(&same_weekday, "same-weekday median")?, back)
     } else {
         let last28: Vec<f64> = weeks8.iter().take_while(|(d, _)| *d >= day - Days::new(28)).map(|(_, v)| *v).collect();
         // A spike weeks before the 28 days still says that this size happens here.
-        (Baseline::of(&last28, "28-day median")?, looked_back.copied().collect())
+        (Baseline::of(&last28, "28-day median")?, extremes(looked_back))
     };
-    let (low, high) = range(&back.iter().map(|(_, v)| *v).collect::<Vec<f64>>());
-    let on = |x: f64| back.iter().find(|(_, v)| *v == x).map(|(d, _)| *d);
-    Some(Baseline { low, high, low_on: on(low), high_on: on(high), ..b })
+    Some(Baseline { low, high, low_on, high_on, ..b })
+}
+
+/// The lowest and highest of `days` (newest first), each with the latest day it was reached.
+type Extreme = (f64, Option<NaiveDate>);
+fn extremes<'a>(days: impl Iterator<Item = &'a (NaiveDate, f64)>) -> (Extreme, Extreme) {
+    days.fold(((f64::INFINITY, None), (f64::NEG_INFINITY, None)), |(lo, hi), &(d, v)| {
+        // Strictly, so that a tie keeps the newer day.
+        (if v < lo.0 { (v, Some(d)) } else { lo }, if v > hi.0 { (v, Some(d)) } else { hi })
+    })
 }
 
 /// Kruskal–Wallis H of `days` grouped by weekday, corrected for ties: about χ² with 6 degrees
