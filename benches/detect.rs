@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use chrono::{Days, NaiveDate};
-use costwarden::backtest::{quick_rules, replay};
+use costwarden::backtest::{quick_rules, replay, Event};
 use costwarden::config::RuleDefaults;
 use costwarden::rules::{Level, RuleKind};
 
@@ -197,16 +197,49 @@ fn detect(values: &[f64], drops: bool) -> Vec<usize> {
     anomalies(&series, drops).into_iter().map(|d| (d - d0).num_days() as usize).collect()
 }
 
-/// The days the anomaly rule raises a WARNING on a dated series.
-fn anomalies(series: &[(NaiveDate, f64)], drops: bool) -> Vec<NaiveDate> {
+/// The anomaly rule's changes of state on a dated series.
+fn anomaly_events(series: &[(NaiveDate, f64)], drops: bool) -> Vec<Event> {
     let mut rules =
         quick_rules(f64::MAX / 4.0, &RuleDefaults { anomaly_drops: drops, ..RuleDefaults::default() }).unwrap();
     rules.threshold = None;
-    replay(&rules, series)
-        .into_iter()
-        .filter(|e| e.rule == RuleKind::Anomaly && e.state == Level::Warning)
+    replay(&rules, series).into_iter().filter(|e| e.rule == RuleKind::Anomaly).collect()
+}
+
+/// The days the anomaly rule raises a WARNING on a dated series.
+fn anomalies(series: &[(NaiveDate, f64)], drops: bool) -> Vec<NaiveDate> {
+    anomaly_events(series, drops).into_iter().filter(|e| e.state == Level::Warning).map(|e| e.date).collect()
+}
+
+/// prophet-wp's injected outliers as (file, first day, last day, value per day): runs of days
+/// with the same injected value, up to 6 of the original days inside a run.
+fn injected_runs() -> Vec<(String, NaiveDate, NaiveDate, f64)> {
+    let text = std::fs::read_to_string(data().join("prophet-wp/derived_outlier_labels.json")).unwrap();
+    let labels: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut runs: Vec<(String, NaiveDate, NaiveDate, f64)> = Vec::new();
+    for (file, l) in labels.as_object().unwrap().iter().filter(|(k, _)| !k.starts_with('_')) {
+        for seg in l["segments"].as_array().unwrap() {
+            let day = |k: &str| seg[k].as_str().unwrap().parse::<NaiveDate>().unwrap();
+            let value = seg["injected_y"].as_str().unwrap().parse::<f64>().unwrap().exp();
+            match runs.last_mut() {
+                Some(r) if r.0 == *file && r.3 == value && (day("first") - r.2).num_days() <= 7 => r.2 = day("last"),
+                _ => runs.push((file.clone(), day("first"), day("last"), value)),
+            }
+        }
+    }
+    runs
+}
+
+/// Over `first..=last`: (days from `first` to the first WARNING raised in it, days in WARNING,
+/// WARNINGs raised).
+fn warned(events: &[Event], first: NaiveDate, last: NaiveDate) -> (Option<i64>, usize, usize) {
+    let raised: Vec<NaiveDate> = events
+        .iter()
+        .filter(|e| e.state == Level::Warning && (first..=last).contains(&e.date))
         .map(|e| e.date)
-        .collect()
+        .collect();
+    let state = |d: NaiveDate| events.iter().rev().find(|e| e.date <= d).map_or(Level::Ok, |e| e.state);
+    let days = first.iter_days().take_while(|d| *d <= last).filter(|d| state(*d) == Level::Warning).count();
+    (raised.first().map(|d| (*d - first).num_days()), days, raised.len())
 }
 
 fn main() {
@@ -288,6 +321,24 @@ fn main() {
          {years:.1} series-years ({:.1} a year)",
         alerts as f64 / years
     );
+    println!(
+        "\nprophet-wp's injected outliers (the R series with runs of days replaced; default rules): \
+         an outage or a jump alerts once, and stays WARNING while the level stays away, at most 28 days after its \
+         last anomalous day"
+    );
+    println!("| file | injected run | days | per day | first WARNING | days in WARNING | WARNINGs | with drops: first, days, WARNINGs |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for (file, first, last, value) in injected_runs() {
+        let series = prophet_series(&file);
+        let show =
+            |(at, days, n): (Option<i64>, usize, usize)| (at.map_or("none".into(), |a| format!("day {a}")), days, n);
+        let (at, days, n) = show(warned(&anomaly_events(&series, false), first, last));
+        let (dat, ddays, dn) = show(warned(&anomaly_events(&series, true), first, last));
+        println!(
+            "| {file} | {first} to {last} | {} | {value:.0} | {at} | {days} | {n} | {dat}, {ddays}, {dn} |",
+            (last - first).num_days() + 1
+        );
+    }
     println!("\n## TCPD change points (F1, margin 5)");
     let ann: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(data().join("tcpd/annotations.json")).unwrap()).unwrap();

@@ -11,10 +11,13 @@
 //! found once it has lasted `anomaly_shift_days`: all of those days beyond every one of the 28
 //! days before, their median well away from theirs.
 //!
-//! An anomaly is held for `anomaly_hold_days` quiet days: a series that flaps around its
-//! threshold (as a level shift does while its baseline catches up) alerts once, not every other
-//! day. Only increases alert unless `anomaly_drops` is set: a quiet day is good news for a cost,
-//! but a bucket whose scanned volume falls to nothing has a broken scanner.
+//! An anomaly is held until `anomaly_hold_days` quiet days have passed, quiet meaning back within
+//! the anomaly's own baseline: a series that flaps around its threshold alerts once, not every
+//! other day, and an outage or a jump that lasts stays one WARNING instead of clearing once its
+//! own days have become their baseline, for at most 28 days (then the new level is the
+//! baseline, and the finding said when that would be). Only increases alert unless
+//! `anomaly_drops` is set: a quiet day is good news for a cost, but a bucket whose scanned
+//! volume falls to nothing has a broken scanner.
 
 use chrono::{Datelike, Days, NaiveDate};
 
@@ -60,14 +63,14 @@ impl Baseline {
         };
         // A floor of 5% of the median: a perfectly flat history must not make any wobble a page.
         let scale = spread.max(0.05 * m.abs()).max(f64::MIN_POSITIVE);
-        let (low, high) = range(values);
+        let (low, high) = range(values.iter().copied());
         Some(Baseline { median: m, scale, low, high, low_on: None, high_on: None, what })
     }
 }
 
 /// (lowest, highest) of `values`.
-fn range(values: &[f64]) -> (f64, f64) {
-    values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(*v), h.max(*v)))
+fn range(values: impl IntoIterator<Item = f64>) -> (f64, f64) {
+    values.into_iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(v), h.max(v)))
 }
 
 /// The baseline of `day` from the days `before` it (sorted), or None with too few of them.
@@ -190,13 +193,94 @@ fn judge(r: &SeriesRules, history: &[(NaiveDate, f64)], i: usize) -> Option<Judg
         if before.len() >= MIN_HISTORY {
             let b = Baseline::of(&before, "28-day median").expect("non-empty");
             let mut shift = Judged::new(b, median(&shifted));
-            if shift.beyond(p.anomaly_shift_z, p.anomaly_shift_ratio, p.anomaly_drops, range(&shifted)) {
+            if shift.beyond(p.anomaly_shift_z, p.anomaly_shift_ratio, p.anomaly_drops, range(shifted.iter().copied())) {
                 shift.anomalous = Some(Kind::Shift(from));
                 return Some(shift);
             }
         }
     }
     Some(spike)
+}
+
+/// Whether `judge` could find day `i` anomalous: a spike must pass every same-weekday day of the
+/// 8 weeks before (both baselines look back over them), a shift's days every day of the week
+/// before them. Cheap, so that looking back for an open episode need not judge every day.
+fn may_be_anomalous(r: &SeriesRules, history: &[(NaiveDate, f64)], i: usize) -> bool {
+    let p = &r.params;
+    let (day, value) = history[i];
+    let weeks = Days::new(u64::from(p.anomaly_new_high_days.min(56)));
+    let same_weekday = history[..i].iter().rev().take_while(|(d, _)| *d >= day - weeks);
+    let (low, high) = range(same_weekday.filter(|(d, _)| d.weekday() == day.weekday()).map(|(_, v)| *v));
+    if value > high || (p.anomaly_drops && value < low) {
+        return true;
+    }
+    let k = p.anomaly_shift_days as usize;
+    if k == 0 || i + 1 < k {
+        return false;
+    }
+    let (shifted_low, shifted_high) = range(history[i + 1 - k..=i].iter().map(|(_, v)| *v));
+    let from = history[i + 1 - k].0;
+    let week_before = history[..i + 1 - k].iter().rev().take_while(|(d, _)| *d >= from - Days::new(7));
+    let (low, high) = range(week_before.map(|(_, v)| *v));
+    shifted_low > high || (p.anomaly_drops && shifted_high < low)
+}
+
+/// How long an episode stays open at most, from the day its level began (or `anomaly_hold_days`,
+/// if longer): by then the 28-day baseline holds nothing but the new level, which is the
+/// baseline.
+const EPISODE_DAYS: u64 = 28;
+
+fn episode_days(r: &SeriesRules) -> u64 {
+    EPISODE_DAYS.max(u64::from(r.params.anomaly_hold_days))
+}
+
+/// An anomaly still held: the day it was found, as judged then, and the day it is held until.
+struct Episode {
+    found: usize,
+    judged: Judged,
+    until: NaiveDate,
+    /// `until` is the episode's end at most: the level never came back.
+    at_most: bool,
+}
+
+/// The latest anomalous day within `episode_days` before day `last`, held until
+/// `anomaly_hold_days` after the latest day still beyond that day's baseline (by the same
+/// measures): a level that stays up (or down) is not quiet just because its own days have since
+/// become their baseline. None once that day has passed.
+fn episode(r: &SeriesRules, history: &[(NaiveDate, f64)], last: usize) -> Option<Episode> {
+    let day = history[last].0;
+    let (found, judged) = (0..last)
+        .rev()
+        .take_while(|&i| history[i].0 + Days::new(episode_days(r)) > day)
+        .filter(|&i| may_be_anomalous(r, history, i))
+        .find_map(|i| judge(r, history, i).filter(|j| j.anomalous.is_some()).map(|j| (i, j)))?;
+    let p = &r.params;
+    let (z, ratio, began) = match judged.anomalous {
+        Some(Kind::Shift(from)) => (p.anomaly_shift_z, p.anomaly_shift_ratio, from),
+        _ => (p.anomaly_z, p.anomaly_ratio, history[found].0),
+    };
+    let up = judged.z > 0.0;
+    let beyond = |v: f64| {
+        let (above, below) = Judged::new(judged.b, v).far(z, ratio, !up);
+        if up {
+            above
+        } else {
+            below
+        }
+    };
+    let hold = Days::new(u64::from(p.anomaly_hold_days));
+    let mut until = history[found].0 + hold;
+    for &(d, v) in &history[found + 1..=last] {
+        // Once closed, an episode stays closed: a later day like it is judged on its own.
+        if d > until {
+            return None;
+        }
+        if beyond(v) {
+            until = d + hold;
+        }
+    }
+    let end = began + Days::new(episode_days(r));
+    (day < end).then_some(Episode { found, judged, until: until.min(end), at_most: until >= end })
 }
 
 pub fn evaluate(r: &SeriesRules, history: &[(NaiveDate, f64)]) -> Finding {
@@ -212,17 +296,9 @@ pub fn evaluate(r: &SeriesRules, history: &[(NaiveDate, f64)]) -> Finding {
     let threshold = (b.median + r.params.anomaly_z * b.scale).max(b.median * r.params.anomaly_ratio).max(b.high);
     f.threshold = Some(threshold);
     f.utilisation = Some(if threshold > 0.0 { value / threshold } else { 0.0 });
-    let hold = Days::new(u64::from(r.params.anomaly_hold_days));
-    // Not anomalous today: the latest anomalous day still held, if any.
-    let held = if now.anomalous.is_some() {
-        None
-    } else {
-        (0..last)
-            .rev()
-            .take_while(|&i| history[i].0 + hold >= day)
-            .find_map(|i| judge(r, history, i).filter(|j| j.anomalous.is_some()).map(|j| (i, j)))
-    };
-    let (shown, j) = held.unwrap_or((last, now));
+    // Not anomalous today: the latest anomalous day's episode, if still open.
+    let held = if now.anomalous.is_some() { None } else { episode(r, history, last) };
+    let (shown, j) = held.as_ref().map_or((last, now), |e| (e.found, e.judged));
     let d = history[shown].0;
     // A drop to a tenth reads "0.10×", not "0.1×".
     let ratio = if j.ratio < 1.0 { format!("{:.2}", j.ratio) } else { format!("{:.1}", j.ratio) };
@@ -250,8 +326,16 @@ pub fn evaluate(r: &SeriesRules, history: &[(NaiveDate, f64)]) -> Finding {
     if j.anomalous.is_some() {
         f.level = Level::Warning;
     }
-    if held.is_some() {
-        f.message += &format!("; held until {} ({} quiet days)", d + hold, r.params.anomaly_hold_days);
+    if let Some(e) = held {
+        f.message += &if e.at_most {
+            format!(
+                "; held until {} (at most {} days: by then the new level is the baseline)",
+                e.until,
+                episode_days(r)
+            )
+        } else {
+            format!("; held until {} ({} quiet days)", e.until, r.params.anomaly_hold_days)
+        };
     } else if j.anomalous.is_none() {
         // Far enough from the baseline, but not beyond the look-back's range: say so, or the
         // finding reads like a spike that was missed.
@@ -377,6 +461,75 @@ mod tests {
         let mut no_hold = rules(None);
         no_hold.params.anomaly_hold_days = 0;
         assert_eq!(evaluate(&no_hold, &h[..=29]).level, Level::Ok);
+    }
+
+    #[test]
+    fn a_level_that_stays_beyond_its_baseline_is_held_until_it_is_the_baseline() {
+        // 30 days around 50, then 150 from 2026-10-31 on: a spike on its first day; the days
+        // after it are not new highs, and within days their own 28-day baseline is inflated by
+        // them, yet the level never came back. Likewise a fall to nothing, with drops.
+        let before: Vec<f64> = (0..30).map(|i| 50.0 + (i % 5) as f64).collect();
+        for (level, r) in [(150.0, rules(None)), (0.0, with_drops())] {
+            let v: Vec<f64> = before.iter().copied().chain([level; 40]).collect();
+            let h = series("2026-10-01", &v);
+            let levels: Vec<Level> = (30..h.len()).map(|end| evaluate(&r, &h[..=end]).level).collect();
+            assert!(levels[..28].iter().all(|l| *l == Level::Warning), "{level}: {levels:?}");
+            assert!(levels[28..].iter().all(|l| *l == Level::Ok), "{level}: {levels:?}");
+            // Found as a spike on 2026-10-31 and as a shift of 2026-10-31 to 2026-11-04.
+            let f = evaluate(&r, &h[..=45]);
+            assert!(f.message.contains("the 5 days 2026-10-31 to 2026-11-04 were all "), "{}", f.message);
+            assert!(f.message.ends_with("; held until 2026-11-22 (7 quiet days)"), "{}", f.message);
+            let f = evaluate(&r, &h[..=52]);
+            assert!(
+                f.message.ends_with("; held until 2026-11-28 (at most 28 days: by then the new level is the baseline)"),
+                "{}",
+                f.message
+            );
+        }
+    }
+
+    #[test]
+    fn the_cheap_pre_test_passes_every_anomalous_day() {
+        // Noisy series with spikes, drops, steps up and down and a weekly pattern: wherever
+        // `judge` finds an anomaly, `may_be_anomalous` must have let the day through.
+        let mut seed = 7u64;
+        let mut noise = move || {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) as f64 / (1u64 << 31) as f64
+        };
+        let v: Vec<f64> = (0..400)
+            .map(|i| {
+                let level = [50.0, 70.0, 35.0, 60.0, 80.0][i / 40 % 5];
+                let weekly = if i % 7 >= 5 { 0.5 } else { 1.0 };
+                let spike = match noise() {
+                    x if x > 0.95 => 4.0,
+                    x if x < 0.05 => 0.1,
+                    _ => 1.0,
+                };
+                level * weekly * spike * (0.9 + 0.2 * noise())
+            })
+            .collect();
+        // And shifts that only the shift's own pre-test lets through: the fifth day of a step up
+        // (down) on the weekday of an earlier, larger spike (fall), five weeks after it.
+        let step = |spike: f64, to: f64| -> Vec<f64> {
+            let mut v: Vec<f64> = (0..70).map(|i| 50.0 + (i % 5) as f64).collect();
+            v[30] = spike;
+            v[61..].fill(to);
+            v
+        };
+        let mut found = 0;
+        for v in [v, step(200.0, 70.0), step(0.0, 30.0)] {
+            let h = series("2026-01-01", &v);
+            for r in [rules(None), with_drops()] {
+                for i in 0..h.len() {
+                    if judge(&r, &h, i).is_some_and(|j| j.anomalous.is_some()) {
+                        found += 1;
+                        assert!(may_be_anomalous(&r, &h, i), "day {i} of {:?}", &v[..5]);
+                    }
+                }
+            }
+        }
+        assert!(found >= 10, "only {found} anomalous days: the test would prove little");
     }
 
     #[test]

@@ -114,7 +114,7 @@ pub struct Params {
     pub anomaly_ratio: f64,
     /// A spike must be the highest of this many days (of its weekday, with a weekly pattern).
     pub anomaly_new_high_days: u32,
-    /// An anomaly stays WARNING until this many quiet days have passed.
+    /// An anomaly stays WARNING until this many days are back within its baseline (quiet).
     pub anomaly_hold_days: u32,
     /// Falls (below median / ratio, the same z below) alert too.
     pub anomaly_drops: bool,
