@@ -32,6 +32,8 @@ const MEAN_AD_SCALE: f64 = 1.2533;
 /// only when the weekday ranks differ more than chance would make them 1 time in 100.
 const WEEKLY_H: f64 = 16.81;
 
+const SAME_WEEKDAY: &str = "same-weekday median";
+
 /// What a day is compared with.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Baseline {
@@ -87,7 +89,7 @@ pub fn baseline(before: &[(NaiveDate, f64)], day: NaiveDate, new_high_days: u32)
     let same_weekday: Vec<f64> = weeks8.iter().filter(|(d, _)| d.weekday() == day.weekday()).map(|(_, v)| *v).collect();
     let (b, ((low, low_on), (high, high_on))) = if same_weekday.len() >= 3 && weekday_h(&weeks8) >= WEEKLY_H {
         let back = extremes(looked_back.filter(|(d, _)| d.weekday() == day.weekday()));
-        (Baseline::of(&same_weekday, "same-weekday median")?, back)
+        (Baseline::of(&same_weekday, SAME_WEEKDAY)?, back)
     } else {
         let last28: Vec<f64> = weeks8.iter().take_while(|(d, _)| *d >= day - Days::new(28)).map(|(_, v)| *v).collect();
         // A spike weeks before the 28 days still says that this size happens here.
@@ -268,6 +270,9 @@ fn episode(r: &SeriesRules, history: &[(NaiveDate, f64)], last: usize) -> Option
             below
         }
     };
+    // Against a weekday's baseline only that weekday's days say whether the level is back: a
+    // Saturday spike's busy Mondays are far above the Saturdays and mean nothing.
+    let weekday = (judged.b.what == SAME_WEEKDAY).then(|| history[found].0.weekday());
     let hold = Days::new(u64::from(p.anomaly_hold_days));
     let mut until = history[found].0 + hold;
     for &(d, v) in &history[found + 1..=last] {
@@ -275,7 +280,7 @@ fn episode(r: &SeriesRules, history: &[(NaiveDate, f64)], last: usize) -> Option
         if d > until {
             return None;
         }
-        if beyond(v) {
+        if weekday.is_none_or(|w| d.weekday() == w) && beyond(v) {
             until = d + hold;
         }
     }
@@ -486,6 +491,24 @@ mod tests {
                 f.message
             );
         }
+    }
+
+    #[test]
+    fn a_weekend_spike_is_not_held_by_the_busier_weekdays_after_it() {
+        // Weekdays about 80, weekends about 20, for 8 weeks; then a Saturday at 100 (5× the
+        // Saturdays); then the usual weeks. The weekdays are far above the Saturdays' baseline,
+        // but they are not Saturdays: the WARNING clears after 7 days as for any one-day spike.
+        let noise = |i: usize| ((i * 37) % 11) as f64 / 10.0;
+        let mut v: Vec<f64> = (0..84).map(|i| if i % 7 >= 5 { 20.0 } else { 80.0 } + noise(i)).collect();
+        v[61] = 100.0; // 2026-10-05 is a Monday: day 61 is Saturday 2026-12-05
+        let h = series("2026-10-05", &v);
+        let f = evaluate(&rules(None), &h[..=61]);
+        assert_eq!(f.level, Level::Warning, "{}", f.message);
+        assert!(f.message.contains("its same-weekday median"), "{}", f.message);
+        let levels: Vec<Level> = (61..h.len()).map(|end| evaluate(&rules(None), &h[..=end]).level).collect();
+        use Level::{Ok as O, Warning as W};
+        assert_eq!(levels[..9], [W, W, W, W, W, W, W, W, O], "{levels:?}");
+        assert!(levels[8..].iter().all(|l| *l == O), "{levels:?}");
     }
 
     #[test]
