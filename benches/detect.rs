@@ -322,9 +322,8 @@ fn main() {
         alerts as f64 / years
     );
     println!(
-        "\nprophet-wp's injected outliers (the R series with runs of days replaced; default rules): \
-         an outage or a jump alerts once, and stays WARNING while the level stays away, at most 28 days after its \
-         last anomalous day"
+        "\nprophet-wp's injected outliers (the R series with runs of days replaced; default rules): when \
+         each run was first WARNING, how many of its days were, and how many WARNINGs were raised in it"
     );
     println!("| file | injected run | days | per day | first WARNING | days in WARNING | WARNINGs | with drops: first, days, WARNINGs |");
     println!("|---|---|---|---|---|---|---|---|");
