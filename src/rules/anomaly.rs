@@ -161,7 +161,14 @@ struct Judged {
 impl Judged {
     fn new(b: Baseline, value: f64) -> Judged {
         let z = (value - b.median) / b.scale;
-        let ratio = if b.median > 0.0 { value / b.median } else { f64::INFINITY };
+        // Nothing against a median of nothing is no change, not infinitely more.
+        let ratio = if b.median > 0.0 {
+            value / b.median
+        } else if value == b.median {
+            1.0
+        } else {
+            f64::INFINITY
+        };
         Judged { b, value, z, ratio, anomalous: None }
     }
 
@@ -240,20 +247,25 @@ fn episode_days(r: &SeriesRules) -> u64 {
 struct Episode {
     found: usize,
     judged: Judged,
+    /// The first day of the anomalous level: the spike's day, or the shift's first.
+    began: NaiveDate,
     until: NaiveDate,
     /// `until` is the episode's end at most: the level never came back.
     at_most: bool,
+    /// Today is that end: no longer held, the new level is the baseline.
+    settled: bool,
 }
 
 /// The latest anomalous day within `episode_days` before day `last`, held until
 /// `anomaly_hold_days` after the latest day still beyond that day's baseline (by the same
 /// measures): a level that stays up (or down) is not quiet just because its own days have since
-/// become their baseline. None once that day has passed.
+/// become their baseline. None once that day has passed; `settled` on the day a level that never
+/// came back stops being held.
 fn episode(r: &SeriesRules, history: &[(NaiveDate, f64)], last: usize) -> Option<Episode> {
     let day = history[last].0;
     let (found, judged) = (0..last)
         .rev()
-        .take_while(|&i| history[i].0 + Days::new(episode_days(r)) > day)
+        .take_while(|&i| history[i].0 + Days::new(episode_days(r)) >= day)
         .filter(|&i| may_be_anomalous(r, history, i))
         .find_map(|i| judge(r, history, i).filter(|j| j.anomalous.is_some()).map(|j| (i, j)))?;
     let p = &r.params;
@@ -285,7 +297,8 @@ fn episode(r: &SeriesRules, history: &[(NaiveDate, f64)], last: usize) -> Option
         }
     }
     let end = began + Days::new(episode_days(r));
-    (day < end).then_some(Episode { found, judged, until: until.min(end), at_most: until >= end })
+    let settled = day == end;
+    (day <= end).then_some(Episode { found, judged, began, until: until.min(end), at_most: until >= end, settled })
 }
 
 pub fn evaluate(r: &SeriesRules, history: &[(NaiveDate, f64)]) -> Finding {
@@ -302,7 +315,11 @@ pub fn evaluate(r: &SeriesRules, history: &[(NaiveDate, f64)]) -> Finding {
     f.threshold = Some(threshold);
     f.utilisation = Some(if threshold > 0.0 { value / threshold } else { 0.0 });
     // Not anomalous today: the latest anomalous day's episode, if still open.
-    let held = if now.anomalous.is_some() { None } else { episode(r, history, last) };
+    let episode = if now.anomalous.is_some() { None } else { episode(r, history, last) };
+    let (held, settled) = match episode {
+        Some(e) if e.settled => (None, Some(e)),
+        e => (e, None),
+    };
     let (shown, j) = held.as_ref().map_or((last, now), |e| (e.found, e.judged));
     let d = history[shown].0;
     // A drop to a tenth reads "0.10×", not "0.1×".
@@ -357,6 +374,16 @@ pub fn evaluate(r: &SeriesRules, history: &[(NaiveDate, f64)]) -> Finding {
                 p.anomaly_new_high_days
             );
         }
+    }
+    if let Some(e) = settled {
+        let then = e.judged;
+        let ratio = if then.ratio < 1.0 { format!("{:.2}", then.ratio) } else { format!("{:.1}", then.ratio) };
+        f.message += &format!(
+            "; the level since {} ({ratio}× the {} before it) has lasted {} days: it is the baseline now",
+            e.began,
+            then.b.what,
+            episode_days(r)
+        );
     }
     f
 }
@@ -490,6 +517,12 @@ mod tests {
                 "{}",
                 f.message
             );
+            // The day it clears says why, and only that day.
+            let f = evaluate(&r, &h[..=58]);
+            assert!(f.message.contains("; the level since 2026-10-31 ("), "{}", f.message);
+            assert!(f.message.ends_with(" before it) has lasted 28 days: it is the baseline now"), "{}", f.message);
+            assert!(!evaluate(&r, &h[..=59]).message.contains("the level since"));
+            assert!(f.message.contains(" on 2026-11-28 is 1.0× its 28-day median "), "{}", f.message);
         }
     }
 
