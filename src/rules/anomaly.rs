@@ -301,6 +301,15 @@ fn episode(r: &SeriesRules, history: &[(NaiveDate, f64)], last: usize) -> Option
     (day <= end).then_some(Episode { found, judged, began, until: until.min(end), at_most: until >= end, settled })
 }
 
+/// A ratio as the findings print it: a drop to a tenth reads "0.10", not "0.1".
+fn times(ratio: f64) -> String {
+    if ratio < 1.0 {
+        format!("{ratio:.2}")
+    } else {
+        format!("{ratio:.1}")
+    }
+}
+
 pub fn evaluate(r: &SeriesRules, history: &[(NaiveDate, f64)]) -> Finding {
     let last = history.len().checked_sub(1).expect("non-empty history");
     let (day, value) = history[last];
@@ -322,8 +331,7 @@ pub fn evaluate(r: &SeriesRules, history: &[(NaiveDate, f64)]) -> Finding {
     };
     let (shown, j) = held.as_ref().map_or((last, now), |e| (e.found, e.judged));
     let d = history[shown].0;
-    // A drop to a tenth reads "0.10×", not "0.1×".
-    let ratio = if j.ratio < 1.0 { format!("{:.2}", j.ratio) } else { format!("{:.1}", j.ratio) };
+    let ratio = times(j.ratio);
     let now_or_then = |is: &'static str, was: &'static str| if shown == last { is } else { was };
     let (value, b, z) = (human(j.value, r.unit), j.b, j.z);
     f.message = match j.anomalous {
@@ -376,12 +384,11 @@ pub fn evaluate(r: &SeriesRules, history: &[(NaiveDate, f64)]) -> Finding {
         }
     }
     if let Some(e) = settled {
-        let then = e.judged;
-        let ratio = if then.ratio < 1.0 { format!("{:.2}", then.ratio) } else { format!("{:.1}", then.ratio) };
         f.message += &format!(
-            "; the level since {} ({ratio}× the {} before it) has lasted {} days: it is the baseline now",
+            "; the level since {} ({}× the {} before it) has lasted {} days: it is the baseline now",
             e.began,
-            then.b.what,
+            times(e.judged.ratio),
+            e.judged.b.what,
             episode_days(r)
         );
     }
