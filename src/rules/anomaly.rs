@@ -19,7 +19,7 @@
 //! `anomaly_drops` is set: a quiet day is good news for a cost, but a bucket whose scanned
 //! volume falls to nothing has a broken scanner.
 
-use chrono::{Datelike, Days, NaiveDate};
+use chrono::{Datelike, Days, NaiveDate, Weekday};
 
 use super::{human, median, Finding, Level, RuleKind, SeriesRules};
 
@@ -32,8 +32,6 @@ const MEAN_AD_SCALE: f64 = 1.2533;
 /// only when the weekday ranks differ more than chance would make them 1 time in 100.
 const WEEKLY_H: f64 = 16.81;
 
-const SAME_WEEKDAY: &str = "same-weekday median";
-
 /// What a day is compared with.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Baseline {
@@ -45,6 +43,8 @@ pub struct Baseline {
     /// The latest days of `low` and `high`, where they were looked back for.
     pub low_on: Option<NaiveDate>,
     pub high_on: Option<NaiveDate>,
+    /// The weekday compared with, for a same-weekday baseline: only its days are comparable.
+    pub weekday: Option<Weekday>,
     pub what: &'static str,
 }
 
@@ -66,7 +66,7 @@ impl Baseline {
         // A floor of 5% of the median: a perfectly flat history must not make any wobble a page.
         let scale = spread.max(0.05 * m.abs()).max(f64::MIN_POSITIVE);
         let (low, high) = range(values.iter().copied());
-        Some(Baseline { median: m, scale, low, high, low_on: None, high_on: None, what })
+        Some(Baseline { median: m, scale, low, high, low_on: None, high_on: None, weekday: None, what })
     }
 }
 
@@ -89,7 +89,8 @@ pub fn baseline(before: &[(NaiveDate, f64)], day: NaiveDate, new_high_days: u32)
     let same_weekday: Vec<f64> = weeks8.iter().filter(|(d, _)| d.weekday() == day.weekday()).map(|(_, v)| *v).collect();
     let (b, ((low, low_on), (high, high_on))) = if same_weekday.len() >= 3 && weekday_h(&weeks8) >= WEEKLY_H {
         let back = extremes(looked_back.filter(|(d, _)| d.weekday() == day.weekday()));
-        (Baseline::of(&same_weekday, SAME_WEEKDAY)?, back)
+        let b = Baseline::of(&same_weekday, "same-weekday median")?;
+        (Baseline { weekday: Some(day.weekday()), ..b }, back)
     } else {
         let last28: Vec<f64> = weeks8.iter().take_while(|(d, _)| *d >= day - Days::new(28)).map(|(_, v)| *v).collect();
         // A spike weeks before the 28 days still says that this size happens here.
@@ -243,24 +244,22 @@ fn episode_days(r: &SeriesRules) -> u64 {
     EPISODE_DAYS.max(u64::from(r.params.anomaly_hold_days))
 }
 
-/// An anomaly still held: the day it was found, as judged then, and the day it is held until.
+/// An anomaly still held: the day it was found, as judged then, and the day it is held until,
+/// at most `end`, when a level that never came back is the baseline.
 struct Episode {
     found: usize,
     judged: Judged,
     /// The first day of the anomalous level: the spike's day, or the shift's first.
     began: NaiveDate,
     until: NaiveDate,
-    /// `until` is the episode's end at most: the level never came back.
-    at_most: bool,
-    /// Today is that end: no longer held, the new level is the baseline.
-    settled: bool,
+    end: NaiveDate,
 }
 
 /// The latest anomalous day within `episode_days` before day `last`, held until
 /// `anomaly_hold_days` after the latest day still beyond that day's baseline (by the same
 /// measures): a level that stays up (or down) is not quiet just because its own days have since
-/// become their baseline. None once that day has passed; `settled` on the day a level that never
-/// came back stops being held.
+/// become their baseline. None once that day has passed; on `end` itself, the day a level that
+/// never came back stops being held, still Some.
 fn episode(r: &SeriesRules, history: &[(NaiveDate, f64)], last: usize) -> Option<Episode> {
     let day = history[last].0;
     let (found, judged) = (0..last)
@@ -284,7 +283,7 @@ fn episode(r: &SeriesRules, history: &[(NaiveDate, f64)], last: usize) -> Option
     };
     // Against a weekday's baseline only that weekday's days say whether the level is back: a
     // Saturday spike's busy Mondays are far above the Saturdays and mean nothing.
-    let weekday = (judged.b.what == SAME_WEEKDAY).then(|| history[found].0.weekday());
+    let weekday = judged.b.weekday;
     let hold = Days::new(u64::from(p.anomaly_hold_days));
     let mut until = history[found].0 + hold;
     for &(d, v) in &history[found + 1..=last] {
@@ -297,8 +296,7 @@ fn episode(r: &SeriesRules, history: &[(NaiveDate, f64)], last: usize) -> Option
         }
     }
     let end = began + Days::new(episode_days(r));
-    let settled = day == end;
-    (day <= end).then_some(Episode { found, judged, began, until: until.min(end), at_most: until >= end, settled })
+    (day <= end).then_some(Episode { found, judged, began, until: until.min(end), end })
 }
 
 /// A ratio as the findings print it: a drop to a tenth reads "0.10", not "0.1".
@@ -326,7 +324,7 @@ pub fn evaluate(r: &SeriesRules, history: &[(NaiveDate, f64)]) -> Finding {
     // Not anomalous today: the latest anomalous day's episode, if still open.
     let episode = if now.anomalous.is_some() { None } else { episode(r, history, last) };
     let (held, settled) = match episode {
-        Some(e) if e.settled => (None, Some(e)),
+        Some(e) if e.end == day => (None, Some(e)),
         e => (e, None),
     };
     let (shown, j) = held.as_ref().map_or((last, now), |e| (e.found, e.judged));
@@ -357,7 +355,7 @@ pub fn evaluate(r: &SeriesRules, history: &[(NaiveDate, f64)]) -> Finding {
         f.level = Level::Warning;
     }
     if let Some(e) = held {
-        f.message += &if e.at_most {
+        f.message += &if e.until == e.end {
             format!(
                 "; held until {} (at most {} days: by then the new level is the baseline)",
                 e.until,
