@@ -90,14 +90,45 @@ fn forecast_raises(series: &[(NaiveDate, f64)], critical: f64, d: &RuleDefaults)
         .collect()
 }
 
-/// A synthetic growth onset: 60 flat days at half of critical (100), then +3%/day, each day's
-/// value times `noise()`; and the day the noise-free curve reaches critical.
-fn onset_series(mut noise: impl FnMut() -> f64) -> (Vec<(NaiveDate, f64)>, NaiveDate) {
+/// Synthetic growth: 60 flat days at half of critical (100), then × `daily` a day, each day's
+/// value times `noise()`, until 36 days past the day the noise-free curve reaches critical (also
+/// returned).
+fn growth_series(daily: f64, mut noise: impl FnMut() -> f64) -> (Vec<(NaiveDate, f64)>, NaiveDate) {
     let d0: NaiveDate = "2020-01-01".parse().unwrap();
-    let curve = |i: u64| 50.0 * 1.03f64.powi((i as i32 - 59).max(0));
-    let series = (0..120).map(|i| (d0 + Days::new(i), curve(i) * noise())).collect();
-    let crossing = d0 + Days::new((0..).find(|&i| curve(i) >= 100.0).unwrap());
-    (series, crossing)
+    let curve = |i: u64| 50.0 * daily.powi((i as i32 - 59).max(0));
+    let at = (0..).find(|&i| curve(i) >= 100.0).unwrap();
+    let series = (0..at + 36).map(|i| (d0 + Days::new(i), curve(i) * noise())).collect();
+    (series, d0 + Days::new(at))
+}
+
+/// The growth onset: +3%/day, critical 24 days after the flat days.
+fn onset_series(noise: impl FnMut() -> f64) -> (Vec<(NaiveDate, f64)>, NaiveDate) {
+    growth_series(1.03, noise)
+}
+
+/// A standard normal from `rng` (Box-Muller).
+fn normal(rng: &mut fastrand::Rng) -> f64 {
+    (-2.0 * (1.0 - rng.f64()).ln()).sqrt() * (std::f64::consts::TAU * rng.f64()).cos()
+}
+
+/// What all the rules together (the static threshold warns at 80% of critical, the anomaly rule
+/// on a level shift) give on steady growth with 10% noise: per seed, days from the first WARNING
+/// to the noise-free crossing, of the forecast alone and of any rule (-99: none before it).
+fn steady_growth_leads(d: &RuleDefaults, daily: f64, seeds: u64) -> (Vec<i64>, Vec<i64>) {
+    let (mut forecast, mut any) = (Vec::new(), Vec::new());
+    for seed in 0..seeds {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let (series, crossing) = growth_series(daily, || (1.0 + 0.1 * normal(&mut rng)).max(0.01));
+        let onset = series[60].0;
+        let raised: Vec<Event> = replay(&quick_rules(100.0, d).unwrap(), &series)
+            .into_iter()
+            .filter(|e| e.state != Level::Ok && e.previous == Level::Ok && e.date >= onset && e.date <= crossing)
+            .collect();
+        let lead = |e: Option<&Event>| e.map_or(-99, |e| (crossing - e.date).num_days());
+        forecast.push(lead(raised.iter().find(|e| e.rule == RuleKind::Forecast)));
+        any.push(lead(raised.first()));
+    }
+    (forecast, any)
 }
 
 /// What a quieter forecast costs: days of warning before the onset reaches critical.
@@ -114,9 +145,7 @@ fn noisy_onset_leads(d: &RuleDefaults, seeds: u64, sd: f64) -> (Vec<Option<i64>>
     let mut early = 0;
     for seed in 0..seeds {
         let mut rng = fastrand::Rng::with_seed(seed);
-        // Box-Muller: a standard normal from two uniforms.
-        let mut normal = || (-2.0 * (1.0 - rng.f64()).ln()).sqrt() * (std::f64::consts::TAU * rng.f64()).cos();
-        let (series, crossing) = onset_series(|| (1.0 + sd * normal()).max(0.01));
+        let (series, crossing) = onset_series(|| (1.0 + sd * normal(&mut rng)).max(0.01));
         let onset = series[60].0;
         let raises = forecast_raises(&series, 100.0, d);
         early += usize::from(raises.iter().any(|w| *w < onset));
@@ -308,6 +337,31 @@ fn main() {
             _ => "-".into(),
         };
         println!("| {name} | {:.0}% | {median} | {range} | {} | {early} |", sd * 100.0, leads.len() - got.len());
+    }
+    println!(
+        "\nSteady growth from half of critical (10% noise, 20 seeds): median days from the first WARNING \
+         to the crossing, of the forecast and of any rule (the static threshold warns at 80% of \
+         critical, the anomaly rule on a level shift):"
+    );
+    println!("| forecast | growth | forecast | any rule |");
+    println!("|---|---|---|---|");
+    for (name, d) in &configs {
+        for (growth, daily) in [
+            ("+3%/day", 1.03),
+            ("+10%/week", 1.1f64.powf(1.0 / 7.0)),
+            ("+5%/week", 1.05f64.powf(1.0 / 7.0)),
+            ("+2%/week", 1.02f64.powf(1.0 / 7.0)),
+        ] {
+            let (mut forecast, mut any) = steady_growth_leads(d, daily, 20);
+            let mid = |v: &mut Vec<i64>| {
+                v.sort_unstable();
+                match v[v.len() / 2] {
+                    -99 => "none".to_string(),
+                    l => format!("{l} d"),
+                }
+            };
+            println!("| {name} | {growth} | {} | {} |", mid(&mut forecast), mid(&mut any));
+        }
     }
     // How often the anomaly rule speaks on real daily series: alerts per series-year.
     let (mut alerts, mut years) = (0, 0.0);

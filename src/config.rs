@@ -71,6 +71,8 @@ pub struct RuleDefaults {
     pub horizon_days: u32,
     /// Days of history the forecast's trend is fitted on.
     pub trend_window_days: u32,
+    /// The forecast warns only of a crossing within this multiple of the trend's level.
+    pub forecast_max_rise: f64,
     /// Spike / level-shift detection on every daily series.
     pub anomaly: bool,
     pub anomaly_z: f64,
@@ -94,6 +96,7 @@ impl Default for RuleDefaults {
             crit_tolerance: 1.5,
             horizon_days: p.horizon_days,
             trend_window_days: p.trend_window_days,
+            forecast_max_rise: p.forecast_max_rise,
             anomaly: true,
             anomaly_z: p.anomaly_z,
             anomaly_ratio: p.anomaly_ratio,
@@ -683,6 +686,7 @@ impl Config {
             (21..=400).contains(&r.trend_window_days),
             "must be between 21 and 400 (the forecast needs 21 days)",
         );
+        v.check("rules.forecast_max_rise", r.forecast_max_rise > 1.0, "must be above 1");
         v.check("rules.anomaly_z", r.anomaly_z > 0.0, "must be above 0");
         v.check("rules.anomaly_ratio", r.anomaly_ratio >= 1.0, "must be at least 1");
         v.check(
@@ -979,23 +983,26 @@ mod tests {
     }
 
     #[test]
-    fn the_new_high_look_back_is_checked_and_located() {
+    fn rule_parameters_are_checked_and_located() {
         let shipped = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/thresholds.toml")).unwrap();
-        assert!(shipped.contains("anomaly_new_high_days = 364"));
-        for bad in ["3", "431"] {
-            let text = shipped.replace("anomaly_new_high_days = 364", &format!("anomaly_new_high_days = {bad}"));
-            let ConfigError::Invalid { problems, .. } = Config::parse(&text, "t.toml").unwrap_err() else {
-                panic!("expected Invalid")
-            };
-            let line = text.lines().position(|l| l.starts_with("anomaly_new_high_days")).unwrap() + 1;
-            assert_eq!(
-                problems,
-                vec![Problem {
-                    path: "rules.anomaly_new_high_days".into(),
-                    line: Some(line),
-                    message: "must be between 7 and 430".into()
-                }]
-            );
+        let cases = [
+            ("anomaly_new_high_days", "364", ["3", "431"], "must be between 7 and 430"),
+            ("forecast_max_rise", "1.5", ["1.0", "nan"], "must be above 1"),
+        ];
+        for (key, default, bads, message) in cases {
+            let line = format!("{key} = {default}");
+            assert!(shipped.contains(&line), "{line}");
+            for bad in bads {
+                let text = shipped.replace(&line, &format!("{key} = {bad}"));
+                let ConfigError::Invalid { problems, .. } = Config::parse(&text, "t.toml").unwrap_err() else {
+                    panic!("expected Invalid")
+                };
+                let at = text.lines().position(|l| l.starts_with(&format!("{key} ="))).unwrap() + 1;
+                assert_eq!(
+                    problems,
+                    vec![Problem { path: format!("rules.{key}"), line: Some(at), message: message.into() }]
+                );
+            }
         }
     }
 }

@@ -22,6 +22,7 @@ pub fn params(d: &RuleDefaults, plan: Option<&Plan>, anomaly_drops: Option<bool>
     Params {
         horizon_days: plan.and_then(|p| p.horizon_days).unwrap_or(d.horizon_days),
         trend_window_days: d.trend_window_days,
+        forecast_max_rise: d.forecast_max_rise,
         anomaly_z: d.anomaly_z,
         anomaly_ratio: d.anomaly_ratio,
         anomaly_new_high_days: d.anomaly_new_high_days,

@@ -6,6 +6,9 @@
 //! Sen's 90% interval giving the breach date's uncertainty, fitted in log space when the level
 //! is positive, since costs and volumes grow by percentages.
 //!
+//! A crossing that needs more than `forecast_max_rise` × today's level is not yet a warning: a
+//! month's trend carried that far is most often a burst's.
+//!
 //! With a year of history the warning must also survive the season: a rise that last year's
 //! same weeks also had (a January or a back-to-school bump) is projected the way last year went
 //! on, plus only the growth beyond last year's. Without that history the trend alone decides.
@@ -180,6 +183,18 @@ pub fn evaluate(r: &SeriesRules, t: &Threshold, history: &[(NaiveDate, f64)]) ->
     // The shallow end of the slope's 90% range: unless it too crosses within the horizon, the
     // crossing is a guess, and a warning the team would learn to ignore.
     let late = crossing.and_then(|_| trend.crossing(trend.lower, t, horizon * 3));
+    // How far the trend must carry the level to cross. A month's fit that needs more than
+    // `forecast_max_rise` × is most often a recovery from a dip or a few days' surge projected
+    // far past anything it has seen (prophet-wp's false warnings needed 1.7–3.0×); the anomaly
+    // and static rules speak for sudden rises, and the forecast warns once the crossing is near.
+    let rise = |k: u32| {
+        let level = trend.level();
+        if level > 0.0 {
+            t.crit_at(day + Days::new(u64::from(k))) / level
+        } else {
+            f64::INFINITY
+        }
+    };
     match (crossing, season) {
         (Some(k), Some(ly)) if seasonal_crossing(&ly).is_none() => {
             f.threshold = Some(t.crit_at(end));
@@ -191,6 +206,18 @@ pub fn evaluate(r: &SeriesRules, t: &Threshold, history: &[(NaiveDate, f64)]) ->
                 day + Days::new(u64::from(k)),
                 trend.per_week(ly.slope, r.unit),
                 100.0 * (ly.season[horizon as usize].exp() - 1.0),
+            );
+        }
+        (Some(k), _) if k > 0 && rise(k) > r.params.forecast_max_rise => {
+            f.threshold = Some(t.crit_at(end));
+            f.message = format!(
+                "{}: trend {growth} ({level}) would cross critical on {}, but only by rising {:.2}× in {k} \
+                 days: further than a {}-day trend is trusted to carry (the forecast warns from {:.2}×)",
+                r.label,
+                day + Days::new(u64::from(k)),
+                rise(k),
+                r.params.trend_window_days,
+                r.params.forecast_max_rise,
             );
         }
         // Already at critical (k = 0) needs no slope to be sure of.
@@ -267,6 +294,32 @@ mod tests {
     }
 
     #[test]
+    fn a_crossing_far_above_the_level_waits_until_it_is_a_trend() {
+        // +4%/day from 20: on day 27 the level (57.7) must still rise 1.7x to reach 100, in 15
+        // days; by day 32 (70.2) 1.4x is left.
+        let v: Vec<f64> = (0..33).map(|i| 20.0 * 1.04f64.powi(i)).collect();
+        let h = series("2026-10-01", &v);
+        let r = rules(Some(flat(100.0)));
+        let f = evaluate(&r, &flat(100.0), &h[..28]);
+        assert_eq!(f.level, Level::Ok, "{}", f.message);
+        assert!(
+            f.message.ends_with(
+                "would cross critical on 2026-11-12, but only by rising 1.73× in 15 days: further than a \
+                 28-day trend is trusted to carry (the forecast warns from 1.50×)"
+            ),
+            "{}",
+            f.message
+        );
+        let f = evaluate(&r, &flat(100.0), &h);
+        assert_eq!(f.level, Level::Warning, "{}", f.message);
+        assert_eq!(f.projected_breach, Some(day("2026-11-12")));
+        // The limit is a parameter: at 2x the burst already warns on day 27.
+        let mut wide = rules(Some(flat(100.0)));
+        wide.params.forecast_max_rise = 2.0;
+        assert_eq!(evaluate(&wide, &flat(100.0), &h[..28]).level, Level::Warning);
+    }
+
+    #[test]
     fn a_one_day_spike_does_not_raise_a_forecast_breach() {
         let mut v = vec![50e9; 28];
         v[27] = 500e9;
@@ -334,7 +387,8 @@ mod tests {
         assert!(f.message.contains("would cross critical on 2025-"), "{}", f.message);
         assert!(f.message.contains("but the same weeks last year ran +"), "{}", f.message);
         // The first January has no last year: the trend alone warns.
-        assert_eq!(evaluate(&r, &flat(100.0), upto("2024-01-15")).level, Level::Warning);
+        let f = evaluate(&r, &flat(100.0), upto("2024-01-18"));
+        assert_eq!(f.level, Level::Warning, "{}", f.message);
     }
 
     #[test]

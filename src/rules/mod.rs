@@ -108,6 +108,8 @@ pub struct Params {
     pub horizon_days: u32,
     /// Days of history the trend is fitted on.
     pub trend_window_days: u32,
+    /// The forecast warns only of a crossing within this multiple of the trend's level.
+    pub forecast_max_rise: f64,
     /// Robust z-score (MADs above the baseline median) that makes a day anomalous.
     pub anomaly_z: f64,
     /// ... and the least ratio to the baseline median, so tiny series do not page anyone.
@@ -130,6 +132,7 @@ impl Default for Params {
         Params {
             horizon_days: 45,
             trend_window_days: 28,
+            forecast_max_rise: 1.5,
             anomaly_z: 6.0,
             anomaly_ratio: 1.5,
             anomaly_new_high_days: 364,
