@@ -6,8 +6,9 @@
 //! Sen's 90% interval giving the breach date's uncertainty, fitted in log space when the level
 //! is positive, since costs and volumes grow by percentages.
 //!
-//! A crossing that needs more than `forecast_max_rise` × today's level is not yet a warning: a
-//! month's trend carried that far is most often a burst's.
+//! A crossing that needs more than `forecast_max_rise` × the level (the lower of the trend's and
+//! the last week's median) is not yet a warning: a month's trend carried that far is most often
+//! a burst's.
 //!
 //! With a year of history the warning must also survive the season: a rise that last year's
 //! same weeks also had (a January or a back-to-school bump) is projected the way last year went
@@ -183,14 +184,22 @@ pub fn evaluate(r: &SeriesRules, t: &Threshold, history: &[(NaiveDate, f64)]) ->
     // The shallow end of the slope's 90% range: unless it too crosses within the horizon, the
     // crossing is a guess, and a warning the team would learn to ignore.
     let late = crossing.and_then(|_| trend.crossing(trend.lower, t, horizon * 3));
-    // How far the trend must carry the level to cross. A month's fit that needs more than
-    // `forecast_max_rise` × is most often a recovery from a dip or a few days' surge projected
-    // far past anything it has seen (prophet-wp's false warnings needed 1.7–3.0×); the anomaly
-    // and static rules speak for sudden rises, and the forecast warns once the crossing is near.
+    // How far the level must still rise to cross: from the lower of the trend's level and the
+    // last week's median, since a steep fit's line runs ahead of its data. A month's trend that
+    // must carry it more than `forecast_max_rise` × is most often a recovery from a dip or a few
+    // days' surge projected far past anything it has seen (the detect bench's prophet-wp false
+    // warnings); the anomaly and static rules speak for sudden rises, and the forecast warns once
+    // the crossing is near.
+    let week = history.partition_point(|(d, _)| *d + Days::new(LEVEL_DAYS as u64) <= day);
+    let recent = median(&history[week..].iter().map(|(_, v)| *v).collect::<Vec<f64>>());
+    let (base, from) = if recent < trend.level() {
+        (recent, format!("its last {LEVEL_DAYS} days' median {}/day", human(recent, r.unit)))
+    } else {
+        (trend.level(), "its level".to_string())
+    };
     let rise = |k: u32| {
-        let level = trend.level();
-        if level > 0.0 {
-            t.crit_at(day + Days::new(u64::from(k))) / level
+        if base > 0.0 {
+            t.crit_at(day + Days::new(u64::from(k))) / base
         } else {
             f64::INFINITY
         }
@@ -208,11 +217,12 @@ pub fn evaluate(r: &SeriesRules, t: &Threshold, history: &[(NaiveDate, f64)]) ->
                 100.0 * (ly.season[horizon as usize].exp() - 1.0),
             );
         }
-        (Some(k), _) if k > 0 && rise(k) > r.params.forecast_max_rise => {
+        (Some(k), _) if rise(k) > r.params.forecast_max_rise => {
             f.threshold = Some(t.crit_at(end));
             f.message = format!(
-                "{}: trend {growth} ({level}) would cross critical on {}, but only by rising {:.2}× in {k} \
-                 days: further than a {}-day trend is trusted to carry (the forecast warns from {:.2}×)",
+                "{}: trend {growth} ({level}) would cross critical on {}, but {from} would have to rise \
+                 {:.2}× by then: further than a {}-day trend is trusted to carry (the forecast warns from \
+                 {:.2}×)",
                 r.label,
                 day + Days::new(u64::from(k)),
                 rise(k),
@@ -295,21 +305,23 @@ mod tests {
 
     #[test]
     fn a_crossing_far_above_the_level_waits_until_it_is_a_trend() {
-        // +4%/day from 20: on day 27 the level (57.7) must still rise 1.7x to reach 100, in 15
-        // days; by day 32 (70.2) 1.4x is left.
-        let v: Vec<f64> = (0..33).map(|i| 20.0 * 1.04f64.powi(i)).collect();
+        // +4%/day from 20 towards 100: on day 27 the last 7 days' median (the value of day 24,
+        // 51.3) is 1.95x below critical, on day 33 1.54x, on day 34 1.48x.
+        let v: Vec<f64> = (0..35).map(|i| 20.0 * 1.04f64.powi(i)).collect();
         let h = series("2026-10-01", &v);
         let r = rules(Some(flat(100.0)));
         let f = evaluate(&r, &flat(100.0), &h[..28]);
         assert_eq!(f.level, Level::Ok, "{}", f.message);
         assert!(
             f.message.ends_with(
-                "would cross critical on 2026-11-12, but only by rising 1.73× in 15 days: further than a \
-                 28-day trend is trusted to carry (the forecast warns from 1.50×)"
+                "would cross critical on 2026-11-12, but its last 7 days' median 51.3 B/day would have to \
+                 rise 1.95× by then: further than a 28-day trend is trusted to carry (the forecast warns \
+                 from 1.50×)"
             ),
             "{}",
             f.message
         );
+        assert_eq!(evaluate(&r, &flat(100.0), &h[..34]).level, Level::Ok);
         let f = evaluate(&r, &flat(100.0), &h);
         assert_eq!(f.level, Level::Warning, "{}", f.message);
         assert_eq!(f.projected_breach, Some(day("2026-11-12")));
@@ -317,6 +329,23 @@ mod tests {
         let mut wide = rules(Some(flat(100.0)));
         wide.params.forecast_max_rise = 2.0;
         assert_eq!(evaluate(&wide, &flat(100.0), &h[..28]).level, Level::Warning);
+    }
+
+    #[test]
+    fn a_surge_that_fell_back_is_not_already_at_critical() {
+        // Three weeks of +12%/day from 10 to 96, then a week back at 30: the line fitted through
+        // the surge is past 100 today; the days are not.
+        let v: Vec<f64> = (0..28).map(|i| if i < 21 { 10.0 * 1.12f64.powi(i) } else { 30.0 }).collect();
+        let f = evaluate(&rules(Some(flat(100.0))), &flat(100.0), &series("2026-10-01", &v));
+        assert_eq!(f.level, Level::Ok, "{}", f.message);
+        assert!(
+            f.message.contains(
+                "(level 155.5 B/day) would cross critical on 2026-10-28, but its last 7 days' median 30.0 \
+                 B/day would have to rise 3.33× by then"
+            ),
+            "{}",
+            f.message
+        );
     }
 
     #[test]
