@@ -71,8 +71,11 @@ pub struct RuleDefaults {
     pub horizon_days: u32,
     /// Days of history the forecast's trend is fitted on.
     pub trend_window_days: u32,
-    /// The forecast warns only of a crossing within this multiple of the trend's level.
+    /// The forecast warns only of a crossing within this multiple of the level (the lower of
+    /// the trend's and the last 7 days' median).
     pub forecast_max_rise: f64,
+    /// A forecast WARNING stays this many days after the last day that forecast a crossing.
+    pub forecast_hold_days: u32,
     /// Spike / level-shift detection on every daily series.
     pub anomaly: bool,
     pub anomaly_z: f64,
@@ -97,6 +100,7 @@ impl Default for RuleDefaults {
             horizon_days: p.horizon_days,
             trend_window_days: p.trend_window_days,
             forecast_max_rise: p.forecast_max_rise,
+            forecast_hold_days: p.forecast_hold_days,
             anomaly: true,
             anomaly_z: p.anomaly_z,
             anomaly_ratio: p.anomaly_ratio,
@@ -687,6 +691,7 @@ impl Config {
             "must be between 21 and 400 (the forecast needs 21 days)",
         );
         v.check("rules.forecast_max_rise", r.forecast_max_rise > 1.0, "must be above 1");
+        v.check("rules.forecast_hold_days", r.forecast_hold_days <= 56, "must be between 0 and 56");
         v.check("rules.anomaly_z", r.anomaly_z > 0.0, "must be above 0");
         v.check("rules.anomaly_ratio", r.anomaly_ratio >= 1.0, "must be at least 1");
         v.check(
@@ -988,6 +993,7 @@ mod tests {
         let cases = [
             ("anomaly_new_high_days", "364", ["3", "431"], "must be between 7 and 430"),
             ("forecast_max_rise", "1.5", ["1.0", "nan"], "must be above 1"),
+            ("forecast_hold_days", "7", ["57", "100"], "must be between 0 and 56"),
         ];
         for (key, default, bads, message) in cases {
             let line = format!("{key} = {default}");

@@ -23,6 +23,7 @@ pub fn params(d: &RuleDefaults, plan: Option<&Plan>, anomaly_drops: Option<bool>
         horizon_days: plan.and_then(|p| p.horizon_days).unwrap_or(d.horizon_days),
         trend_window_days: d.trend_window_days,
         forecast_max_rise: d.forecast_max_rise,
+        forecast_hold_days: d.forecast_hold_days,
         anomaly_z: d.anomaly_z,
         anomaly_ratio: d.anomaly_ratio,
         anomaly_new_high_days: d.anomaly_new_high_days,

@@ -152,7 +152,30 @@ fn sen_interval(pts: &[(f64, f64)]) -> Option<(f64, f64, f64)> {
     Some((slopes[idx(((pairs - c) / 2.0).floor())], median(&slopes), slopes[idx(((pairs + c) / 2.0).ceil())]))
 }
 
+/// The forecast of the last day, its WARNING held for `forecast_hold_days` after the last day
+/// that forecast a crossing: a projection hovering at a test's edge (the shallow slope, the
+/// rise, a weekend in the last week) would otherwise notify, resolve and notify again.
 pub fn evaluate(r: &SeriesRules, t: &Threshold, history: &[(NaiveDate, f64)]) -> Finding {
+    let mut f = judge(r, t, history);
+    let hold = u64::from(r.params.forecast_hold_days);
+    if f.level != Level::Ok || hold == 0 {
+        return f;
+    }
+    let (day, _) = *history.last().expect("non-empty history");
+    let from = history.partition_point(|(d, _)| *d + Days::new(hold) < day);
+    let warned = (from..history.len() - 1).rev().find(|&end| judge(r, t, &history[..=end]).level == Level::Warning);
+    if let Some(end) = warned {
+        let last = history[end].0;
+        f.level = Level::Warning;
+        f.message += &format!(
+            "; WARNING held until {} ({hold} days after the last day that forecast a crossing, {last})",
+            last + Days::new(hold)
+        );
+    }
+    f
+}
+
+fn judge(r: &SeriesRules, t: &Threshold, history: &[(NaiveDate, f64)]) -> Finding {
     let (day, _) = *history.last().expect("non-empty history");
     let mut f = Finding::new(r, RuleKind::Forecast, Some(day));
     let Some(trend) = fit(history, r.params.trend_window_days) else {
@@ -332,11 +355,38 @@ mod tests {
     }
 
     #[test]
+    fn a_warning_is_held_for_the_hold_days_after_the_last_day_that_forecast_a_crossing() {
+        // Four weeks of +2%/day from 50 (a crossing of 100 ahead), then the days fall to 20.
+        let v: Vec<f64> = (0..50).map(|i| if i < 28 { 50.0 * 1.02f64.powi(i) } else { 20.0 }).collect();
+        let h = series("2026-10-01", &v);
+        let r = rules(Some(flat(100.0)));
+        let raw: Vec<Level> = (0..h.len()).map(|i| judge(&r, &flat(100.0), &h[..=i]).level).collect();
+        let last = raw.iter().rposition(|l| *l == Level::Warning).expect("the growth forecasts a crossing");
+        assert!(last >= 27 && last + 8 < h.len(), "{last}");
+        for i in last + 1..=last + 7 {
+            assert_eq!(raw[i], Level::Ok);
+            let f = evaluate(&r, &flat(100.0), &h[..=i]);
+            assert_eq!(f.level, Level::Warning, "day {i}: {}", f.message);
+            let expected = format!(
+                "; WARNING held until {} (7 days after the last day that forecast a crossing, {})",
+                h[last + 7].0,
+                h[last].0
+            );
+            assert!(f.message.ends_with(&expected), "{}", f.message);
+        }
+        assert_eq!(evaluate(&r, &flat(100.0), &h[..=last + 8]).level, Level::Ok);
+        let mut no_hold = rules(Some(flat(100.0)));
+        no_hold.params.forecast_hold_days = 0;
+        assert_eq!(evaluate(&no_hold, &flat(100.0), &h[..=last + 1]).level, Level::Ok);
+    }
+
+    #[test]
     fn a_surge_that_fell_back_is_not_already_at_critical() {
         // Three weeks of +12%/day from 10 to 96, then a week back at 30: the line fitted through
-        // the surge is past 100 today; the days are not.
+        // the surge is past 100 today; the days are not. (The surge's own warning is still held:
+        // the day alone is judged here.)
         let v: Vec<f64> = (0..28).map(|i| if i < 21 { 10.0 * 1.12f64.powi(i) } else { 30.0 }).collect();
-        let f = evaluate(&rules(Some(flat(100.0))), &flat(100.0), &series("2026-10-01", &v));
+        let f = judge(&rules(Some(flat(100.0))), &flat(100.0), &series("2026-10-01", &v));
         assert_eq!(f.level, Level::Ok, "{}", f.message);
         assert!(
             f.message.contains(

@@ -108,8 +108,11 @@ pub struct Params {
     pub horizon_days: u32,
     /// Days of history the trend is fitted on.
     pub trend_window_days: u32,
-    /// The forecast warns only of a crossing within this multiple of the trend's level.
+    /// The forecast warns only of a crossing within this multiple of the level (the lower of
+    /// the trend's and the last 7 days' median).
     pub forecast_max_rise: f64,
+    /// A forecast WARNING stays this many days after the last day that forecast a crossing.
+    pub forecast_hold_days: u32,
     /// Robust z-score (MADs above the baseline median) that makes a day anomalous.
     pub anomaly_z: f64,
     /// ... and the least ratio to the baseline median, so tiny series do not page anyone.
@@ -133,6 +136,7 @@ impl Default for Params {
             horizon_days: 45,
             trend_window_days: 28,
             forecast_max_rise: 1.5,
+            forecast_hold_days: 7,
             anomaly_z: 6.0,
             anomaly_ratio: 1.5,
             anomaly_new_high_days: 364,
