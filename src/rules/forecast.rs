@@ -8,7 +8,8 @@
 //!
 //! A crossing that needs more than `forecast_max_rise` × the level (the lower of the trend's and
 //! the last week's median) is not yet a warning: a month's trend carried that far is most often
-//! a burst's.
+//! a burst's. A WARNING is held `forecast_hold_days` after the last day that forecast a
+//! crossing.
 //!
 //! With a year of history the warning must also survive the season: a rise that last year's
 //! same weeks also had (a January or a back-to-school bump) is projected the way last year went
@@ -175,6 +176,7 @@ pub fn evaluate(r: &SeriesRules, t: &Threshold, history: &[(NaiveDate, f64)]) ->
     f
 }
 
+/// The forecast of the last day alone, without the hold.
 fn judge(r: &SeriesRules, t: &Threshold, history: &[(NaiveDate, f64)]) -> Finding {
     let (day, _) = *history.last().expect("non-empty history");
     let mut f = Finding::new(r, RuleKind::Forecast, Some(day));
