@@ -13,7 +13,8 @@
 //!
 //! With a year of history the warning must also survive the season: a rise that last year's
 //! same weeks also had (a January or a back-to-school bump) is projected the way last year went
-//! on, plus only the growth beyond last year's. Without that history the trend alone decides.
+//! on, plus only the growth beyond last year's; the shallow end of the slope's range must cross
+//! with that season and without it. Without that history the trend alone decides.
 
 use chrono::{Days, NaiveDate};
 
@@ -109,7 +110,8 @@ const YEAR: u64 = 364;
 struct LastYear {
     /// Slope per day (log) of last year's trend over the same window.
     slope: f64,
-    /// ln(level k days after, / level then) for k = 0..=horizon, of 4-week centred medians.
+    /// ln(level k days after, / level then) for k = 0..=3 × horizon (as far as the shallow end
+    /// of the slope is followed), of 4-week centred medians.
     season: Vec<f64>,
 }
 
@@ -121,14 +123,14 @@ fn centred_level(history: &[(NaiveDate, f64)], at: NaiveDate) -> Option<f64> {
     (v.len() >= 7 && v.iter().all(|v| *v > 0.0)).then(|| median(&v))
 }
 
-fn last_year(history: &[(NaiveDate, f64)], day: NaiveDate, window: u32, horizon: u32) -> Option<LastYear> {
+fn last_year(history: &[(NaiveDate, f64)], day: NaiveDate, window: u32, days: u32) -> Option<LastYear> {
     let then = day - Days::new(YEAR);
     if history.first()?.0 > then - Days::new(u64::from(window)) {
         return None;
     }
     let past = fit(&history[..history.partition_point(|(d, _)| *d <= then)], window).filter(|t| t.log)?;
     let base = centred_level(history, then)?;
-    let season = (0..=u64::from(horizon))
+    let season = (0..=u64::from(days))
         .map(|k| Some((centred_level(history, then + Days::new(k))? / base).ln()))
         .collect::<Option<Vec<f64>>>()?;
     Some(LastYear { slope: past.central.1, season })
@@ -197,18 +199,29 @@ fn judge(r: &SeriesRules, t: &Threshold, history: &[(NaiveDate, f64)]) -> Findin
     let level = format!("level {}/day", human(trend.level(), r.unit));
     let crossing = trend.crossing(trend.central, t, horizon);
     let season =
-        crossing.filter(|_| trend.log).and_then(|_| last_year(history, day, r.params.trend_window_days, horizon));
-    // Today's trend less last year's over the same weeks, with last year's season on top.
-    let seasonal_crossing = |ly: &LastYear| {
-        let (a, b) = trend.central;
-        (0..=horizon).find(|&k| {
+        crossing.filter(|_| trend.log).and_then(|_| last_year(history, day, r.params.trend_window_days, horizon * 3));
+    // `line` less last year's trend over the same weeks, with last year's season on top.
+    let seasonal_crossing = |line: (f64, f64), ly: &LastYear, limit: u32| {
+        let (a, b) = line;
+        (0..=limit).find(|&k| {
             (a + (b - ly.slope) * f64::from(k) + ly.season[k as usize]).exp()
                 >= t.crit_at(day + Days::new(u64::from(k)))
         })
     };
     // The shallow end of the slope's 90% range: unless it too crosses within the horizon, the
-    // crossing is a guess, and a warning the team would learn to ignore.
-    let late = crossing.and_then(|_| trend.crossing(trend.lower, t, horizon * 3));
+    // crossing is a guess, and a warning the team would learn to ignore. Like the central line,
+    // with and without last year's season: the season is one year's record.
+    let plain = crossing.and_then(|_| trend.crossing(trend.lower, t, horizon * 3));
+    let seasonal = season.as_ref().map(|ly| seasonal_crossing(trend.lower, ly, horizon * 3));
+    let late = match seasonal {
+        Some(s) => plain.zip(s).map(|(p, s)| p.max(s)),
+        None => plain,
+    };
+    // Which of the two holds the warning back, for the message.
+    let allowing = match (plain, seasonal) {
+        (Some(p), Some(s)) if s.is_none_or(|s| s > p) => ", allowing for last year's season,",
+        _ => "",
+    };
     // How far the level must still rise to cross: from the lower of the trend's level and the
     // last week's median, since a steep fit's line runs ahead of its data. A month's trend that
     // must carry it more than `forecast_max_rise` × is most often a recovery from a dip or a few
@@ -229,8 +242,8 @@ fn judge(r: &SeriesRules, t: &Threshold, history: &[(NaiveDate, f64)]) -> Findin
             f64::INFINITY
         }
     };
-    match (crossing, season) {
-        (Some(k), Some(ly)) if seasonal_crossing(&ly).is_none() => {
+    match (crossing, season.as_ref()) {
+        (Some(k), Some(ly)) if seasonal_crossing(trend.central, ly, horizon).is_none() => {
             f.threshold = Some(t.crit_at(end));
             f.message = format!(
                 "{}: trend {growth} ({level}) would cross critical on {}, but the same weeks last year \
@@ -255,12 +268,13 @@ fn judge(r: &SeriesRules, t: &Threshold, history: &[(NaiveDate, f64)]) -> Findin
                 r.params.forecast_max_rise,
             );
         }
-        // Already at critical (k = 0) needs no slope to be sure of.
-        (Some(k), _) if k > 0 && late.is_none_or(|l| l > horizon) => {
+        // Days already at critical need no slope to be sure of; a line that is there ahead of its
+        // days (k = 0, the last week's median below) does.
+        (Some(k), _) if rise(k) > 1.0 && late.is_none_or(|l| l > horizon) => {
             f.threshold = Some(t.crit_at(end));
             f.message = format!(
                 "{}: trend {growth} ({level}) would cross critical on {}, but at the low end of its 90% \
-                 range ({}) {}: not yet a warning",
+                 range ({}){allowing} {}: not yet a warning",
                 r.label,
                 day + Days::new(u64::from(k)),
                 trend.per_week(trend.lower.1, r.unit),
@@ -457,6 +471,22 @@ mod tests {
     }
 
     #[test]
+    fn last_years_season_is_allowed_for_at_the_shallow_end_too() {
+        // The same January bump as last year under ±15% noise, critical 80: the central line
+        // crosses even with last year's season on top, the shallow end of its range only without.
+        let noise = [1.15, 0.85, 1.1, 0.9, 1.12, 0.88, 1.0];
+        let h: Vec<(NaiveDate, f64)> =
+            seasonal(None).into_iter().enumerate().map(|(i, (d, v))| (d, v * noise[i * 3 % 7])).collect();
+        let f = judge(&rules(Some(flat(80.0))), &flat(80.0), &h[..=476]);
+        assert_eq!(f.level, Level::Ok, "{}", f.message);
+        assert!(
+            f.message.ends_with(", allowing for last year's season, not within 135 days: not yet a warning"),
+            "{}",
+            f.message
+        );
+    }
+
+    #[test]
     fn a_rise_last_year_also_had_is_not_a_breach() {
         // 2025-01-15: the January rise projects past 100 within 45 days, as it did in 2024,
         // when it fell back.
@@ -493,6 +523,21 @@ mod tests {
         assert!(f.message.contains(" would cross critical on 2026-1"), "{}", f.message);
         assert!(f.message.contains("but at the low end of its 90% range ("), "{}", f.message);
         assert!(f.message.ends_with(": not yet a warning"), "{}", f.message);
+    }
+
+    #[test]
+    fn a_line_at_critical_ahead_of_its_days_still_needs_its_shallow_end_to_cross() {
+        // +0.8%/day under ±30% noise: the line reaches 100 today, the last 7 days' median (about
+        // the value of 3 days ago) has not, and the slope's 90% range reaches down to flat.
+        let noise = [1.3, 0.7, 1.2, 0.75, 1.25, 0.8, 1.0];
+        let v: Vec<f64> = (0..28).map(|i| 82.0 * 1.008f64.powi(i) * noise[(i * 3 % 7) as usize]).collect();
+        let f = judge(&rules(Some(flat(100.0))), &flat(100.0), &series("2026-10-01", &v));
+        assert_eq!(f.level, Level::Ok, "{}", f.message);
+        assert!(
+            f.message.contains(" would cross critical on 2026-10-28, but at the low end of its 90% range ("),
+            "{}",
+            f.message
+        );
     }
 
     #[test]
