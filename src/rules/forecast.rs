@@ -230,11 +230,7 @@ fn judge(r: &SeriesRules, t: &Threshold, history: &[(NaiveDate, f64)]) -> Findin
     // the crossing is near.
     let week = history.partition_point(|(d, _)| *d + Days::new(LEVEL_DAYS as u64) <= day);
     let recent = median(&history[week..].iter().map(|(_, v)| *v).collect::<Vec<f64>>());
-    let (base, from) = if recent < trend.level() {
-        (recent, format!("its last {LEVEL_DAYS} days' median {}/day", human(recent, r.unit)))
-    } else {
-        (trend.level(), "its level".to_string())
-    };
+    let base = recent.min(trend.level());
     let rise = |k: u32| {
         if base > 0.0 {
             t.crit_at(day + Days::new(u64::from(k))) / base
@@ -256,6 +252,11 @@ fn judge(r: &SeriesRules, t: &Threshold, history: &[(NaiveDate, f64)]) -> Findin
             );
         }
         (Some(k), _) if rise(k) > r.params.forecast_max_rise => {
+            let from = if recent < trend.level() {
+                format!("its last {LEVEL_DAYS} days' median {}/day", human(recent, r.unit))
+            } else {
+                "its level".to_string()
+            };
             f.threshold = Some(t.crit_at(end));
             f.message = format!(
                 "{}: trend {growth} ({level}) would cross critical on {}, but {from} would have to rise \
