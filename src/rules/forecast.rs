@@ -513,13 +513,19 @@ mod tests {
         assert!(f.message.ends_with(", also allowing for last year's season"), "{}", f.message);
     }
 
+    /// Four weeks from 2026-10-01: `start` growing × `daily` a day, times a week of `noise`
+    /// factors visited in a scrambled order.
+    fn noisy(start: f64, daily: f64, noise: [f64; 7]) -> Vec<(NaiveDate, f64)> {
+        let v: Vec<f64> = (0..28).map(|i| start * daily.powi(i) * noise[(i * 3 % 7) as usize]).collect();
+        series("2026-10-01", &v)
+    }
+
     #[test]
     fn a_crossing_only_the_central_slope_makes_is_not_yet_a_warning() {
         // +0.7%/day under ±20% noise: the central line reaches 100 in the horizon, the shallow end
         // of its 90% range does not.
-        let noise = [1.2, 0.8, 1.1, 0.85, 1.15, 0.9, 1.0];
-        let v: Vec<f64> = (0..28).map(|i| 75.0 * 1.007f64.powi(i) * noise[(i * 3 % 7) as usize]).collect();
-        let f = evaluate(&rules(Some(flat(100.0))), &flat(100.0), &series("2026-10-01", &v));
+        let h = noisy(75.0, 1.007, [1.2, 0.8, 1.1, 0.85, 1.15, 0.9, 1.0]);
+        let f = evaluate(&rules(Some(flat(100.0))), &flat(100.0), &h);
         assert_eq!(f.level, Level::Ok, "{}", f.message);
         assert!(f.message.contains(" would cross critical on 2026-1"), "{}", f.message);
         assert!(f.message.contains("but at the low end of its 90% range ("), "{}", f.message);
@@ -530,9 +536,8 @@ mod tests {
     fn a_line_at_critical_ahead_of_its_days_still_needs_its_shallow_end_to_cross() {
         // +0.8%/day under ±30% noise: the line reaches 100 today, the last 7 days' median (about
         // the value of 3 days ago) has not, and the slope's 90% range reaches down to flat.
-        let noise = [1.3, 0.7, 1.2, 0.75, 1.25, 0.8, 1.0];
-        let v: Vec<f64> = (0..28).map(|i| 82.0 * 1.008f64.powi(i) * noise[(i * 3 % 7) as usize]).collect();
-        let f = judge(&rules(Some(flat(100.0))), &flat(100.0), &series("2026-10-01", &v));
+        let h = noisy(82.0, 1.008, [1.3, 0.7, 1.2, 0.75, 1.25, 0.8, 1.0]);
+        let f = judge(&rules(Some(flat(100.0))), &flat(100.0), &h);
         assert_eq!(f.level, Level::Ok, "{}", f.message);
         assert!(
             f.message.contains(" would cross critical on 2026-10-28, but at the low end of its 90% range ("),
@@ -543,9 +548,8 @@ mod tests {
 
     #[test]
     fn a_level_already_above_critical_is_a_warning_however_uncertain_its_slope() {
-        let noise = [1.2, 0.8, 1.1, 0.85, 1.15, 0.9, 1.0];
-        let v: Vec<f64> = (0..28).map(|i| 105.0 * noise[(i * 3 % 7) as usize]).collect();
-        let f = evaluate(&rules(Some(flat(100.0))), &flat(100.0), &series("2026-10-01", &v));
+        let h = noisy(105.0, 1.0, [1.2, 0.8, 1.1, 0.85, 1.15, 0.9, 1.0]);
+        let f = evaluate(&rules(Some(flat(100.0))), &flat(100.0), &h);
         assert_eq!(f.level, Level::Warning, "{}", f.message);
         assert!(f.message.contains("is already at or above critical 100.0 B/day"), "{}", f.message);
     }
