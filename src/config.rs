@@ -82,7 +82,9 @@ pub struct RuleDefaults {
     pub anomaly_ratio: f64,
     pub anomaly_new_high_days: u32,
     pub anomaly_hold_days: u32,
-    pub anomaly_drops: bool,
+    /// Falls alert too, on every series; unset: on scanned volume, off on cost (see
+    /// `alerts::route::DROPS_ON_VOLUME`).
+    pub anomaly_drops: Option<bool>,
     pub anomaly_shift_days: u32,
     pub anomaly_shift_z: f64,
     pub anomaly_shift_ratio: f64,
@@ -106,7 +108,7 @@ impl Default for RuleDefaults {
             anomaly_ratio: p.anomaly_ratio,
             anomaly_new_high_days: p.anomaly_new_high_days,
             anomaly_hold_days: p.anomaly_hold_days,
-            anomaly_drops: p.anomaly_drops,
+            anomaly_drops: None,
             anomaly_shift_days: p.anomaly_shift_days,
             anomaly_shift_z: p.anomaly_shift_z,
             anomaly_shift_ratio: p.anomaly_shift_ratio,

@@ -18,7 +18,15 @@ pub fn threshold(plan: &Plan, d: &RuleDefaults) -> Option<Threshold> {
     })
 }
 
-pub fn params(d: &RuleDefaults, plan: Option<&Plan>, anomaly_drops: Option<bool>) -> Params {
+/// Whether falls alert where neither the series nor `[rules]` says. Scanned volume falling is a
+/// scanner that stopped or uploads that stopped reaching it: files go unscanned, and the team
+/// hears of it from no one else. A cost falling is good news, and Cost Explorer's latest days
+/// are estimates that start low and rise as they settle.
+pub const DROPS_ON_VOLUME: bool = true;
+pub const DROPS_ON_COST: bool = false;
+
+/// The parameters of one series: its own `anomaly_drops`, else `[rules]`'s, else its kind's.
+pub fn params(d: &RuleDefaults, plan: Option<&Plan>, anomaly_drops: Option<bool>, drops_default: bool) -> Params {
     Params {
         horizon_days: plan.and_then(|p| p.horizon_days).unwrap_or(d.horizon_days),
         trend_window_days: d.trend_window_days,
@@ -28,7 +36,7 @@ pub fn params(d: &RuleDefaults, plan: Option<&Plan>, anomaly_drops: Option<bool>
         anomaly_ratio: d.anomaly_ratio,
         anomaly_new_high_days: d.anomaly_new_high_days,
         anomaly_hold_days: d.anomaly_hold_days,
-        anomaly_drops: anomaly_drops.unwrap_or(d.anomaly_drops),
+        anomaly_drops: anomaly_drops.or(d.anomaly_drops).unwrap_or(drops_default),
         anomaly_shift_days: d.anomaly_shift_days,
         anomaly_shift_z: d.anomaly_shift_z,
         anomaly_shift_ratio: d.anomaly_shift_ratio,
@@ -66,7 +74,7 @@ pub fn series_rules(cfg: &Config, obs: &Observations) -> Vec<SeriesRules> {
                     monthly_budget: None,
                     capacity: None,
                     anomaly: d.anomaly,
-                    params: params(d, plan, b.and_then(|b| b.anomaly_drops)),
+                    params: params(d, plan, b.and_then(|b| b.anomaly_drops), DROPS_ON_VOLUME),
                 });
             }
             Metric::Cost => {
@@ -84,7 +92,7 @@ pub fn series_rules(cfg: &Config, obs: &Observations) -> Vec<SeriesRules> {
                     monthly_budget: t.and_then(|t| t.monthly_budget),
                     capacity: None,
                     anomaly: d.anomaly,
-                    params: params(d, plan, t.and_then(|t| t.anomaly_drops)),
+                    params: params(d, plan, t.and_then(|t| t.anomaly_drops), DROPS_ON_COST),
                 });
             }
             _ => {}
@@ -111,7 +119,7 @@ pub fn series_rules(cfg: &Config, obs: &Observations) -> Vec<SeriesRules> {
                 s.and_then(|s| s.capacity_crit).unwrap_or(d.capacity_crit),
             )),
             anomaly: false,
-            params: params(d, None, None),
+            params: params(d, None, None, false),
         });
     }
     out
@@ -178,24 +186,51 @@ mod tests {
     use crate::model::Daily;
 
     #[test]
-    fn anomaly_drops_is_per_bucket_over_the_default() {
-        let cfg = Config::parse(
-            "[antivirus]\nbase_url = \"http://127.0.0.1:1\"\n\
-             [[antivirus.buckets]]\nname = \"uploads\"\nanomaly_drops = true\n\
-             [[antivirus.buckets]]\nname = \"avatars\"\n",
-            "t.toml",
-        )
-        .unwrap();
-        let mut obs = Observations::default();
-        for bucket in ["uploads", "avatars", "unlisted"] {
-            let key =
-                SeriesKey::new(Metric::ScannedBytes, vec![(DIM_SOURCE, "console".into()), (DIM_BUCKET, bucket.into())]);
-            obs.daily.insert(key.clone(), Daily::new(key, "2026-11-01".parse().unwrap()));
-        }
-        let drops: HashMap<String, bool> =
-            series_rules(&cfg, &obs).iter().map(|r| (r.label.to_string(), r.params.anomaly_drops)).collect();
-        assert!(drops["bucket uploads (console)"]);
-        assert!(!drops["bucket avatars (console)"]);
-        assert!(!drops["bucket unlisted (console)"]);
+    fn anomaly_drops_is_per_series_over_rules_over_the_kind_of_series() {
+        let drops = |rules: &str| -> Vec<(String, bool)> {
+            let cfg = Config::parse(
+                &format!(
+                    "{rules}[antivirus]\nbase_url = \"http://127.0.0.1:1\"\n\
+                     [[antivirus.buckets]]\nname = \"uploads\"\nanomaly_drops = true\n\
+                     [[antivirus.buckets]]\nname = \"avatars\"\nanomaly_drops = false\n\
+                     [cost]\ntag_key = \"component\"\n\
+                     [[cost.tags]]\nvalue = \"agents\"\nanomaly_drops = true\n"
+                ),
+                "t.toml",
+            )
+            .unwrap();
+            let mut obs = Observations::default();
+            let mut add =
+                |key: SeriesKey| obs.daily.insert(key.clone(), Daily::new(key, "2026-11-01".parse().unwrap()));
+            for bucket in ["uploads", "avatars", "unlisted"] {
+                add(SeriesKey::new(
+                    Metric::ScannedBytes,
+                    vec![(DIM_SOURCE, "console".into()), (DIM_BUCKET, bucket.into())],
+                ));
+            }
+            for value in ["agents", "console"] {
+                add(SeriesKey::new(
+                    Metric::Cost,
+                    vec![(DIM_TAG_KEY, "component".into()), (DIM_TAG_VALUE, value.into())],
+                ));
+            }
+            let mut out: Vec<_> =
+                series_rules(&cfg, &obs).iter().map(|r| (r.label.to_string(), r.params.anomaly_drops)).collect();
+            out.sort();
+            out
+        };
+        let expect = |unlisted_bucket: bool, unlisted_cost: bool| {
+            vec![
+                ("bucket avatars (console)".to_string(), false),
+                ("bucket unlisted (console)".to_string(), unlisted_bucket),
+                ("bucket uploads (console)".to_string(), true),
+                ("cost of component=agents".to_string(), true),
+                ("cost of component=console".to_string(), unlisted_cost),
+            ]
+        };
+        // Unset: volume falls alert, cost falls do not; [rules] sets both; a series its own.
+        assert_eq!(drops(""), expect(true, false));
+        assert_eq!(drops("[rules]\nanomaly_drops = false\n"), expect(false, false));
+        assert_eq!(drops("[rules]\nanomaly_drops = true\n"), expect(true, true));
     }
 }

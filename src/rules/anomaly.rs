@@ -15,9 +15,8 @@
 //! the anomaly's own baseline: a series that flaps around its threshold alerts once, not every
 //! other day, and an outage or a jump that lasts stays one WARNING instead of clearing once its
 //! own days have become their baseline, for at most 28 days (then the new level is the
-//! baseline, and the finding said when that would be). Only increases alert unless
-//! `anomaly_drops` is set: a quiet day is good news for a cost, but a bucket whose scanned
-//! volume falls to nothing has a broken scanner.
+//! baseline, and the finding said when that would be). Falls alert only with `anomaly_drops`
+//! (by default on scanned volume, not on cost: see `alerts::route::DROPS_ON_VOLUME`).
 
 use chrono::{Datelike, Days, NaiveDate, Weekday};
 
