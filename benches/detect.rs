@@ -242,6 +242,35 @@ fn anomalies(series: &[(NaiveDate, f64)], drops: bool) -> Vec<NaiveDate> {
     anomaly_events(series, drops).into_iter().filter(|e| e.state == Level::Warning).map(|e| e.date).collect()
 }
 
+/// How often the static growth threshold changes state on the R series, with and without the
+/// recovery band: a seasonal series hovers at its thresholds for weeks.
+fn growth_band_table() {
+    let series = prophet_series("example_wp_log_R.csv");
+    println!(
+        "\nThe growth threshold on the R series (fixed critical, warning at 80% of it): changes of state \
+         (raised), with and without the recovery band"
+    );
+    println!("| critical | growth_recovery 0.95 (default) | growth_recovery 1.0 (no band) |");
+    println!("|---|---|---|");
+    for critical in [1400.0, 2000.0] {
+        // The growth rule alone, day by day as `replay` runs it: a replay would run the forecast too.
+        let count = |recovery: f64| {
+            let d = RuleDefaults { growth_recovery: recovery, ..RuleDefaults::default() };
+            let rules = quick_rules(critical, &d).unwrap();
+            let t = rules.threshold.clone().unwrap();
+            let (mut before, mut changes, mut raised) = (Level::Ok, 0, 0);
+            for end in 1..=series.len() {
+                let level = costwarden::rules::growth::evaluate(&rules, &t, &series[..end]).level;
+                changes += usize::from(level != before);
+                raised += usize::from(before == Level::Ok && level != Level::Ok);
+                before = level;
+            }
+            format!("{changes} ({raised})")
+        };
+        println!("| {critical:.0}/day | {} | {} |", count(0.95), count(1.0));
+    }
+}
+
 /// prophet-wp's injected outliers as (file, first day, last day, value per day): runs of days
 /// with the same injected value, up to 6 of the original days inside a run.
 fn injected_runs() -> Vec<(String, NaiveDate, NaiveDate, f64)> {
@@ -367,6 +396,7 @@ fn main() {
             println!("| {name} | {growth} | {} | {} |", mid(&mut forecast), mid(&mut any));
         }
     }
+    growth_band_table();
     // How often the anomaly rule speaks on real daily series: alerts per series-year.
     let (mut alerts, mut rises, mut years) = (0, 0, 0.0);
     for file in ["example_wp_log_R.csv", "example_wp_log_peyton_manning.csv"] {

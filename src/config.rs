@@ -67,6 +67,8 @@ pub struct RuleDefaults {
     pub warn_tolerance: f64,
     /// Critical when the level reaches planned × crit_tolerance.
     pub crit_tolerance: f64,
+    /// A growth WARNING / CRITICAL is kept until the 7-day mean falls below this × its threshold.
+    pub growth_recovery: f64,
     /// The forecast warns when its projection crosses critical within this many days.
     pub horizon_days: u32,
     /// Days of history the forecast's trend is fitted on.
@@ -99,6 +101,7 @@ impl Default for RuleDefaults {
         RuleDefaults {
             warn_tolerance: 1.2,
             crit_tolerance: 1.5,
+            growth_recovery: p.growth_recovery,
             horizon_days: p.horizon_days,
             trend_window_days: p.trend_window_days,
             forecast_max_rise: p.forecast_max_rise,
@@ -686,6 +689,11 @@ impl Config {
     fn validate_rules(&self, v: &mut Validator) {
         let r = &self.rules;
         v.tolerances("rules", Some(r.warn_tolerance), Some(r.crit_tolerance), r);
+        v.check(
+            "rules.growth_recovery",
+            r.growth_recovery > 0.0 && r.growth_recovery <= 1.0,
+            "must be above 0 and at most 1",
+        );
         v.check("rules.horizon_days", (1..=365).contains(&r.horizon_days), "must be between 1 and 365");
         v.check(
             "rules.trend_window_days",
@@ -995,6 +1003,7 @@ mod tests {
         let cases = [
             ("anomaly_new_high_days", "364", ["3", "431"], "must be between 7 and 430"),
             ("forecast_max_rise", "1.5", ["1.0", "nan"], "must be above 1"),
+            ("growth_recovery", "0.95", ["0.0", "1.01"], "must be above 0 and at most 1"),
             ("forecast_hold_days", "7", ["57", "100"], "must be between 0 and 56"),
         ];
         for (key, default, bads, message) in cases {

@@ -28,6 +28,7 @@ pub const DROPS_ON_COST: bool = false;
 /// The parameters of one series: its own `anomaly_drops`, else `[rules]`'s, else its kind's.
 pub fn params(d: &RuleDefaults, plan: Option<&Plan>, anomaly_drops: Option<bool>, drops_default: bool) -> Params {
     Params {
+        growth_recovery: d.growth_recovery,
         horizon_days: plan.and_then(|p| p.horizon_days).unwrap_or(d.horizon_days),
         trend_window_days: d.trend_window_days,
         forecast_max_rise: d.forecast_max_rise,

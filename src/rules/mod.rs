@@ -101,9 +101,11 @@ impl Threshold {
     }
 }
 
-/// Parameters of the forecast, anomaly and budget rules; global defaults, overridable per series.
+/// Parameters of the growth, forecast, anomaly and budget rules; global defaults, overridable per series.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Params {
+    /// A growth level is kept until the 7-day mean falls below this fraction of its threshold.
+    pub growth_recovery: f64,
     /// Warn when the projection crosses critical within this many days.
     pub horizon_days: u32,
     /// Days of history the trend is fitted on.
@@ -133,6 +135,7 @@ pub struct Params {
 impl Default for Params {
     fn default() -> Self {
         Params {
+            growth_recovery: 0.95,
             horizon_days: 45,
             trend_window_days: 28,
             forecast_max_rise: 1.5,
