@@ -120,6 +120,7 @@ pub fn series_rules(cfg: &Config, obs: &Observations) -> Vec<SeriesRules> {
                 s.and_then(|s| s.capacity_crit).unwrap_or(d.capacity_crit),
             )),
             anomaly: false,
+            // A gauge has no anomaly rule, so its drops setting is never read.
             params: params(d, None, None, false),
         });
     }
