@@ -177,7 +177,8 @@ fn run_child(cfg: &std::path::Path, aws: &str, console: &str) -> (Duration, (i64
         .env("COSTWARDEN_CONSOLE_URL", console)
         .env("CSS_CONSOLE_USERNAME", "bench")
         .env("CSS_CONSOLE_PASSWORD", "bench-password")
-        .env("COSTWARDEN_LOG", "error")
+        // SCALE_CHILD_LOG=costwarden=debug shows the child's phase timings ("evaluated ms=…").
+        .env("COSTWARDEN_LOG", std::env::var("SCALE_CHILD_LOG").unwrap_or_else(|_| "error".into()))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())
         .spawn()

@@ -211,16 +211,23 @@ fn judge(r: &SeriesRules, history: &[(NaiveDate, f64)], i: usize) -> Option<Judg
     Some(spike)
 }
 
-/// Whether `judge` could find day `i` anomalous: a spike must pass every same-weekday day of the
-/// 8 weeks before (both baselines look back over them), a shift's days every day of the week
-/// before them. Cheap, so that looking back for an open episode need not judge every day.
+/// Whether `judge` could find day `i` anomalous: bounds that every anomaly `judge` finds must
+/// meet, cheap, so that looking back for an open episode need not judge every day. A spike must
+/// pass every same-weekday day of the 8 weeks before (both baselines look back over them) and be
+/// `anomaly_ratio` × away from one of their days (their median lies between their lowest and
+/// highest); a shift's days must all pass the 28 days before them and be `anomaly_shift_ratio` ×
+/// away from one of them. Without the ratios a series drifting slowly down passes every day,
+/// since each day is below every earlier one.
 fn may_be_anomalous(r: &SeriesRules, history: &[(NaiveDate, f64)], i: usize) -> bool {
     let p = &r.params;
     let (day, value) = history[i];
     let weeks = Days::new(u64::from(p.anomaly_new_high_days.min(56)));
     let same_weekday = history[..i].iter().rev().take_while(|(d, _)| *d >= day - weeks);
     let (low, high) = range(same_weekday.filter(|(d, _)| d.weekday() == day.weekday()).map(|(_, v)| *v));
-    if value > high || (p.anomaly_drops && value < low) {
+    let weeks8 = history[..i].iter().rev().take_while(|(d, _)| *d >= day - Days::new(56));
+    let (least, most) = range(weeks8.map(|(_, v)| *v));
+    let ratio = p.anomaly_ratio;
+    if (value > high && value >= ratio * least) || (p.anomaly_drops && value < low && value * ratio <= most) {
         return true;
     }
     let k = p.anomaly_shift_days as usize;
@@ -229,9 +236,13 @@ fn may_be_anomalous(r: &SeriesRules, history: &[(NaiveDate, f64)], i: usize) -> 
     }
     let (shifted_low, shifted_high) = range(history[i + 1 - k..=i].iter().map(|(_, v)| *v));
     let from = history[i + 1 - k].0;
-    let week_before = history[..i + 1 - k].iter().rev().take_while(|(d, _)| *d >= from - Days::new(7));
-    let (low, high) = range(week_before.map(|(_, v)| *v));
-    shifted_low > high || (p.anomaly_drops && shifted_high < low)
+    let start = history.partition_point(|(d, _)| *d < from - Days::new(28));
+    let before = &history[start..i + 1 - k];
+    let (low, high) = range(before.iter().map(|(_, v)| *v));
+    let ratio = p.anomaly_shift_ratio;
+    before.len() >= MIN_HISTORY
+        && ((shifted_low > high && shifted_high >= ratio * low)
+            || (p.anomaly_drops && shifted_high < low && shifted_low * ratio <= high))
 }
 
 /// How long an episode stays open at most, from the day its level began (or `anomaly_hold_days`,
@@ -590,6 +601,17 @@ mod tests {
             }
         }
         assert!(found >= 10, "only {found} anomalous days: the test would prove little");
+    }
+
+    #[test]
+    fn a_slow_drift_is_not_worth_judging() {
+        // Each day a little below (above) every day before it: beyond their range every day, but
+        // nowhere near the ratios, so the pre-test keeps `judge` off every day of it.
+        for step in [-1e6, 1e6] {
+            let h = series("2026-01-01", &(0..120).map(|i| 1e9 + step * i as f64).collect::<Vec<_>>());
+            let passed: Vec<usize> = (0..h.len()).filter(|&i| may_be_anomalous(&with_drops(), &h, i)).collect();
+            assert!(passed.is_empty(), "{step}: {passed:?}");
+        }
     }
 
     #[test]
