@@ -110,7 +110,8 @@ pub fn replay(rules: &SeriesRules, series: &[(NaiveDate, f64)]) -> Vec<Event> {
     for &(date, value) in series {
         obs.daily.get_mut(&rules.key).expect("inserted above").set(date, value);
         let now = (date + Days::new(1)).and_hms_opt(0, 0, 0).expect("midnight").and_utc();
-        for f in rules::evaluate(std::slice::from_ref(rules), &obs, now) {
+        // Daily series only: no capacity rule, so nothing needs what was told.
+        for f in rules::evaluate(std::slice::from_ref(rules), &obs, now, &rules::Told::new()) {
             let previous = state.insert(f.rule, f.level).unwrap_or_default();
             if previous != f.level {
                 events.push(Event {

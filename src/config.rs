@@ -93,6 +93,7 @@ pub struct RuleDefaults {
     /// ECS task capacity ratios.
     pub capacity_warn: f64,
     pub capacity_crit: f64,
+    pub capacity_recovery: f64,
 }
 
 impl Default for RuleDefaults {
@@ -117,6 +118,7 @@ impl Default for RuleDefaults {
             anomaly_shift_ratio: p.anomaly_shift_ratio,
             capacity_warn: 0.7,
             capacity_crit: 1.0,
+            capacity_recovery: p.capacity_recovery,
         }
     }
 }
@@ -714,6 +716,11 @@ impl Config {
         v.check("rules.anomaly_shift_z", r.anomaly_shift_z > 0.0, "must be above 0");
         v.check("rules.anomaly_shift_ratio", r.anomaly_shift_ratio >= 1.0, "must be at least 1");
         v.ratios("rules", r.capacity_warn, r.capacity_crit);
+        v.check(
+            "rules.capacity_recovery",
+            r.capacity_recovery > 0.0 && r.capacity_recovery <= 1.0,
+            "must be above 0 and at most 1",
+        );
 
         let team = |v: &mut Validator, path: &str, owner: &Option<String>| {
             if let Some(o) = owner {
@@ -1004,6 +1011,7 @@ mod tests {
             ("anomaly_new_high_days", "364", ["3", "431"], "must be between 7 and 430"),
             ("forecast_max_rise", "1.5", ["1.0", "nan"], "must be above 1"),
             ("growth_recovery", "0.95", ["0.0", "1.01"], "must be above 0 and at most 1"),
+            ("capacity_recovery", "0.85", ["-1", "2"], "must be above 0 and at most 1"),
             ("forecast_hold_days", "7", ["57", "100"], "must be between 0 and 56"),
         ];
         for (key, default, bads, message) in cases {

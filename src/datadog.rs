@@ -262,14 +262,19 @@ fn monitor(
     rule: &str,
     critical: f64,
     warning: Option<f64>,
-    forecast: bool,
+    recovery: Option<f64>,
 ) -> Value {
     let mut thresholds = json!({"critical": critical});
     if let Some(w) = warning {
         thresholds["warning"] = json!(w);
     }
-    if forecast {
-        thresholds["critical_recovery"] = json!(critical * 0.9);
+    // A recovery band as costwarden's own rule keeps, so the monitor flaps no more than it.
+    if let Some(r) = recovery {
+        let band = |t: f64| json!((t * r * 100.0).round() / 100.0);
+        thresholds["critical_recovery"] = band(critical);
+        if let Some(w) = warning {
+            thresholds["warning_recovery"] = band(w);
+        }
     }
     let mut tags = vec!["managed-by:costwarden".to_string(), format!("rule:{rule}")];
     if let Some(t) = team {
@@ -320,7 +325,7 @@ pub fn monitors(cfg: &Config) -> Vec<(String, Value)> {
                     "growth",
                     100.0,
                     Some(w.warn_pct),
-                    false,
+                    Some(cfg.rules.growth_recovery),
                 ),
             ));
             out.push((
@@ -336,7 +341,7 @@ pub fn monitors(cfg: &Config) -> Vec<(String, Value)> {
                     "forecast",
                     100.0,
                     None,
-                    true,
+                    Some(0.9),
                 ),
             ));
         }
@@ -354,7 +359,7 @@ pub fn monitors(cfg: &Config) -> Vec<(String, Value)> {
                     "budget",
                     100.0,
                     Some(90.0),
-                    false,
+                    None,
                 ),
             ));
         }
@@ -384,7 +389,7 @@ pub fn monitors(cfg: &Config) -> Vec<(String, Value)> {
                     "capacity",
                     100.0 * crit,
                     Some(100.0 * warn),
-                    false,
+                    Some(cfg.rules.capacity_recovery),
                 ),
             ));
         }
@@ -399,7 +404,7 @@ pub fn monitors(cfg: &Config) -> Vec<(String, Value)> {
             "health",
             1.0,
             None,
-            false,
+            None,
         ),
     ));
     out

@@ -298,8 +298,10 @@ pub async fn run_sources(app: &App, now: DateTime<Utc>, dry_run: bool, only: Opt
 
     // Evaluate, tell the teams what changed, and turn the verdicts into metrics too.
     let watched = alerts::route::series_rules(cfg, &obs);
+    let alert_req = Requests::default();
+    let told = alerts::deliver::told(app, now, dry_run, &alert_req).await;
     let phase = Instant::now();
-    let findings = rules::evaluate(&watched, &obs, now);
+    let findings = rules::evaluate(&watched, &obs, now, &told.0);
     tracing::debug!(
         series = watched.len(),
         findings = findings.len(),
@@ -309,8 +311,7 @@ pub async fn run_sources(app: &App, now: DateTime<Utc>, dry_run: bool, only: Opt
     // Not needed past here, and 300 bytes a series at 10,000 buckets: gone before the write peaks.
     drop(watched);
     let phase = Instant::now();
-    let alert_req = Requests::default();
-    let (alert_report, rule_samples) = alerts::deliver::run(app, &findings, now, dry_run, &alert_req).await;
+    let (alert_report, rule_samples) = alerts::deliver::run(app, &findings, told, &alert_req).await;
     tracing::debug!(transitions = alert_report.transitions.len(), ms = phase.elapsed().as_millis() as u64, "alerted");
     let phase = Instant::now();
     for (api, n) in alert_req.snapshot() {

@@ -5,6 +5,7 @@
 mod support;
 
 use chrono::{DateTime, Duration, Utc};
+use costwarden::rules::{Level, RuleKind};
 use costwarden::{run_once, App};
 use support::slack::Slack;
 use support::*;
@@ -168,4 +169,51 @@ async fn a_slack_outage_is_retried_on_the_next_run_and_a_restart_does_not_resend
             "[OK] bucket uploads-prod (console) growth recovered"
         ]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_one_task_under_its_warning_level_stays_warning_until_it_clears_the_band() {
+    let (moto, console, _slack) = peers().await;
+    // The retro service runs 3 tasks; its maximum comes from the config.
+    let with_max = |max: u32| {
+        let text = config_text(&console.url, "").replace("max_tasks = 4", &format!("max_tasks = {max}"));
+        costwarden::config::Config::parse(&text, "t.toml").unwrap()
+    };
+    let retro = |r: &costwarden::RunReport| {
+        let is_retro = |rule: RuleKind, series: &str| rule == RuleKind::Capacity && series.contains(RETRO);
+        let changes: Vec<(String, &str)> = r
+            .alerts
+            .transitions
+            .iter()
+            .filter(|t| is_retro(t.rule, &t.series))
+            .map(|t| (t.to.to_string(), t.kind))
+            .collect();
+        let verdict = r.findings.iter().find(|f| is_retro(f.rule, &f.series.to_string())).unwrap();
+        (changes, verdict.level, verdict.message.clone())
+    };
+    let r = run_once(&app(&moto, with_max(4)).await, at(0), false).await;
+    assert!(r.ok(), "{}", costwarden::report::human(&r));
+    assert_eq!(retro(&r).0, [("WARNING".to_string(), "raised")]);
+
+    // 3 of 5 (60%) is under 70%, but not under 85% of it (59.5%): still WARNING, nothing sent,
+    // because the last run's WARNING was read back from CloudWatch.
+    let r = run_once(&app(&moto, with_max(5)).await, at(1), false).await;
+    let (changes, level, message) = retro(&r);
+    assert_eq!((changes, level), (vec![], Level::Warning), "{message}");
+    assert!(message.ends_with("; WARNING kept until below 59.5% (85% of the warning level)"), "{message}");
+
+    // 2 of 5 (40%): recovered, once.
+    let sdk = moto.sdk_config().await;
+    aws_sdk_ecs::Client::new(&sdk)
+        .update_service()
+        .cluster(CLUSTER)
+        .service(RETRO)
+        .desired_count(2)
+        .send()
+        .await
+        .unwrap();
+    let cycle = app(&moto, with_max(5)).await;
+    let r = run_once(&cycle, at(2), false).await;
+    assert_eq!(retro(&r).0, [("OK".to_string(), "recovered")]);
+    assert!(retro(&run_once(&cycle, at(3), false).await).0.is_empty());
 }

@@ -85,17 +85,17 @@ async fn channels(app: &App, team: &str, requests: &Requests) -> Result<Channels
     Ok(Channels { slack, sns })
 }
 
-pub async fn run(
+/// What each team was last told, read before the rules are evaluated (the capacity rule keeps a
+/// level from it), and the report the run's alerting fills in.
+pub async fn told(
     app: &App,
-    findings: &[Finding],
     now: DateTime<Utc>,
     dry_run: bool,
     requests: &Requests,
-) -> (AlertReport, Vec<Sample>) {
+) -> (BTreeMap<AlertKey, Level>, AlertReport) {
     let cfg = &app.config;
     let mut report = AlertReport::default();
     let mut prior: BTreeMap<AlertKey, Level> = BTreeMap::new();
-    let mut delivered: BTreeMap<AlertKey, Level> = BTreeMap::new();
     if cfg.alerts.enabled && !dry_run {
         report.enabled = true;
         match super::store::read(
@@ -116,7 +116,18 @@ pub async fn run(
             }
         }
     }
-    delivered.extend(prior.iter().map(|(k, v)| (k.clone(), *v)));
+    (prior, report)
+}
+
+/// Notifies the transitions from `prior` (as `told` read it) and returns the rule metrics.
+pub async fn run(
+    app: &App,
+    findings: &[Finding],
+    (prior, mut report): (BTreeMap<AlertKey, Level>, AlertReport),
+    requests: &Requests,
+) -> (AlertReport, Vec<Sample>) {
+    let cfg = &app.config;
+    let mut delivered = prior.clone();
     if report.enabled && report.state_error.is_none() {
         let mut resolved: BTreeMap<String, Result<Channels, String>> = BTreeMap::new();
         for t in transitions(&prior, findings) {

@@ -41,6 +41,7 @@ pub fn params(d: &RuleDefaults, plan: Option<&Plan>, anomaly_drops: Option<bool>
         anomaly_shift_days: d.anomaly_shift_days,
         anomaly_shift_z: d.anomaly_shift_z,
         anomaly_shift_ratio: d.anomaly_shift_ratio,
+        capacity_recovery: d.capacity_recovery,
     }
 }
 

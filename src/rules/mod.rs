@@ -101,7 +101,7 @@ impl Threshold {
     }
 }
 
-/// Parameters of the growth, forecast, anomaly and budget rules; global defaults, overridable per series.
+/// Parameters of the growth, forecast, anomaly, budget and capacity rules; global defaults, overridable per series.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Params {
     /// A growth level is kept until the 7-day mean falls below this fraction of its threshold.
@@ -130,6 +130,9 @@ pub struct Params {
     pub anomaly_shift_days: u32,
     pub anomaly_shift_z: f64,
     pub anomaly_shift_ratio: f64,
+    /// A capacity level the team was told of is kept until the share falls below this fraction
+    /// of its threshold.
+    pub capacity_recovery: f64,
 }
 
 impl Default for Params {
@@ -148,6 +151,7 @@ impl Default for Params {
             anomaly_shift_days: 5,
             anomaly_shift_z: 3.0,
             anomaly_shift_ratio: 1.2,
+            capacity_recovery: 0.85,
         }
     }
 }
@@ -230,9 +234,13 @@ impl Finding {
     }
 }
 
+/// What each team was last told, per (rule, series); absent is OK.
+pub type Told = BTreeMap<(RuleKind, SeriesKey), Level>;
+
 /// Evaluates every rule of every series. `now` only fixes "the latest complete day"
-/// (the UTC day before it); nothing here reads a clock.
-pub fn evaluate(rules: &[SeriesRules], obs: &Observations, now: DateTime<Utc>) -> Vec<Finding> {
+/// (the UTC day before it); nothing here reads a clock. `told` is what the teams were last
+/// told: the capacity rule, a gauge without history, keeps a level from it.
+pub fn evaluate(rules: &[SeriesRules], obs: &Observations, now: DateTime<Utc>, told: &Told) -> Vec<Finding> {
     let last_complete = now.date_naive().pred_opt().expect("a day before today");
     // Sized for the most verdicts the rules can give: doubling would leave up to half unused.
     let most = |r: &SeriesRules| {
@@ -247,7 +255,8 @@ pub fn evaluate(rules: &[SeriesRules], obs: &Observations, now: DateTime<Utc>) -
             if let Some(&pct) = obs.gauges.get(&r.key) {
                 let max_key = SeriesKey { metric: crate::metrics::Metric::MaxTasks, dims: r.key.dims.clone() };
                 let max = obs.gauges.get(&max_key).copied();
-                out.push(capacity::evaluate(r, pct, max, warn, crit));
+                let was = told.get(&(RuleKind::Capacity, r.key.clone())).copied().unwrap_or_default();
+                out.push(capacity::evaluate(r, pct, max, (warn, crit), was));
             }
             continue;
         }
