@@ -214,10 +214,10 @@ fn judge(r: &SeriesRules, history: &[(NaiveDate, f64)], i: usize) -> Option<Judg
 /// Whether `judge` could find day `i` anomalous: bounds that every anomaly `judge` finds must
 /// meet, cheap, so that looking back for an open episode need not judge every day. A spike must
 /// pass every same-weekday day of the 8 weeks before (both baselines look back over them) and be
-/// `anomaly_ratio` × away from one of their days (their median lies between their lowest and
-/// highest); a shift's days must all pass the 28 days before them and be `anomaly_shift_ratio` ×
-/// away from one of them. Without the ratios a series drifting slowly down passes every day,
-/// since each day is below every earlier one.
+/// `anomaly_ratio` × beyond the lowest (a fall: the highest) of all their days, since either
+/// baseline's median lies within them; a shift's days must all pass the 28 days before them and
+/// be `anomaly_shift_ratio` × beyond the lowest (highest) of those. Without the ratios a series
+/// drifting slowly down passes every day, since each day is below every earlier one.
 fn may_be_anomalous(r: &SeriesRules, history: &[(NaiveDate, f64)], i: usize) -> bool {
     let p = &r.params;
     let (day, value) = history[i];
