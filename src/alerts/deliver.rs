@@ -13,7 +13,7 @@ use super::state::{rule_dims, transitions, AlertKey};
 use crate::metrics::Metric;
 use crate::model::{Sample, SeriesKey};
 use crate::notify::{slack, sns, Notification};
-use crate::rules::{Finding, Level, RuleKind};
+use crate::rules::{Finding, Level, RuleKind, Told};
 use crate::secret::Secret;
 use crate::sources::{Api, Requests};
 use crate::App;
@@ -87,15 +87,10 @@ async fn channels(app: &App, team: &str, requests: &Requests) -> Result<Channels
 
 /// What each team was last told, read before the rules are evaluated (the capacity rule keeps a
 /// level from it), and the report the run's alerting fills in.
-pub async fn told(
-    app: &App,
-    now: DateTime<Utc>,
-    dry_run: bool,
-    requests: &Requests,
-) -> (BTreeMap<AlertKey, Level>, AlertReport) {
+pub async fn told(app: &App, now: DateTime<Utc>, dry_run: bool, requests: &Requests) -> (Told, AlertReport) {
     let cfg = &app.config;
     let mut report = AlertReport::default();
-    let mut prior: BTreeMap<AlertKey, Level> = BTreeMap::new();
+    let mut prior = Told::new();
     if cfg.alerts.enabled && !dry_run {
         report.enabled = true;
         match super::store::read(
@@ -123,7 +118,7 @@ pub async fn told(
 pub async fn run(
     app: &App,
     findings: &[Finding],
-    (prior, mut report): (BTreeMap<AlertKey, Level>, AlertReport),
+    (prior, mut report): (Told, AlertReport),
     requests: &Requests,
 ) -> (AlertReport, Vec<Sample>) {
     let cfg = &app.config;
