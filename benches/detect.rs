@@ -219,27 +219,48 @@ fn tcpd_series(name: &str) -> Vec<f64> {
     v["series"][0]["raw"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap_or(f64::NAN)).collect()
 }
 
+/// Default rules, with `anomaly_drops` as given (on by default for scanned volume, off for cost).
+fn drops(on: bool) -> RuleDefaults {
+    RuleDefaults { anomaly_drops: Some(on), ..RuleDefaults::default() }
+}
+
 /// The rows where the anomaly rule raises a WARNING (a spike or the start of a level shift),
-/// each observation taken as one day: a transition, as an alert would be sent. Default rules,
-/// with `anomaly_drops` as given (on by default for scanned volume, off for cost).
-fn detect(values: &[f64], drops: bool) -> Vec<usize> {
+/// each observation taken as one day: a transition, as an alert would be sent.
+fn detect(values: &[f64], d: &RuleDefaults) -> Vec<usize> {
     let d0: NaiveDate = "2000-01-01".parse().unwrap();
     let series: Vec<(NaiveDate, f64)> =
         values.iter().enumerate().filter(|(_, v)| v.is_finite()).map(|(i, v)| (d0 + Days::new(i as u64), *v)).collect();
-    anomalies(&series, drops).into_iter().map(|d| (d - d0).num_days() as usize).collect()
+    anomalies(&series, d).into_iter().map(|d| (d - d0).num_days() as usize).collect()
 }
 
 /// The anomaly rule's changes of state on a dated series.
-fn anomaly_events(series: &[(NaiveDate, f64)], drops: bool) -> Vec<Event> {
-    let mut rules =
-        quick_rules(f64::MAX / 4.0, &RuleDefaults { anomaly_drops: Some(drops), ..RuleDefaults::default() }).unwrap();
+fn anomaly_events(series: &[(NaiveDate, f64)], d: &RuleDefaults) -> Vec<Event> {
+    let mut rules = quick_rules(f64::MAX / 4.0, d).unwrap();
     rules.threshold = None;
     replay(&rules, series).into_iter().filter(|e| e.rule == RuleKind::Anomaly).collect()
 }
 
 /// The days the anomaly rule raises a WARNING on a dated series.
-fn anomalies(series: &[(NaiveDate, f64)], drops: bool) -> Vec<NaiveDate> {
-    anomaly_events(series, drops).into_iter().filter(|e| e.state == Level::Warning).map(|e| e.date).collect()
+fn anomalies(series: &[(NaiveDate, f64)], d: &RuleDefaults) -> Vec<NaiveDate> {
+    anomaly_events(series, d).into_iter().filter(|e| e.state == Level::Warning).map(|e| e.date).collect()
+}
+
+/// The anomaly rule at the best global setting that an in-sample search of a replica of it found
+/// on NAB's AWS files (benches/support/nab_ceiling.py; its 50-sample baseline is 28 here, fixed
+/// in the core). Look-back, hold and shift lengths in 5-minute samples, which make no sense for
+/// days (the look-back and the hold are past what thresholds.toml accepts, 430 and 56 days): what
+/// the core scores when set for these very files, evidence on the goal, not a setting.
+fn nab_in_sample() -> RuleDefaults {
+    RuleDefaults {
+        anomaly_z: 2.5,
+        anomaly_ratio: 1.2,
+        anomaly_new_high_days: 5000,
+        anomaly_hold_days: 200,
+        anomaly_shift_days: 18,
+        anomaly_shift_z: 4.0,
+        anomaly_shift_ratio: 1.05,
+        ..drops(true)
+    }
 }
 
 /// How often the static growth threshold changes state on the R series, with and without the
@@ -401,8 +422,8 @@ fn main() {
     let (mut alerts, mut rises, mut years) = (0, 0, 0.0);
     for file in ["example_wp_log_R.csv", "example_wp_log_peyton_manning.csv"] {
         let s = prophet_series(file);
-        alerts += anomalies(&s, true).len();
-        rises += anomalies(&s, false).len();
+        alerts += anomalies(&s, &drops(true)).len();
+        rises += anomalies(&s, &drops(false)).len();
         years += (s[s.len() - 1].0 - s[0].0).num_days() as f64 / 365.25;
     }
     println!(
@@ -421,8 +442,8 @@ fn main() {
         let series = prophet_series(&file);
         let show =
             |(at, days, n): (Option<i64>, usize, usize)| (at.map_or("none".into(), |a| format!("day {a}")), days, n);
-        let (at, days, n) = show(warned(&anomaly_events(&series, true), first, last));
-        let (dat, ddays, dn) = show(warned(&anomaly_events(&series, false), first, last));
+        let (at, days, n) = show(warned(&anomaly_events(&series, &drops(true)), first, last));
+        let (dat, ddays, dn) = show(warned(&anomaly_events(&series, &drops(false)), first, last));
         println!(
             "| {file} | {first} to {last} | {} | {value:.0} | {at} | {days} | {n} | {dat}, {ddays}, {dn} |",
             (last - first).num_days() + 1
@@ -450,8 +471,8 @@ fn main() {
             .map(|v| v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect())
             .collect();
         let series = tcpd_series(name);
-        let f = f_measure(&annotations, &detect(&series, true), 5);
-        let fr = f_measure(&annotations, &detect(&series, false), 5);
+        let f = f_measure(&annotations, &detect(&series, &drops(true)), 5);
+        let fr = f_measure(&annotations, &detect(&series, &drops(false)), 5);
         let z = f_measure(&annotations, &[], 5);
         let zp = score(name, "zero").unwrap_or(f64::NAN);
         scorer_ok &= (z - zp).abs() < 0.0015;
@@ -475,10 +496,10 @@ fn main() {
         if scorer_ok { "identical to 3 decimals" } else { "MISMATCH" }
     );
 
-    let (nab, nab_rises) = nab_table();
+    let (nab, nab_rises, nab_tuned) = nab_table();
     summary.push((
         "NAB realAWSCloudwatch, standard profile".into(),
-        format!("{nab:.1} (rises only: {nab_rises:.1})"),
+        format!("{nab:.1} (rises only: {nab_rises:.1}; set in-sample: {nab_tuned:.1})"),
         "ARTime 74.9 (NAB scoreboard); numenta 73.4 on these files".into(),
         "≥ 75",
     ));
@@ -490,8 +511,9 @@ fn main() {
     }
 }
 
-/// Returns the standard profile's normalised score, with and without `anomaly_drops`.
-fn nab_table() -> (f64, f64) {
+/// Returns the standard profile's normalised score: with and without `anomaly_drops`, and set
+/// in-sample (`nab_in_sample`).
+fn nab_table() -> (f64, f64, f64) {
     let dir = data().join("nab");
     let files = nab::load(&dir, "realAWSCloudwatch");
     // The scorer first: NAB's own detectors' per-file scores, reproduced.
@@ -516,19 +538,19 @@ fn nab_table() -> (f64, f64) {
             }
         }
     }
-    let detections = |drops: bool| -> Vec<Vec<bool>> {
+    let detections = |rules: &RuleDefaults| -> Vec<Vec<bool>> {
         files
             .iter()
             .map(|f| {
                 let mut d = vec![false; f.values.len()];
-                for i in detect(&f.values, drops) {
+                for i in detect(&f.values, rules) {
                     d[i] = true;
                 }
                 d
             })
             .collect()
     };
-    let (ours, rises) = (detections(true), detections(false));
+    let (ours, rises, tuned) = (detections(&drops(true)), detections(&drops(false)), detections(&nab_in_sample()));
     let category = std::fs::read_to_string(dir.join("results/derived_category_scores.csv")).unwrap();
     let anchor = |detector: &str, profile: &str| -> f64 {
         category
@@ -543,10 +565,10 @@ fn nab_table() -> (f64, f64) {
     };
     println!("\n## NAB realAWSCloudwatch ({} files, normalised: null 0, perfect 100)", files.len());
     println!(
-        "| profile | costwarden | costwarden, rises only | numenta | ARTime | contextOSE | randomCutForest | twitterADVec | skyline |"
+        "| profile | costwarden | costwarden, rises only | costwarden set in-sample | numenta | ARTime | contextOSE | randomCutForest | twitterADVec | skyline |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
-    let mut standard = (f64::NAN, f64::NAN);
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let mut standard = (f64::NAN, f64::NAN, f64::NAN);
     for p in &nab::PROFILES {
         let normalised = |detections: &[Vec<bool>]| {
             let (mut raw, mut windows) = (0.0, 0);
@@ -558,15 +580,16 @@ fn nab_table() -> (f64, f64) {
             nab::normalised(raw, windows, p)
         };
         let a = |d| anchor(d, p.name);
-        let score = (normalised(&ours), normalised(&rises));
+        let score = (normalised(&ours), normalised(&rises), normalised(&tuned));
         if p.name == "standard" {
             standard = score;
         }
         println!(
-            "| {} | **{:.1}** | **{:.1}** | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
+            "| {} | **{:.1}** | **{:.1}** | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
             p.name,
             score.0,
             score.1,
+            score.2,
             a("numenta"),
             a("ARTime"),
             a("contextOSE"),
@@ -577,9 +600,11 @@ fn nab_table() -> (f64, f64) {
     }
     let alerts = |d: &[Vec<bool>]| d.iter().map(|d| d.iter().filter(|x| **x).count()).sum::<usize>();
     println!(
-        "\ncostwarden raised {} alerts on these files ({} rises only), each a transition into WARNING.",
+        "\ncostwarden raised {} alerts on these files ({} rises only; {} set in-sample), each a transition into \
+         WARNING.",
         alerts(&ours),
-        alerts(&rises)
+        alerts(&rises),
+        alerts(&tuned)
     );
     println!(
         "scorer check against NAB's published per-file scores (null, windowedGaussian; {} files × 3 profiles): \
