@@ -15,6 +15,7 @@ the setting is chosen on the very files it is scored on (an upper bound: chosen 
 DATA=path/to/shared/data overrides the data folder.
 """
 
+import ast
 import csv
 import json
 import math
@@ -154,7 +155,7 @@ def main():
     setting = dict(DEFAULTS)
     for arg in sys.argv[1:]:
         key, value = arg.split("=")
-        setting[key] = type(DEFAULTS[key])(eval(value))
+        setting[key] = type(DEFAULTS[key])(ast.literal_eval(value))
     if len(sys.argv) > 1:
         show(run(files, setting, per_file=True), setting)
         return
