@@ -142,7 +142,7 @@ def run(files, setting, per_file=False):
     detections = [detect(f["values"], **setting) for f in files]
     if per_file:
         for f, d in zip(files, detections):
-            print(f"  {f['name'][18:]:45s} {score(f, d, 'standard')[0]:6.2f}  {int(d.sum())} alerts")
+            print(f"  {os.path.basename(f['name']):45s} {score(f, d, 'standard')[0]:6.2f}  {int(d.sum())} alerts")
     return [normalised(files, detections, p) for p in PROFILES] + [int(sum(d.sum() for d in detections))]
 
 
@@ -154,19 +154,33 @@ def main():
     files = load()
     setting = dict(DEFAULTS)
     for arg in sys.argv[1:]:
-        key, value = arg.split("=")
-        setting[key] = type(DEFAULTS[key])(ast.literal_eval(value))
+        key, _, value = arg.partition("=")
+        if key not in DEFAULTS or not value:
+            sys.exit(f"{arg!r}: expected NAME=VALUE with NAME one of {', '.join(DEFAULTS)}")
+        try:
+            setting[key] = type(DEFAULTS[key])(ast.literal_eval(value))
+        except (ValueError, SyntaxError):
+            sys.exit(f"{arg!r}: {value!r} is not of type {type(DEFAULTS[key]).__name__}")
     if len(sys.argv) > 1:
         show(run(files, setting, per_file=True), setting)
         return
     print("defaults:")
     show(run(files, setting), setting)
-    # A random search of the space (seeded), then coordinate ascent from its best.
+    # A random search of the space (seeded), then coordinate ascent from its best; each setting
+    # is scored once.
     rng, seen = random.Random(1), set()
+
+    def new(trial):
+        key = tuple(sorted(trial.items()))
+        fresh = key not in seen
+        seen.add(key)
+        return fresh
+
     best = None
     for _ in range(RANDOM_TRIES):
         trial = dict(DEFAULTS, **{key: rng.choice(values) for key, values in SPACE.items()})
-        seen.add(tuple(sorted(trial.items())))
+        if not new(trial):
+            continue
         result = run(files, trial)
         if best is None or result[0] > best[0]:
             best, setting = result, trial
@@ -178,9 +192,8 @@ def main():
         for key, values in SPACE.items():
             for value in values:
                 trial = dict(setting, **{key: value})
-                if tuple(sorted(trial.items())) in seen:
+                if not new(trial):
                     continue
-                seen.add(tuple(sorted(trial.items())))
                 result = run(files, trial)
                 if result[0] > best[0] + 1e-9:
                     best, setting, improved = result, trial, True
