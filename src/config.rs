@@ -59,6 +59,21 @@ pub struct Config {
     pub teams: std::collections::BTreeMap<String, Team>,
 }
 
+impl Config {
+    /// The daemon schedule of a source that is configured and enabled: its own, else
+    /// `collector.schedule`. None for a source that is absent or disabled.
+    pub fn source_schedule(&self, id: crate::model::SourceId) -> Option<&str> {
+        use crate::model::SourceId;
+        let (enabled, own) = match id {
+            SourceId::Antivirus => self.antivirus.as_ref().map(|c| (c.enabled, &c.schedule))?,
+            SourceId::GuardDuty => self.guardduty.as_ref().map(|c| (c.enabled, &c.schedule))?,
+            SourceId::Cost => self.cost.as_ref().map(|c| (c.enabled, &c.schedule))?,
+            SourceId::Ecs => self.ecs.as_ref().map(|c| (c.enabled, &c.schedule))?,
+        };
+        enabled.then(|| own.as_deref().unwrap_or(&self.collector.schedule))
+    }
+}
+
 /// Defaults of every rule; a series' `plan` (or an ECS service) may override some.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -246,7 +261,8 @@ pub struct Collector {
     pub concurrency: usize,
     #[serde(default = "d_timeout")]
     pub request_timeout_secs: u64,
-    /// Attempts per PutMetricData batch (throttling and transient errors are retried).
+    /// Attempts per request to any peer, the first included (throttling, 5xx and transport
+    /// errors are retried with jittered exponential backoff; see `wire::retry`).
     #[serde(default = "d_attempts")]
     pub max_attempts: u32,
 }

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use crate::alerts::route;
 use crate::config::Config;
-use crate::metrics::Metric;
+use crate::metrics::{Metric, SOURCE_CONSOLE, SOURCE_GUARDDUTY};
 
 /// `ScannedBytes` → `scanned_bytes`.
 pub fn snake(name: &str) -> String {
@@ -214,12 +214,10 @@ fn watched(cfg: &Config) -> Vec<Watched> {
         100.0 * w / c
     };
     let mut out = Vec::new();
-    let buckets = cfg
-        .antivirus
-        .iter()
-        .filter(|a| a.enabled)
-        .flat_map(|a| a.buckets.iter().map(|b| ("console", b)))
-        .chain(cfg.guardduty.iter().filter(|g| g.enabled).flat_map(|g| g.buckets.iter().map(|b| ("guardduty", b))));
+    let buckets =
+        cfg.antivirus.iter().filter(|a| a.enabled).flat_map(|a| a.buckets.iter().map(|b| (SOURCE_CONSOLE, b))).chain(
+            cfg.guardduty.iter().filter(|g| g.enabled).flat_map(|g| g.buckets.iter().map(|b| (SOURCE_GUARDDUTY, b))),
+        );
     for (source, b) in buckets {
         out.push(Watched {
             slug: format!("bucket-{}-{source}", b.name),
@@ -367,10 +365,7 @@ pub fn monitors(cfg: &Config) -> Vec<(String, Value)> {
     if let Some(e) = cfg.ecs.as_ref().filter(|e| e.enabled) {
         let cap = metric(ns, Metric::TaskUtilization);
         for s in &e.services {
-            let (cluster, service) = (
-                s.cluster.rsplit('/').next().unwrap_or(&s.cluster),
-                s.service.rsplit('/').next().unwrap_or(&s.service),
-            );
+            let (cluster, service) = (crate::model::short_name(&s.cluster), crate::model::short_name(&s.service));
             let warn = s.capacity_warn.unwrap_or(cfg.rules.capacity_warn);
             let crit = s.capacity_crit.unwrap_or(cfg.rules.capacity_crit);
             let team = route::team(cfg, s.owner.as_deref());

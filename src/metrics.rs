@@ -49,6 +49,9 @@ pub struct MetricDef {
 }
 
 pub const DIM_SOURCE: &str = "Source";
+/// `Source` values: which scanner reported a bucket's volume.
+pub const SOURCE_CONSOLE: &str = "console";
+pub const SOURCE_GUARDDUTY: &str = "guardduty";
 pub const DIM_BUCKET: &str = "Bucket";
 pub const DIM_TAG_KEY: &str = "TagKey";
 pub const DIM_TAG_VALUE: &str = "TagValue";

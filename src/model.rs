@@ -7,6 +7,35 @@ use serde::Serialize;
 
 use crate::metrics::Metric;
 
+/// The sources costwarden reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceId {
+    Antivirus,
+    GuardDuty,
+    Cost,
+    Ecs,
+}
+
+impl SourceId {
+    pub const ALL: [SourceId; 4] = [SourceId::Antivirus, SourceId::GuardDuty, SourceId::Cost, SourceId::Ecs];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceId::Antivirus => "antivirus",
+            SourceId::GuardDuty => "guardduty",
+            SourceId::Cost => "cost",
+            SourceId::Ecs => "ecs",
+        }
+    }
+}
+
+/// The name part of an ARN (`arn:...:cluster/name` → `name`), or the name itself: ECS
+/// clusters and services may be configured either way, and are reported by name.
+pub fn short_name(name_or_arn: &str) -> &str {
+    name_or_arn.rsplit('/').next().unwrap_or(name_or_arn)
+}
+
 /// A series is a metric plus its dimensions (sorted by name, as CloudWatch identifies them).
 /// The dimensions are shared: a key is cloned into every sample, finding and rule of its
 /// series, and at 10,000 buckets deep copies were the largest part of a run's memory.

@@ -3,7 +3,6 @@
 use std::fmt;
 
 use crate::config::Credentials;
-use crate::sources::{Api, Requests};
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -46,10 +45,9 @@ pub enum SecretError {
 pub async fn console_credentials(
     cfg: &Credentials,
     secrets: &aws_sdk_secretsmanager::Client,
-    requests: &Requests,
 ) -> Result<ConsoleCredentials, SecretError> {
     if let Some(id) = &cfg.secret_id {
-        let text = secret_string(secrets, id, requests).await?;
+        let text = secret_string(secrets, id).await?;
         #[derive(serde::Deserialize)]
         struct Pair {
             username: String,
@@ -64,18 +62,13 @@ pub async fn console_credentials(
     Ok(ConsoleCredentials { username: env(&cfg.username_env)?, password: Secret(env(&cfg.password_env)?) })
 }
 
-pub async fn secret_string(
-    secrets: &aws_sdk_secretsmanager::Client,
-    id: &str,
-    requests: &Requests,
-) -> Result<Secret, SecretError> {
-    requests.add(Api::GetSecretValue);
+pub async fn secret_string(secrets: &aws_sdk_secretsmanager::Client, id: &str) -> Result<Secret, SecretError> {
     let out = secrets
         .get_secret_value()
         .secret_id(id)
         .send()
         .await
-        .map_err(|e| SecretError::Fetch { id: id.to_string(), message: crate::sources::aws_message(&e) })?;
+        .map_err(|e| SecretError::Fetch { id: id.to_string(), message: crate::wire::aws_message(&e) })?;
     out.secret_string
         .map(Secret)
         .ok_or_else(|| SecretError::Fetch { id: id.to_string(), message: "the secret has no SecretString".into() })

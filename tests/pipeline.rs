@@ -3,7 +3,8 @@
 mod support;
 
 use aws_sdk_cloudwatch::types::StandardUnit;
-use costwarden::sources::{Api, SourceId};
+use costwarden::sources::SourceId;
+use costwarden::wire::Api;
 use costwarden::{run_once, Status};
 use support::*;
 
@@ -340,7 +341,8 @@ async fn guardduty_daily_volume_is_read_from_its_cloudwatch_metrics() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_pages_are_fetched_a_bounded_number_at_a_time_and_applied_in_order() {
     use costwarden::secret::{ConsoleCredentials, Secret};
-    use costwarden::sources::antivirus::{http_client, ConsoleClient};
+    use costwarden::sources::antivirus::ConsoleClient;
+    use costwarden::wire::{counted, http, Policy};
     let console = Console::start(USERNAME, PASSWORD, Paging::Page).await;
     // 40 records at 2 a page: 20 pages, which the double answers out of order.
     let items = (0..40u64).map(|i| console::item(&format!("b{:02}", i / 2), days_ago(1 + i % 2), "Event", 1, 1));
@@ -349,22 +351,16 @@ async fn console_pages_are_fetched_a_bounded_number_at_a_time_and_applied_in_ord
     console.state.varied_delay.store(true, std::sync::atomic::Ordering::SeqCst);
     let api = costwarden::config::ConsoleApi { page_size: 2, ..Default::default() };
     let creds = ConsoleCredentials { username: USERNAME.into(), password: Secret::new(PASSWORD) };
-    let client = ConsoleClient::new(
-        http_client(std::time::Duration::from_secs(10)),
-        console.url.parse().unwrap(),
-        api,
-        creds,
-        1,
-    );
+    let policy = Policy { max_attempts: 1, request_timeout: std::time::Duration::from_secs(10) };
+    let client =
+        ConsoleClient::new(http::client(policy.request_timeout), console.url.parse().unwrap(), api, creds, policy);
     let mut applied = Vec::new();
-    let requests = costwarden::sources::Requests::default();
-    let pages = client
-        .fetch_pages(days_ago(3), days_ago(1), 3, &requests, &mut |page| {
-            applied.extend(page.items.into_iter().map(|i| i.bucket))
-        })
-        .await
-        .unwrap();
-    assert_eq!(pages, 20);
+    let (pages, sent) = counted(client.fetch_pages(days_ago(3), days_ago(1), 3, &mut |page| {
+        applied.extend(page.items.into_iter().map(|i| i.bucket))
+    }))
+    .await;
+    assert_eq!(pages.unwrap(), 20);
+    assert_eq!(sent.get(Api::ConsoleStats), 20);
     assert_eq!(applied.len(), 40);
     assert!(applied.windows(2).all(|w| w[0] <= w[1]), "pages applied out of order: {applied:?}");
     let log = console.log();

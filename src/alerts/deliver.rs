@@ -9,14 +9,14 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::route;
-use super::state::{rule_dims, transitions, AlertKey};
+use super::state::{rule_dims, transitions};
+use crate::config::Config;
 use crate::metrics::Metric;
 use crate::model::{Sample, SeriesKey};
 use crate::notify::{slack, sns, Notification};
 use crate::rules::{Finding, Level, RuleKind, Told};
 use crate::secret::Secret;
-use crate::sources::{Api, Requests};
-use crate::App;
+use crate::Clients;
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct AlertReport {
@@ -58,8 +58,8 @@ struct Channels {
     sns: Option<String>,
 }
 
-async fn channels(app: &App, team: &str, requests: &Requests) -> Result<Channels, String> {
-    let Some(t) = app.config.teams.get(team) else {
+async fn channels(cfg: &Config, secrets: &aws_sdk_secretsmanager::Client, team: &str) -> Result<Channels, String> {
+    let Some(t) = cfg.teams.get(team) else {
         return Ok(Channels::default());
     };
     let env = |name: &String| {
@@ -71,9 +71,7 @@ async fn channels(app: &App, team: &str, requests: &Requests) -> Result<Channels
     let slack = match (&t.slack_webhook_env, &t.slack_webhook_secret_id) {
         (Some(e), _) => Some(Secret::new(env(e)?)),
         (None, Some(id)) => Some(
-            crate::secret::secret_string(&app.clients.secrets, id, requests)
-                .await
-                .map_err(|e| format!("team {team}: Slack webhook: {e}"))?,
+            crate::secret::secret_string(secrets, id).await.map_err(|e| format!("team {team}: Slack webhook: {e}"))?,
         ),
         (None, None) => None,
     };
@@ -87,22 +85,18 @@ async fn channels(app: &App, team: &str, requests: &Requests) -> Result<Channels
 
 /// What each team was last told, read before the rules are evaluated (the capacity rule keeps a
 /// level from it), and the report the run's alerting fills in.
-pub async fn told(app: &App, now: DateTime<Utc>, dry_run: bool, requests: &Requests) -> (Told, AlertReport) {
-    let cfg = &app.config;
+pub async fn read_told(
+    cfg: &Config,
+    cloudwatch: &aws_sdk_cloudwatch::Client,
+    now: DateTime<Utc>,
+    dry_run: bool,
+) -> (Told, AlertReport) {
     let mut report = AlertReport::default();
     let mut prior = Told::new();
     if cfg.alerts.enabled && !dry_run {
         report.enabled = true;
-        match super::store::read(
-            &app.clients.cloudwatch,
-            &cfg.collector.namespace,
-            cfg.alerts.state_lookback_hours,
-            now,
-            requests,
-            cfg.collector.concurrency,
-        )
-        .await
-        {
+        let (namespace, hours) = (&cfg.collector.namespace, cfg.alerts.state_lookback_hours);
+        match super::store::read(cloudwatch, namespace, hours, now, cfg.collector.concurrency).await {
             Ok(p) => prior = p,
             Err(e) => {
                 // Without the memory every breach would be re-sent; send nothing, fail the run.
@@ -114,14 +108,13 @@ pub async fn told(app: &App, now: DateTime<Utc>, dry_run: bool, requests: &Reque
     (prior, report)
 }
 
-/// Notifies the transitions from `prior` (as `told` read it) and returns the rule metrics.
-pub async fn run(
-    app: &App,
+/// Notifies the transitions from `prior` (as `read_told` read it) and returns the rule metrics.
+pub async fn notify_transitions(
+    cfg: &Config,
+    clients: &Clients,
     findings: &[Finding],
     (prior, mut report): (Told, AlertReport),
-    requests: &Requests,
 ) -> (AlertReport, Vec<Sample>) {
-    let cfg = &app.config;
     let mut delivered = prior.clone();
     if report.enabled && report.state_error.is_none() {
         let mut resolved: BTreeMap<String, Result<Channels, String>> = BTreeMap::new();
@@ -143,7 +136,7 @@ pub async fn run(
             let mut errors = Vec::new();
             if let Some(team) = &team {
                 if !resolved.contains_key(team) {
-                    let c = channels(app, team, requests).await;
+                    let c = channels(cfg, &clients.secrets, team).await;
                     resolved.insert(team.clone(), c);
                 }
                 match &resolved[team] {
@@ -151,15 +144,13 @@ pub async fn run(
                     Ok(c) => {
                         if let Some(hook) = &c.slack {
                             used.push("slack");
-                            requests.add(Api::SlackWebhook);
-                            if let Err(e) = slack::send(&app.clients.http, hook, &n).await {
+                            if let Err(e) = slack::send(&clients.http, hook, &n).await {
                                 errors.push(e.to_string());
                             }
                         }
                         if let Some(arn) = &c.sns {
                             used.push("sns");
-                            requests.add(Api::SnsPublish);
-                            if let Err(e) = sns::publish(&app.clients.sns, arn, &n).await {
+                            if let Err(e) = sns::publish(&clients.sns, arn, &n).await {
                                 errors.push(e.to_string());
                             }
                         }
@@ -193,11 +184,7 @@ pub async fn run(
 
 /// The verdicts as metrics. AlertState is written only while a series is not OK (and once on
 /// recovery): every written dimension set is a billed metric, so quiet series cost nothing.
-pub fn rule_samples(
-    findings: &[Finding],
-    prior: &BTreeMap<AlertKey, Level>,
-    delivered: &BTreeMap<AlertKey, Level>,
-) -> Vec<Sample> {
+pub fn rule_samples(findings: &[Finding], prior: &Told, delivered: &Told) -> Vec<Sample> {
     let mut out = Vec::new();
     for f in findings {
         let key = (f.rule, f.series.clone());

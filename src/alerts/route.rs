@@ -3,8 +3,11 @@
 use std::collections::HashMap;
 
 use crate::config::{Bucket, Config, Plan, RuleDefaults};
-use crate::metrics::{Metric, Unit, DIM_BUCKET, DIM_CLUSTER, DIM_SERVICE, DIM_SOURCE, DIM_TAG_KEY, DIM_TAG_VALUE};
-use crate::model::SeriesKey;
+use crate::metrics::{
+    Metric, Unit, DIM_BUCKET, DIM_CLUSTER, DIM_SERVICE, DIM_SOURCE, DIM_TAG_KEY, DIM_TAG_VALUE, SOURCE_CONSOLE,
+    SOURCE_GUARDDUTY,
+};
+use crate::model::{short_name, SeriesKey};
 use crate::rules::{Observations, Params, SeriesRules, Threshold};
 
 pub fn threshold(plan: &Plan, d: &RuleDefaults) -> Option<Threshold> {
@@ -64,7 +67,7 @@ pub fn series_rules(cfg: &Config, obs: &Observations) -> Vec<SeriesRules> {
                 let (Some(source), Some(bucket)) = (key.dim(DIM_SOURCE), key.dim(DIM_BUCKET)) else {
                     continue;
                 };
-                let listed = if source == "guardduty" { &guardduty } else { &antivirus };
+                let listed = if source == SOURCE_GUARDDUTY { &guardduty } else { &antivirus };
                 let b = listed.get(bucket);
                 let plan = b.and_then(|b| b.plan.as_ref());
                 out.push(SeriesRules {
@@ -105,9 +108,7 @@ pub fn series_rules(cfg: &Config, obs: &Observations) -> Vec<SeriesRules> {
             continue;
         };
         let s = cfg.ecs.as_ref().and_then(|e| {
-            e.services.iter().find(|s| {
-                s.service.rsplit('/').next() == Some(service) && s.cluster.rsplit('/').next() == Some(cluster)
-            })
+            e.services.iter().find(|s| short_name(&s.service) == service && short_name(&s.cluster) == cluster)
         });
         out.push(SeriesRules {
             key: key.clone(),
@@ -140,13 +141,13 @@ pub fn rules_for_name(cfg: &Config, name: &str) -> Option<SeriesRules> {
         if cfg.antivirus.iter().flat_map(|a| &a.buckets).any(|b| b.name == name) {
             keys.push(SeriesKey::new(
                 Metric::ScannedBytes,
-                vec![(DIM_SOURCE, "console".into()), (DIM_BUCKET, name.into())],
+                vec![(DIM_SOURCE, SOURCE_CONSOLE.into()), (DIM_BUCKET, name.into())],
             ));
         }
         if cfg.guardduty.iter().flat_map(|g| &g.buckets).any(|b| b.name == name) {
             keys.push(SeriesKey::new(
                 Metric::ScannedBytes,
-                vec![(DIM_SOURCE, "guardduty".into()), (DIM_BUCKET, name.into())],
+                vec![(DIM_SOURCE, SOURCE_GUARDDUTY.into()), (DIM_BUCKET, name.into())],
             ));
         }
     }
@@ -208,7 +209,7 @@ mod tests {
             for bucket in ["uploads", "avatars", "unlisted"] {
                 add(SeriesKey::new(
                     Metric::ScannedBytes,
-                    vec![(DIM_SOURCE, "console".into()), (DIM_BUCKET, bucket.into())],
+                    vec![(DIM_SOURCE, SOURCE_CONSOLE.into()), (DIM_BUCKET, bucket.into())],
                 ));
             }
             for value in ["agents", "console"] {

@@ -1,15 +1,12 @@
 //! Alert state per (rule, series): OK → WARNING → CRITICAL → OK. A notification goes out on
 //! every change of the state last *delivered*, never twice for the same state. Pure.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
 use crate::metrics::{Metric, DIMENSIONS, DIM_RULE, DIM_SERIES};
 use crate::model::SeriesKey;
-use crate::rules::{Finding, Level, RuleKind};
-
-pub type AlertKey = (RuleKind, SeriesKey);
+pub use crate::rules::AlertKey;
+use crate::rules::{Finding, Level, RuleKind, Told};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Transition {
@@ -29,7 +26,7 @@ impl Transition {
 }
 
 /// Findings whose level differs from what the team was last told (absent = OK).
-pub fn transitions(delivered: &BTreeMap<AlertKey, Level>, findings: &[Finding]) -> Vec<Transition> {
+pub fn transitions(delivered: &Told, findings: &[Finding]) -> Vec<Transition> {
     findings
         .iter()
         .filter_map(|f| {
@@ -66,6 +63,8 @@ pub fn parse_rule_dims(dims: &[(String, String)]) -> Option<AlertKey> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     fn finding(level: Level) -> Finding {

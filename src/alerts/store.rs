@@ -5,16 +5,13 @@
 //! ListMetrics finds the series that had a non-OK state in the last two weeks (only those are
 //! written, plus one OK datum on recovery); GetMetricData reads the newest datum of each.
 
-use std::collections::BTreeMap;
-
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, Metric as CwMetric, MetricDataQuery, MetricStat, ScanBy};
 use chrono::Utc;
 
 use super::state::{parse_rule_dims, AlertKey};
-use crate::rules::Level;
-use crate::sources::guardduty::get_metric_data;
-use crate::sources::{aws_message, Api, Requests};
+use crate::rules::{Level, Told};
+use crate::wire::{aws_message, metric_data};
 
 type Dims = Vec<(String, String)>;
 
@@ -23,22 +20,13 @@ pub async fn read(
     namespace: &str,
     lookback_hours: u32,
     now: chrono::DateTime<Utc>,
-    requests: &Requests,
     concurrency: usize,
-) -> Result<BTreeMap<AlertKey, Level>, String> {
+) -> Result<Told, String> {
     let name = crate::metrics::Metric::AlertState.def().name;
     let mut metrics: Vec<Dims> = Vec::new();
-    let mut token = None;
-    loop {
-        requests.add(Api::ListMetrics);
-        let page = cw
-            .list_metrics()
-            .namespace(namespace)
-            .metric_name(name)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| format!("reading alert state (ListMetrics): {}", aws_message(&e)))?;
+    let mut pages = cw.list_metrics().namespace(namespace).metric_name(name).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| format!("reading alert state (ListMetrics): {}", aws_message(&e)))?;
         for m in page.metrics() {
             metrics.push(
                 m.dimensions()
@@ -46,10 +34,6 @@ pub async fn read(
                     .map(|d| (d.name().unwrap_or("").to_string(), d.value().unwrap_or("").to_string()))
                     .collect(),
             );
-        }
-        match page.next_token().filter(|t| !t.is_empty()) {
-            Some(t) => token = Some(t.to_string()),
-            None => break,
         }
     }
     let keyed: Vec<(AlertKey, Vec<(String, String)>)> =
@@ -71,10 +55,10 @@ pub async fn read(
                 .build()
         })
         .collect();
-    let results = get_metric_data(cw, queries, start, end, Some(ScanBy::TimestampDescending), requests, concurrency)
+    let results = metric_data::read(cw, queries, (start, end), Some(ScanBy::TimestampDescending), concurrency)
         .await
         .map_err(|e| format!("reading alert state (GetMetricData): {e}"))?;
-    let mut out = BTreeMap::new();
+    let mut out = Told::new();
     for (id, values) in results {
         let idx: Option<usize> = id.strip_prefix('s').and_then(|i| i.parse().ok());
         if let (Some((key, _)), Some((_, v))) = (idx.and_then(|i| keyed.get(i)), values.first()) {

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use super::Notification;
 use crate::rules::Level;
 use crate::secret::Secret;
+use crate::wire::Api;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -67,10 +68,8 @@ fn truncate(s: &str, max: usize) -> String {
 }
 
 pub async fn send(http: &reqwest::Client, webhook: &Secret, n: &Notification) -> Result<(), Error> {
-    let resp = http
-        .post(webhook.expose())
-        .json(&payload(n))
-        .send()
+    // Not retried: a webhook that timed out may have posted, and a repeat is a second message.
+    let resp = crate::wire::http::send(Api::SlackWebhook, http.post(webhook.expose()).json(&payload(n)))
         .await
         .map_err(|e| Error::Transport(e.without_url().to_string()))?;
     let status = resp.status();

@@ -4,7 +4,7 @@
 use aws_sdk_sns::types::MessageAttributeValue;
 
 use super::Notification;
-use crate::sources::aws_message;
+use crate::wire::aws_message;
 
 #[derive(Debug, thiserror::Error)]
 #[error("SNS Publish: {0}")]

@@ -235,7 +235,10 @@ impl Finding {
 }
 
 /// What each team was last told, per (rule, series); absent is OK.
-pub type Told = BTreeMap<(RuleKind, SeriesKey), Level>;
+pub type Told = BTreeMap<AlertKey, Level>;
+
+/// One rule on one series: what a team is told about, once per change of level.
+pub type AlertKey = (RuleKind, SeriesKey);
 
 /// Evaluates every rule of every series. `now` only fixes "the latest complete day"
 /// (the UTC day before it); nothing here reads a clock. `told` is what the teams were last

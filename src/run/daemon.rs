@@ -9,8 +9,9 @@ use std::sync::Arc;
 use chrono::Utc;
 use tokio_cron_scheduler::{Job, JobScheduler};
 
-use crate::sources::SourceId;
-use crate::{run_sources, App};
+use crate::model::SourceId;
+use crate::run::cycle::run_sources;
+use crate::App;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -23,26 +24,12 @@ pub enum Error {
 
 /// Enabled sources grouped by their schedule (their own, else `collector.schedule`).
 pub fn schedules(app: &App) -> BTreeMap<String, Vec<SourceId>> {
-    let c = &app.config;
-    let default = &c.collector.schedule;
     let mut out: BTreeMap<String, Vec<SourceId>> = BTreeMap::new();
-    let mut add = |enabled: bool, own: Option<&String>, id| {
-        if enabled {
-            out.entry(own.unwrap_or(default).clone()).or_default().push(id);
+    for id in SourceId::ALL {
+        if let Some(expr) = app.config.source_schedule(id) {
+            out.entry(expr.to_string()).or_default().push(id);
         }
-    };
-    add(
-        c.antivirus.as_ref().is_some_and(|a| a.enabled),
-        c.antivirus.as_ref().and_then(|a| a.schedule.as_ref()),
-        SourceId::Antivirus,
-    );
-    add(
-        c.guardduty.as_ref().is_some_and(|g| g.enabled),
-        c.guardduty.as_ref().and_then(|g| g.schedule.as_ref()),
-        SourceId::GuardDuty,
-    );
-    add(c.cost.as_ref().is_some_and(|x| x.enabled), c.cost.as_ref().and_then(|x| x.schedule.as_ref()), SourceId::Cost);
-    add(c.ecs.as_ref().is_some_and(|e| e.enabled), c.ecs.as_ref().and_then(|e| e.schedule.as_ref()), SourceId::Ecs);
+    }
     out
 }
 

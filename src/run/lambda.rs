@@ -43,7 +43,7 @@ pub async fn load_config(sdk: &aws_config::SdkConfig) -> Result<Config, Error> {
             .with_decryption(true)
             .send()
             .await
-            .map_err(|e| Error::Ssm { name: name.clone(), message: crate::sources::aws_message(&e) })?;
+            .map_err(|e| Error::Ssm { name: name.clone(), message: crate::wire::aws_message(&e) })?;
         let text = out
             .parameter()
             .and_then(|p| p.value())

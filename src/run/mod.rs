@@ -1,6 +1,7 @@
-//! Entry points beyond one `run`: the Lambda handler and the cron daemon. Both are thin and
-//! share `run_once`.
+//! How a cycle runs (`cycle`) and the entry points beyond one `run`: the Lambda handler and the
+//! cron daemon, both thin.
 
+pub mod cycle;
 pub mod daemon;
 pub mod lambda;
 

@@ -5,7 +5,6 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::time::Duration;
 
 use chrono::NaiveDate;
 use reqwest::{StatusCode, Url};
@@ -14,10 +13,11 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 
 use crate::config::{Antivirus, ConsoleApi, Paging};
-use crate::metrics::{Metric, DIM_BUCKET, DIM_SOURCE};
+use crate::metrics::{Metric, DIM_BUCKET, DIM_SOURCE, SOURCE_CONSOLE};
 use crate::model::{Daily, SeriesKey};
 use crate::secret::{ConsoleCredentials, Secret};
-use crate::sources::{Api, Requests, SourceOutput};
+use crate::sources::SourceOutput;
+use crate::wire::{http, Api, Policy};
 
 /// Pages beyond this are refused: a Console that never stops paging must not run up a bill.
 const MAX_PAGES: u64 = 10_000;
@@ -42,7 +42,7 @@ pub struct ConsoleClient {
     api: std::sync::Arc<ConsoleApi>,
     creds: ConsoleCredentials,
     token: Mutex<Option<Secret>>,
-    max_attempts: u32,
+    policy: Policy,
 }
 
 /// One statistics record as the Console reports it, bytes already in bytes.
@@ -61,19 +61,12 @@ impl ConsoleClient {
         base: Url,
         api: ConsoleApi,
         creds: ConsoleCredentials,
-        max_attempts: u32,
+        policy: Policy,
     ) -> ConsoleClient {
-        ConsoleClient {
-            http,
-            base,
-            api: std::sync::Arc::new(api),
-            creds,
-            token: Mutex::new(None),
-            max_attempts: max_attempts.max(1),
-        }
+        ConsoleClient { http, base, api: std::sync::Arc::new(api), creds, token: Mutex::new(None), policy }
     }
 
-    async fn token(&self, force: bool, requests: &Requests) -> Result<Secret, Error> {
+    async fn token(&self, force: bool) -> Result<Secret, Error> {
         let mut guard = self.token.lock().await;
         if let (false, Some(t)) = (force, guard.as_ref()) {
             return Ok(t.clone());
@@ -84,8 +77,7 @@ impl ConsoleClient {
             "username": self.creds.username,
             "password": self.creds.password.expose(),
         });
-        let resp =
-            self.send_retrying(&what, Api::ConsoleToken, requests, || self.http.post(url.clone()).json(&body)).await?;
+        let resp = self.send(&what, Api::ConsoleToken, || self.http.post(url.clone()).json(&body)).await?;
         if !resp.status().is_success() {
             return Err(status_error(&what, resp).await);
         }
@@ -109,48 +101,32 @@ impl ConsoleClient {
         Ok(url)
     }
 
-    /// Sends with retries on 429/5xx and transport errors (jittered exponential backoff).
-    async fn send_retrying(
+    /// Sends under the retry policy; a 401 is handed back (the caller renews the token), any
+    /// other failure becomes an error.
+    async fn send(
         &self,
         what: &str,
         api: Api,
-        requests: &Requests,
         build: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, Error> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            requests.add(api);
-            let outcome = build().send().await;
-            let retry = match &outcome {
-                Ok(r) => r.status() == StatusCode::TOO_MANY_REQUESTS || r.status().is_server_error(),
-                Err(e) => e.is_timeout() || e.is_connect(),
-            };
-            if !retry || attempt >= self.max_attempts {
-                return match outcome {
-                    Ok(r) if r.status().is_success() || r.status() == StatusCode::UNAUTHORIZED => Ok(r),
-                    Ok(r) => Err(status_error(what, r).await),
-                    Err(e) => Err(Error::Transport {
-                        what: what.to_string(),
-                        // without_url: the URL is not secret, but keep messages short and stable.
-                        message: format!("{}", e.without_url()),
-                    }),
-                };
-            }
-            tokio::time::sleep(crate::backoff(attempt)).await;
+        match http::send_retrying(self.policy, api, build).await {
+            Ok(r) if r.status().is_success() || r.status() == StatusCode::UNAUTHORIZED => Ok(r),
+            Ok(r) => Err(status_error(what, r).await),
+            Err(e) => Err(Error::Transport {
+                what: what.to_string(),
+                // without_url: the URL is not secret, but keep messages short and stable.
+                message: format!("{}", e.without_url()),
+            }),
         }
     }
 
     /// GET a statistics page with the bearer token (a 401 fetches a new token once and
     /// retries), then parse it on a blocking thread, so parsing overlaps the pages in flight.
-    async fn get_page(&self, url: &Url, what: &str, requests: &Requests, page_no: usize) -> Result<Page, Error> {
-        let mut token = self.token(false, requests).await?;
+    async fn get_page(&self, url: &Url, what: &str, page_no: usize) -> Result<Page, Error> {
+        let mut token = self.token(false).await?;
         for renewed in [false, true] {
-            let resp = self
-                .send_retrying(what, Api::ConsoleStats, requests, || {
-                    self.http.get(url.clone()).bearer_auth(token.expose())
-                })
-                .await?;
+            let resp =
+                self.send(what, Api::ConsoleStats, || self.http.get(url.clone()).bearer_auth(token.expose())).await?;
             if resp.status() != StatusCode::UNAUTHORIZED {
                 let bytes = resp.bytes().await.map_err(|e| Error::Transport {
                     what: what.to_string(),
@@ -164,7 +140,7 @@ impl ConsoleClient {
             if renewed {
                 return Err(status_error(what, resp).await);
             }
-            token = self.token(true, requests).await?;
+            token = self.token(true).await?;
         }
         unreachable!("the loop returns on its second pass")
     }
@@ -198,18 +174,17 @@ impl ConsoleClient {
         from: NaiveDate,
         to: NaiveDate,
         concurrency: usize,
-        requests: &Requests,
         each: &mut (dyn FnMut(Page) + Send),
     ) -> Result<usize, Error> {
         use futures::StreamExt;
         let what = format!("GET {}", self.api.stats_path);
         match self.api.paging {
             Paging::None => {
-                each(self.get_page(&self.stats_url(from, to, None, None)?, &what, requests, 1).await?);
+                each(self.get_page(&self.stats_url(from, to, None, None)?, &what, 1).await?);
                 Ok(1)
             }
             Paging::Page => {
-                let mut first = self.get_page(&self.stats_url(from, to, Some(1), None)?, &what, requests, 1).await?;
+                let mut first = self.get_page(&self.stats_url(from, to, Some(1), None)?, &what, 1).await?;
                 let total = std::mem::replace(&mut first.total_pages, Ok(1))
                     .map_err(|message| Error::Shape { what: what.clone(), message })?;
                 each(first);
@@ -223,7 +198,7 @@ impl ConsoleClient {
                     let what = format!("{what} page {p}");
                     async move {
                         let url = self.stats_url(from, to, Some(p), None)?;
-                        self.get_page(&url, &what, requests, p as usize).await.map(|page| (p, page))
+                        self.get_page(&url, &what, p as usize).await.map(|page| (p, page))
                     }
                 };
                 let mut in_flight = futures::stream::FuturesUnordered::new();
@@ -248,8 +223,7 @@ impl ConsoleClient {
                 let mut seen = BTreeSet::new();
                 let mut cont: Option<String> = None;
                 for n in 1.. {
-                    let mut page =
-                        self.get_page(&self.stats_url(from, to, None, cont.as_deref())?, &what, requests, n).await?;
+                    let mut page = self.get_page(&self.stats_url(from, to, None, cont.as_deref())?, &what, n).await?;
                     let next = page.next_token.take();
                     each(page);
                     match next {
@@ -542,7 +516,8 @@ impl Totals {
         let mut buckets: Vec<(String, Acc)> = self.buckets.into_iter().collect();
         buckets.sort_by(|a, b| a.0.cmp(&b.0));
         for (bucket, acc) in buckets {
-            let key = |m| SeriesKey::new(m, vec![(DIM_SOURCE, "console".to_string()), (DIM_BUCKET, bucket.clone())]);
+            let key =
+                |m| SeriesKey::new(m, vec![(DIM_SOURCE, SOURCE_CONSOLE.to_string()), (DIM_BUCKET, bucket.clone())]);
             let mut bytes = Daily::new(key(Metric::ScannedBytes), self.start);
             bytes.values = acc.bytes;
             out.push(bytes);
@@ -563,14 +538,13 @@ pub async fn collect(
     cfg: &Antivirus,
     today: NaiveDate,
     concurrency: usize,
-    requests: &Requests,
 ) -> Result<SourceOutput, Error> {
     let from = today - chrono::Days::new(u64::from(cfg.history_days));
     let to = today.pred_opt().unwrap_or(today);
     let mut totals = Totals::new(from, today);
     let mut item_problems = Vec::new();
     client
-        .fetch_pages(from, to, concurrency, requests, &mut |page| {
+        .fetch_pages(from, to, concurrency, &mut |page| {
             item_problems.extend(page.problems);
             for it in page.items {
                 totals.add(it);
@@ -586,16 +560,6 @@ pub async fn collect(
         }
     }
     Ok(SourceOutput { daily: totals.into_series(), gauges: Vec::new(), problems })
-}
-
-/// The Console's HTTP client: bounded timeouts, no secrets in its Debug output.
-pub fn http_client(timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(Duration::from_secs(10))
-        .user_agent(concat!("costwarden/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .expect("a reqwest client with only timeouts set builds")
 }
 
 #[cfg(test)]

@@ -10,7 +10,8 @@ use chrono::NaiveDate;
 use crate::config::Cost;
 use crate::metrics::{Metric, DIM_TAG_KEY, DIM_TAG_VALUE};
 use crate::model::{Daily, SeriesKey};
-use crate::sources::{aws_message, Api, Requests, SourceOutput};
+use crate::sources::SourceOutput;
+use crate::wire::aws_message;
 
 /// The tag value reported for resources that do not carry the tag (CE returns `key$`).
 pub const UNTAGGED: &str = "untagged";
@@ -119,8 +120,6 @@ pub async fn collect(
     client: &aws_sdk_costexplorer::Client,
     cfg: &Cost,
     today: NaiveDate,
-    requests: &Requests,
-    max_attempts: u32,
 ) -> Result<SourceOutput, Error> {
     let start = today - chrono::Days::new(u64::from(cfg.history_days));
     let period = DateInterval::builder()
@@ -133,31 +132,17 @@ pub async fn collect(
     let mut seen_tokens = BTreeSet::new();
     let mut parsed = Parsed::default();
     for page_no in 1.. {
-        let mut attempt = 0;
-        let out = loop {
-            attempt += 1;
-            requests.add(Api::GetCostAndUsage);
-            let res = client
-                .get_cost_and_usage()
-                .time_period(period.clone())
-                .granularity(Granularity::Daily)
-                .metrics(&cfg.metric)
-                .group_by(group.clone())
-                .set_next_page_token(token.clone())
-                .send()
-                .await;
-            match res {
-                Ok(out) => break out,
-                // CE's throttle is LimitExceededException, which the SDK does not retry itself.
-                Err(e)
-                    if attempt < max_attempts
-                        && e.as_service_error().is_some_and(|s| s.is_limit_exceeded_exception()) =>
-                {
-                    tokio::time::sleep(crate::backoff(attempt)).await;
-                }
-                Err(e) => return Err(Error::Aws(aws_message(&e))),
-            }
-        };
+        // Throttling (CE's LimitExceededException) is retried by the client's policy.
+        let out = client
+            .get_cost_and_usage()
+            .time_period(period.clone())
+            .granularity(Granularity::Daily)
+            .metrics(&cfg.metric)
+            .group_by(group.clone())
+            .set_next_page_token(token.clone())
+            .send()
+            .await
+            .map_err(|e| Error::Aws(aws_message(&e)))?;
         parse_page(&out, &cfg.tag_key, &cfg.metric, page_no, &mut parsed);
         match out.next_page_token().filter(|t| !t.is_empty()) {
             None => break,

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 
 use crate::config::{Ecs, EcsService, TaskCount};
 use crate::metrics::{Metric, DIM_CLUSTER, DIM_SERVICE};
-use crate::model::{Sample, SeriesKey};
-use crate::sources::{aws_message, bounded, Api, Requests, SourceOutput};
+use crate::model::{short_name as short, Sample, SeriesKey};
+use crate::sources::SourceOutput;
+use crate::wire::{aws_message, bounded};
 
 /// DescribeServices takes at most 10 services per call, DescribeScalableTargets 50 resource ids.
 pub const SERVICES_PER_CALL: usize = 10;
@@ -27,11 +28,6 @@ pub struct EcsClients {
 /// `service/<cluster>/<service>`, Application Auto Scaling's resource id for an ECS service.
 pub fn resource_id(s: &EcsService) -> String {
     format!("service/{}/{}", short(&s.cluster), short(&s.service))
-}
-
-/// The name part of an ARN (`arn:...:cluster/name` → `name`), or the name itself.
-fn short(name_or_arn: &str) -> &str {
-    name_or_arn.rsplit('/').next().unwrap_or(name_or_arn)
 }
 
 /// Pure: from what the APIs said to samples and problems.
@@ -76,7 +72,7 @@ pub fn to_samples(
     (samples, problems)
 }
 
-pub async fn collect(clients: &EcsClients, cfg: &Ecs, requests: &Requests, concurrency: usize) -> SourceOutput {
+pub async fn collect(clients: &EcsClients, cfg: &Ecs, concurrency: usize) -> SourceOutput {
     let mut problems = Vec::new();
 
     // DescribeServices: per cluster, 10 at a time.
@@ -93,7 +89,6 @@ pub async fn collect(clients: &EcsClients, cfg: &Ecs, requests: &Requests, concu
         })
         .collect();
     let described = bounded(batches, concurrency, |(cluster, names)| async move {
-        requests.add(Api::DescribeServices);
         let res = clients.ecs.describe_services().cluster(&cluster).set_services(Some(names.clone())).send().await;
         (cluster, names, res)
     });
@@ -101,26 +96,21 @@ pub async fn collect(clients: &EcsClients, cfg: &Ecs, requests: &Requests, concu
     let ids: Vec<String> = cfg.services.iter().filter(|s| s.max_tasks.is_none()).map(resource_id).collect();
     let chunks: Vec<Vec<String>> = ids.chunks(TARGETS_PER_CALL).map(<[String]>::to_vec).collect();
     let targets = bounded(chunks, concurrency, |chunk| async move {
+        let mut pages = clients
+            .autoscaling
+            .describe_scalable_targets()
+            .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs)
+            .scalable_dimension(aws_sdk_applicationautoscaling::types::ScalableDimension::EcsServiceDesiredCount)
+            .set_resource_ids(Some(chunk))
+            .into_paginator()
+            .send();
         let mut found = Vec::new();
-        let mut token = None;
-        loop {
-            requests.add(Api::DescribeScalableTargets);
-            let out = clients
-                .autoscaling
-                .describe_scalable_targets()
-                .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs)
-                .scalable_dimension(aws_sdk_applicationautoscaling::types::ScalableDimension::EcsServiceDesiredCount)
-                .set_resource_ids(Some(chunk.clone()))
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| format!("Application Auto Scaling DescribeScalableTargets: {}", aws_message(&e)))?;
+        while let Some(page) = pages.next().await {
+            let out =
+                page.map_err(|e| format!("Application Auto Scaling DescribeScalableTargets: {}", aws_message(&e)))?;
             found.extend(out.scalable_targets().iter().map(|t| (t.resource_id().to_string(), t.max_capacity())));
-            match out.next_token().filter(|t| !t.is_empty()) {
-                Some(t) => token = Some(t.to_string()),
-                None => return Ok::<_, String>(found),
-            }
         }
+        Ok::<_, String>(found)
     });
     // Both APIs at once: neither needs the other's answer.
     let (described, targets) = tokio::join!(described, targets);

@@ -8,13 +8,12 @@ use aws_sdk_cloudwatch::types::{Dimension, Metric as CwMetric, MetricDataQuery, 
 use chrono::{NaiveDate, TimeZone, Utc};
 
 use crate::config::GuardDuty;
-use crate::metrics::{Metric, DIM_BUCKET, DIM_SOURCE};
+use crate::metrics::{Metric, DIM_BUCKET, DIM_SOURCE, SOURCE_GUARDDUTY};
 use crate::model::{Daily, SeriesKey};
-use crate::sources::{aws_message, bounded, Api, Requests, SourceOutput};
+use crate::sources::SourceOutput;
+use crate::wire::metric_data;
 
 pub const NAMESPACE: &str = "AWS/GuardDuty/MalwareProtection";
-/// GetMetricData accepts at most 500 queries per call.
-pub const QUERIES_PER_CALL: usize = 500;
 const SOURCE_METRICS: [(&str, Metric); 2] =
     [("CompletedScanBytes", Metric::ScannedBytes), ("CompletedScanCount", Metric::ScannedObjects)];
 
@@ -74,7 +73,7 @@ pub fn to_series(cfg: &GuardDuty, results: &[(String, Vec<(i64, f64)>)]) -> (Vec
     for ((b, m), points) in points {
         let key = SeriesKey::new(
             SOURCE_METRICS[m].1,
-            vec![(DIM_SOURCE, "guardduty".to_string()), (DIM_BUCKET, cfg.buckets[b].name.clone())],
+            vec![(DIM_SOURCE, SOURCE_GUARDDUTY.to_string()), (DIM_BUCKET, cfg.buckets[b].name.clone())],
         );
         let Some(start) = points.keys().next().copied() else { continue };
         let mut d = Daily::new(key, start);
@@ -86,66 +85,15 @@ pub fn to_series(cfg: &GuardDuty, results: &[(String, Vec<(i64, f64)>)]) -> (Vec
     (series, problems)
 }
 
-/// Every result of `queries` (≤500 per call, at most `concurrency` calls in flight, following
-/// NextToken) as (id, [(timestamp, value)]), in the order CloudWatch returns them.
-pub(crate) async fn get_metric_data(
-    client: &aws_sdk_cloudwatch::Client,
-    queries: Vec<MetricDataQuery>,
-    start: DateTime,
-    end: DateTime,
-    scan_by: Option<aws_sdk_cloudwatch::types::ScanBy>,
-    requests: &Requests,
-    concurrency: usize,
-) -> Result<Vec<(String, Vec<(i64, f64)>)>, String> {
-    // Owned chunks: futures borrowing them trip the compiler's Send check in the daemon.
-    let chunks: Vec<Vec<MetricDataQuery>> = queries.chunks(QUERIES_PER_CALL).map(<[_]>::to_vec).collect();
-    let answers = bounded(chunks, concurrency, |chunk| {
-        let scan_by = scan_by.clone();
-        async move {
-            let mut out: Vec<(String, Vec<(i64, f64)>)> = Vec::new();
-            let mut token: Option<String> = None;
-            loop {
-                requests.add(Api::GetMetricData);
-                let page = client
-                    .get_metric_data()
-                    .set_metric_data_queries(Some(chunk.clone()))
-                    .start_time(start)
-                    .end_time(end)
-                    .set_scan_by(scan_by.clone())
-                    .set_next_token(token)
-                    .send()
-                    .await
-                    .map_err(|e| aws_message(&e))?;
-                for r in page.metric_data_results() {
-                    let values = r.timestamps().iter().map(|t| t.secs()).zip(r.values().iter().copied()).collect();
-                    out.push((r.id().unwrap_or_default().to_string(), values));
-                }
-                match page.next_token().filter(|t| !t.is_empty()) {
-                    Some(t) => token = Some(t.to_string()),
-                    None => return Ok::<_, String>(out),
-                }
-            }
-        }
-    })
-    .await;
-    let mut results = Vec::new();
-    for a in answers {
-        results.extend(a?);
-    }
-    Ok(results)
-}
-
 pub async fn collect(
     client: &aws_sdk_cloudwatch::Client,
     cfg: &GuardDuty,
     today: NaiveDate,
-    requests: &Requests,
     concurrency: usize,
 ) -> Result<SourceOutput, Error> {
     let start = midnight(today - chrono::Days::new(u64::from(cfg.history_days)));
     let end = midnight(today);
-    let results =
-        get_metric_data(client, queries(cfg), start, end, None, requests, concurrency).await.map_err(Error)?;
+    let results = metric_data::read(client, queries(cfg), (start, end), None, concurrency).await.map_err(Error)?;
     let (daily, problems) = to_series(cfg, &results);
     Ok(SourceOutput { daily, gauges: Vec::new(), problems })
 }

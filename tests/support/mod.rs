@@ -14,6 +14,7 @@ use std::time::Duration;
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, StandardUnit};
 use chrono::{NaiveDate, Utc};
 use costwarden::config::Config;
+use costwarden::wire::Policy;
 use costwarden::{App, Clients};
 
 #[allow(unused_imports)]
@@ -82,7 +83,8 @@ pub fn config(console_url: &str, extra: &str) -> Config {
 }
 
 pub async fn app(moto: &Moto, config: Config) -> App {
-    let clients = Clients::from_sdk_config(&moto.sdk_config().await, Duration::from_secs(5));
+    let policy = Policy { request_timeout: Duration::from_secs(5), ..Policy::of(&config.collector) };
+    let clients = Clients::new(&moto.sdk_config().await, policy);
     App::new(config, clients)
 }
 

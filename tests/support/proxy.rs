@@ -1,6 +1,7 @@
 //! A loopback proxy in front of moto that adds a fixed latency to every AWS call and counts
 //! the calls per API at the wire, so a benchmark sees real round trips and can check the
-//! collector's own request accounting against what actually arrived.
+//! collector's own request accounting against what actually arrived. It can also answer the
+//! next requests of one API with an error of its choosing (throttling), counted like the rest.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -21,6 +22,8 @@ struct ProxyState {
     counts: Mutex<BTreeMap<String, u64>>,
     /// Time from each request's arrival to its response, latency included, summed per API.
     busy: Mutex<BTreeMap<String, Duration>>,
+    /// Per API: how many more requests get this (status, awsJson body) instead of the upstream.
+    faults: Mutex<BTreeMap<String, (usize, u16, String)>>,
 }
 
 pub struct LatencyProxy {
@@ -49,6 +52,7 @@ impl LatencyProxy {
             http: reqwest::Client::builder().no_gzip().build().unwrap(),
             counts: Mutex::new(BTreeMap::new()),
             busy: Mutex::new(BTreeMap::new()),
+            faults: Mutex::new(BTreeMap::new()),
         });
         let app = Router::new().fallback(forward).with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -67,6 +71,12 @@ impl LatencyProxy {
         let counts = self.counts();
         let busy = self.state.busy.lock().unwrap();
         busy.iter().map(|(api, t)| (api.clone(), *t / counts.get(api).copied().unwrap_or(1).max(1) as u32)).collect()
+    }
+
+    /// The next `n` requests of `api` are answered `status` with `body` (an awsJson error such
+    /// as `{"__type": "LimitExceededException"}`) without reaching the upstream.
+    pub fn fail_next(&self, api: &str, n: usize, status: u16, body: &str) {
+        self.state.faults.lock().unwrap().insert(api.to_string(), (n, status, body.to_string()));
     }
 
     pub fn reset(&self) {
@@ -103,10 +113,21 @@ async fn forward(State(s): State<Arc<ProxyState>>, req: Request) -> Response {
     let api = api_name(&parts.headers, &body);
     let upstream = s.routes.get(&api).unwrap_or(&s.upstream).clone();
     *s.counts.lock().unwrap().entry(api.clone()).or_default() += 1;
+    if let Some(fault) = take_fault(&s, &api) {
+        return fault;
+    }
     let started = std::time::Instant::now();
     let response = relay(&s, parts, body, upstream).await;
     *s.busy.lock().unwrap().entry(api).or_default() += started.elapsed();
     response
+}
+
+fn take_fault(s: &ProxyState, api: &str) -> Option<Response> {
+    let mut faults = s.faults.lock().unwrap();
+    let (left, status, body) = faults.get_mut(api).filter(|(left, _, _)| *left > 0)?;
+    *left -= 1;
+    let status = StatusCode::from_u16(*status).unwrap();
+    Some((status, [("content-type", "application/x-amz-json-1.1")], body.clone()).into_response())
 }
 
 async fn relay(s: &ProxyState, parts: axum::http::request::Parts, body: Bytes, upstream: String) -> Response {

@@ -1,0 +1,75 @@
+//! Everything that crosses the wire, in one room: building the AWS and HTTP clients, the one
+//! retry policy, counting every request where it leaves the process, the one GetMetricData
+//! reader, bounded fan-out, and AWS errors as messages. Sources, the sink, the notifiers and the
+//! alert store call in here; nothing in here knows about them.
+
+pub mod count;
+pub mod http;
+pub mod metric_data;
+pub mod retry;
+
+pub use count::{counted, Api, Requests};
+pub use retry::Policy;
+
+use crate::config::Config;
+use crate::Clients;
+
+/// Builds one service's client from the shared SDK configuration with the retry policy and
+/// the counting interceptor: every AWS client costwarden uses is made here.
+macro_rules! aws_client {
+    ($krate:ident, $sdk:expr, $policy:expr) => {
+        $krate::Client::from_conf(
+            $krate::config::Builder::from($sdk).retry_config($policy.aws()).interceptor(count::Counting).build(),
+        )
+    };
+}
+
+impl Clients {
+    pub fn new(sdk: &aws_config::SdkConfig, policy: Policy) -> Clients {
+        Clients {
+            cloudwatch: aws_client!(aws_sdk_cloudwatch, sdk, policy),
+            cost_explorer: aws_client!(aws_sdk_costexplorer, sdk, policy),
+            ecs: aws_client!(aws_sdk_ecs, sdk, policy),
+            autoscaling: aws_client!(aws_sdk_applicationautoscaling, sdk, policy),
+            secrets: aws_client!(aws_sdk_secretsmanager, sdk, policy),
+            sns: aws_client!(aws_sdk_sns, sdk, policy),
+            http: http::client(policy.request_timeout),
+            policy,
+        }
+    }
+
+    /// The standard AWS chain (env, profile, IMDS/ECS/Lambda role); `AWS_ENDPOINT_URL` is
+    /// honoured by the SDK itself, which is how the local run and the tests reach moto.
+    pub async fn from_env(config: &Config) -> Clients {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(config.collector.region.clone()))
+            .load()
+            .await;
+        Clients::new(&sdk, Policy::of(&config.collector))
+    }
+}
+
+/// Runs `f` over `items` with at most `limit` in flight, keeping input order. Items are
+/// taken from the iterator only as slots free up, so a lazy iterator stays lazy.
+pub(crate) async fn bounded<I, T, F, Fut>(items: impl IntoIterator<Item = I>, limit: usize, f: F) -> Vec<T>
+where
+    F: Fn(I) -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    use futures::StreamExt;
+    futures::stream::iter(items.into_iter().map(f)).buffered(limit.max(1)).collect().await
+}
+
+/// A human-readable message for an AWS SDK error: the service's code and message when it sent
+/// one, else the whole error chain.
+pub(crate) fn aws_message<E, R>(e: &aws_sdk_ecs::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_ecs::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    if let Some(code) = e.as_service_error().and_then(|s| s.code()) {
+        let message = e.as_service_error().and_then(|s| s.message()).unwrap_or("");
+        return format!("{code}: {message}");
+    }
+    aws_sdk_ecs::error::DisplayErrorContext(e).to_string()
+}

@@ -1,0 +1,59 @@
+//! Request counts are taken at the wire: what a run reports (and publishes as its self-cost)
+//! equals what a counting proxy in front of moto saw, retries included.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_sdk_cloudwatch::types::StandardUnit;
+use costwarden::wire::{Api, Policy};
+use costwarden::{run_once, App, Clients};
+use support::proxy::LatencyProxy;
+use support::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reported_requests_equal_the_wire_with_cost_explorer_throttled_and_retried() {
+    let moto = Moto::start(&[("MOTO_ECS_SERVICE_RUNNING", "7")]).await;
+    let console = Console::start(USERNAME, PASSWORD, Paging::Page).await;
+    seed(&moto, &console).await;
+    let proxy = LatencyProxy::start(&moto.url, Duration::ZERO).await;
+    // Cost Explorer's throttle; the client's retry policy (3 attempts) retries it twice.
+    proxy.fail_next("GetCostAndUsage", 2, 400, r#"{"__type": "LimitExceededException", "message": "Rate exceeded"}"#);
+    let mut config = config(&console.url, "");
+    config.collector.max_attempts = 3;
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&proxy.url)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_ecs::config::Credentials::new("testing", "testing", None, None, "tests"))
+        .load()
+        .await;
+    let clients = Clients::new(&sdk, Policy::of(&config.collector));
+    let app = App::new(config, clients);
+
+    let report = run_once(&app, chrono::Utc::now(), false).await;
+    assert!(report.ok(), "{}", costwarden::report::human(&report));
+
+    let wire = proxy.counts();
+    // Two pages, the first one throttled twice.
+    assert_eq!(wire.get("GetCostAndUsage"), Some(&4), "{wire:?}");
+    let aws: BTreeMap<String, u64> = report
+        .requests
+        .iter()
+        .filter(|(api, _)| !matches!(api, Api::ConsoleToken | Api::ConsoleStats | Api::SlackWebhook))
+        .map(|(api, n)| (api.name().to_string(), *n))
+        .collect();
+    assert_eq!(aws, wire, "reported (left) vs seen at the wire (right)");
+    let (tokens, pages) = {
+        let log = console.log();
+        (log.token_requests as u64, log.stats_requests as u64)
+    };
+    assert_eq!(report.requests.get(&Api::ConsoleToken).copied(), Some(tokens));
+    assert_eq!(report.requests.get(&Api::ConsoleStats).copied(), Some(pages));
+    let cost = report.sources.iter().find(|s| s.source == costwarden::sources::SourceId::Cost).unwrap();
+    assert_eq!(cost.requests, 4);
+    // The self-cost published with the run counts the retries too: 4 x USD 0.01.
+    let ce = [("Api", "GetCostAndUsage")];
+    assert_eq!(read_metric(&moto, NAMESPACE, "ApiRequests", &ce, StandardUnit::Count).await, Some(4.0));
+    assert_eq!(read_metric(&moto, NAMESPACE, "ApiCostEstimate", &ce, StandardUnit::None).await, Some(0.04));
+}
