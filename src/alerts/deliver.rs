@@ -122,7 +122,8 @@ pub async fn notify_transitions(
             let f = &t.finding;
             let team = route::team(cfg, f.owner.as_deref()).map(str::to_string);
             let n = Notification::new(
-                &t,
+                f,
+                (t.from, t.kind()),
                 team.as_deref(),
                 cfg.alerts.dashboard_url.as_deref(),
                 route::console_url(&f.series, &cfg.collector.region),

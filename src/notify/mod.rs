@@ -7,8 +7,7 @@ pub mod sns;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::alerts::state::Transition;
-use crate::rules::{human, Level};
+use crate::rules::{human, Finding, Level};
 
 /// Everything a team needs to act, in one place, for every channel.
 #[derive(Debug, Clone, Serialize)]
@@ -33,20 +32,21 @@ pub struct Notification {
 }
 
 impl Notification {
+    /// The finding `f` that moved its series from `previous`; `kind` says how (raised, ...).
     pub fn new(
-        t: &Transition,
+        f: &Finding,
+        (previous, kind): (Level, &'static str),
         team: Option<&str>,
         dashboard_url: Option<&str>,
         console_url: Option<String>,
     ) -> Notification {
-        let f = &t.finding;
         let fmt = |v: Option<f64>| v.map(|v| human(v, f.unit));
         Notification {
-            title: format!("[{}] {} {} {}", f.level, f.label, f.rule.name(), t.kind()),
-            kind: t.kind(),
+            title: format!("[{}] {} {} {}", f.level, f.label, f.rule.name(), kind),
+            kind,
             rule: f.rule.name(),
             level: f.level,
-            previous: t.from,
+            previous,
             resource: f.label.to_string(),
             series: f.series.to_string(),
             team: team.map(str::to_string),
