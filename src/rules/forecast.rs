@@ -159,14 +159,16 @@ fn sen_interval(pts: &[(f64, f64)]) -> Option<(f64, f64, f64)> {
 /// that forecast a crossing: a projection hovering at a test's edge (the shallow slope, the
 /// rise, a weekend in the last week) would otherwise notify, resolve and notify again.
 pub fn evaluate(r: &SeriesRules, t: &Threshold, history: &[(NaiveDate, f64)]) -> Finding {
-    let mut f = judge(r, t, history);
+    let (day, _) = *history.last().expect("non-empty history");
+    let (trend, verdict) = judge(r, t, history);
+    let mut f = finding(r, t, day, trend.as_ref(), verdict);
     let hold = u64::from(r.params.forecast_hold_days);
     if f.level != Level::Ok || hold == 0 {
         return f;
     }
-    let (day, _) = *history.last().expect("non-empty history");
     let from = history.partition_point(|(d, _)| *d + Days::new(hold) < day);
-    let warned = (from..history.len() - 1).rev().find(|&end| judge(r, t, &history[..=end]).level == Level::Warning);
+    let warned =
+        (from..history.len() - 1).rev().find(|&end| matches!(judge(r, t, &history[..=end]).1, Verdict::Breach { .. }));
     if let Some(end) = warned {
         let last = history[end].0;
         f.level = Level::Warning;
@@ -178,28 +180,39 @@ pub fn evaluate(r: &SeriesRules, t: &Threshold, history: &[(NaiveDate, f64)]) ->
     f
 }
 
-/// The forecast of the last day alone, without the hold.
-fn judge(r: &SeriesRules, t: &Threshold, history: &[(NaiveDate, f64)]) -> Finding {
+/// What the forecast of one day found, before any words: the hold compares these, and
+/// `finding` writes the sentence.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Verdict {
+    /// Fewer than MIN_HISTORY days in the window.
+    TooShort { days: usize },
+    /// The trend stays below critical over the horizon.
+    Below,
+    /// The trend crosses on day `k`, but last year's same weeks explain the rise.
+    Seasonal { k: u32, last_year_slope: f64, last_year_rise: f64 },
+    /// The trend crosses on day `k`, but only by rising `rise` × from `recent` (the last week's
+    /// median when it is below the trend's level, else None: the level itself).
+    TooFar { k: u32, rise: f64, recent: Option<f64> },
+    /// The trend crosses on day `k`, but the shallow end of its range only on day `late` (None:
+    /// not within three horizons); `allowing`: last year's season is what holds it back.
+    Unconfirmed { k: u32, late: Option<u32>, allowing: bool },
+    /// WARNING: the trend crosses on day `k` (0: already at critical) ± `spread` days.
+    Breach { k: u32, spread: u32, seasonal: bool },
+}
+
+/// The forecast of the last day of `history`: the fitted trend (None when too short) and its
+/// verdict. No words are written here, so the hold can re-run it cheaply.
+fn judge(r: &SeriesRules, t: &Threshold, history: &[(NaiveDate, f64)]) -> (Option<Trend>, Verdict) {
     let (day, _) = *history.last().expect("non-empty history");
-    let mut f = Finding::new(r, RuleKind::Forecast, Some(day));
     let Some(trend) = fit(history, r.params.trend_window_days) else {
-        f.message = format!(
-            "{}: forecast needs {MIN_HISTORY} days of history, has {}; only the static threshold applies",
-            r.label,
-            history.len()
-        );
-        return f;
+        return (None, Verdict::TooShort { days: history.len() });
     };
     let horizon = r.params.horizon_days;
-    let end = day + Days::new(u64::from(horizon));
-    f.value = Some(trend.level());
-    f.planned = (!t.fixed).then(|| t.planned(day));
-    f.utilisation = Some(trend.at(trend.central, f64::from(horizon)) / t.crit_at(end));
-    let growth = trend.per_week(trend.central.1, r.unit);
-    let level = format!("level {}/day", human(trend.level(), r.unit));
-    let crossing = trend.crossing(trend.central, t, horizon);
+    let Some(k) = trend.crossing(trend.central, t, horizon) else {
+        return (Some(trend), Verdict::Below);
+    };
     let season =
-        crossing.filter(|_| trend.log).and_then(|_| last_year(history, day, r.params.trend_window_days, horizon * 3));
+        Some(()).filter(|_| trend.log).and_then(|_| last_year(history, day, r.params.trend_window_days, horizon * 3));
     // `line` less last year's trend over the same weeks, with last year's season on top.
     let seasonal_crossing = |line: (f64, f64), ly: &LastYear, limit: u32| {
         let (a, b) = line;
@@ -211,17 +224,14 @@ fn judge(r: &SeriesRules, t: &Threshold, history: &[(NaiveDate, f64)]) -> Findin
     // The shallow end of the slope's 90% range: unless it too crosses within the horizon, the
     // crossing is a guess, and a warning the team would learn to ignore. Like the central line,
     // with and without last year's season: the season is one year's record.
-    let plain = crossing.and_then(|_| trend.crossing(trend.lower, t, horizon * 3));
+    let plain = trend.crossing(trend.lower, t, horizon * 3);
     let seasonal = season.as_ref().map(|ly| seasonal_crossing(trend.lower, ly, horizon * 3));
     let late = match seasonal {
         Some(s) => plain.zip(s).map(|(p, s)| p.max(s)),
         None => plain,
     };
     // Which of the two holds the warning back, for the message.
-    let allowing = match (plain, seasonal) {
-        (Some(p), Some(s)) if s.is_none_or(|s| s > p) => ", allowing for last year's season,",
-        _ => "",
-    };
+    let allowing = matches!((plain, seasonal), (Some(p), Some(s)) if s.is_none_or(|s| s > p));
     // How far the level must still rise to cross: from the lower of the trend's level and the
     // last week's median, since a steep fit's line runs ahead of its data. A month's trend that
     // must carry it more than `forecast_max_rise` × is most often a recovery from a dip or a few
@@ -231,96 +241,95 @@ fn judge(r: &SeriesRules, t: &Threshold, history: &[(NaiveDate, f64)]) -> Findin
     let week = history.partition_point(|(d, _)| *d + Days::new(LEVEL_DAYS as u64) <= day);
     let recent = median(&history[week..].iter().map(|(_, v)| *v).collect::<Vec<f64>>());
     let base = recent.min(trend.level());
-    let rise = |k: u32| {
-        if base > 0.0 {
-            t.crit_at(day + Days::new(u64::from(k))) / base
-        } else {
-            f64::INFINITY
+    let rise = if base > 0.0 { t.crit_at(day + Days::new(u64::from(k))) / base } else { f64::INFINITY };
+    let verdict = match season.as_ref() {
+        Some(ly) if seasonal_crossing(trend.central, ly, horizon).is_none() => {
+            Verdict::Seasonal { k, last_year_slope: ly.slope, last_year_rise: ly.season[horizon as usize].exp() - 1.0 }
         }
-    };
-    match (crossing, season.as_ref()) {
-        (Some(k), Some(ly)) if seasonal_crossing(trend.central, ly, horizon).is_none() => {
-            f.threshold = Some(t.crit_at(end));
-            f.message = format!(
-                "{}: trend {growth} ({level}) would cross critical on {}, but the same weeks last year \
-                 ran {} and then {:+.0}% over {horizon} days: allowing for that season it stays below \
-                 critical for the next {horizon} days",
-                r.label,
-                day + Days::new(u64::from(k)),
-                trend.per_week(ly.slope, r.unit),
-                100.0 * (ly.season[horizon as usize].exp() - 1.0),
-            );
-        }
-        (Some(k), _) if rise(k) > r.params.forecast_max_rise => {
-            let from = if recent < trend.level() {
-                format!("its last {LEVEL_DAYS} days' median {}/day", human(recent, r.unit))
-            } else {
-                "its level".to_string()
-            };
-            f.threshold = Some(t.crit_at(end));
-            f.message = format!(
-                "{}: trend {growth} ({level}) would cross critical on {}, but {from} would have to rise \
-                 {:.2}× by then: further than a {}-day trend is trusted to carry (the forecast warns from \
-                 {:.2}×)",
-                r.label,
-                day + Days::new(u64::from(k)),
-                rise(k),
-                r.params.trend_window_days,
-                r.params.forecast_max_rise,
-            );
+        _ if rise > r.params.forecast_max_rise => {
+            Verdict::TooFar { k, rise, recent: (recent < trend.level()).then_some(recent) }
         }
         // Days already at critical need no slope to be sure of; a line that is there ahead of its
         // days (k = 0, the last week's median below) does.
-        (Some(k), _) if rise(k) > 1.0 && late.is_none_or(|l| l > horizon) => {
-            f.threshold = Some(t.crit_at(end));
-            f.message = format!(
-                "{}: trend {growth} ({level}) would cross critical on {}, but at the low end of its 90% \
-                 range ({}){allowing} {}: not yet a warning",
-                r.label,
-                day + Days::new(u64::from(k)),
-                trend.per_week(trend.lower.1, r.unit),
-                late.map_or(format!("not within {} days", horizon * 3), |l| format!(
-                    "only on {}",
-                    day + Days::new(u64::from(l))
-                )),
-            );
-        }
-        (Some(k), season) => {
-            let breach = day + Days::new(u64::from(k));
+        _ if rise > 1.0 && late.is_none_or(|l| l > horizon) => Verdict::Unconfirmed { k, late, allowing },
+        season => {
             // The interval's steeper line crosses first, the shallower one (within the horizon,
             // as checked above) last.
             let early = trend.crossing(trend.upper, t, horizon * 3).unwrap_or(k);
             let spread = late.unwrap_or(k).saturating_sub(k).max(k - early.min(k));
+            Verdict::Breach { k, spread, seasonal: season.is_some() }
+        }
+    };
+    (Some(trend), verdict)
+}
+
+/// The finding of a verdict, with the sentence a team reads.
+fn finding(r: &SeriesRules, t: &Threshold, day: NaiveDate, trend: Option<&Trend>, verdict: Verdict) -> Finding {
+    let mut f = Finding::new(r, RuleKind::Forecast, Some(day));
+    let Some(trend) = trend else {
+        let days = if let Verdict::TooShort { days } = verdict { days } else { 0 };
+        f.message = format!(
+            "{}: forecast needs {MIN_HISTORY} days of history, has {days}; only the static threshold applies",
+            r.label
+        );
+        return f;
+    };
+    let horizon = r.params.horizon_days;
+    let end = day + Days::new(u64::from(horizon));
+    let on = |k: u32| day + Days::new(u64::from(k));
+    f.value = Some(trend.level());
+    f.planned = (!t.fixed).then(|| t.planned(day));
+    f.utilisation = Some(trend.at(trend.central, f64::from(horizon)) / t.crit_at(end));
+    f.threshold = Some(t.crit_at(end));
+    let growth = trend.per_week(trend.central.1, r.unit);
+    let trend_is = format!("{}: trend {growth} (level {}/day)", r.label, human(trend.level(), r.unit));
+    f.message = match verdict {
+        Verdict::TooShort { .. } | Verdict::Below => format!(
+            "{trend_is} stays below critical for the next {horizon} days ({}/day on {end})",
+            human(t.crit_at(end), r.unit)
+        ),
+        Verdict::Seasonal { k, last_year_slope, last_year_rise } => format!(
+            "{trend_is} would cross critical on {}, but the same weeks last year ran {} and then {:+.0}% over \
+             {horizon} days: allowing for that season it stays below critical for the next {horizon} days",
+            on(k),
+            trend.per_week(last_year_slope, r.unit),
+            100.0 * last_year_rise,
+        ),
+        Verdict::TooFar { k, rise, recent } => format!(
+            "{trend_is} would cross critical on {}, but {} would have to rise {rise:.2}× by then: further than \
+             a {}-day trend is trusted to carry (the forecast warns from {:.2}×)",
+            on(k),
+            recent.map_or("its level".to_string(), |m| format!(
+                "its last {LEVEL_DAYS} days' median {}/day",
+                human(m, r.unit)
+            )),
+            r.params.trend_window_days,
+            r.params.forecast_max_rise,
+        ),
+        Verdict::Unconfirmed { k, late, allowing } => format!(
+            "{trend_is} would cross critical on {}, but at the low end of its 90% range ({}){} {}: not yet a \
+             warning",
+            on(k),
+            trend.per_week(trend.lower.1, r.unit),
+            if allowing { ", allowing for last year's season," } else { "" },
+            late.map_or(format!("not within {} days", horizon * 3), |l| format!("only on {}", on(l))),
+        ),
+        Verdict::Breach { k, spread, seasonal } => {
             f.level = Level::Warning;
-            f.projected_breach = Some(breach);
+            f.projected_breach = Some(on(k));
             f.breach_uncertainty_days = Some(spread);
-            f.threshold = Some(t.crit_at(breach));
-            f.message = if k == 0 {
-                format!(
-                    "{}: trend {growth} ({level}) is already at or above critical {}/day",
-                    r.label,
-                    human(t.crit_at(day), r.unit)
-                )
+            f.threshold = Some(t.crit_at(on(k)));
+            let mut m = if k == 0 {
+                format!("{trend_is} is already at or above critical {}/day", human(t.crit_at(day), r.unit))
             } else {
-                format!(
-                    "{}: trend {growth} ({level}) crosses critical {}/day on {breach} ± {spread} d",
-                    r.label,
-                    human(t.crit_at(breach), r.unit),
-                )
+                format!("{trend_is} crosses critical {}/day on {} ± {spread} d", human(t.crit_at(on(k)), r.unit), on(k))
             };
-            if season.is_some() {
-                f.message += ", also allowing for last year's season";
+            if seasonal {
+                m += ", also allowing for last year's season";
             }
+            m
         }
-        (None, _) => {
-            f.threshold = Some(t.crit_at(end));
-            f.message = format!(
-                "{}: trend {growth} ({level}) stays below critical for the next {horizon} days ({}/day on {end})",
-                r.label,
-                human(t.crit_at(end), r.unit)
-            );
-        }
-    }
+    };
     f
 }
 
@@ -329,6 +338,12 @@ mod tests {
     use super::super::test_util::*;
     use super::*;
     use chrono::Datelike;
+
+    /// The forecast of the last day alone, without the hold, as its finding.
+    fn judge(r: &SeriesRules, t: &Threshold, history: &[(NaiveDate, f64)]) -> Finding {
+        let (trend, verdict) = super::judge(r, t, history);
+        finding(r, t, history.last().unwrap().0, trend.as_ref(), verdict)
+    }
 
     #[test]
     fn steady_growth_crosses_early_with_the_right_date() {
