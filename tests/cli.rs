@@ -51,6 +51,14 @@ fn the_shipped_thresholds_toml_validates() {
 }
 
 #[test]
+fn the_readmes_minimal_configuration_validates() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let block = readme.split("```toml\n").nth(1).and_then(|b| b.split("```").next()).expect("a toml block");
+    let config = costwarden::config::Config::parse(block, "README.md").unwrap_or_else(|e| panic!("{e}"));
+    assert!(config.antivirus.is_some() && config.cost.is_some() && config.ecs.is_some());
+}
+
+#[test]
 fn an_unreadable_configuration_is_one_clear_line_and_exit_2() {
     for args in [&["run", "--config", "/nonexistent/t.toml"][..], &["validate", "/nonexistent/t.toml"]] {
         let out = costwarden(args, &[]);
