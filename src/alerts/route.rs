@@ -10,15 +10,15 @@ use crate::metrics::{
 use crate::model::{short_name, SeriesKey};
 use crate::rules::{Observations, Params, SeriesRules, Threshold};
 
-pub fn threshold(plan: &Plan, d: &RuleDefaults) -> Option<Threshold> {
-    Some(Threshold {
-        baseline: plan.baseline.value().ok()?,
-        since: crate::config::toml_date(&plan.since)?,
+pub fn threshold(plan: &Plan, d: &RuleDefaults) -> Threshold {
+    Threshold {
+        baseline: plan.baseline,
+        since: plan.since,
         monthly_growth: plan.monthly_growth,
         warn: plan.warn_tolerance.unwrap_or(d.warn_tolerance),
         crit: plan.crit_tolerance.unwrap_or(d.crit_tolerance),
         fixed: false,
-    })
+    }
 }
 
 /// Whether falls alert where neither the series nor `[rules]` says. Scanned volume falling is a
@@ -75,7 +75,7 @@ pub fn series_rules(cfg: &Config, obs: &Observations) -> Vec<SeriesRules> {
                     label: format!("bucket {bucket} ({source})").into(),
                     owner: b.and_then(|b| b.owner.clone()),
                     unit: Unit::Bytes,
-                    threshold: plan.and_then(|p| threshold(p, d)),
+                    threshold: plan.map(|p| threshold(p, d)),
                     monthly_budget: None,
                     capacity: None,
                     anomaly: d.anomaly,
@@ -93,7 +93,7 @@ pub fn series_rules(cfg: &Config, obs: &Observations) -> Vec<SeriesRules> {
                     label: format!("cost of {tag_key}={value}").into(),
                     owner: t.and_then(|t| t.owner.clone()),
                     unit: Unit::None,
-                    threshold: plan.and_then(|p| threshold(p, d)),
+                    threshold: plan.map(|p| threshold(p, d)),
                     monthly_budget: t.and_then(|t| t.monthly_budget),
                     capacity: None,
                     anomaly: d.anomaly,

@@ -1,0 +1,228 @@
+//! `thresholds.toml` in two steps: serde reads the raw form (`RawConfig`: unknown keys
+//! rejected, defaults filled in), then `Config::try_from` has every section check itself and
+//! resolves what must still be parsed (a plan's baseline and start day), so that every problem
+//! is reported at once with its path and line, and a `Config` in hand is valid.
+
+mod alerts;
+mod antivirus;
+mod collector;
+mod cost;
+mod ecs;
+mod guardduty;
+mod rules;
+mod validate;
+
+use std::fmt;
+use std::path::Path;
+
+use serde::Deserialize;
+
+pub use alerts::{Alerts, Team};
+pub use antivirus::{Antivirus, Bucket, ByteUnit, ConsoleApi, Credentials, Paging};
+pub use collector::Collector;
+pub use cost::{Cost, TagValue, CE_METRICS};
+pub use ecs::{Ecs, EcsService, TaskCount};
+pub use guardduty::GuardDuty;
+pub use rules::{Plan, PlanDate, PlanSpec, Quantity, RuleDefaults};
+use validate::{locate, Validator};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    // Not a `source`: the reason is in the message already, and anyhow's chain would repeat it.
+    #[error("cannot read {path}: {io}")]
+    Read { path: String, io: std::io::Error },
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("{path}: {} problem(s):\n{}", .problems.len(), render(.problems))]
+    Invalid { path: String, problems: Vec<Problem> },
+}
+
+fn render(problems: &[Problem]) -> String {
+    problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n")
+}
+
+/// One validation finding, located by its TOML path and (when the path exists in the file) line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub path: String,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "line {line}: {}: {}", self.path, self.message),
+            None => write!(f, "{}: {}", self.path, self.message),
+        }
+    }
+}
+
+/// The configuration. Serde reads `RawConfig` (= `Config<PlanSpec>`): unknown keys rejected,
+/// defaults filled in. `Config` (its plans resolved) is what `try_from` returns once every
+/// section has checked itself, and what the rest of costwarden sees.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, bound(deserialize = "P: Deserialize<'de>"))]
+pub struct Config<P = Plan> {
+    #[serde(default)]
+    pub collector: Collector,
+    pub antivirus: Option<Antivirus<P>>,
+    pub guardduty: Option<GuardDuty<P>>,
+    pub cost: Option<Cost<P>>,
+    pub ecs: Option<Ecs>,
+    #[serde(default)]
+    pub rules: RuleDefaults,
+    #[serde(default)]
+    pub alerts: Alerts,
+    /// Owning teams by name: where their notifications go.
+    #[serde(default)]
+    pub teams: std::collections::BTreeMap<String, Team>,
+}
+
+/// What serde reads: plans as written (a quantity with a unit, a date or a string).
+pub type RawConfig = Config<PlanSpec>;
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|io| ConfigError::Read { path: path.display().to_string(), io })?;
+        Config::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses and validates; `origin` names the text in error messages.
+    pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text)
+            .map_err(|e| ConfigError::Parse { path: origin.to_string(), message: describe_toml_error(&e) })?;
+        Config::try_from(raw)
+            .map_err(|problems| ConfigError::Invalid { path: origin.to_string(), problems: locate(text, problems) })
+    }
+
+    /// The daemon schedule of a source that is configured and enabled: its own, else
+    /// `collector.schedule`. None for a source that is absent or disabled.
+    pub fn source_schedule(&self, id: crate::model::SourceId) -> Option<&str> {
+        use crate::model::SourceId;
+        let (enabled, own) = match id {
+            SourceId::Antivirus => self.antivirus.as_ref().map(|c| (c.enabled, &c.schedule))?,
+            SourceId::GuardDuty => self.guardduty.as_ref().map(|c| (c.enabled, &c.schedule))?,
+            SourceId::Cost => self.cost.as_ref().map(|c| (c.enabled, &c.schedule))?,
+            SourceId::Ecs => self.ecs.as_ref().map(|c| (c.enabled, &c.schedule))?,
+        };
+        enabled.then(|| own.as_deref().unwrap_or(&self.collector.schedule))
+    }
+}
+
+impl TryFrom<RawConfig> for Config {
+    /// Every problem found, as (TOML path, message). Pure: no environment, no network.
+    type Error = Vec<(String, String)>;
+
+    fn try_from(raw: RawConfig) -> Result<Config, Self::Error> {
+        let RawConfig { collector, antivirus, guardduty, cost, ecs, rules, alerts, teams } = raw;
+        let mut v = Validator::new(&rules, &teams);
+        collector.validate(&mut v);
+        let antivirus = antivirus.map(|a| a.resolve(&mut v));
+        let guardduty = guardduty.map(|g| g.resolve(&mut v));
+        let cost = cost.map(|c| c.resolve(&mut v));
+        if let Some(e) = &ecs {
+            e.validate(&mut v);
+        }
+        rules.validate(&mut v);
+        alerts.validate(&mut v);
+        let any = antivirus.as_ref().is_some_and(|a| a.enabled)
+            || guardduty.as_ref().is_some_and(|g| g.enabled)
+            || cost.as_ref().is_some_and(|c| c.enabled)
+            || ecs.as_ref().is_some_and(|e| e.enabled);
+        if !any {
+            v.push(
+                "",
+                "no source is enabled: configure at least one of [antivirus], [guardduty], [cost], [ecs]".into(),
+            );
+        }
+        let problems = v.into_problems();
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(Config { collector, antivirus, guardduty, cost, ecs, rules, alerts, teams })
+    }
+}
+
+fn d_true() -> bool {
+    true
+}
+
+/// serde's message already carries line and column; keep it to one readable line.
+fn describe_toml_error(e: &toml::de::Error) -> String {
+    e.to_string().trim_end().replace('\n', " ").replace("  ", " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_thresholds_toml_is_valid() {
+        let text = include_str!("../../thresholds.toml");
+        Config::parse(text, "thresholds.toml").unwrap();
+    }
+
+    #[test]
+    fn plan_dates_may_be_toml_dates_or_strings() {
+        let text = |since: &str| {
+            format!(
+                "[cost]\ntag_key = \"t\"\n[[cost.tags]]\nvalue = \"x\"\nplan = {{ baseline = 5.0, since = {since} }}\n"
+            )
+        };
+        let day = |t: &str| {
+            let c = Config::parse(&text(t), "t").unwrap();
+            Some(c.cost.unwrap().tags[0].plan.as_ref().unwrap().since)
+        };
+        assert_eq!(day("2026-10-01"), "2026-10-01".parse().ok());
+        assert_eq!(day("\"2026-10-01\""), "2026-10-01".parse().ok());
+        let err = Config::parse(&text("\"Oct 1st\""), "t").unwrap_err().to_string();
+        assert!(err.contains("line 5: cost.tags[0].plan.since: must be a date (YYYY-MM-DD)"), "{err}");
+    }
+
+    #[test]
+    fn problems_are_located_by_path_and_line() {
+        let text = "[collector]\nnamespace = \"AWS/EC2\"\n\n[antivirus]\nbase_url = \"https://x.example\"\n\n[[antivirus.buckets]]\nname = \"ok-bucket\"\n\n[[antivirus.buckets]]\nname = \"\"\n";
+        let err = Config::parse(text, "t.toml").unwrap_err();
+        let ConfigError::Invalid { problems, .. } = err else { panic!("expected Invalid, got {err:?}") };
+        assert_eq!(
+            problems,
+            vec![
+                Problem {
+                    path: "collector.namespace".into(),
+                    line: Some(2),
+                    message: "must be 1-255 ASCII characters and not start with \"AWS/\"".into()
+                },
+                Problem { path: "antivirus.buckets[1].name".into(), line: Some(11), message: "empty".into() },
+            ]
+        );
+    }
+
+    #[test]
+    fn rule_parameters_are_checked_and_located() {
+        let shipped = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/thresholds.toml")).unwrap();
+        let cases = [
+            ("anomaly_new_high_days", "364", ["3", "431"], "must be between 7 and 430"),
+            ("forecast_max_rise", "1.5", ["1.0", "nan"], "must be above 1"),
+            ("growth_recovery", "0.95", ["0.0", "1.01"], "must be above 0 and at most 1"),
+            ("capacity_recovery", "0.85", ["-1", "2"], "must be above 0 and at most 1"),
+            ("forecast_hold_days", "7", ["57", "100"], "must be between 0 and 56"),
+        ];
+        for (key, default, bads, message) in cases {
+            let line = format!("{key} = {default}");
+            assert!(shipped.contains(&line), "{line}");
+            for bad in bads {
+                let text = shipped.replace(&line, &format!("{key} = {bad}"));
+                let ConfigError::Invalid { problems, .. } = Config::parse(&text, "t.toml").unwrap_err() else {
+                    panic!("expected Invalid")
+                };
+                let at = text.lines().position(|l| l.starts_with(&format!("{key} ="))).unwrap() + 1;
+                assert_eq!(
+                    problems,
+                    vec![Problem { path: format!("rules.{key}"), line: Some(at), message: message.into() }]
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,235 @@
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use super::validate::Validator;
+
+/// Defaults of every rule; a series' `plan` (or an ECS service) may override some.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RuleDefaults {
+    /// Warning when the level reaches planned × warn_tolerance.
+    pub warn_tolerance: f64,
+    /// Critical when the level reaches planned × crit_tolerance.
+    pub crit_tolerance: f64,
+    /// A growth WARNING / CRITICAL is kept until the 7-day mean falls below this × its threshold.
+    pub growth_recovery: f64,
+    /// The forecast warns when its projection crosses critical within this many days.
+    pub horizon_days: u32,
+    /// Days of history the forecast's trend is fitted on.
+    pub trend_window_days: u32,
+    /// The forecast warns only of a crossing within this multiple of the level (the lower of
+    /// the trend's and the last 7 days' median).
+    pub forecast_max_rise: f64,
+    /// A forecast WARNING stays this many days after the last day that forecast a crossing.
+    pub forecast_hold_days: u32,
+    /// Spike / level-shift detection on every daily series.
+    pub anomaly: bool,
+    pub anomaly_z: f64,
+    pub anomaly_ratio: f64,
+    pub anomaly_new_high_days: u32,
+    pub anomaly_hold_days: u32,
+    /// Falls alert too, on every series; unset: on scanned volume, off on cost (see
+    /// `alerts::route::DROPS_ON_VOLUME`).
+    pub anomaly_drops: Option<bool>,
+    pub anomaly_shift_days: u32,
+    pub anomaly_shift_z: f64,
+    pub anomaly_shift_ratio: f64,
+    /// ECS task capacity ratios.
+    pub capacity_warn: f64,
+    pub capacity_crit: f64,
+    pub capacity_recovery: f64,
+}
+
+impl Default for RuleDefaults {
+    fn default() -> Self {
+        let p = crate::rules::Params::default();
+        RuleDefaults {
+            warn_tolerance: 1.2,
+            crit_tolerance: 1.5,
+            growth_recovery: p.growth_recovery,
+            horizon_days: p.horizon_days,
+            trend_window_days: p.trend_window_days,
+            forecast_max_rise: p.forecast_max_rise,
+            forecast_hold_days: p.forecast_hold_days,
+            anomaly: true,
+            anomaly_z: p.anomaly_z,
+            anomaly_ratio: p.anomaly_ratio,
+            anomaly_new_high_days: p.anomaly_new_high_days,
+            anomaly_hold_days: p.anomaly_hold_days,
+            anomaly_drops: None,
+            anomaly_shift_days: p.anomaly_shift_days,
+            anomaly_shift_z: p.anomaly_shift_z,
+            anomaly_shift_ratio: p.anomaly_shift_ratio,
+            capacity_warn: 0.7,
+            capacity_crit: 1.0,
+            capacity_recovery: p.capacity_recovery,
+        }
+    }
+}
+
+impl RuleDefaults {
+    pub(super) fn validate(&self, v: &mut Validator) {
+        v.tolerances("rules", Some(self.warn_tolerance), Some(self.crit_tolerance));
+        v.check(
+            "rules.growth_recovery",
+            self.growth_recovery > 0.0 && self.growth_recovery <= 1.0,
+            "must be above 0 and at most 1",
+        );
+        v.check("rules.horizon_days", (1..=365).contains(&self.horizon_days), "must be between 1 and 365");
+        v.check(
+            "rules.trend_window_days",
+            (21..=400).contains(&self.trend_window_days),
+            "must be between 21 and 400 (the forecast needs 21 days)",
+        );
+        v.check("rules.forecast_max_rise", self.forecast_max_rise > 1.0, "must be above 1");
+        v.check("rules.forecast_hold_days", self.forecast_hold_days <= 56, "must be between 0 and 56");
+        v.check("rules.anomaly_z", self.anomaly_z > 0.0, "must be above 0");
+        v.check("rules.anomaly_ratio", self.anomaly_ratio >= 1.0, "must be at least 1");
+        v.check(
+            "rules.anomaly_new_high_days",
+            (7..=430).contains(&self.anomaly_new_high_days),
+            "must be between 7 and 430",
+        );
+        v.check("rules.anomaly_hold_days", self.anomaly_hold_days <= 56, "must be between 0 and 56");
+        v.check("rules.anomaly_shift_days", self.anomaly_shift_days <= 28, "must be between 0 (off) and 28");
+        v.check("rules.anomaly_shift_z", self.anomaly_shift_z > 0.0, "must be above 0");
+        v.check("rules.anomaly_shift_ratio", self.anomaly_shift_ratio >= 1.0, "must be at least 1");
+        v.ratios("rules", self.capacity_warn, self.capacity_crit);
+        v.check(
+            "rules.capacity_recovery",
+            self.capacity_recovery > 0.0 && self.capacity_recovery <= 1.0,
+            "must be above 0 and at most 1",
+        );
+    }
+}
+
+/// A series' planned growth, checked: its level per day (bytes for a bucket, USD for cost) on
+/// `since`, growing by `monthly_growth`, with its own tolerances and horizon where set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub baseline: f64,
+    pub since: NaiveDate,
+    pub monthly_growth: f64,
+    pub warn_tolerance: Option<f64>,
+    pub crit_tolerance: Option<f64>,
+    pub horizon_days: Option<u32>,
+}
+
+/// The planned growth of a series as written: a baseline level on a day and a monthly growth
+/// rate. `resolve` checks it and turns it into a `Plan`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanSpec {
+    /// Per day: bytes for a bucket ("40 GB", "1.5 TiB" or a number of bytes), USD for cost.
+    pub baseline: Quantity,
+    /// A TOML date (`2026-10-01`) or the same as a string (`"2026-10-01"`).
+    pub since: PlanDate,
+    /// 0.05 = +5% per month; must be above -1.
+    #[serde(default)]
+    pub monthly_growth: f64,
+    pub warn_tolerance: Option<f64>,
+    pub crit_tolerance: Option<f64>,
+    pub horizon_days: Option<u32>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Quantity {
+    Number(f64),
+    Text(String),
+}
+
+impl Quantity {
+    /// The value in base units; "40 GB" = 40e9, "2 GiB" = 2 × 1024³.
+    pub fn value(&self) -> Result<f64, String> {
+        match self {
+            Quantity::Number(n) => Ok(*n),
+            Quantity::Text(t) => {
+                let t = t.trim();
+                let split = t
+                    .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_' || c == 'e' || c == '-' || c == '+'))
+                    .unwrap_or(t.len());
+                let (num, unit) = t.split_at(split);
+                let n: f64 = num
+                    .replace('_', "")
+                    .parse()
+                    .map_err(|_| format!("{t:?} is not a number with an optional byte unit"))?;
+                let f = match unit.trim() {
+                    "" | "B" => 1.0,
+                    "KB" => 1e3,
+                    "MB" => 1e6,
+                    "GB" => 1e9,
+                    "TB" => 1e12,
+                    "KiB" => 1024f64,
+                    "MiB" => 1024f64.powi(2),
+                    "GiB" => 1024f64.powi(3),
+                    "TiB" => 1024f64.powi(4),
+                    u => return Err(format!("unknown unit {u:?} (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)")),
+                };
+                Ok(n * f)
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum PlanDate {
+    Date(toml::value::Datetime),
+    Text(String),
+}
+
+/// The day a plan starts, if it is a plain date.
+fn toml_date(d: &PlanDate) -> Option<chrono::NaiveDate> {
+    match d {
+        PlanDate::Date(d) => match (d.date, d.time) {
+            (Some(date), None) => {
+                chrono::NaiveDate::from_ymd_opt(i32::from(date.year), u32::from(date.month), u32::from(date.day))
+            }
+            _ => None,
+        },
+        PlanDate::Text(t) => t.parse().ok(),
+    }
+}
+
+impl PlanSpec {
+    /// The plan, each problem pushed at its path. A plan with problems keeps a placeholder
+    /// (NaN, the earliest date) that never leaves: a configuration with problems is refused.
+    pub(super) fn resolve(self, path: &str, v: &mut Validator) -> Plan {
+        let baseline = match self.baseline.value() {
+            Ok(b) if b > 0.0 => b,
+            Ok(_) => {
+                v.push(&format!("{path}.baseline"), "must be above 0".into());
+                f64::NAN
+            }
+            Err(e) => {
+                v.push(&format!("{path}.baseline"), e);
+                f64::NAN
+            }
+        };
+        let since = toml_date(&self.since).unwrap_or_else(|| {
+            v.push(&format!("{path}.since"), "must be a date (YYYY-MM-DD)".into());
+            NaiveDate::MIN
+        });
+        v.check(
+            &format!("{path}.monthly_growth"),
+            self.monthly_growth > -1.0 && self.monthly_growth.is_finite(),
+            "must be above -1 (a decline of more than 100% a month is impossible)",
+        );
+        // Defaults are checked once, at [rules]; a plan is checked only where it overrides them.
+        if self.warn_tolerance.is_some() || self.crit_tolerance.is_some() {
+            v.tolerances(path, self.warn_tolerance, self.crit_tolerance);
+        }
+        if let Some(h) = self.horizon_days {
+            v.check(&format!("{path}.horizon_days"), (1..=365).contains(&h), "must be between 1 and 365");
+        }
+        Plan {
+            baseline,
+            since,
+            monthly_growth: self.monthly_growth,
+            warn_tolerance: self.warn_tolerance,
+            crit_tolerance: self.crit_tolerance,
+            horizon_days: self.horizon_days,
+        }
+    }
+}
