@@ -1,0 +1,235 @@
+//! The Console's HTTP side: the token (renewed on 401), retries under the policy, and every
+//! statistics page of a window fetched in order (page-numbered pages concurrently).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::NaiveDate;
+use reqwest::{StatusCode, Url};
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+use super::page::Page;
+use super::{Error, MAX_PAGES};
+use crate::config::{ConsoleApi, Paging};
+use crate::secret::{ConsoleCredentials, Secret};
+use crate::wire::{http, Api, Policy};
+
+pub struct ConsoleClient {
+    http: reqwest::Client,
+    base: Url,
+    api: std::sync::Arc<ConsoleApi>,
+    creds: ConsoleCredentials,
+    token: Mutex<Option<Secret>>,
+    policy: Policy,
+}
+
+impl ConsoleClient {
+    pub fn new(
+        http: reqwest::Client,
+        base: Url,
+        api: ConsoleApi,
+        creds: ConsoleCredentials,
+        policy: Policy,
+    ) -> ConsoleClient {
+        ConsoleClient { http, base, api: std::sync::Arc::new(api), creds, token: Mutex::new(None), policy }
+    }
+
+    async fn token(&self, force: bool) -> Result<Secret, Error> {
+        let mut guard = self.token.lock().await;
+        if let (false, Some(t)) = (force, guard.as_ref()) {
+            return Ok(t.clone());
+        }
+        let what = format!("POST {}", self.api.token_path);
+        let url = self.url(&self.api.token_path, &[])?;
+        let body = serde_json::json!({
+            "username": self.creds.username,
+            "password": self.creds.password.expose(),
+        });
+        let resp = self.send(&what, Api::ConsoleToken, || self.http.post(url.clone()).json(&body)).await?;
+        if !resp.status().is_success() {
+            return Err(status_error(&what, resp).await);
+        }
+        let value = json_body(&what, resp).await?;
+        let token = value.get("accessToken").and_then(Value::as_str).filter(|t| !t.is_empty()).ok_or_else(|| {
+            Error::Shape { what: what.clone(), message: "no \"accessToken\" string in the response".into() }
+        })?;
+        let token = Secret::new(token);
+        *guard = Some(token.clone());
+        Ok(token)
+    }
+
+    fn url(&self, path: &str, query: &[(&str, String)]) -> Result<Url, Error> {
+        let mut url = self
+            .base
+            .join(path)
+            .map_err(|e| Error::Shape { what: path.to_string(), message: format!("bad URL: {e}") })?;
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
+        }
+        Ok(url)
+    }
+
+    /// Sends under the retry policy; a 401 is handed back (the caller renews the token), any
+    /// other failure becomes an error.
+    async fn send(
+        &self,
+        what: &str,
+        api: Api,
+        build: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, Error> {
+        match http::send_retrying(self.policy, api, build).await {
+            Ok(r) if r.status().is_success() || r.status() == StatusCode::UNAUTHORIZED => Ok(r),
+            Ok(r) => Err(status_error(what, r).await),
+            Err(e) => Err(Error::Transport {
+                what: what.to_string(),
+                // without_url: the URL is not secret, but keep messages short and stable.
+                message: format!("{}", e.without_url()),
+            }),
+        }
+    }
+
+    /// GET a statistics page with the bearer token (a 401 fetches a new token once and
+    /// retries), then parse it on a blocking thread, so parsing overlaps the pages in flight.
+    async fn get_page(&self, url: &Url, what: &str, page_no: usize) -> Result<Page, Error> {
+        let mut token = self.token(false).await?;
+        for renewed in [false, true] {
+            let resp =
+                self.send(what, Api::ConsoleStats, || self.http.get(url.clone()).bearer_auth(token.expose())).await?;
+            if resp.status() != StatusCode::UNAUTHORIZED {
+                let bytes = resp.bytes().await.map_err(|e| Error::Transport {
+                    what: what.to_string(),
+                    message: format!("reading the body: {}", e.without_url()),
+                })?;
+                let (api, what) = (self.api.clone(), what.to_string());
+                return tokio::task::spawn_blocking(move || Page::parse(&bytes, &api, page_no, &what))
+                    .await
+                    .map_err(|e| Error::Transport { what: "parsing a page".into(), message: e.to_string() })?;
+            }
+            if renewed {
+                return Err(status_error(what, resp).await);
+            }
+            token = self.token(true).await?;
+        }
+        unreachable!("the loop returns on its second pass")
+    }
+
+    fn stats_url(&self, from: NaiveDate, to: NaiveDate, page: Option<u64>, cont: Option<&str>) -> Result<Url, Error> {
+        let a = &self.api;
+        let mut q = vec![
+            (a.from_param.as_str(), from.format(&a.date_format).to_string()),
+            (a.to_param.as_str(), to.format(&a.date_format).to_string()),
+        ];
+        match a.paging {
+            Paging::Page => {
+                q.push((a.page_param.as_str(), page.unwrap_or(1).to_string()));
+                q.push((a.page_size_param.as_str(), a.page_size.to_string()));
+            }
+            Paging::Token => {
+                if let Some(c) = cont {
+                    q.push((a.token_param.as_str(), c.to_string()));
+                }
+            }
+            Paging::None => {}
+        }
+        self.url(&a.stats_path, &q)
+    }
+
+    /// Every statistics page for [from, to] (both inclusive), parsed and handed to `each` in
+    /// page order as it arrives, so only the pages in flight are held in memory. Page-numbered
+    /// pages after the first are fetched concurrently, at most `concurrency` at a time.
+    pub async fn fetch_pages(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        concurrency: usize,
+        each: &mut (dyn FnMut(Page) + Send),
+    ) -> Result<usize, Error> {
+        use futures::StreamExt;
+        let what = format!("GET {}", self.api.stats_path);
+        match self.api.paging {
+            Paging::None => {
+                each(self.get_page(&self.stats_url(from, to, None, None)?, &what, 1).await?);
+                Ok(1)
+            }
+            Paging::Page => {
+                let mut first = self.get_page(&self.stats_url(from, to, Some(1), None)?, &what, 1).await?;
+                let total = std::mem::replace(&mut first.total_pages, Ok(1))
+                    .map_err(|message| Error::Shape { what: what.clone(), message })?;
+                each(first);
+                // Always `concurrency` requests in flight (a slow page must not hold back the
+                // ones behind it), yet pages are applied in order, so that totals and problems
+                // are the same on every run. Fetching runs at most `window` pages ahead of the
+                // next one to apply, which bounds the pages held.
+                let concurrency = concurrency.max(1);
+                let window = 2 * concurrency as u64;
+                let fetch = |p: u64| {
+                    let what = format!("{what} page {p}");
+                    async move {
+                        let url = self.stats_url(from, to, Some(p), None)?;
+                        self.get_page(&url, &what, p as usize).await.map(|page| (p, page))
+                    }
+                };
+                let mut in_flight = futures::stream::FuturesUnordered::new();
+                let mut arrived: BTreeMap<u64, Page> = BTreeMap::new();
+                let (mut next_fetch, mut next_apply) = (2, 2);
+                loop {
+                    while in_flight.len() < concurrency && next_fetch <= total && next_fetch < next_apply + window {
+                        in_flight.push(fetch(next_fetch));
+                        next_fetch += 1;
+                    }
+                    let Some(done) = in_flight.next().await else { break };
+                    let (p, page) = done?;
+                    arrived.insert(p, page);
+                    while let Some(page) = arrived.remove(&next_apply) {
+                        each(page);
+                        next_apply += 1;
+                    }
+                }
+                Ok(next_apply as usize - 1)
+            }
+            Paging::Token => {
+                let mut seen = BTreeSet::new();
+                let mut cont: Option<String> = None;
+                for n in 1.. {
+                    let mut page = self.get_page(&self.stats_url(from, to, None, cont.as_deref())?, &what, n).await?;
+                    let next = page.next_token.take();
+                    each(page);
+                    match next {
+                        None => return Ok(n),
+                        Some(t) if !seen.insert(t.clone()) || n as u64 >= MAX_PAGES => {
+                            return Err(Error::Shape {
+                                what,
+                                message: format!(
+                                    "paging does not end (token {t:?} repeated or over {MAX_PAGES} pages)"
+                                ),
+                            })
+                        }
+                        Some(t) => cont = Some(t),
+                    }
+                }
+                unreachable!("the loop returns")
+            }
+        }
+    }
+}
+
+async fn json_body(what: &str, resp: reqwest::Response) -> Result<Value, Error> {
+    let bytes = resp.bytes().await.map_err(|e| Error::Transport {
+        what: what.to_string(),
+        message: format!("reading the body: {}", e.without_url()),
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::Json { what: what.to_string(), message: e.to_string() })
+}
+
+/// An RFC 7807 problem body becomes ": title: detail"; anything else is left out.
+async fn status_error(what: &str, resp: reqwest::Response) -> Error {
+    let status = resp.status();
+    let body: Option<Value> = resp.json().await.ok();
+    let field = |k: &str| body.as_ref().and_then(|b| b.get(k)).and_then(Value::as_str).map(str::to_string);
+    let detail = [field("title"), field("detail")].into_iter().flatten().collect::<Vec<_>>().join(": ");
+    Error::Status {
+        what: what.to_string(),
+        status,
+        detail: if detail.is_empty() { String::new() } else { format!(": {detail}") },
+    }
+}
