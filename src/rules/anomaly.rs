@@ -20,17 +20,10 @@
 
 use chrono::{Datelike, Days, NaiveDate, Weekday};
 
+use super::stats::{self, range};
 use super::{human, median, Finding, Level, RuleKind, SeriesRules};
 
 pub const MIN_HISTORY: usize = 14;
-/// MAD × 1.4826 estimates the standard deviation of normal data.
-const MAD_SCALE: f64 = 1.4826;
-/// Mean absolute deviation × 1.2533 (√(π/2)) does the same.
-const MEAN_AD_SCALE: f64 = 1.2533;
-/// χ² with 6 degrees of freedom exceeds this with probability 1%: a weekly pattern is claimed
-/// only when the weekday ranks differ more than chance would make them 1 time in 100.
-const WEEKLY_H: f64 = 16.81;
-
 /// What a day is compared with.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Baseline {
@@ -53,25 +46,12 @@ impl Baseline {
             return None;
         }
         let m = median(values);
-        let deviations: Vec<f64> = values.iter().map(|v| (v - m).abs()).collect();
-        let mad = median(&deviations);
-        // More than half the days on one value (a count that rarely moves) make the MAD 0; the
-        // mean absolute deviation then still measures how far the others stray.
-        let spread = if mad > 0.0 {
-            MAD_SCALE * mad
-        } else {
-            MEAN_AD_SCALE * deviations.iter().sum::<f64>() / deviations.len() as f64
-        };
+        let spread = stats::robust_sd(values, m);
         // A floor of 5% of the median: a perfectly flat history must not make any wobble a page.
         let scale = spread.max(0.05 * m.abs()).max(f64::MIN_POSITIVE);
         let (low, high) = range(values.iter().copied());
         Some(Baseline { median: m, scale, low, high, low_on: None, high_on: None, weekday: None, what })
     }
-}
-
-/// (lowest, highest) of `values`.
-fn range(values: impl IntoIterator<Item = f64>) -> (f64, f64) {
-    values.into_iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(v), h.max(v)))
 }
 
 /// The baseline of `day` from the days `before` it (sorted), or None with too few of them.
@@ -86,7 +66,9 @@ pub fn baseline(before: &[(NaiveDate, f64)], day: NaiveDate, new_high_days: u32)
         before.iter().rev().take_while(|(d, _)| *d >= day - Days::new(56)).copied().collect();
     let looked_back = before.iter().rev().take_while(|(d, _)| *d >= day - Days::new(u64::from(new_high_days)));
     let same_weekday: Vec<f64> = weeks8.iter().filter(|(d, _)| d.weekday() == day.weekday()).map(|(_, v)| *v).collect();
-    let (b, ((low, low_on), (high, high_on))) = if same_weekday.len() >= 3 && weekday_h(&weeks8) >= WEEKLY_H {
+    let (b, ((low, low_on), (high, high_on))) = if same_weekday.len() >= 3
+        && stats::weekday_h(&weeks8) >= stats::WEEKLY_H
+    {
         let back = extremes(looked_back.filter(|(d, _)| d.weekday() == day.weekday()));
         let b = Baseline::of(&same_weekday, "same-weekday median")?;
         (Baseline { weekday: Some(day.weekday()), ..b }, back)
@@ -105,38 +87,6 @@ fn extremes<'a>(days: impl Iterator<Item = &'a (NaiveDate, f64)>) -> (Extreme, E
         // Strictly, so that a tie keeps the newer day.
         (if v < lo.0 { (v, Some(d)) } else { lo }, if v > hi.0 { (v, Some(d)) } else { hi })
     })
-}
-
-/// Kruskal–Wallis H of `days` grouped by weekday, corrected for ties: about χ² with 6 degrees
-/// of freedom when the weekday does not matter. Ranks, so a spike or a trend does not make a
-/// pattern.
-fn weekday_h(days: &[(NaiveDate, f64)]) -> f64 {
-    let n = days.len() as f64;
-    let mut order: Vec<usize> = (0..days.len()).collect();
-    order.sort_by(|&a, &b| days[a].1.total_cmp(&days[b].1));
-    let (mut rank_sum, mut count, mut ties) = ([0.0; 7], [0.0; 7], 0.0);
-    let mut i = 0;
-    while i < order.len() {
-        let j = i + order[i..].iter().take_while(|&&k| days[k].1 == days[order[i]].1).count();
-        let t = (j - i) as f64;
-        ties += t * t * t - t;
-        for &k in &order[i..j] {
-            let w = days[k].0.weekday().num_days_from_monday() as usize;
-            // The tied values share the mean of ranks i + 1 ..= j.
-            rank_sum[w] += (i + j + 1) as f64 / 2.0;
-            count[w] += 1.0;
-        }
-        i = j;
-    }
-    let spread: f64 = (0..7).filter(|&w| count[w] > 0.0).map(|w| rank_sum[w] * rank_sum[w] / count[w]).sum();
-    let h = 12.0 / (n * (n + 1.0)) * spread - 3.0 * (n + 1.0);
-    let correction = 1.0 - ties / (n * n * n - n);
-    // All values equal: no pattern to find.
-    if correction > 0.0 {
-        h / correction
-    } else {
-        0.0
-    }
 }
 
 /// Which test found the anomaly.

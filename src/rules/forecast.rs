@@ -18,15 +18,13 @@
 
 use chrono::{Days, NaiveDate};
 
-use super::{human, median, Finding, Level, RuleKind, SeriesRules, Threshold};
+use super::{human, median, stats, Finding, Level, RuleKind, SeriesRules, Threshold};
 
 /// Three weeks: on two, a noisy flat series (±20–30% a day) now and then fits a trend steep
 /// enough at both ends of its range to warn (`cargo bench --bench detect`, "seeds warned while
 /// flat").
 pub const MIN_HISTORY: usize = 21;
 const LEVEL_DAYS: usize = 7;
-/// z for a two-sided 90% interval.
-const Z90: f64 = 1.645;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Trend {
@@ -86,7 +84,7 @@ pub fn fit(history: &[(NaiveDate, f64)], window: u32) -> Option<Trend> {
         .collect();
     let log = levels.iter().all(|(_, l)| *l > 0.0);
     let pts: Vec<(f64, f64)> = levels.iter().map(|&(x, l)| (x, if log { l.ln() } else { l })).collect();
-    let (_, b, _) = sen_interval(&pts)?;
+    let (_, b, _) = stats::sen_interval(&pts)?;
     // The interval comes from the raw days, not the smoothed levels: the levels' overlapping
     // windows make them look far more certain than the data is. Its offsets around the raw
     // median slope are applied to the robust central slope.
@@ -95,7 +93,7 @@ pub fn fit(history: &[(NaiveDate, f64)], window: u32) -> Option<Trend> {
         .filter(|(_, v)| !log || *v > 0.0)
         .map(|(d, v)| ((*d - last).num_days() as f64, if log { v.ln() } else { *v }))
         .collect();
-    let (lo, hi) = sen_interval(&raw).map_or((b, b), |(lo, mid, hi)| (b + lo - mid, b + hi - mid));
+    let (lo, hi) = stats::sen_interval(&raw).map_or((b, b), |(lo, mid, hi)| (b + lo - mid, b + hi - mid));
     let line = |b: f64| {
         let residuals: Vec<f64> = pts.iter().map(|(x, y)| y - b * x).collect();
         (median(&residuals), b)
@@ -134,25 +132,6 @@ fn last_year(history: &[(NaiveDate, f64)], day: NaiveDate, window: u32, days: u3
         .map(|k| Some((centred_level(history, then + Days::new(k))? / base).ln()))
         .collect::<Option<Vec<f64>>>()?;
     Some(LastYear { slope: past.central.1, season })
-}
-
-/// Sen's 90% interval of the Theil-Sen slope: (lower, median, upper).
-fn sen_interval(pts: &[(f64, f64)]) -> Option<(f64, f64, f64)> {
-    let mut slopes = Vec::with_capacity(pts.len() * pts.len() / 2);
-    for i in 0..pts.len() {
-        for j in i + 1..pts.len() {
-            slopes.push((pts[j].1 - pts[i].1) / (pts[j].0 - pts[i].0));
-        }
-    }
-    if slopes.is_empty() {
-        return None;
-    }
-    slopes.sort_by(f64::total_cmp);
-    let n = pts.len() as f64;
-    let pairs = slopes.len() as f64;
-    let c = Z90 * (n * (n - 1.0) * (2.0 * n + 5.0) / 18.0).sqrt();
-    let idx = |r: f64| (r.max(0.0) as usize).min(slopes.len() - 1);
-    Some((slopes[idx(((pairs - c) / 2.0).floor())], median(&slopes), slopes[idx(((pairs + c) / 2.0).ceil())]))
 }
 
 /// The forecast of the last day, its WARNING held for `forecast_hold_days` after the last day

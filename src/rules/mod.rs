@@ -6,6 +6,7 @@ pub mod budget;
 pub mod capacity;
 pub mod forecast;
 pub mod growth;
+pub mod stats;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -16,6 +17,7 @@ use serde::Serialize;
 
 use crate::metrics::Unit;
 use crate::model::{Daily, SeriesKey};
+pub use stats::median;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Default)]
 #[serde(rename_all = "UPPERCASE")]
@@ -306,18 +308,6 @@ pub fn human(v: f64, unit: Unit) -> String {
                 format!("{v:.1}")
             }
         }
-    }
-}
-
-/// Median of a non-empty slice (sorts a copy).
-pub fn median(values: &[f64]) -> f64 {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
     }
 }
 
