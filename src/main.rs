@@ -1,6 +1,6 @@
 //! The costwarden command line: thin; the work is in the library.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -118,56 +118,18 @@ async fn cli_main() -> ExitCode {
 }
 
 async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = cli.config;
     match cli.command {
-        Command::Validate { file } => {
-            let path = file.unwrap_or(cli.config);
-            match Config::load(&path) {
-                Ok(_) => {
-                    println!("{}: ok", path.display());
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(e) => {
-                    eprintln!("{e}");
-                    Ok(ExitCode::from(2))
-                }
-            }
-        }
-        Command::Dashboards { out } => {
-            let config = Config::load(&cli.config).context("loading the configuration")?;
-            let files = costwarden::datadog::files(&config);
-            // Monitors of series no longer configured must not linger.
-            let monitors = out.join("monitors");
-            if monitors.is_dir() {
-                for e in std::fs::read_dir(&monitors)? {
-                    let p = e?.path();
-                    if p.extension().is_some_and(|x| x == "json") {
-                        std::fs::remove_file(&p).with_context(|| format!("removing {}", p.display()))?;
-                    }
-                }
-            }
-            for (rel, json) in &files {
-                let path = out.join(rel);
-                std::fs::create_dir_all(path.parent().expect("a file in a folder"))?;
-                std::fs::write(&path, serde_json::to_string_pretty(json)? + "\n")
-                    .with_context(|| format!("writing {}", path.display()))?;
-            }
-            println!("{} files written to {} (1 dashboard, {} monitors)", files.len(), out.display(), files.len() - 1);
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Validate { file } => Ok(validate(&file.unwrap_or(config))),
+        Command::Dashboards { out } => dashboards(&load(&config)?, &out),
         Command::Daemon { console_url } => {
             // A configuration error stops the daemon at start, with the located message.
-            let config = Config::load(&cli.config).context("loading the configuration")?;
-            let clients = Clients::from_env(&config).await;
-            let mut app = App::new(config, clients);
-            app.console_url = console_url;
+            let app = app(load(&config)?, console_url).await;
             costwarden::run::daemon::run(std::sync::Arc::new(app)).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Status { json, console_url } => {
-            let config = Config::load(&cli.config).context("loading the configuration")?;
-            let clients = Clients::from_env(&config).await;
-            let mut app = App::new(config, clients);
-            app.console_url = console_url;
+            let app = app(load(&config)?, console_url).await;
             let report = run_once(&app, chrono::Utc::now(), true).await;
             if json {
                 print_json(&report.findings)?;
@@ -177,47 +139,11 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     eprintln!("warning: source {} is {:?}: the table misses its series", s.source.name(), s.status);
                 }
             }
-            Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(exit(report.ok()))
         }
-        Command::Backtest { input, series, threshold, json } => {
-            let text = std::fs::read_to_string(&input).with_context(|| format!("reading {}", input.display()))?;
-            let data = costwarden::backtest::parse_csv(&text, &input.display().to_string())?;
-            let rules = match (series, threshold) {
-                (Some(name), _) => {
-                    let config = Config::load(&cli.config).context("loading the configuration")?;
-                    costwarden::alerts::route::rules_for_name(&config, &name).with_context(|| {
-                        format!("no bucket or cost tag value named {name:?} in {}", cli.config.display())
-                    })?
-                }
-                (None, Some(level)) => {
-                    // The quick form needs no configuration file but honours one that is there; a
-                    // broken one is an error, not silently replaced by the defaults.
-                    let defaults = if cli.config.exists() {
-                        Config::load(&cli.config).context("loading the configuration")?.rules
-                    } else {
-                        Default::default()
-                    };
-                    costwarden::backtest::quick_rules(level, &defaults)?
-                }
-                (None, None) => unreachable!("clap requires --series or --threshold"),
-            };
-            let events = costwarden::backtest::replay(&rules, &data);
-            if json {
-                print_json(&events)?;
-            } else {
-                let (first, last) = (data[0].0, data[data.len() - 1].0);
-                println!("{} days from {first} to {last}, {} transitions", data.len(), events.len());
-                for e in &events {
-                    println!("{}  {:<8} {:<9} {}", e.date, e.state.name(), e.rule.name(), e.message);
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Backtest { input, series, threshold, json } => backtest(&config, &input, series, threshold, json),
         Command::Run { json, dry_run, console_url } => {
-            let config = Config::load(&cli.config).context("loading the configuration")?;
-            let clients = Clients::from_env(&config).await;
-            let mut app = App::new(config, clients);
-            app.console_url = console_url;
+            let app = app(load(&config)?, console_url).await;
             let report = run_once(&app, chrono::Utc::now(), dry_run).await;
             if json {
                 print_json(&report)?;
@@ -227,7 +153,95 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 print!("{}", report::human(&report));
             }
-            Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(exit(report.ok()))
         }
     }
+}
+
+fn load(path: &Path) -> anyhow::Result<Config> {
+    Config::load(path).context("loading the configuration")
+}
+
+async fn app(config: Config, console_url: Option<reqwest::Url>) -> App {
+    let clients = Clients::from_env(&config).await;
+    let mut app = App::new(config, clients);
+    app.console_url = console_url;
+    app
+}
+
+/// 0 when everything was read, written and told; 1 when something was not.
+fn exit(ok: bool) -> ExitCode {
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn validate(path: &Path) -> ExitCode {
+    match Config::load(path) {
+        Ok(_) => {
+            println!("{}: ok", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn dashboards(config: &Config, out: &Path) -> anyhow::Result<ExitCode> {
+    let files = costwarden::datadog::files(config);
+    // Monitors of series no longer configured must not linger.
+    let monitors = out.join("monitors");
+    if monitors.is_dir() {
+        for e in std::fs::read_dir(&monitors)? {
+            let p = e?.path();
+            if p.extension().is_some_and(|x| x == "json") {
+                std::fs::remove_file(&p).with_context(|| format!("removing {}", p.display()))?;
+            }
+        }
+    }
+    for (rel, json) in &files {
+        let path = out.join(rel);
+        std::fs::create_dir_all(path.parent().expect("a file in a folder"))?;
+        std::fs::write(&path, serde_json::to_string_pretty(json)? + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    println!("{} files written to {} (1 dashboard, {} monitors)", files.len(), out.display(), files.len() - 1);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn backtest(
+    config: &Path,
+    input: &Path,
+    series: Option<String>,
+    threshold: Option<f64>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(input).with_context(|| format!("reading {}", input.display()))?;
+    let data = costwarden::backtest::parse_csv(&text, &input.display().to_string())?;
+    let rules = match (series, threshold) {
+        (Some(name), _) => costwarden::alerts::route::rules_for_name(&load(config)?, &name)
+            .with_context(|| format!("no bucket or cost tag value named {name:?} in {}", config.display()))?,
+        (None, Some(level)) => {
+            // The quick form needs no configuration file but honours one that is there; a
+            // broken one is an error, not silently replaced by the defaults.
+            let defaults = if config.exists() { load(config)?.rules } else { Default::default() };
+            costwarden::backtest::quick_rules(level, &defaults)?
+        }
+        (None, None) => unreachable!("clap requires --series or --threshold"),
+    };
+    let events = costwarden::backtest::replay(&rules, &data);
+    if json {
+        print_json(&events)?;
+    } else {
+        let (first, last) = (data[0].0, data[data.len() - 1].0);
+        println!("{} days from {first} to {last}, {} transitions", data.len(), events.len());
+        for e in &events {
+            println!("{}  {:<8} {:<9} {}", e.date, e.state.name(), e.rule.name(), e.message);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -286,7 +286,7 @@ pub fn evaluate(rules: &[SeriesRules], obs: &Observations, now: DateTime<Utc>, t
     out
 }
 
-/// A value with its unit, as a person reads it: "52.3 GB", "USD 1,234.50", "7".
+/// A value with its unit, as a person reads it: "52.3 GB", "USD 1234.50", "7".
 pub fn human(v: f64, unit: Unit) -> String {
     // An empty sum is -0.0 (the budget's forecast on a month's last day): not "USD -0.00".
     let v = v + 0.0;
