@@ -314,7 +314,8 @@ pub fn monitors(cfg: &Config) -> Vec<(String, Value)> {
                 format!("growth-{}", w.slug),
                 monitor(
                     format!("[costwarden] {} above its planned growth", w.label),
-                    format!("max(last_4h):avg:{util}{{{}}} >= 100", scope("growth")),
+                    // A day: the verdicts of daily totals are written once a day (`collector.daily_totals`).
+                    format!("max(last_1d):avg:{util}{{{}}} >= 100", scope("growth")),
                     format!(
                         "{{{{#is_warning}}}}{} is above {:.0}% of its critical level (planned curve × tolerance).{{{{/is_warning}}}}\n{{{{#is_alert}}}}{} is at or above its critical level.{{{{/is_alert}}}}\nThe level is the 7-day mean against the planned curve in thresholds.toml.{dash}\n{at}",
                         w.label, w.warn_pct, w.label
@@ -348,7 +349,7 @@ pub fn monitors(cfg: &Config) -> Vec<(String, Value)> {
                 format!("budget-{}", w.slug),
                 monitor(
                     format!("[costwarden] {} projected over its monthly budget", w.label),
-                    format!("max(last_4h):avg:{util}{{{}}} >= 100", scope("budget")),
+                    format!("max(last_1d):avg:{util}{{{}}} >= 100", scope("budget")),
                     format!(
                         "{}: month-to-date plus the forecast to month end reaches the monthly budget.{dash}\n{at}",
                         w.label

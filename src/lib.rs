@@ -24,7 +24,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::model::{Sample, SourceId};
-pub use crate::run::cycle::{run_once, run_sources};
+pub use crate::run::cycle::{run_cycle, run_once, run_sources, Options};
 use crate::sink::cloudwatch::SinkReport;
 use crate::sources::antivirus;
 use crate::wire::Api;
@@ -91,6 +91,8 @@ pub enum Status {
     /// Read, but some items or services had problems.
     Partial,
     Failed,
+    /// Not read this run: its daily totals are not due (`run::cadence`).
+    Skipped,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -107,6 +109,26 @@ pub struct SourceReport {
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<String>,
+    /// Why the source was not read this run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+}
+
+impl SourceReport {
+    pub fn skipped(source: SourceId, why: String) -> SourceReport {
+        SourceReport {
+            source,
+            status: Status::Skipped,
+            series: 0,
+            samples: 0,
+            latest_day: None,
+            requests: 0,
+            duration_ms: 0,
+            error: None,
+            problems: Vec::new(),
+            skipped: Some(why),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -138,7 +160,7 @@ pub struct RunReport {
 impl RunReport {
     /// True when every source was read completely, every datum written, every alert delivered.
     pub fn ok(&self) -> bool {
-        self.sources.iter().all(|s| s.status == Status::Ok)
+        self.sources.iter().all(|s| matches!(s.status, Status::Ok | Status::Skipped))
             && self.sink.failed == 0
             && self.rejected.is_empty()
             && self.alerts.ok()

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use costwarden::config::Config;
-use costwarden::{report, run_once, App, Clients};
+use costwarden::{report, run_cycle, run_once, App, Clients, Options};
 
 #[derive(Parser)]
 #[command(version, about = "Early warnings before the malware scanner's cloud cost runs away")]
@@ -34,9 +34,12 @@ enum Command {
         /// Print the summary as JSON
         #[arg(long)]
         json: bool,
-        /// Print the datums instead of writing them
+        /// Print the datums instead of writing them (reads every source, due or not)
         #[arg(long)]
         dry_run: bool,
+        /// Read and write the daily totals even when they are not due
+        #[arg(long)]
+        force: bool,
         /// Override antivirus.base_url (e.g. a local Console double)
         #[arg(long, env = "COSTWARDEN_CONSOLE_URL")]
         console_url: Option<reqwest::Url>,
@@ -142,9 +145,10 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(exit(report.ok()))
         }
         Command::Backtest { input, series, threshold, json } => backtest(&config, &input, series, threshold, json),
-        Command::Run { json, dry_run, console_url } => {
+        Command::Run { json, dry_run, force, console_url } => {
             let app = app(load(&config)?, console_url).await;
-            let report = run_once(&app, chrono::Utc::now(), dry_run).await;
+            let opts = Options { dry_run, force: force || dry_run };
+            let report = run_cycle(&app, chrono::Utc::now(), opts, None).await;
             if json {
                 print_json(&report)?;
             } else {

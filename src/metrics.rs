@@ -23,6 +23,7 @@ pub enum Metric {
     DaysToBreach,
     PlannedValue,
     NotificationsFailed,
+    DailyPublished,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -228,6 +229,15 @@ pub const CATALOGUE: &[MetricDef] = &[
         daily: false,
         series_dims: false,
         description: "Alert transitions that could not be delivered this run (retried next run)",
+    },
+    MetricDef {
+        metric: Metric::DailyPublished,
+        name: "DailyTotalsPublished",
+        unit: Unit::None,
+        dimensions: &[DIM_SOURCE],
+        daily: false,
+        series_dims: false,
+        description: "The last UTC day (as YYYYMMDD) whose totals the source published; read back by every run to know whether the daily totals are due (collector.daily_totals = \"once\")",
     },
 ];
 

@@ -25,6 +25,7 @@ pub fn human(r: &RunReport) -> String {
             Status::Ok => "ok",
             Status::Partial => "PARTIAL",
             Status::Failed => "FAILED",
+            Status::Skipped => "skipped",
         };
         let _ = writeln!(
             out,
@@ -39,6 +40,9 @@ pub fn human(r: &RunReport) -> String {
         );
         if let Some(e) = &s.error {
             let _ = writeln!(out, "      error: {e}");
+        }
+        if let Some(why) = &s.skipped {
+            let _ = writeln!(out, "      {why}");
         }
         const SHOWN: usize = 10;
         for p in s.problems.iter().take(SHOWN) {

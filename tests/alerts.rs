@@ -19,9 +19,12 @@ fn at(minute: i64) -> DateTime<Utc> {
 
 /// uploads-prod scans a mean of 3 GB/day (4 GB yesterday, 2 GB before): with a plan of
 /// `baseline` bytes/day it is WARNING from 2.5 GB (×1.2) and CRITICAL from 3.125 GB (×1.5).
+/// Every run reads the daily totals (`daily_totals = "every_run"`): these tests change the
+/// data between runs of one day to drive the alert state.
 fn config_with(console: &str, baseline: f64, sns_topic: Option<&str>) -> costwarden::config::Config {
     let base = config_text(console, "");
     let text = base
+        .replace("max_attempts = 2\n", "max_attempts = 2\ndaily_totals = \"every_run\"\n")
         .replace(
             "name = \"uploads-prod\"\nowner = \"media\"",
             &format!(

@@ -115,15 +115,17 @@ async fn run_prints_a_summary_writes_metrics_and_never_prints_the_password() {
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     assert!(stdout.starts_with("costwarden run OK at "), "{stdout}");
     for line in [
-        "datums: 41 written, 0 failed, in 1 PutMetricData request(s)",
-        "requests: ConsoleToken 1, ConsoleStats 3, GetCostAndUsage 2, DescribeServices 1, DescribeScalableTargets 1, PutMetricData 1, ListMetrics 1",
-        "estimated API cost of this run: USD 0.02002",
+        // The datums, then the published-day markers of the two daily sources in a request of
+        // their own; GetMetricData: which daily totals are due.
+        "datums: 45 written, 0 failed, in 2 PutMetricData request(s)",
+        "requests: ConsoleToken 1, ConsoleStats 3, GetMetricData 1, GetCostAndUsage 2, DescribeServices 1, DescribeScalableTargets 1, PutMetricData 2, ListMetrics 1",
+        "estimated API cost of this run: USD 0.02004",
     ] {
         assert!(stdout.contains(line), "expected {line:?} in:\n{stdout}");
     }
     assert!(!stdout.contains(PASSWORD) && !stderr.contains(PASSWORD), "the password leaked:\n{stdout}{stderr}");
     assert!(!stderr.contains("tok-1"), "the bearer token leaked:\n{stderr}");
-    assert_eq!(list_metrics(&p.moto, NAMESPACE).await.len(), 41);
+    assert_eq!(list_metrics(&p.moto, NAMESPACE).await.len(), 45);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -161,8 +163,9 @@ async fn json_summary_and_exit_code_one_when_a_source_fails() {
     );
     let ecs = v["sources"].as_array().unwrap().iter().find(|s| s["source"] == "ecs").unwrap();
     assert_eq!(ecs["status"], "ok");
-    // 13 data datums (3 cost, 10 ECS), 4 capacity rule datums and 16 health datums.
-    assert_eq!(v["sink"]["written"], 33);
+    // 13 data datums (3 cost, 10 ECS), 4 capacity rule datums, 18 health datums and the cost
+    // source's published-day marker (the failed Console's totals stay due).
+    assert_eq!(v["sink"]["written"], 36);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

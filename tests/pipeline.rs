@@ -63,11 +63,12 @@ async fn full_cycle_writes_every_metric_with_exact_names_dimensions_values_and_u
         ("ConsoleToken", 1.0),
         ("ConsoleStats", 3.0), // 5 items, page size 2
         ("GetSecretValue", 1.0),
+        ("GetMetricData", 1.0),   // which daily totals are due: nothing published before
         ("GetCostAndUsage", 2.0), // one query, two pages
         ("DescribeServices", 1.0),
         ("DescribeScalableTargets", 1.0), // only the service without max_tasks
-        ("PutMetricData", 1.0),
-        ("ListMetrics", 1.0), // the alert state: nothing alerted before, so no GetMetricData
+        ("PutMetricData", 2.0),           // the datums, then the published-day markers
+        ("ListMetrics", 1.0),             // the alert state: nothing alerted before
     ] {
         assert_eq!(read_metric(&moto, ns, "ApiRequests", &[("Api", api)], c.clone()).await, Some(want), "{api}");
     }
@@ -87,13 +88,18 @@ async fn full_cycle_writes_every_metric_with_exact_names_dimensions_values_and_u
     assert_eq!(report.alerts.transitions.len(), 2);
     assert_eq!(read_metric(&moto, ns, "NotificationsFailed", &[], c.clone()).await, Some(0.0));
     // 17 data datums (4 scan, 3 cost, 10 ECS), 4 rule datums (2 AlertState, 2 utilisation)
-    // + 22 health (3 SourceUp, 8 APIs x 2, 3 totals).
-    assert_eq!(read_metric(&moto, ns, "DatumsWritten", &[], c.clone()).await, Some(43.0));
-    assert_eq!(report.datums, 43);
-    assert_eq!(report.sink.written, 43);
+    // + 24 health (3 SourceUp, 9 APIs x 2, 3 totals) + 2 published-day markers.
+    assert_eq!(read_metric(&moto, ns, "DatumsWritten", &[], c.clone()).await, Some(47.0));
+    assert_eq!(report.datums, 47);
+    assert_eq!(report.sink.written, 47);
+    let yesterday = days_ago(1).format("%Y%m%d").to_string().parse::<f64>().unwrap();
+    for source in ["antivirus", "cost"] {
+        let marker = read_metric(&moto, ns, "DailyTotalsPublished", &[("Source", source)], none.clone()).await;
+        assert_eq!(marker, Some(yesterday), "{source}");
+    }
 
     let listed = list_metrics(&moto, ns).await;
-    assert_eq!(listed.len(), 43, "{listed:#?}");
+    assert_eq!(listed.len(), 47, "{listed:#?}");
     assert_eq!(report.requests.get(&Api::GetCostAndUsage), Some(&2));
     // Daily history is kept for evaluation although only yesterday is published.
     let agents = report
@@ -335,7 +341,8 @@ async fn guardduty_daily_volume_is_read_from_its_cloudwatch_metrics() {
         .flat_map(|d| d.points())
         .collect();
     assert_eq!(history, vec![(days_ago(2), 6e9), (days_ago(1), 7e9)]);
-    assert_eq!(report.requests.get(&Api::GetMetricData), Some(&1));
+    // GuardDuty's metrics, and which daily totals are due.
+    assert_eq!(report.requests.get(&Api::GetMetricData), Some(&2));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

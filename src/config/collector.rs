@@ -21,6 +21,25 @@ pub struct Collector {
     /// errors are retried with jittered exponential backoff; see `wire::retry`).
     #[serde(default = "d_attempts")]
     pub max_attempts: u32,
+    /// How often the daily totals (scanned volume, cost) are read, evaluated and written.
+    #[serde(default)]
+    pub daily_totals: DailyTotals,
+    /// Hours after UTC midnight before the day that ended is read (its late scans and costs
+    /// arrive first).
+    #[serde(default = "d_settle")]
+    pub settle_hours: u32,
+}
+
+/// `once`: a day's totals are read, evaluated and written by the first run after the day has
+/// closed and settled, and by no other run that day: a daily total changes once a day, and each
+/// datum is a billed metric stream for every hour it is sent in. `every_run`: every run reads
+/// the whole history and writes yesterday's totals again (the behaviour before `once`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DailyTotals {
+    #[default]
+    Once,
+    EveryRun,
 }
 
 impl Default for Collector {
@@ -32,6 +51,8 @@ impl Default for Collector {
             concurrency: d_concurrency(),
             request_timeout_secs: d_timeout(),
             max_attempts: d_attempts(),
+            daily_totals: DailyTotals::default(),
+            settle_hours: d_settle(),
         }
     }
 }
@@ -52,6 +73,11 @@ impl Collector {
             "must be between 1 and 900",
         );
         v.check("collector.max_attempts", (1..=10).contains(&self.max_attempts), "must be between 1 and 10");
+        v.check(
+            "collector.settle_hours",
+            self.settle_hours <= 23,
+            "must be between 0 and 23: a delay of a day or more would skip a day's totals",
+        );
     }
 }
 
@@ -72,4 +98,8 @@ fn d_timeout() -> u64 {
 }
 fn d_attempts() -> u32 {
     5
+}
+/// Console statistics of a day are complete minutes after midnight; two hours leave room.
+fn d_settle() -> u32 {
+    2
 }

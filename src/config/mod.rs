@@ -19,7 +19,7 @@ use serde::Deserialize;
 
 pub use alerts::{Alerts, Team};
 pub use antivirus::{Antivirus, Bucket, ByteUnit, ConsoleApi, Credentials, Paging};
-pub use collector::Collector;
+pub use collector::{Collector, DailyTotals};
 pub use cost::{Cost, TagValue, CE_METRICS};
 pub use ecs::{Ecs, EcsService, TaskCount};
 pub use guardduty::GuardDuty;

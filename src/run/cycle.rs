@@ -3,13 +3,16 @@
 //! (one write of the datums, the health metrics riding in the same requests). Every request of
 //! the cycle is counted at the wire inside the cycle's scope (`wire::count`).
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::cadence;
 use crate::alerts::deliver::{self, AlertReport};
 use crate::alerts::route;
+use crate::config::DailyTotals;
 use crate::metrics::{Metric, DIM_API, DIM_SOURCE};
 use crate::model::{Sample, SeriesKey, SourceId};
 use crate::rules::{self, Finding, Observations};
@@ -18,23 +21,38 @@ use crate::sources::{antivirus, cost_explorer, ecs, guardduty, SourceOutput};
 use crate::wire::{counted, Api};
 use crate::{App, RunReport, SourceReport, Status};
 
-/// One full cycle: every enabled source.
+/// How a cycle runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Collect and evaluate, but write nothing and notify nobody.
+    pub dry_run: bool,
+    /// Read every source, daily totals too, whether or not they are due (`run --force`).
+    pub force: bool,
+}
+
+/// A cycle over every enabled source. A dry run reads everything, as `status` does.
 pub async fn run_once(app: &App, now: DateTime<Utc>, dry_run: bool) -> RunReport {
-    run_sources(app, now, dry_run, None).await
+    run_cycle(app, now, Options { dry_run, force: dry_run }, None).await
 }
 
 /// A cycle over some sources only (the daemon's per-source schedules); None = all enabled.
 pub async fn run_sources(app: &App, now: DateTime<Utc>, dry_run: bool, only: Option<&[SourceId]>) -> RunReport {
-    let (mut report, requests) = counted(phases(app, now, dry_run, only)).await;
+    run_cycle(app, now, Options { dry_run, force: dry_run }, only).await
+}
+
+/// The cycle itself: daily totals only when due (`run::cadence`) unless forced.
+pub async fn run_cycle(app: &App, now: DateTime<Utc>, opts: Options, only: Option<&[SourceId]>) -> RunReport {
+    let (mut report, requests) = counted(phases(app, now, opts, only)).await;
     report.requests = requests.snapshot();
     report.estimated_usd = report.requests.iter().map(|(api, n)| api.usd_per_request() * *n as f64).sum();
     report
 }
 
 /// The phases in order; the caller's scope counts their requests.
-async fn phases(app: &App, now: DateTime<Utc>, dry_run: bool, only: Option<&[SourceId]>) -> RunReport {
+async fn phases(app: &App, now: DateTime<Utc>, opts: Options, only: Option<&[SourceId]>) -> RunReport {
     let started = Instant::now();
-    let (sources, observations) = collect(app, now.date_naive(), only).await;
+    let dry_run = opts.dry_run;
+    let (sources, observations) = collect(app, now, opts.force, only).await;
     let (findings, alerts, rule_samples) = evaluate_and_alert(app, &observations, now, dry_run).await;
     let report_day = now.date_naive().pred_opt().expect("a day before today");
     let mut published = publishable(&observations, report_day);
@@ -58,11 +76,19 @@ async fn phases(app: &App, now: DateTime<Utc>, dry_run: bool, only: Option<&[Sou
     report
 }
 
-/// Phase 1: every wanted, enabled source concurrently; what each delivered, or why not.
-async fn collect(app: &App, today: NaiveDate, only: Option<&[SourceId]>) -> (Vec<SourceReport>, Observations) {
+/// Phase 1: every wanted, enabled and due source concurrently; what each delivered, or why not.
+async fn collect(
+    app: &App,
+    now: DateTime<Utc>,
+    force: bool,
+    only: Option<&[SourceId]>,
+) -> (Vec<SourceReport>, Observations) {
     let cfg = &app.config;
-    let conc = cfg.collector.concurrency;
-    let wanted = |id: SourceId| only.is_none_or(|o| o.contains(&id)) && cfg.source_schedule(id).is_some();
+    let (today, conc) = (now.date_naive(), cfg.collector.concurrency);
+    let enabled = |id: SourceId| only.is_none_or(|o| o.contains(&id)) && cfg.source_schedule(id).is_some();
+    let daily: Vec<SourceId> = SourceId::ALL.into_iter().filter(|&id| enabled(id) && cadence::is_daily(id)).collect();
+    let skipped = if force { BTreeMap::new() } else { not_due(app, now, daily).await };
+    let wanted = |id: SourceId| enabled(id) && !skipped.contains_key(&id);
     let av = timed(wanted(SourceId::Antivirus), SourceId::Antivirus, async move {
         let c = cfg.antivirus.as_ref().expect("an enabled source is configured");
         let client = app.console().await.map_err(|e| e.to_string())?;
@@ -90,8 +116,30 @@ async fn collect(app: &App, today: NaiveDate, only: Option<&[SourceId]>) -> (Vec
         }
         rep
     });
-    let reports = reports.collect();
+    let mut reports: Vec<SourceReport> = reports.collect();
+    reports.extend(skipped.into_iter().map(|(id, why)| SourceReport::skipped(id, why)));
+    reports.sort_by_key(|r| r.source);
     (reports, obs)
+}
+
+/// The daily sources that are not due, with why; with `daily_totals = "every_run"`, none. A
+/// failed read of what was published makes every source due: a run too many costs little, a
+/// day not written is lost to Datadog.
+async fn not_due(app: &App, now: DateTime<Utc>, daily: Vec<SourceId>) -> BTreeMap<SourceId, String> {
+    let c = &app.config.collector;
+    if c.daily_totals == DailyTotals::EveryRun || daily.is_empty() {
+        return BTreeMap::new();
+    }
+    match cadence::published(&app.clients.cloudwatch, &c.namespace, &daily, now).await {
+        Ok(last) => daily
+            .into_iter()
+            .filter_map(|id| Some((id, cadence::not_due(last.get(&id).copied(), now, c.settle_hours)?)))
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot tell which daily totals are published; reading them all");
+            BTreeMap::new()
+        }
+    }
 }
 
 /// Runs one source (when `wanted`) in its own counting scope and turns its outcome into its
@@ -106,17 +154,10 @@ async fn timed(
     }
     let t = Instant::now();
     let (res, requests) = counted(fut).await;
-    let mut rep = SourceReport {
-        source: id,
-        status: Status::Ok,
-        series: 0,
-        samples: 0,
-        latest_day: None,
-        requests: requests.snapshot().values().sum(),
-        duration_ms: t.elapsed().as_millis() as u64,
-        error: None,
-        problems: Vec::new(),
-    };
+    let mut rep = SourceReport::skipped(id, String::new());
+    (rep.status, rep.skipped) = (Status::Ok, None);
+    rep.requests = requests.snapshot().values().sum();
+    rep.duration_ms = t.elapsed().as_millis() as u64;
     match res {
         Ok(mut out) => {
             rep.series = out.daily.len() + out.gauges.len();
@@ -176,6 +217,19 @@ async fn publish(app: &App, report: &mut RunReport, started: Instant) {
     for r in &report.rejected {
         tracing::warn!(problem = %r, "datum refused");
     }
+    // What each daily source read completely is recorded as published (`run::cadence`), in a
+    // request of its own once every other datum is written: a marker must never stand for
+    // totals that were lost. Nor for a notification that was not delivered: the next run must
+    // evaluate again to retry it.
+    let markers: Vec<Sample> = match report.dry_run || !report.alerts.ok() {
+        true => Vec::new(),
+        false => report
+            .sources
+            .iter()
+            .filter(|r| r.status == Status::Ok && cadence::is_daily(r.source))
+            .map(|r| cadence::published_marker(r.source, report.report_day))
+            .collect(),
+    };
     // The health metrics ride in the same requests, so they state the planned PutMetricData
     // count (retries show in the run report): it must be known before the write that carries it.
     let mut requests = crate::wire::count::current().map(|r| r.snapshot()).unwrap_or_default();
@@ -183,26 +237,32 @@ async fn publish(app: &App, report: &mut RunReport, started: Instant) {
         requests.insert(Api::PutMetricData, 0);
     }
     let (elapsed, failed) = (started.elapsed(), report.alerts.failed);
-    let total = report.published.len() + health_samples(&report.sources, &requests, 0, elapsed, failed).len();
+    let draft = health_samples(&report.sources, &requests, 0, elapsed, failed);
+    let total = report.published.len() + draft.len() + markers.len();
     if !report.dry_run {
         // Counted over the datums as they will be sent, the draft health metrics appended.
         let n = report.published.len();
-        report.published.extend(health_samples(&report.sources, &requests, 0, elapsed, failed));
-        let planned = cloudwatch::batches(&report.published, now).count();
+        report.published.extend(draft);
+        let planned = cloudwatch::batches(&report.published, now).count() + usize::from(!markers.is_empty());
         report.published.truncate(n);
         requests.insert(Api::PutMetricData, planned as u64);
     }
     let health = health_samples(&report.sources, &requests, total, elapsed, failed);
     report.published.extend(health);
-    report.datums = report.published.len();
+    report.datums = report.published.len() + markers.len();
     if report.dry_run {
         return;
     }
     let phase = Instant::now();
+    let (namespace, conc) = (&cfg.collector.namespace, cfg.collector.concurrency);
     // Datums are built batch by batch as the sender has room: 20,000 of them never coexist.
     let batches = cloudwatch::batches(&report.published, now);
-    report.sink =
-        cloudwatch::put(&app.clients.cloudwatch, &cfg.collector.namespace, batches, cfg.collector.concurrency).await;
+    report.sink = cloudwatch::put(&app.clients.cloudwatch, namespace, batches, conc).await;
+    if report.sink.failed == 0 && !markers.is_empty() {
+        let done = cloudwatch::put(&app.clients.cloudwatch, namespace, cloudwatch::batches(&markers, now), 1).await;
+        report.sink.absorb(done);
+        report.published.extend(markers);
+    }
     for e in &report.sink.errors {
         tracing::error!(error = %e, "CloudWatch write failed");
     }
@@ -233,7 +293,8 @@ fn health_samples(
     notifications_failed: usize,
 ) -> Vec<Sample> {
     let mut out = Vec::new();
-    for r in reports {
+    // A source not due this run says nothing of its health: its stream stays daily.
+    for r in reports.iter().filter(|r| r.status != Status::Skipped) {
         let key = SeriesKey::new(Metric::SourceUp, vec![(DIM_SOURCE, r.source.name().to_string())]);
         out.push(Sample::gauge(key, if r.status == Status::Ok { 1.0 } else { 0.0 }));
     }

@@ -23,6 +23,16 @@ pub struct SinkReport {
     pub errors: Vec<String>,
 }
 
+impl SinkReport {
+    /// Adds the outcome of a further write to this one.
+    pub fn absorb(&mut self, other: SinkReport) {
+        self.written += other.written;
+        self.failed += other.failed;
+        self.requests += other.requests;
+        self.errors.extend(other.errors);
+    }
+}
+
 fn unit(u: Unit) -> StandardUnit {
     match u {
         Unit::Bytes => StandardUnit::Bytes,

@@ -1,0 +1,123 @@
+//! Which signals a run reads: the daily totals (scanned volume, cost) once a day, by the first
+//! run after the day has closed and `collector.settle_hours` have passed; the ECS gauges every
+//! run. What each source last published is read back from the `DailyTotalsPublished` metric it
+//! writes with its totals, so separate Lambda invocations and a restarted daemon agree with no
+//! table or file to deploy.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_cloudwatch::primitives::DateTime as CwDateTime;
+use aws_sdk_cloudwatch::types::{Dimension, Metric as CwMetric, MetricDataQuery, MetricStat};
+use chrono::{DateTime, Datelike, Days, NaiveDate, TimeDelta, Utc};
+
+use crate::metrics::{Metric, DIM_SOURCE};
+use crate::model::{Sample, SeriesKey, SourceId};
+use crate::wire::metric_data;
+
+/// The sources whose data are daily totals.
+pub fn is_daily(id: SourceId) -> bool {
+    !matches!(id, SourceId::Ecs)
+}
+
+/// Why a daily source is not read now, or None when it is due. Pure.
+pub fn not_due(last_published: Option<NaiveDate>, now: DateTime<Utc>, settle_hours: u32) -> Option<String> {
+    let today = now.date_naive();
+    let yesterday = today.pred_opt().expect("a day before today");
+    let settled = today.and_hms_opt(0, 0, 0).expect("midnight").and_utc() + TimeDelta::hours(i64::from(settle_hours));
+    let at = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%MZ");
+    if last_published.is_some_and(|d| d >= yesterday) {
+        return Some(format!(
+            "not due: the totals of {yesterday} are published; {today}'s are read after {}",
+            at(settled + Days::new(1))
+        ));
+    }
+    (now < settled)
+        .then(|| format!("not due: the totals of {yesterday} are read after {} (collector.settle_hours)", at(settled)))
+}
+
+/// The datum that records `day` as published by `id`.
+pub fn published_marker(id: SourceId, day: NaiveDate) -> Sample {
+    let key = SeriesKey::new(Metric::DailyPublished, vec![(DIM_SOURCE, id.name().to_string())]);
+    Sample::gauge(key, f64::from(day.year() as u32 * 10_000 + day.month() * 100 + day.day()))
+}
+
+fn marker_day(v: f64) -> Option<NaiveDate> {
+    let n = v as u32;
+    NaiveDate::from_ymd_opt((n / 10_000) as i32, n / 100 % 100, n % 100)
+}
+
+/// The last day each daily source published, from the markers of the last two days (one
+/// GetMetricData request).
+pub async fn published(
+    cw: &aws_sdk_cloudwatch::Client,
+    namespace: &str,
+    sources: &[SourceId],
+    now: DateTime<Utc>,
+) -> Result<BTreeMap<SourceId, NaiveDate>, String> {
+    let name = Metric::DailyPublished.def().name;
+    let queries = sources
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let metric = CwMetric::builder()
+                .namespace(namespace)
+                .metric_name(name)
+                .dimensions(Dimension::builder().name(DIM_SOURCE).value(id.name()).build())
+                .build();
+            MetricDataQuery::builder()
+                .id(format!("s{i}"))
+                .metric_stat(MetricStat::builder().metric(metric).period(60).stat("Maximum").build())
+                .build()
+        })
+        .collect();
+    let window = (CwDateTime::from_secs(now.timestamp() - 2 * 86_400), CwDateTime::from_secs(now.timestamp() + 60));
+    let results = metric_data::read(cw, queries, window, None, 1)
+        .await
+        .map_err(|e| format!("reading what was published (GetMetricData): {e}"))?;
+    let mut out = BTreeMap::new();
+    for (id, values) in results {
+        let source = id.strip_prefix('s').and_then(|i| i.parse::<usize>().ok()).and_then(|i| sources.get(i));
+        let latest = values.iter().filter_map(|(_, v)| marker_day(*v)).max();
+        if let (Some(source), Some(day)) = (source, latest) {
+            out.insert(*source, day);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_day_is_due_once_after_it_has_settled() {
+        let day = |s: &str| Some(s.parse::<NaiveDate>().unwrap());
+        // Before the settling delay: yesterday is not read yet, whatever was published.
+        assert_eq!(
+            not_due(day("2026-11-30"), at("2026-12-02T01:59:00Z"), 2).as_deref(),
+            Some("not due: the totals of 2026-12-01 are read after 2026-12-02 02:00Z (collector.settle_hours)")
+        );
+        // After it: due, until yesterday is published.
+        assert_eq!(not_due(day("2026-11-30"), at("2026-12-02T02:00:00Z"), 2), None);
+        assert_eq!(not_due(None, at("2026-12-02T23:59:00Z"), 2), None);
+        assert_eq!(
+            not_due(day("2026-12-01"), at("2026-12-02T02:15:00Z"), 2).as_deref(),
+            Some("not due: the totals of 2026-12-01 are published; 2026-12-02's are read after 2026-12-03 02:00Z")
+        );
+        assert_eq!(not_due(day("2026-12-01"), at("2026-12-02T00:00:00Z"), 0).map(|_| ()), Some(()));
+    }
+
+    #[test]
+    fn the_marker_reads_back_as_its_day() {
+        let d: NaiveDate = "2026-12-01".parse().unwrap();
+        let m = published_marker(SourceId::Cost, d);
+        assert_eq!(m.value, 20_261_201.0);
+        assert_eq!(m.key.to_string(), "DailyTotalsPublished{Source=cost}");
+        assert_eq!(marker_day(m.value), Some(d));
+        assert_eq!(marker_day(0.0), None);
+    }
+}

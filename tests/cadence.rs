@@ -1,0 +1,136 @@
+//! Daily totals at the cadence they change: read, evaluated and written once a day, by the first
+//! run after the day has settled, whatever process runs it; the ECS gauges every run. Counted
+//! at the wire (a proxy in front of moto) and at the Console double.
+
+mod support;
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use costwarden::model::SourceId;
+use costwarden::wire::Policy;
+use costwarden::{run_cycle, run_once, App, Clients, Options, RunReport, Status};
+use support::proxy::LatencyProxy;
+use support::*;
+
+/// Today at 12:00 UTC plus `minutes`: well after the default settling delay (2 h).
+fn at(minutes: i64) -> DateTime<Utc> {
+    today().and_hms_opt(12, 0, 0).unwrap().and_utc() + chrono::Duration::minutes(minutes)
+}
+
+struct Peers {
+    /// Kept for its lifetime: the server stops when it is dropped.
+    _moto: Moto,
+    console: Console,
+    proxy: LatencyProxy,
+}
+
+async fn peers() -> Peers {
+    let moto = Moto::start(&[("MOTO_ECS_SERVICE_RUNNING", "7")]).await;
+    let console = Console::start(USERNAME, PASSWORD, Paging::Page).await;
+    seed(&moto, &console).await;
+    let proxy = LatencyProxy::start(&moto.url, Duration::ZERO).await;
+    Peers { _moto: moto, console, proxy }
+}
+
+/// A new process, as far as costwarden can tell: new clients, new Console token, no memory.
+async fn process(p: &Peers, collector: &str) -> App {
+    let text = config_text(&p.console.url, "").replace("max_attempts = 2\n", &format!("max_attempts = 2\n{collector}"));
+    let config = costwarden::config::Config::parse(&text, "cadence.toml").unwrap();
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&p.proxy.url)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_ecs::config::Credentials::new("testing", "testing", None, None, "tests"))
+        .load()
+        .await;
+    let clients =
+        Clients::new(&sdk, Policy { request_timeout: Duration::from_secs(5), ..Policy::of(&config.collector) });
+    App::new(config, clients)
+}
+
+fn status(r: &RunReport, id: SourceId) -> Status {
+    r.sources.iter().find(|s| s.source == id).unwrap().status
+}
+
+/// (Cost Explorer requests at the wire, Console statistics pages, Console token requests).
+fn reads(p: &Peers) -> (u64, usize, usize) {
+    let log = p.console.log();
+    (p.proxy.counts().get("GetCostAndUsage").copied().unwrap_or(0), log.stats_requests, log.token_requests)
+}
+
+fn daily_datums(r: &RunReport) -> usize {
+    r.published.iter().filter(|s| s.day.is_some()).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daily_totals_are_read_once_a_day_and_a_restart_agrees() {
+    let p = peers().await;
+    let first = process(&p, "").await;
+    let r = run_once(&first, at(0), false).await;
+    assert!(r.ok(), "{}", costwarden::report::human(&r));
+    assert_eq!((status(&r, SourceId::Antivirus), status(&r, SourceId::Cost)), (Status::Ok, Status::Ok));
+    assert_eq!(reads(&p), (2, 3, 1));
+    assert_eq!(daily_datums(&r), 7, "4 scan and 3 cost totals of yesterday");
+
+    // A minute later, and after a restart: only ECS is read, no daily datum is sent again.
+    let restarted = process(&p, "").await;
+    for (app, minute) in [(&first, 1), (&restarted, 2)] {
+        let r = run_once(app, at(minute), false).await;
+        let summary = costwarden::report::human(&r);
+        assert!(r.ok(), "{summary}");
+        assert_eq!(status(&r, SourceId::Antivirus), Status::Skipped, "{summary}");
+        assert_eq!(status(&r, SourceId::Cost), Status::Skipped, "{summary}");
+        assert_eq!(status(&r, SourceId::Ecs), Status::Ok, "{summary}");
+        assert_eq!(reads(&p), (2, 3, 1), "nothing daily read again: {summary}");
+        assert_eq!(daily_datums(&r), 0, "{summary}");
+        let published: Vec<String> = r.published.iter().map(|s| s.key.metric.def().name.to_string()).collect();
+        assert!(published.contains(&"RunningTaskCount".to_string()), "{published:?}");
+        // A source not read says nothing of its health: SourceUp for ECS alone.
+        let up: Vec<&str> = r
+            .published
+            .iter()
+            .filter(|s| s.key.metric == costwarden::metrics::Metric::SourceUp)
+            .filter_map(|s| s.key.dim("Source"))
+            .collect();
+        assert_eq!(up, ["ecs"]);
+        let yesterday = days_ago(1);
+        assert!(
+            summary
+                .contains(&format!("not due: the totals of {yesterday} are published; {}'s are read after", today())),
+            "{summary}"
+        );
+    }
+
+    // On demand: everything again.
+    let forced = run_cycle(&restarted, at(3), Options { dry_run: false, force: true }, None).await;
+    assert_eq!(status(&forced, SourceId::Cost), Status::Ok);
+    assert_eq!(reads(&p).0, 4, "the forced run's two Cost Explorer pages");
+
+    // The next day: due again.
+    let tomorrow = run_once(&restarted, at(24 * 60), false).await;
+    assert_ne!(status(&tomorrow, SourceId::Cost), Status::Skipped, "{}", costwarden::report::human(&tomorrow));
+    assert_ne!(status(&tomorrow, SourceId::Antivirus), Status::Skipped);
+    assert!(reads(&p).0 > 4, "tomorrow's run reads Cost Explorer");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn before_the_day_has_settled_nothing_daily_is_read_and_every_run_reads_it_all() {
+    let p = peers().await;
+    // 01:00 UTC, with the default settling delay of 2 hours: yesterday is not read yet.
+    let early = today().and_hms_opt(1, 0, 0).unwrap().and_utc();
+    let r = run_once(&process(&p, "").await, early, false).await;
+    assert!(r.ok(), "{}", costwarden::report::human(&r));
+    let why = r.sources.iter().find(|s| s.source == SourceId::Cost).unwrap().skipped.clone().unwrap();
+    assert_eq!(
+        why,
+        format!("not due: the totals of {} are read after {} 02:00Z (collector.settle_hours)", days_ago(1), today())
+    );
+    assert_eq!(reads(&p), (0, 0, 0));
+
+    // The former behaviour, kept by a setting: every run reads the whole history again.
+    let every = process(&p, "daily_totals = \"every_run\"\n").await;
+    for minute in [0, 1] {
+        assert!(run_once(&every, at(minute), false).await.ok());
+    }
+    assert_eq!(reads(&p), (4, 6, 1));
+}
