@@ -6,7 +6,7 @@
 //! written, plus one OK datum on recovery); GetMetricData reads the newest datum of each.
 
 use aws_sdk_cloudwatch::primitives::DateTime;
-use aws_sdk_cloudwatch::types::{Dimension, Metric as CwMetric, MetricDataQuery, MetricStat, ScanBy};
+use aws_sdk_cloudwatch::types::ScanBy;
 use chrono::Utc;
 
 use super::state::{parse_rule_dims, AlertKey};
@@ -40,19 +40,11 @@ pub async fn read(
         metrics.into_iter().filter_map(|dims| Some((parse_rule_dims(&dims)?, dims))).collect();
     let start = DateTime::from_secs(now.timestamp() - i64::from(lookback_hours) * 3600);
     let end = DateTime::from_secs(now.timestamp() + 60);
-    let queries: Vec<MetricDataQuery> = keyed
+    let queries = keyed
         .iter()
         .enumerate()
         .map(|(i, (_, dims))| {
-            let metric = CwMetric::builder()
-                .namespace(namespace)
-                .metric_name(name)
-                .set_dimensions(Some(dims.iter().map(|(k, v)| Dimension::builder().name(k).value(v).build()).collect()))
-                .build();
-            MetricDataQuery::builder()
-                .id(format!("s{i}"))
-                .metric_stat(MetricStat::builder().metric(metric).period(60).stat("Maximum").build())
-                .build()
+            metric_data::own_series(i, namespace, name, dims.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         })
         .collect();
     let results = metric_data::read(cw, queries, (start, end), Some(ScanBy::TimestampDescending), concurrency)
@@ -60,7 +52,7 @@ pub async fn read(
         .map_err(|e| format!("reading alert state (GetMetricData): {e}"))?;
     let mut out = Told::new();
     for (id, values) in results {
-        let idx: Option<usize> = id.strip_prefix('s').and_then(|i| i.parse().ok());
+        let idx = metric_data::own_series_index(&id);
         if let (Some((key, _)), Some((_, v))) = (idx.and_then(|i| keyed.get(i)), values.first()) {
             // Newest first: the first value seen for a series is its latest state.
             out.entry(key.clone()).or_insert_with(|| Level::from_value(*v));

@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_cloudwatch::primitives::DateTime as CwDateTime;
-use aws_sdk_cloudwatch::types::{Dimension, Metric as CwMetric, MetricDataQuery, MetricStat};
 use chrono::{DateTime, Datelike, Days, NaiveDate, TimeDelta, Utc};
 
 use crate::metrics::{Metric, DIM_SOURCE};
@@ -58,17 +57,7 @@ pub async fn published(
     let queries = sources
         .iter()
         .enumerate()
-        .map(|(i, id)| {
-            let metric = CwMetric::builder()
-                .namespace(namespace)
-                .metric_name(name)
-                .dimensions(Dimension::builder().name(DIM_SOURCE).value(id.name()).build())
-                .build();
-            MetricDataQuery::builder()
-                .id(format!("s{i}"))
-                .metric_stat(MetricStat::builder().metric(metric).period(60).stat("Maximum").build())
-                .build()
-        })
+        .map(|(i, id)| metric_data::own_series(i, namespace, name, [(DIM_SOURCE, id.name())]))
         .collect();
     let window = (CwDateTime::from_secs(now.timestamp() - 2 * 86_400), CwDateTime::from_secs(now.timestamp() + 60));
     let results = metric_data::read(cw, queries, window, None, 1)
@@ -76,7 +65,7 @@ pub async fn published(
         .map_err(|e| format!("reading what was published (GetMetricData): {e}"))?;
     let mut out = BTreeMap::new();
     for (id, values) in results {
-        let source = id.strip_prefix('s').and_then(|i| i.parse::<usize>().ok()).and_then(|i| sources.get(i));
+        let source = metric_data::own_series_index(&id).and_then(|i| sources.get(i));
         let latest = values.iter().filter_map(|(_, v)| marker_day(*v)).max();
         if let (Some(source), Some(day)) = (source, latest) {
             out.insert(*source, day);

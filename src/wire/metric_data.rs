@@ -2,12 +2,33 @@
 //! call, at most `concurrency` calls in flight, every page through the SDK's paginator.
 
 use aws_sdk_cloudwatch::primitives::DateTime;
-use aws_sdk_cloudwatch::types::{MetricDataQuery, ScanBy};
+use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy};
 
 use super::{aws_message, bounded};
 
 /// GetMetricData accepts at most 500 queries per call.
 pub const QUERIES_PER_CALL: usize = 500;
+
+/// Query `s{index}`: the per-minute Maximum of one of costwarden's own series, for reading a
+/// value it wrote back (the alert state, what was published).
+pub fn own_series<'a>(
+    index: usize,
+    namespace: &str,
+    name: &str,
+    dims: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> MetricDataQuery {
+    let dims = dims.into_iter().map(|(k, v)| Dimension::builder().name(k).value(v).build());
+    let metric = Metric::builder().namespace(namespace).metric_name(name).set_dimensions(Some(dims.collect())).build();
+    MetricDataQuery::builder()
+        .id(format!("s{index}"))
+        .metric_stat(MetricStat::builder().metric(metric).period(60).stat("Maximum").build())
+        .build()
+}
+
+/// The index of a query made by `own_series`, from the id of its result.
+pub fn own_series_index(id: &str) -> Option<usize> {
+    id.strip_prefix('s')?.parse().ok()
+}
 
 /// Every result of `queries` as (id, [(timestamp, value)]), in the order CloudWatch returns them.
 pub async fn read(
