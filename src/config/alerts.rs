@@ -10,13 +10,14 @@ pub struct Alerts {
     pub default_team: Option<String>,
     /// Linked from every notification.
     pub dashboard_url: Option<String>,
-    /// How far back the last notified state is looked for (see README, "Alert state").
+    /// How far back the last notified state is looked for: more than a day, since the states
+    /// of daily series are written once a day (see docs/configuration.md, "Alert state").
     pub state_lookback_hours: u32,
 }
 
 impl Default for Alerts {
     fn default() -> Self {
-        Alerts { enabled: true, default_team: None, dashboard_url: None, state_lookback_hours: 26 }
+        Alerts { enabled: true, default_team: None, dashboard_url: None, state_lookback_hours: 50 }
     }
 }
 
