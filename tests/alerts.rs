@@ -220,3 +220,29 @@ async fn a_service_one_task_under_its_warning_level_stays_warning_until_it_clear
     assert_eq!(retro(&r).0, [("OK".to_string(), "recovered")]);
     assert!(retro(&run_once(&cycle, at(3), false).await).0.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_daily_totals_read_once_a_day_an_undelivered_notification_keeps_the_day_due() {
+    let (moto, console, slack) = peers().await;
+    // The default cadence: daily totals once a day.
+    let mut cfg = config_with(&console.url, 1e9, None);
+    cfg.collector.daily_totals = costwarden::config::DailyTotals::Once;
+    let app = app(&moto, cfg).await;
+    let av = |r: &costwarden::RunReport| {
+        r.sources.iter().find(|s| s.source == costwarden::model::SourceId::Antivirus).unwrap().status
+    };
+
+    slack.outage(500);
+    let r = run_once(&app, at(0), false).await;
+    assert_eq!(r.alerts.failed, 1, "{}", costwarden::report::human(&r));
+    // Not published: the next run reads and evaluates the day again, and retries.
+    let r = run_once(&app, at(1), false).await;
+    assert!(r.ok(), "{}", costwarden::report::human(&r));
+    assert_eq!(av(&r), costwarden::Status::Ok);
+    assert_eq!(growth_messages(&slack), vec!["[CRITICAL] bucket uploads-prod (console) growth raised"]);
+    // Delivered and published: the day is done, nothing read or sent again.
+    let r = run_once(&app, at(2), false).await;
+    assert!(r.ok(), "{}", costwarden::report::human(&r));
+    assert_eq!(av(&r), costwarden::Status::Skipped);
+    assert_eq!(growth_messages(&slack).len(), 1);
+}
