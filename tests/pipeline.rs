@@ -374,3 +374,58 @@ async fn console_pages_are_fetched_a_bounded_number_at_a_time_and_applied_in_ord
     assert_eq!(log.stats_requests, 20);
     assert_eq!(log.peak_in_flight, 3, "the concurrency bound is 3");
 }
+
+/// A Console client on the double, 8 pages in flight, tokens from the double's credentials.
+fn console_client(console: &Console) -> costwarden::sources::antivirus::ConsoleClient {
+    use costwarden::secret::{ConsoleCredentials, Secret};
+    use costwarden::wire::{http, Policy};
+    let api = costwarden::config::ConsoleApi { page_size: 2, ..Default::default() };
+    let creds = ConsoleCredentials { username: USERNAME.into(), password: Secret::new(PASSWORD) };
+    let policy = Policy { max_attempts: 1, request_timeout: std::time::Duration::from_secs(10) };
+    costwarden::sources::antivirus::ConsoleClient::new(
+        http::client(policy.request_timeout),
+        console.url.parse().unwrap(),
+        api,
+        creds,
+        policy,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_expiring_while_pages_are_in_flight_are_renewed_once_for_all_of_them() {
+    let console = Console::start(USERNAME, PASSWORD, Paging::Page).await;
+    // 40 records at 2 a page: 20 pages, 8 in flight, each token good for 4 requests.
+    let items = (0..40u64).map(|i| console::item(&format!("b{:02}", i / 2), days_ago(1 + i % 2), "Event", 1, 1));
+    console.set_items(items.collect());
+    *console.state.delay.lock().unwrap() = std::time::Duration::from_millis(20);
+    *console.state.token_uses.lock().unwrap() = Some(4);
+    let client = console_client(&console);
+    let mut applied = 0;
+    let pages = client.fetch_pages(days_ago(3), days_ago(1), 8, &mut |page| applied += page.items.len()).await;
+    let log = console.log();
+    assert_eq!(pages.unwrap(), 20, "every page read");
+    assert_eq!(applied, 40);
+    assert!(log.unauthorized >= 8, "tokens did expire under the pages: {} 401s", log.unauthorized);
+    // One token request per stale token, not per 401.
+    eprintln!("{} token requests for {} 401s", log.token_requests, log.unauthorized);
+    assert!(
+        log.token_requests * 2 <= log.unauthorized + 1,
+        "{} token requests for {} 401s",
+        log.token_requests,
+        log.unauthorized
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_console_that_refuses_every_token_fails_fast_with_its_message() {
+    let console = Console::start(USERNAME, PASSWORD, Paging::Page).await;
+    console.set_items(console_items());
+    *console.state.token_uses.lock().unwrap() = Some(0);
+    let err = console_client(&console).fetch_pages(days_ago(3), days_ago(1), 8, &mut |_| ()).await.err().unwrap();
+    assert_eq!(
+        err.to_string(),
+        "Console GET /api/statistics/scans: 401 Unauthorized: Unauthorized: The access token is missing or expired."
+    );
+    let log = console.log();
+    assert_eq!((log.stats_requests, log.token_requests), (2, 2), "the first page, renewed once");
+}

@@ -39,6 +39,8 @@ pub struct Log {
     pub peak_in_flight: usize,
     /// Every Authorization header and body seen, to prove what was (not) sent.
     pub seen: Vec<String>,
+    /// Statistics requests refused with 401.
+    pub unauthorized: usize,
 }
 
 pub struct ConsoleState {
@@ -54,6 +56,10 @@ pub struct ConsoleState {
     pub log: Mutex<Log>,
     tokens: Mutex<Vec<String>>,
     next_token: Mutex<u64>,
+    /// When set, a token expires after this many statistics requests (as a short-lived token
+    /// would while pages are in flight).
+    pub token_uses: Mutex<Option<usize>>,
+    uses: Mutex<std::collections::HashMap<String, usize>>,
     /// The items of the last (from, to, bucket) asked for: large benches page through it.
     range_cache: Mutex<Option<(String, Arc<Vec<Value>>)>>,
     /// Page bodies rendered ahead by `prerender`, by query: a bench's timed run then measures
@@ -87,6 +93,8 @@ impl Console {
             log: Mutex::new(Log::default()),
             tokens: Mutex::new(Vec::new()),
             next_token: Mutex::new(0),
+            token_uses: Mutex::new(None),
+            uses: Mutex::default(),
             range_cache: Mutex::new(None),
             rendered: Mutex::new(HashMap::new()),
         });
@@ -200,8 +208,19 @@ async fn stats(
         tokio::time::sleep(delay).await;
     }
     s.in_flight.fetch_sub(1, SeqCst);
-    let valid = auth.strip_prefix("Bearer ").is_some_and(|t| s.tokens.lock().unwrap().iter().any(|k| k == t));
+    let token = auth.strip_prefix("Bearer ").unwrap_or("").to_string();
+    let mut valid = s.tokens.lock().unwrap().contains(&token);
+    if let (true, Some(limit)) = (valid, *s.token_uses.lock().unwrap()) {
+        let mut uses = s.uses.lock().unwrap();
+        let used = uses.entry(token.clone()).or_default();
+        *used += 1;
+        if *used > limit {
+            s.tokens.lock().unwrap().retain(|k| *k != token);
+            valid = false;
+        }
+    }
     if !valid {
+        s.log.lock().unwrap().unauthorized += 1;
         return problem(StatusCode::UNAUTHORIZED, "Unauthorized", "The access token is missing or expired.");
     }
     let fault = s.faults.lock().unwrap().pop_front();

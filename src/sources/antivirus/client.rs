@@ -2,6 +2,7 @@
 //! statistics page of a window fetched in order (page-numbered pages concurrently).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::NaiveDate;
 use reqwest::{StatusCode, Url};
@@ -20,6 +21,9 @@ pub struct ConsoleClient {
     api: std::sync::Arc<ConsoleApi>,
     creds: ConsoleCredentials,
     token: Mutex<Option<Secret>>,
+    /// Whether any token of this client has been accepted: a Console that has never accepted
+    /// one (a user outside the Api group, say) is not asked again and again.
+    accepted: AtomicBool,
     policy: Policy,
 }
 
@@ -31,12 +35,23 @@ impl ConsoleClient {
         creds: ConsoleCredentials,
         policy: Policy,
     ) -> ConsoleClient {
-        ConsoleClient { http, base, api: std::sync::Arc::new(api), creds, token: Mutex::new(None), policy }
+        ConsoleClient {
+            http,
+            base,
+            api: std::sync::Arc::new(api),
+            creds,
+            token: Mutex::new(None),
+            accepted: AtomicBool::new(false),
+            policy,
+        }
     }
 
-    async fn token(&self, force: bool) -> Result<Secret, Error> {
+    /// The current token, or a new one when `stale` (the token a request was just refused with)
+    /// is still the current one. One refresh serves every request that saw the same stale token:
+    /// the others find a newer token here and use it.
+    async fn token(&self, stale: Option<&Secret>) -> Result<Secret, Error> {
         let mut guard = self.token.lock().await;
-        if let (false, Some(t)) = (force, guard.as_ref()) {
+        if let Some(t) = guard.as_ref().filter(|t| stale != Some(*t)) {
             return Ok(t.clone());
         }
         let what = format!("POST {}", self.api.token_path);
@@ -88,14 +103,19 @@ impl ConsoleClient {
         }
     }
 
-    /// GET a statistics page with the bearer token (a 401 fetches a new token once and
-    /// retries), then parse it on a blocking thread, so parsing overlaps the pages in flight.
+    /// GET a statistics page with the bearer token, then parse it on a blocking thread, so
+    /// parsing overlaps the pages in flight. A 401 renews the token (one renewal shared by the
+    /// requests in flight that saw the same token) and retries: tokens expiring under pages in
+    /// flight are renewed as often as that takes, up to `RENEWALS`; a Console that has accepted
+    /// no token at all fails after one renewal, with its own message.
     async fn get_page(&self, url: &Url, what: &str, page_no: usize) -> Result<Page, Error> {
-        let mut token = self.token(false).await?;
-        for renewed in [false, true] {
+        const RENEWALS: usize = 20;
+        let mut token = self.token(None).await?;
+        for renewal in 0..=RENEWALS {
             let resp =
                 self.send(what, Api::ConsoleStats, || self.http.get(url.clone()).bearer_auth(token.expose())).await?;
             if resp.status() != StatusCode::UNAUTHORIZED {
+                self.accepted.store(true, Ordering::Relaxed);
                 let bytes = resp.bytes().await.map_err(|e| Error::Transport {
                     what: what.to_string(),
                     message: format!("reading the body: {}", e.without_url()),
@@ -105,12 +125,12 @@ impl ConsoleClient {
                     .await
                     .map_err(|e| Error::Transport { what: "parsing a page".into(), message: e.to_string() })?;
             }
-            if renewed {
+            if renewal == RENEWALS || (renewal >= 1 && !self.accepted.load(Ordering::Relaxed)) {
                 return Err(status_error(what, resp).await);
             }
-            token = self.token(true).await?;
+            token = self.token(Some(&token)).await?;
         }
-        unreachable!("the loop returns on its second pass")
+        unreachable!("the last pass returns")
     }
 
     fn stats_url(&self, from: NaiveDate, to: NaiveDate, page: Option<u64>, cont: Option<&str>) -> Result<Url, Error> {
