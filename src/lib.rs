@@ -64,14 +64,20 @@ impl App {
         let av = self.config.antivirus.as_ref().expect("called only with [antivirus]");
         self.console
             .get_or_try_init(|| async {
-                let creds = secret::console_credentials(&av.credentials, &self.clients.secrets).await?;
-                let base = match &self.console_url {
+                let base: reqwest::Url = match &self.console_url {
                     Some(u) => u.clone(),
                     None => av.base_url.parse().map_err(|e| antivirus::Error::Shape {
                         what: "antivirus.base_url".into(),
                         message: format!("{e}"),
                     })?,
                 };
+                if !wire::http::secure(&base) {
+                    return Err(antivirus::Error::Shape {
+                        what: base.host_str().unwrap_or("?").to_string(),
+                        message: "refusing to send the Console credentials in clear: use https".into(),
+                    });
+                }
+                let creds = secret::console_credentials(&av.credentials, &self.clients.secrets).await?;
                 Ok(antivirus::ConsoleClient::new(
                     self.clients.http.clone(),
                     base,

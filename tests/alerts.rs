@@ -246,3 +246,20 @@ async fn with_daily_totals_read_once_a_day_an_undelivered_notification_keeps_the
     assert_eq!(av(&r), costwarden::Status::Skipped);
     assert_eq!(growth_messages(&slack).len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slack_webhook_over_plain_http_is_refused_and_never_shown() {
+    let (moto, console, _slack) = peers().await;
+    let mut cfg = config_with(&console.url, 1e9, None);
+    let team = cfg.teams.get_mut("media").unwrap();
+    (team.slack_webhook_secret_id, team.slack_webhook_env) = (None, Some("COSTWARDEN_TEST_MEDIA_HOOK".into()));
+    // One test per process (nextest): setting the environment here touches no other test.
+    std::env::set_var("COSTWARDEN_TEST_MEDIA_HOOK", "http://hooks.example.com/services/s3cr3tW3bh00kT0k3n");
+    let r = run_once(&app(&moto, cfg).await, at(0), false).await;
+    assert_eq!(r.alerts.failed, 1);
+    let t = r.alerts.transitions.iter().find(|t| t.rule == costwarden::rules::RuleKind::Growth).unwrap();
+    assert_eq!(t.error.as_deref(), Some("team media: Slack webhook: not an https URL; refusing to post to it"));
+    let printed = format!("{}{}", costwarden::report::human(&r), serde_json::to_string(&r).unwrap());
+    assert!(!printed.contains("s3cr3tW3bh00kT0k3n") && !printed.contains("hooks.example.com"), "{printed}");
+    assert_eq!(r.requests.get(&costwarden::wire::Api::SlackWebhook), None, "nothing was posted");
+}

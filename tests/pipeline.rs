@@ -429,3 +429,23 @@ async fn a_console_that_refuses_every_token_fails_fast_with_its_message() {
     let log = console.log();
     assert_eq!((log.stats_requests, log.token_requests), (2, 2), "the first page, renewed once");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_console_over_plain_http_to_another_host_is_refused_before_any_credential_is_read() {
+    let moto = Moto::start(&[("MOTO_ECS_SERVICE_RUNNING", "7")]).await;
+    let console = Console::start(USERNAME, PASSWORD, Paging::Page).await;
+    seed(&moto, &console).await;
+    let mut app = app(&moto, config(&console.url, "")).await;
+    // As if COSTWARDEN_CONSOLE_URL pointed elsewhere in clear: nothing is sent to it.
+    app.console_url = Some("http://console.example.com".parse().unwrap());
+    let report = run_once(&app, chrono::Utc::now(), false).await;
+    let av = report.sources.iter().find(|s| s.source == SourceId::Antivirus).unwrap();
+    assert_eq!(av.status, Status::Failed);
+    assert_eq!(
+        av.error.as_deref(),
+        Some("Console console.example.com: refusing to send the Console credentials in clear: use https")
+    );
+    // Not even the secret was read.
+    assert_eq!(report.requests.get(&Api::GetSecretValue), None);
+    assert_eq!(status(&report, SourceId::Cost), Status::Ok);
+}

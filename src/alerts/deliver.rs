@@ -75,6 +75,10 @@ async fn channels(cfg: &Config, secrets: &aws_sdk_secretsmanager::Client, team: 
         ),
         (None, None) => None,
     };
+    // The URL is the secret: it is checked, never shown.
+    if slack.as_ref().is_some_and(|hook| !hook.expose().parse().is_ok_and(|u| crate::wire::http::secure(&u))) {
+        return Err(format!("team {team}: Slack webhook: not an https URL; refusing to post to it"));
+    }
     let sns = match (&t.sns_topic_arn, &t.sns_topic_arn_env) {
         (Some(arn), _) => Some(arn.clone()),
         (None, Some(e)) => Some(env(e)?),

@@ -152,8 +152,11 @@ impl Antivirus<PlanSpec> {
     pub(super) fn resolve(self, v: &mut Validator) -> Antivirus {
         v.schedule("antivirus.schedule", self.schedule.as_deref());
         match reqwest::Url::parse(&self.base_url) {
-            Ok(u) if u.scheme() == "https" || u.scheme() == "http" => {}
-            _ => v.push("antivirus.base_url", "must be an http(s) URL".into()),
+            Ok(u) if crate::wire::http::secure(&u) => {}
+            _ => v.push(
+                "antivirus.base_url",
+                "must be an https URL (plain http only to a loopback address): the Console password crosses it".into(),
+            ),
         }
         v.days("antivirus.history_days", self.history_days);
         self.api.validate(v);
