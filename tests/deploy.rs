@@ -172,3 +172,23 @@ fn daemon_refuses_a_bad_config_at_start_with_the_located_message() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("line 2: collector.schedule: \"every minute\" has 2 fields"), "{stderr}");
 }
+
+#[test]
+fn the_kubernetes_configmap_holds_a_valid_configuration_and_the_pods_run_costwarden() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/kubernetes");
+    let configmap = std::fs::read_to_string(dir.join("configmap.yaml")).unwrap();
+    let (_, block) = configmap.split_once("  thresholds.toml: |\n").expect("the ConfigMap's thresholds.toml");
+    let toml: String = block.lines().map(|l| l.strip_prefix("    ").unwrap_or(l).to_string() + "\n").collect();
+    costwarden::config::Config::parse(&toml, "configmap.yaml").unwrap_or_else(|e| panic!("{e}"));
+    for (file, command) in [("cronjob.yaml", "run"), ("daemon.yaml", "daemon")] {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        assert!(text.contains(&format!("args: [\"{command}\"]")), "{file} runs costwarden {command}");
+        for hardening in ["runAsNonRoot: true", "readOnlyRootFilesystem: true", "drop: [\"ALL\"]", "limits:"] {
+            assert!(text.contains(hardening), "{file} lacks {hardening}");
+        }
+    }
+    let cron = std::fs::read_to_string(dir.join("cronjob.yaml")).unwrap();
+    assert!(cron.contains("concurrencyPolicy: Forbid"));
+    let daemon = std::fs::read_to_string(dir.join("daemon.yaml")).unwrap();
+    assert!(daemon.contains("replicas: 1") && daemon.contains("type: Recreate"));
+}
