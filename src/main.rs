@@ -40,6 +40,9 @@ enum Command {
         /// Read and write the daily totals even when they are not due
         #[arg(long)]
         force: bool,
+        /// Seconds to wait for another run on this host to finish before skipping this one
+        #[arg(long, default_value_t = 120)]
+        lock_wait: u64,
         /// Override antivirus.base_url (e.g. a local Console double)
         #[arg(long, env = "COSTWARDEN_CONSOLE_URL")]
         console_url: Option<reqwest::Url>,
@@ -145,9 +148,23 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(exit(report.ok()))
         }
         Command::Backtest { input, series, threshold, json } => backtest(&config, &input, series, threshold, json),
-        Command::Run { json, dry_run, force, console_url } => {
+        Command::Run { json, dry_run, force, lock_wait, console_url } => {
             let app = app(load(&config)?, console_url).await;
             let opts = Options { dry_run, force: force || dry_run };
+            // One run at a time on this host: the second reads the state the first left.
+            let _lock = match dry_run {
+                true => None,
+                false => {
+                    let path = costwarden::run::lock::path_for(&app.config.collector.namespace);
+                    match costwarden::run::lock::acquire(&path, std::time::Duration::from_secs(lock_wait)).await {
+                        Ok(lock) => Some(lock),
+                        Err(e) => {
+                            eprintln!("{e}");
+                            return Ok(ExitCode::from(1));
+                        }
+                    }
+                }
+            };
             let report = run_cycle(&app, chrono::Utc::now(), opts, None).await;
             if json {
                 print_json(&report)?;

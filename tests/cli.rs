@@ -99,10 +99,49 @@ fn env(p: &Peers) -> Vec<(&'static str, String)> {
         ("CSS_CONSOLE_USERNAME", USERNAME),
         ("CSS_CONSOLE_PASSWORD", PASSWORD),
         ("COSTWARDEN_LOG", "debug"),
+        // The run lock (run::lock) in this test's own folder: other tests never contend for it.
+        ("TMPDIR", p._dir.path().to_str().unwrap()),
     ]
     .into_iter()
     .map(|(k, v)| (k, v.to_string()))
     .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overlapping_runs_on_one_host_tell_a_change_once() {
+    let p = peers().await;
+    let slack = support::slack::Slack::start().await;
+    // uploads-prod (3 GB/day) breaches a plan of 1 GB/day: one growth change to tell on Slack.
+    let planned = std::fs::read_to_string(&p.config)
+        .unwrap()
+        .replace(
+            "name = \"uploads-prod\"\nowner = \"media\"",
+            "name = \"uploads-prod\"\nowner = \"media\"\nplan = { baseline = 1e9, since = 2026-01-01 }",
+        )
+        .replace("[teams.media]\n", "[teams.media]\nslack_webhook_env = \"COSTWARDEN_TEST_HOOK\"\n");
+    std::fs::write(&p.config, planned).unwrap();
+    let mut env = env(&p);
+    env.push(("COSTWARDEN_TEST_HOOK", slack.url.clone()));
+    let cfg = p.config.to_str().unwrap().to_string();
+    // Three runs started together, as a schedule, a retry and a person might.
+    let runs: Vec<_> = (0..3)
+        .map(|_| {
+            let (cfg, env) = (cfg.clone(), env.clone());
+            tokio::task::spawn_blocking(move || costwarden(&["run", "--config", &cfg], &env))
+        })
+        .collect();
+    for r in runs {
+        let out = r.await.unwrap();
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    }
+    let growth: Vec<String> = slack
+        .received()
+        .iter()
+        .filter_map(|m| m["text"].as_str().map(str::to_string))
+        .filter(|t| t.contains("growth"))
+        .collect();
+    assert_eq!(growth, vec!["[CRITICAL] bucket uploads-prod (console) growth raised"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

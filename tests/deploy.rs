@@ -37,6 +37,8 @@ fn command(bin: &str, s: &Setup) -> Command {
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", "us-east-1")
         .env("COSTWARDEN_CONSOLE_URL", &s.console.url)
+        // The run lock (run::lock) in this test's own folder: other tests never contend for it.
+        .env("TMPDIR", s.dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     c

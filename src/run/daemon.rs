@@ -33,6 +33,9 @@ pub fn schedules(app: &App) -> BTreeMap<String, Vec<SourceId>> {
     out
 }
 
+/// How long a tick waits for a `costwarden run` on this host to finish.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
 pub async fn run(app: Arc<App>) -> Result<(), Error> {
     let sched_err = |e: tokio_cron_scheduler::JobSchedulerError| Error::Scheduler(e.to_string());
     let mut scheduler = JobScheduler::new().await.map_err(sched_err)?;
@@ -47,6 +50,15 @@ pub async fn run(app: Arc<App>) -> Result<(), Error> {
                 let Ok(_running) = busy.try_lock() else {
                     tracing::warn!(schedule = %expr, "tick skipped: the previous run is still going");
                     return;
+                };
+                // And no `costwarden run` on this host at the same time (run::lock).
+                let path = super::lock::path_for(&app.config.collector.namespace);
+                let _host = match super::lock::acquire(&path, LOCK_WAIT).await {
+                    Ok(lock) => lock,
+                    Err(e) => {
+                        tracing::warn!(schedule = %expr, error = %e, "tick skipped");
+                        return;
+                    }
                 };
                 let report = run_sources(&app, Utc::now(), false, Some(&sources)).await;
                 if report.ok() {

@@ -5,6 +5,7 @@ pub mod cadence;
 pub mod cycle;
 pub mod daemon;
 pub mod lambda;
+pub mod lock;
 
 /// Logs on stderr: text for people, JSON for Lambda and log pipelines. `COSTWARDEN_LOG` filters.
 pub fn init_logs(json: bool) {
