@@ -1,4 +1,5 @@
-//! One cycle, in three phases: **collect** (every wanted source at once, each may fail alone),
+//! One cycle, in three phases: **collect** (every wanted source that is due, at once, each may
+//! fail alone; daily totals once a day, see `cadence`),
 //! **evaluate and alert** (the pure rules, then what changed is told to its team), **publish**
 //! (one write of the datums, the health metrics riding in the same requests). Every request of
 //! the cycle is counted at the wire inside the cycle's scope (`wire::count`).

@@ -1,7 +1,8 @@
 //! A loopback CloudWatch double for what moto cannot do: throttle, and keep up with thousands
 //! of datums. It speaks the awsQuery protocol of aws-sdk-cloudwatch 1.99 (form-encoded
 //! request, XML response): PutMetricData answers `Throttling` to the first `throttle` requests,
-//! then accepts and records; ListMetrics lists nothing (no alert state yet).
+//! then accepts and records; ListMetrics lists nothing (no alert state yet), and GetMetricData
+//! finds nothing (nothing published yet).
 
 use std::sync::{Arc, Mutex};
 
@@ -61,10 +62,15 @@ async fn handle(
         let body = format!("<ListMetricsResponse xmlns=\"{XMLNS}\"><ListMetricsResult><Metrics/></ListMetricsResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></ListMetricsResponse>");
         return (axum::http::StatusCode::OK, body);
     }
+    // Nothing was published before, as far as this double knows (run::cadence reads it back).
+    if action == Some("GetMetricData") {
+        let body = format!("<GetMetricDataResponse xmlns=\"{XMLNS}\"><GetMetricDataResult><MetricDataResults/><Messages/></GetMetricDataResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></GetMetricDataResponse>");
+        return (axum::http::StatusCode::OK, body);
+    }
     if action != Some("PutMetricData") {
         return (
             axum::http::StatusCode::BAD_REQUEST,
-            error("InvalidAction", "only PutMetricData and ListMetrics here"),
+            error("InvalidAction", "only PutMetricData, ListMetrics and GetMetricData here"),
         );
     }
     {
