@@ -35,7 +35,9 @@ async fn peers() -> Peers {
 
 /// A new process, as far as costwarden can tell: new clients, new Console token, no memory.
 async fn process(p: &Peers, collector: &str) -> App {
-    let text = config_text(&p.console.url, "").replace("max_attempts = 2\n", &format!("max_attempts = 2\n{collector}"));
+    let text = config_text(&p.console.url, "")
+        .replace("settle_hours = 0\n", "")
+        .replace("max_attempts = 2\n", &format!("max_attempts = 2\n{collector}"));
     let config = costwarden::config::Config::parse(&text, "cadence.toml").unwrap();
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(&p.proxy.url)

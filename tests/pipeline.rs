@@ -325,7 +325,7 @@ async fn guardduty_daily_volume_is_read_from_its_cloudwatch_metrics() {
         }
     }
     let text = format!(
-        "[collector]\nnamespace = \"{NAMESPACE}\"\n[guardduty]\nplan_id = \"plan-1\"\nhistory_days = 5\n[[guardduty.buckets]]\nname = \"gd-bucket\"\n"
+        "[collector]\nnamespace = \"{NAMESPACE}\"\nsettle_hours = 0\n[guardduty]\nplan_id = \"plan-1\"\nhistory_days = 5\n[[guardduty.buckets]]\nname = \"gd-bucket\"\n"
     );
     let app = app(&moto, costwarden::config::Config::parse(&text, "t").unwrap()).await;
     let report = run_once(&app, chrono::Utc::now(), false).await;

@@ -45,6 +45,9 @@ pub fn config_text(console_url: &str, extra: &str) -> String {
 [collector]
 namespace = "{NAMESPACE}"
 max_attempts = 2
+# Due at any hour of the day the tests run (the default 2 h would skip the daily sources before
+# 02:00 UTC); the cadence tests put the default back.
+settle_hours = 0
 
 [antivirus]
 base_url = "{console_url}"
