@@ -165,7 +165,12 @@ fn watch_peak(pid: u32) -> std::thread::JoinHandle<(i64, Duration)> {
 }
 
 /// Runs the release binary once; returns (wall, (peak RSS in KiB, CPU time), exit code, stdout).
-fn run_child(cfg: &std::path::Path, aws: &str, console: &str) -> (Duration, (i64, Duration), i32, String) {
+fn run_child(
+    args: &[&str],
+    cfg: &std::path::Path,
+    aws: &str,
+    console: &str,
+) -> (Duration, (i64, Duration), i32, String) {
     let start = Instant::now();
     // SCALE_WRAP="valgrind --tool=massif" runs the child under a profiler (numbers then meaningless).
     let wrap = std::env::var("SCALE_WRAP").unwrap_or_default();
@@ -173,7 +178,8 @@ fn run_child(cfg: &std::path::Path, aws: &str, console: &str) -> (Duration, (i64
     argv.push(env!("CARGO_BIN_EXE_costwarden").to_string());
     let mut child = std::process::Command::new(&argv[0])
         .args(&argv[1..])
-        .args(["run", "--json", "--config", cfg.to_str().unwrap()])
+        .args(args)
+        .args(["--config", cfg.to_str().unwrap()])
         .env("AWS_ENDPOINT_URL", aws)
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
@@ -305,6 +311,7 @@ async fn main() {
     let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     let dir = tempfile::tempdir().unwrap();
     let mut rows = Vec::new();
+    let mut costs = Vec::new();
     for size in SIZES.iter().filter(|s| only.is_empty() || only.iter().any(|o| o == s.name)) {
         eprintln!("== {}: {} buckets, {} tag values, {} services", size.name, size.buckets, size.tags, size.services);
         let moto = Moto::start(&[("MOTO_ECS_SERVICE_RUNNING", "3")]).await;
@@ -323,7 +330,7 @@ async fn main() {
         let cfg = dir.path().join(format!("{}.toml", size.name));
         std::fs::write(&cfg, config(&console.url, size.services)).unwrap();
 
-        let (wall, (rss_kib, cpu), code, stdout) = run_child(&cfg, &proxy.url, &console.url);
+        let (wall, (rss_kib, cpu), code, stdout) = run_child(&["run", "--json"], &cfg, &proxy.url, &console.url);
         let report: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
         assert!(code == 0, "the cycle failed: {stdout}");
         let wire = proxy.counts();
@@ -346,9 +353,9 @@ async fn main() {
             ("GetCostAndUsage", ce_pages),
             ("DescribeServices", ceil(svc, 10)),
             ("DescribeScalableTargets", ceil(svc, 50)),
-            // The datums, then the daily sources' published-day markers in a request of their
-            // own, once every datum is written (run::cadence).
-            ("PutMetricData", ceil(datums - DAILY_SOURCES, 1000) + 1),
+            // The datums, then the daily sources' records (3 each) in a request of their own,
+            // once every datum is written (run::cadence).
+            ("PutMetricData", ceil(datums - 3 * DAILY_SOURCES, 1000) + 1),
         ];
         let mut all_floor = true;
         for (api, floor) in &floors {
@@ -413,6 +420,7 @@ async fn main() {
         } else {
             None
         };
+        let cost = self_cost(&report, &cfg, &proxy.url, &console.url);
         let ours_total: u64 =
             floors.iter().map(|(a, _)| reported(a)).sum::<u64>() + wire.get("ListMetrics").copied().unwrap_or(0);
         rows.push((
@@ -429,6 +437,7 @@ async fn main() {
             naive_result,
             report["estimated_usd"].as_f64().unwrap_or(0.0),
         ));
+        costs.push((size, cost));
     }
     println!("| size | buckets / tags / services | datums | requests | at floor | wall | critical path | ratio | ratio to observed path | CPU | peak RSS | naive requests | naive wall | naive / ours | est. USD per run |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
@@ -453,5 +462,58 @@ async fn main() {
             cpu.as_secs_f64(),
             rss as f64 / 1024.0
         );
+    }
+    println!();
+    println!("| size | self-cost a month, every run reads and writes all (before) | new defaults | Datadog's crawler before / now (estimate) | a quiet run: datums, requests |");
+    println!("|---|---|---|---|---|");
+    for (s, c) in costs {
+        println!(
+            "| {} | USD {:.2} | USD {:.2} | USD {:.2} / {:.2} | {} datums; {} |",
+            s.name, c.before, c.now, c.datadog_before, c.datadog_now, c.quiet_datums, c.quiet_requests
+        );
+    }
+}
+
+struct SelfCost {
+    before: f64,
+    now: f64,
+    datadog_before: f64,
+    datadog_now: f64,
+    quiet_datums: u64,
+    quiet_requests: String,
+}
+
+/// The month projected by the daily run just made (new defaults); a quiet run's footprint from
+/// `costwarden cost` (it reads ECS and the records only); and the behaviour before the cadence
+/// (every run reads and writes everything, every optional stream on) from `costwarden cost`
+/// with that configuration, which reads every source as each such run would.
+fn self_cost(report: &serde_json::Value, cfg: &std::path::Path, aws: &str, console: &str) -> SelfCost {
+    let usd = |p: &serde_json::Value, k: &str| p[k].as_f64().unwrap();
+    let (_, _, code, quiet) = run_child(&["cost", "--json"], cfg, aws, console);
+    let quiet: serde_json::Value = serde_json::from_str(&quiet).unwrap_or_else(|e| panic!("{e}: {quiet}"));
+    assert!(code == 0, "cost failed: {quiet}");
+    let text = std::fs::read_to_string(cfg).unwrap();
+    let before = text
+        .replacen("[collector]\n", "[collector]\ndaily_totals = \"every_run\"\napi_metrics = true\n", 1)
+        .replacen("[ecs]\n", "[ecs]\ntask_details = true\n", 1);
+    let before_cfg = cfg.with_extension("before.toml");
+    std::fs::write(&before_cfg, before).unwrap();
+    let (_, _, code, old) = run_child(&["cost", "--json"], &before_cfg, aws, console);
+    let old: serde_json::Value = serde_json::from_str(&old).unwrap_or_else(|e| panic!("{e}: {old}"));
+    assert!(code == 0, "cost failed: {old}");
+    let requests = quiet["measured_by"]["requests"].as_object().unwrap();
+    let (before, now) = (&old["projection"], &report["self_cost"]);
+    eprintln!(
+        "   self-cost a month: before USD {:.2}, now USD {:.2}",
+        usd(before, "monthly_usd"),
+        usd(now, "monthly_usd")
+    );
+    SelfCost {
+        before: usd(before, "monthly_usd"),
+        now: usd(now, "monthly_usd"),
+        datadog_before: usd(before, "datadog_usd"),
+        datadog_now: usd(now, "datadog_usd"),
+        quiet_datums: quiet["projection"]["lines"][0]["quantity"].as_f64().unwrap() as u64,
+        quiet_requests: requests.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "),
     }
 }

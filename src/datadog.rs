@@ -104,17 +104,7 @@ pub fn dashboard(cfg: &Config) -> Value {
             "line",
             vec![],
         ),
-        timeseries(
-            "ECS tasks: running and desired against the maximum",
-            vec![
-                q("q1", format!("avg:{}{{$service}} by {{service}}", m(Metric::RunningTasks))),
-                q("q2", format!("avg:{}{{$service}} by {{service}}", m(Metric::DesiredTasks))),
-                q("q3", format!("avg:{}{{$service}} by {{service}}", m(Metric::MaxTasks))),
-            ],
-            vec![formula("q1", "running"), formula("q2", "desired"), formula("q3", "maximum")],
-            "line",
-            vec![],
-        ),
+        ecs_tasks(cfg, &m),
         timeseries(
             "ECS task capacity (% of maximum)",
             vec![q("q1", format!("avg:{}{{$service}} by {{service}}", m(Metric::TaskUtilization)))],
@@ -160,17 +150,7 @@ pub fn dashboard(cfg: &Config) -> Value {
             "line",
             vec![],
         ),
-        timeseries(
-            "Collector self-cost: requests per API and datums written",
-            vec![
-                q("q1", format!("sum:{}{{*}} by {{api}}", m(Metric::ApiRequests))),
-                q("q2", format!("sum:{}{{*}}", m(Metric::DatumsWritten))),
-                q("q3", format!("sum:{}{{*}}", m(Metric::ApiCostEstimate))),
-            ],
-            vec![formula("q1", "requests"), formula("q2", "datums"), formula("q3", "USD per run")],
-            "bars",
-            vec![],
-        ),
+        self_cost(cfg, &m),
     ];
     json!({
         "title": "Scanner cost early warning",
@@ -293,6 +273,36 @@ fn monitor(
             "renotify_interval": 0,
         },
     })
+}
+
+/// Running against the maximum; desired and the maximum as lines of their own only when
+/// `ecs.task_details` writes them (else the capacity widget shows the maximum as 100%).
+fn ecs_tasks(cfg: &Config, m: &impl Fn(Metric) -> String) -> Value {
+    let details = cfg.ecs.as_ref().is_some_and(|e| e.task_details);
+    let mut queries = vec![q("q1", format!("avg:{}{{$service}} by {{service}}", m(Metric::RunningTasks)))];
+    let mut formulas = vec![formula("q1", "running")];
+    if details {
+        queries.push(q("q2", format!("avg:{}{{$service}} by {{service}}", m(Metric::DesiredTasks))));
+        queries.push(q("q3", format!("avg:{}{{$service}} by {{service}}", m(Metric::MaxTasks))));
+        formulas.extend([formula("q2", "desired"), formula("q3", "maximum")]);
+    }
+    let title = if details { "ECS tasks: running and desired against the maximum" } else { "ECS tasks running" };
+    timeseries(title, queries, formulas, "line", vec![])
+}
+
+/// The month's projection and the datums; requests per API only when `collector.api_metrics`
+/// writes them.
+fn self_cost(cfg: &Config, m: &impl Fn(Metric) -> String) -> Value {
+    let mut queries = vec![
+        q("q1", format!("max:{}{{*}}", m(Metric::SelfCostMonthly))),
+        q("q2", format!("sum:{}{{*}}", m(Metric::DatumsWritten))),
+    ];
+    let mut formulas = vec![formula("q1", "USD a month (projected)"), formula("q2", "datums")];
+    if cfg.collector.api_metrics {
+        queries.push(q("q3", format!("sum:{}{{*}} by {{api}}", m(Metric::ApiRequests))));
+        formulas.push(formula("q3", "requests"));
+    }
+    timeseries("Collector self-cost: projected month and datums written", queries, formulas, "line", vec![])
 }
 
 /// Every monitor, as (file stem, v1 monitor JSON).

@@ -13,6 +13,7 @@ pub mod report;
 pub mod rules;
 pub mod run;
 pub mod secret;
+pub mod selfcost;
 pub mod sink;
 pub mod sources;
 pub mod wire;
@@ -110,6 +111,9 @@ pub struct SourceReport {
     /// The most recent day with a daily total (None for gauges or when nothing arrived).
     pub latest_day: Option<NaiveDate>,
     pub requests: u64,
+    /// List price of those requests, USD.
+    #[serde(skip)]
+    pub requests_usd: f64,
     pub duration_ms: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -129,6 +133,7 @@ impl SourceReport {
             samples: 0,
             latest_day: None,
             requests: 0,
+            requests_usd: 0.0,
             duration_ms: 0,
             error: None,
             problems: Vec::new(),
@@ -149,6 +154,9 @@ pub struct RunReport {
     /// Every request the cycle made, counted at the wire, retries included.
     pub requests: BTreeMap<Api, u64>,
     pub estimated_usd: f64,
+    /// This configuration's AWS bill a month, projected from this run (and the daily runs'
+    /// records).
+    pub self_cost: selfcost::Projection,
     /// Samples refused before writing (non-finite values).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rejected: Vec<String>,

@@ -78,6 +78,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Project this configuration's own AWS bill to a month: streams, requests, and an estimate
+    /// of Datadog's crawler. Reads ECS and costwarden's own records (no Cost Explorer call with
+    /// daily_totals = "once"); writes nothing
+    Cost {
+        /// Print the projection as JSON
+        #[arg(long)]
+        json: bool,
+        /// Override antivirus.base_url (e.g. a local Console double)
+        #[arg(long, env = "COSTWARDEN_CONSOLE_URL")]
+        console_url: Option<reqwest::Url>,
+    },
     /// Write the Datadog dashboard and monitors (v1 API JSON) generated from thresholds.toml
     Dashboards {
         /// Output folder
@@ -148,6 +159,7 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(exit(report.ok()))
         }
         Command::Backtest { input, series, threshold, json } => backtest(&config, &input, series, threshold, json),
+        Command::Cost { json, console_url } => cost(app(load(&config)?, console_url).await, json).await,
         Command::Run { json, dry_run, force, lock_wait, console_url } => {
             let app = app(load(&config)?, console_url).await;
             let opts = Options { dry_run, force: force || dry_run };
@@ -177,6 +189,25 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(exit(report.ok()))
         }
     }
+}
+
+/// A run as the schedule makes it when nothing daily is due, writing nothing: its footprint is
+/// every run's, the daily runs' comes from their records. With `every_run` every source is read
+/// (Cost Explorer included): that is what each run does.
+async fn cost(app: App, json: bool) -> anyhow::Result<ExitCode> {
+    let every_run = app.config.collector.daily_totals == costwarden::config::DailyTotals::EveryRun;
+    let only: &[costwarden::model::SourceId] = &[costwarden::model::SourceId::Ecs];
+    let opts = Options { dry_run: true, force: every_run };
+    let report = run_cycle(&app, chrono::Utc::now(), opts, (!every_run).then_some(only)).await;
+    if json {
+        print_json(&serde_json::json!({
+            "projection": report.self_cost,
+            "measured_by": {"requests": report.requests, "usd": report.estimated_usd},
+        }))?;
+    } else {
+        print!("{}", report::cost_table(&report, &app.config));
+    }
+    Ok(exit(report.sources.iter().all(|s| s.status != costwarden::Status::Failed)))
 }
 
 fn load(path: &Path) -> anyhow::Result<Config> {

@@ -24,6 +24,9 @@ pub enum Metric {
     PlannedValue,
     NotificationsFailed,
     DailyPublished,
+    DailyStreams,
+    DailyRequestsCost,
+    SelfCostMonthly,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -238,6 +241,33 @@ pub const CATALOGUE: &[MetricDef] = &[
         daily: false,
         series_dims: false,
         description: "The last UTC day (as YYYYMMDD) whose totals the source published; read back by every run to know whether the daily totals are due (collector.daily_totals = \"once\")",
+    },
+    MetricDef {
+        metric: Metric::DailyStreams,
+        name: "DailyTotalsStreams",
+        unit: Unit::Count,
+        dimensions: &[DIM_SOURCE],
+        daily: false,
+        series_dims: false,
+        description: "Metric streams the source's daily run wrote (its totals, their verdicts, these records), read back with DailyTotalsPublished so that every run can project the month",
+    },
+    MetricDef {
+        metric: Metric::DailyRequestsCost,
+        name: "DailyTotalsRequestsCost",
+        unit: Unit::None,
+        dimensions: &[DIM_SOURCE],
+        daily: false,
+        series_dims: false,
+        description: "List price in USD of the requests of the source's daily run (Cost Explorer USD 0.01 a page), read back like DailyTotalsStreams",
+    },
+    MetricDef {
+        metric: Metric::SelfCostMonthly,
+        name: "SelfCostMonthly",
+        unit: Unit::None,
+        dimensions: &[],
+        daily: false,
+        series_dims: false,
+        description: "costwarden's own AWS bill projected to a month (USD): its metric streams at their cadence and its requests at list price (see `costwarden cost`)",
     },
 ];
 

@@ -92,7 +92,60 @@ pub fn human(r: &RunReport) -> String {
     let reqs: Vec<String> = r.requests.iter().map(|(a, n)| format!("{} {n}", a.name())).collect();
     let _ = writeln!(out, "  requests: {}", if reqs.is_empty() { "none".into() } else { reqs.join(", ") });
     let _ = writeln!(out, "  estimated API cost of this run: USD {:.5}", r.estimated_usd);
+    let _ = writeln!(out, "  {}", self_cost_line(&r.self_cost));
     out
+}
+
+/// `costwarden cost`: the month's projection, line by line, with what measured it.
+pub fn cost_table(r: &RunReport, cfg: &crate::config::Config) -> String {
+    let p = &r.self_cost;
+    let mut out = String::new();
+    let schedule = cfg.ecs.as_ref().and_then(|e| e.schedule.as_deref()).unwrap_or(&cfg.collector.schedule);
+    let _ = writeln!(out, "costwarden's own AWS bill, projected to a month (list prices, us-east-1)");
+    let _ = writeln!(out, "  runs a month: {:.0} (schedule \"{schedule}\")", p.runs_per_month);
+    let _ = writeln!(out, "  {:<36} {:>14} {:>9}  assumption", "item", "quantity", "USD");
+    for l in &p.lines {
+        let qty = format!("{:.0} {}", l.quantity, l.unit);
+        let _ = writeln!(out, "  {:<36} {:>14} {:>9.2}  {}", l.item, qty, l.usd, l.assumption);
+    }
+    let _ = writeln!(out, "  {:<36} {:>14} {:>9.2}", "total", "", p.monthly_usd);
+    let _ = writeln!(
+        out,
+        "  {:<36} {:>14} {:>9.2}  an estimate: Datadog reads each stream about every 10 minutes, GetMetricData USD 0.01 per 1,000 metrics",
+        "Datadog's crawler (on your AWS bill)", "", p.datadog_usd
+    );
+    for id in &p.unknown {
+        let _ = writeln!(
+            out,
+            "  the daily part of {} is not recorded yet: it is known after its first daily run (costwarden run)",
+            id.name()
+        );
+    }
+    let requests: Vec<String> = r.requests.iter().map(|(api, n)| format!("{} {n}", api.name())).collect();
+    let _ = writeln!(out, "  measured by a run writing nothing: {} (USD {:.5})", requests.join(", "), r.estimated_usd);
+    out
+}
+
+/// One line: the month's projection, what it is made of, and what it does not know.
+pub fn self_cost_line(p: &crate::selfcost::Projection) -> String {
+    let part = |i: usize| p.lines.get(i).map(|l| l.usd).unwrap_or(0.0);
+    let mut line = format!(
+        "self-cost: USD {:.2} a month projected ({:.0} runs; streams USD {:.2} every run + {:.2} daily, requests USD {:.2}); Datadog's crawler about USD {:.2} more (estimate); details: costwarden cost",
+        p.monthly_usd,
+        p.runs_per_month,
+        part(0),
+        part(1),
+        part(2) + part(3),
+        p.datadog_usd
+    );
+    if !p.unknown.is_empty() {
+        let names: Vec<&str> = p.unknown.iter().map(|id| id.name()).collect();
+        line.push_str(&format!(
+            "; without the daily part of {} (not recorded yet: known after their first daily run)",
+            names.join(", ")
+        ));
+    }
+    line
 }
 
 /// The datums of a dry run, one per line, sorted.

@@ -136,3 +136,52 @@ async fn before_the_day_has_settled_nothing_daily_is_read_and_every_run_reads_it
     }
     assert_eq!(reads(&p), (4, 6, 1));
 }
+
+/// The month's projection: every run's part measured by the run itself, each daily source's
+/// part recorded by its daily run and read back by the others. So the daily run and the quiet
+/// run after it (in a new process) project the same month, and a quiet run's requests are
+/// priced from what the wire saw.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_run_projects_the_same_month_from_what_the_wire_saw() {
+    let p = peers().await;
+    let app = process(&p, "").await;
+    // The first run leaves the capacity alert states that the next ones read back; the second,
+    // forced, is a daily run like any other day's.
+    assert!(run_once(&app, at(0), false).await.ok());
+    let daily = run_cycle(&app, at(1), Options { dry_run: false, force: true }, None).await;
+    assert_eq!(status(&daily, SourceId::Cost), Status::Ok, "{}", costwarden::report::human(&daily));
+    let before = p.proxy.counts();
+    let quiet = run_once(&process(&p, "").await, at(2), false).await;
+    assert_eq!(status(&quiet, SourceId::Cost), Status::Skipped);
+    let after = p.proxy.counts();
+
+    let (d, q) = (&daily.self_cost, &quiet.self_cost);
+    assert!(d.unknown.is_empty() && q.unknown.is_empty(), "{d:?}\n{q:?}");
+    assert_eq!(d.runs_per_month, 2920.0);
+    let usd = |p: &costwarden::selfcost::Projection| p.lines.iter().map(|l| l.usd).collect::<Vec<_>>();
+    for (a, b) in usd(d).iter().zip(usd(q)) {
+        assert!((a - b).abs() < 1e-6, "daily run {d:#?}\nquiet run {q:#?}");
+    }
+    assert!((d.monthly_usd - q.monthly_usd).abs() < 1e-6);
+    // Every stream the quiet run wrote is one every run writes; the daily run's are split.
+    assert_eq!(q.lines[0].quantity, quiet.datums as f64);
+    assert_eq!(d.lines[0].quantity + d.lines[1].quantity, daily.datums as f64);
+    // 4 scan and 3 cost totals, 2 SourceUp, 2 x 3 records.
+    assert_eq!(d.lines[1].quantity, 15.0, "{d:#?}");
+    // The quiet run's requests, priced as the wire counted them.
+    let mut wire_usd = 0.0;
+    for (api, n) in &after {
+        let seen = n - before.get(api).copied().unwrap_or(0);
+        let known = quiet.requests.keys().find(|a| a.name() == api);
+        if seen > 0 {
+            let known = known.unwrap_or_else(|| panic!("{api} seen at the wire, not reported"));
+            wire_usd += known.usd_per_request() * seen as f64;
+        }
+    }
+    assert!(wire_usd > 0.0);
+    let a_run = q.lines[2].usd / q.runs_per_month;
+    assert!((a_run - wire_usd).abs() < 1e-12, "projected {a_run} a run, the wire {wire_usd}");
+    // And the metric carries it.
+    let written = quiet.published.iter().find(|s| s.key.metric == costwarden::metrics::Metric::SelfCostMonthly);
+    assert_eq!(written.map(|s| s.value), Some(q.monthly_usd));
+}

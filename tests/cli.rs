@@ -154,9 +154,10 @@ async fn run_prints_a_summary_writes_metrics_and_never_prints_the_password() {
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     assert!(stdout.starts_with("costwarden run OK at "), "{stdout}");
     for line in [
-        // The datums, then the published-day markers of the two daily sources in a request of
-        // their own; GetMetricData: which daily totals are due.
-        "datums: 45 written, 0 failed, in 2 PutMetricData request(s)",
+        // 11 data datums (4 scan, 3 cost, 4 ECS), 4 capacity rule datums, 7 health; then the
+        // records of the two daily sources' run (3 each) in a request of their own;
+        // GetMetricData: which daily totals are due.
+        "datums: 28 written, 0 failed, in 2 PutMetricData request(s)",
         "requests: ConsoleToken 1, ConsoleStats 3, GetMetricData 1, GetCostAndUsage 2, DescribeServices 1, DescribeScalableTargets 1, PutMetricData 2, ListMetrics 1",
         "estimated API cost of this run: USD 0.02004",
     ] {
@@ -164,7 +165,9 @@ async fn run_prints_a_summary_writes_metrics_and_never_prints_the_password() {
     }
     assert!(!stdout.contains(PASSWORD) && !stderr.contains(PASSWORD), "the password leaked:\n{stdout}{stderr}");
     assert!(!stderr.contains("tok-1"), "the bearer token leaked:\n{stderr}");
-    assert_eq!(list_metrics(&p.moto, NAMESPACE).await.len(), 45);
+    assert_eq!(list_metrics(&p.moto, NAMESPACE).await.len(), 28);
+    let last = stdout.lines().last().unwrap();
+    assert!(last.starts_with("  self-cost: USD ") && last.contains(" a month projected (2920 runs;"), "{stdout}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -178,7 +181,7 @@ async fn dry_run_prints_the_datums_and_writes_nothing() {
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     assert!(stdout.contains("ScannedBytes{Bucket=uploads-prod,Source=console} 4000000000 Bytes\n"), "{stdout}");
     assert!(stdout.contains("TaskCapacityUtilization{Cluster=CloudStorageSecCluster-t1,Service=CloudStorageSecAgentService-t1} 70 Percent\n"), "{stdout}");
-    assert!(stdout.contains("datums: 35 would be written"), "{stdout}");
+    assert!(stdout.contains("datums: 20 would be written"), "{stdout}");
     assert!(!stdout.contains(PASSWORD) && !stderr.contains(PASSWORD));
     assert_eq!(list_metrics(&p.moto, NAMESPACE).await, Vec::<String>::new());
 }
@@ -202,9 +205,9 @@ async fn json_summary_and_exit_code_one_when_a_source_fails() {
     );
     let ecs = v["sources"].as_array().unwrap().iter().find(|s| s["source"] == "ecs").unwrap();
     assert_eq!(ecs["status"], "ok");
-    // 13 data datums (3 cost, 10 ECS), 4 capacity rule datums, 18 health datums and the cost
-    // source's published-day marker (the failed Console's totals stay due).
-    assert_eq!(v["sink"]["written"], 36);
+    // 7 data datums (3 cost, 4 ECS), 4 capacity rule datums, 7 health datums and the cost
+    // source's 3 records (the failed Console's totals stay due).
+    assert_eq!(v["sink"]["written"], 21);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -268,4 +271,47 @@ fn backtest_json_lists_transitions_and_bad_csv_is_located() {
     let out = costwarden(&["backtest", "--input", csv.to_str().unwrap(), "--threshold", "100"], &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).1.contains("series.csv line 3: \"n/a\" is not a number"), "{}", text(&out).1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cost_projects_the_month_from_the_daily_runs_records_without_reading_cost_explorer() {
+    let p = peers().await;
+    let cfg = p.config.to_str().unwrap().to_string();
+    let env = env(&p);
+    let cost = {
+        let (cfg, env) = (cfg.clone(), env.clone());
+        move || costwarden(&["cost", "--config", &cfg], &env)
+    };
+    // Before any daily run the daily part is unknown, and said so.
+    let out = tokio::task::spawn_blocking(cost.clone()).await.unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("the daily part of antivirus is not recorded yet"), "{stdout}");
+    assert!(stdout.contains("the daily part of cost is not recorded yet"), "{stdout}");
+
+    let run = tokio::task::spawn_blocking(move || costwarden(&["run", "--config", &cfg], &env)).await.unwrap();
+    assert_eq!(run.status.code(), Some(0), "{:?}", text(&run));
+    let out = tokio::task::spawn_blocking(cost).await.unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    // Every run: 4 ECS, 2 capacity utilisations and 2 alert states (both services at warning),
+    // SourceUp and 4 totals = 13 streams x USD 0.30; GetMetricData (records, alert states),
+    // ListMetrics and one PutMetricData = USD 0.00004 a run x 2920. Daily: 7 totals, 2 SourceUp,
+    // 6 records = 15 streams x 30.4/730 x USD 0.30; 2 Cost Explorer pages (0.02) and a
+    // PutMetricData (0.00001) a day x 30.4 (the Console's credentials come from the
+    // environment here: no secret read). Datadog: 28 streams x 4,380 reads x USD 0.00001.
+    for line in [
+        "  runs a month: 2920 (schedule \"0 */15 * * * *\")",
+        "  metric streams written every run         13 streams      3.90  billed 730 h a month each, USD 0.30 per metric-month (tiered)",
+        "  metric streams written once a day        15 streams      0.19  billed 30.4 h a month each",
+        "  requests of every run                     2920 runs      0.12  USD 0.000040 a run at list price",
+        "  requests of the daily run                   30 days      0.61  USD 0.020010 a day (Cost Explorer USD 0.01 a page)",
+        "  total                                                    4.81",
+        "  Datadog's crawler (on your AWS bill)                     1.23  an estimate",
+    ] {
+        assert!(stdout.contains(line), "expected {line:?} in:\n{stdout}");
+    }
+    assert!(!stdout.contains("not recorded"), "{stdout}");
+    let measured = stdout.lines().last().unwrap();
+    assert!(!measured.contains("GetCostAndUsage") && !measured.contains("ConsoleStats"), "{measured}");
 }

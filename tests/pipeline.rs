@@ -17,7 +17,11 @@ async fn full_cycle_writes_every_metric_with_exact_names_dimensions_values_and_u
     let moto = Moto::start(&[("MOTO_ECS_SERVICE_RUNNING", "7")]).await;
     let console = Console::start(USERNAME, PASSWORD, Paging::Page).await;
     seed(&moto, &console).await;
-    let app = app(&moto, config(&console.url, "")).await;
+    // Every optional stream too.
+    let text = config_text(&console.url, "")
+        .replace("max_attempts = 2\n", "max_attempts = 2\napi_metrics = true\n")
+        .replace("[ecs]\n", "[ecs]\ntask_details = true\n");
+    let app = app(&moto, costwarden::config::Config::parse(&text, "t.toml").unwrap()).await;
 
     let report = run_once(&app, chrono::Utc::now(), false).await;
     assert!(report.ok(), "{}", costwarden::report::human(&report));
@@ -88,18 +92,20 @@ async fn full_cycle_writes_every_metric_with_exact_names_dimensions_values_and_u
     assert_eq!(report.alerts.transitions.len(), 2);
     assert_eq!(read_metric(&moto, ns, "NotificationsFailed", &[], c.clone()).await, Some(0.0));
     // 17 data datums (4 scan, 3 cost, 10 ECS), 4 rule datums (2 AlertState, 2 utilisation)
-    // + 24 health (3 SourceUp, 9 APIs x 2, 3 totals) + 2 published-day markers.
-    assert_eq!(read_metric(&moto, ns, "DatumsWritten", &[], c.clone()).await, Some(47.0));
-    assert_eq!(report.datums, 47);
-    assert_eq!(report.sink.written, 47);
+    // + 25 health (3 SourceUp, 9 APIs x 2, 4 totals) + 2 x 3 daily-run records.
+    assert_eq!(read_metric(&moto, ns, "DatumsWritten", &[], c.clone()).await, Some(52.0));
+    assert_eq!(report.datums, 52);
+    assert_eq!(report.sink.written, 52);
     let yesterday = days_ago(1).format("%Y%m%d").to_string().parse::<f64>().unwrap();
     for source in ["antivirus", "cost"] {
         let marker = read_metric(&moto, ns, "DailyTotalsPublished", &[("Source", source)], none.clone()).await;
         assert_eq!(marker, Some(yesterday), "{source}");
     }
+    let projected = read_metric(&moto, ns, "SelfCostMonthly", &[], none.clone()).await;
+    assert_eq!(projected, Some(report.self_cost.monthly_usd));
 
     let listed = list_metrics(&moto, ns).await;
-    assert_eq!(listed.len(), 47, "{listed:#?}");
+    assert_eq!(listed.len(), 52, "{listed:#?}");
     assert_eq!(report.requests.get(&Api::GetCostAndUsage), Some(&2));
     // Daily history is kept for evaluation although only yesterday is published.
     let agents = report

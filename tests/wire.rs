@@ -22,6 +22,7 @@ async fn reported_requests_equal_the_wire_with_cost_explorer_throttled_and_retri
     proxy.fail_next("GetCostAndUsage", 2, 400, r#"{"__type": "LimitExceededException", "message": "Rate exceeded"}"#);
     let mut config = config(&console.url, "");
     config.collector.max_attempts = 3;
+    config.collector.api_metrics = true;
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(&proxy.url)
         .region(aws_config::Region::new("us-east-1"))
@@ -56,4 +57,9 @@ async fn reported_requests_equal_the_wire_with_cost_explorer_throttled_and_retri
     let ce = [("Api", "GetCostAndUsage")];
     assert_eq!(read_metric(&moto, NAMESPACE, "ApiRequests", &ce, StandardUnit::Count).await, Some(4.0));
     assert_eq!(read_metric(&moto, NAMESPACE, "ApiCostEstimate", &ce, StandardUnit::None).await, Some(0.04));
+    // And the month's projection prices the daily run with them: 4 x USD 0.01 a day, plus
+    // fractions of a cent for its secret and datums.
+    let daily = &report.self_cost.lines[3];
+    let a_day = daily.usd / costwarden::selfcost::price::DAYS_PER_MONTH;
+    assert!((0.04..0.0401).contains(&a_day), "{daily:?}");
 }

@@ -20,7 +20,7 @@ use crate::Clients;
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct AlertReport {
-    /// False in dry runs: nothing was read or sent.
+    /// False in dry runs: nothing was sent.
     pub enabled: bool,
     pub transitions: Vec<TransitionReport>,
     /// Transitions not delivered (to be retried next run).
@@ -97,11 +97,16 @@ pub async fn read_told(
 ) -> (Told, AlertReport) {
     let mut report = AlertReport::default();
     let mut prior = Told::new();
-    if cfg.alerts.enabled && !dry_run {
-        report.enabled = true;
+    // A dry run reads the memory too (it sends nothing): its verdicts and datums are then the
+    // ones a real run would have, hysteresis and alert states included.
+    if cfg.alerts.enabled {
+        report.enabled = !dry_run;
         let (namespace, hours) = (&cfg.collector.namespace, cfg.alerts.state_lookback_hours);
         match super::store::read(cloudwatch, namespace, hours, now, cfg.collector.concurrency).await {
             Ok(p) => prior = p,
+            Err(e) if dry_run => {
+                tracing::warn!(error = %e, "cannot read alert state; evaluated as if nothing was told")
+            }
             Err(e) => {
                 // Without the memory every breach would be re-sent; send nothing, fail the run.
                 tracing::error!(error = %e, "cannot read alert state; no notifications this run");
@@ -189,6 +194,7 @@ pub async fn notify_transitions(
 
 /// The verdicts as metrics. AlertState is written only while a series is not OK (and once on
 /// recovery): every written dimension set is a billed metric, so quiet series cost nothing.
+/// The daily series' verdicts are written once a day, at the cost of a daily stream.
 pub fn rule_samples(findings: &[Finding], prior: &Told, delivered: &Told) -> Vec<Sample> {
     let mut out = Vec::new();
     for f in findings {
@@ -199,7 +205,10 @@ pub fn rule_samples(findings: &[Finding], prior: &Told, delivered: &Told) -> Vec
         if told != Level::Ok || was != Level::Ok {
             out.push(Sample::gauge(SeriesKey::new(Metric::AlertState, dims.clone()), told as i32 as f64));
         }
-        if f.rule != RuleKind::Anomaly {
+        // Capacity's level is TaskCapacityUtilization, written every run anyway: its own stream
+        // (billed every hour) only while the service is not OK, and once on recovery.
+        let quiet_capacity = f.rule == RuleKind::Capacity && f.level == Level::Ok && was == Level::Ok;
+        if f.rule != RuleKind::Anomaly && !quiet_capacity {
             if let Some(u) = f.utilisation.filter(|u| u.is_finite()) {
                 out.push(Sample::gauge(SeriesKey::new(Metric::ThresholdUtilization, dims.clone()), 100.0 * u));
             }

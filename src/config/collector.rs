@@ -28,6 +28,10 @@ pub struct Collector {
     /// arrive first).
     #[serde(default = "d_settle")]
     pub settle_hours: u32,
+    /// Also write ApiRequests and ApiCostEstimate per API every run (about 16 streams, USD 0.30
+    /// a month each); off by default, SelfCostMonthly carries the sum that matters.
+    #[serde(default)]
+    pub api_metrics: bool,
 }
 
 /// `once`: a day's totals are read, evaluated and written by the first run after the day has
@@ -53,6 +57,7 @@ impl Default for Collector {
             max_attempts: d_attempts(),
             daily_totals: DailyTotals::default(),
             settle_hours: d_settle(),
+            api_metrics: false,
         }
     }
 }

@@ -12,6 +12,11 @@ pub struct Ecs {
     pub schedule: Option<String>,
     #[serde(default)]
     pub count: TaskCount,
+    /// Also write DesiredTaskCount, PendingTaskCount and MaxTaskCount every run. Off by
+    /// default: each is a metric stream billed every hour (USD 0.30 a month per service), and
+    /// RunningTaskCount with TaskCapacityUtilization carry what the alerts and monitors use.
+    #[serde(default)]
+    pub task_details: bool,
     #[serde(default)]
     pub services: Vec<EcsService>,
 }

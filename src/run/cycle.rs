@@ -17,6 +17,7 @@ use crate::config::DailyTotals;
 use crate::metrics::{Metric, DIM_API, DIM_SOURCE};
 use crate::model::{Sample, SeriesKey, SourceId};
 use crate::rules::{self, Finding, Observations};
+use crate::selfcost::Footprint;
 use crate::sink::cloudwatch::{self, SinkReport};
 use crate::sources::{antivirus, cost_explorer, ecs, guardduty, SourceOutput};
 use crate::wire::{counted, Api};
@@ -45,18 +46,23 @@ pub async fn run_sources(app: &App, now: DateTime<Utc>, dry_run: bool, only: Opt
 pub async fn run_cycle(app: &App, now: DateTime<Utc>, opts: Options, only: Option<&[SourceId]>) -> RunReport {
     let (mut report, requests) = counted(phases(app, now, opts, only)).await;
     report.requests = requests.snapshot();
-    report.estimated_usd = report.requests.iter().map(|(api, n)| api.usd_per_request() * *n as f64).sum();
+    report.estimated_usd = usd(&report.requests);
     report
+}
+
+/// List price of requests, USD.
+fn usd(requests: &BTreeMap<Api, u64>) -> f64 {
+    requests.iter().map(|(api, n)| api.usd_per_request() * *n as f64).sum()
 }
 
 /// The phases in order; the caller's scope counts their requests.
 async fn phases(app: &App, now: DateTime<Utc>, opts: Options, only: Option<&[SourceId]>) -> RunReport {
     let started = Instant::now();
     let dry_run = opts.dry_run;
-    let (sources, observations) = collect(app, now, opts.force, only).await;
+    let (sources, observations, records) = collect(app, now, opts.force, only).await;
     let (findings, alerts, rule_samples) = evaluate_and_alert(app, &observations, now, dry_run).await;
     let report_day = now.date_naive().pred_opt().expect("a day before today");
-    let mut published = publishable(&observations, report_day);
+    let mut published = publishable(&observations, report_day, &app.config);
     published.extend(rule_samples);
     let mut report = RunReport {
         started: now,
@@ -67,13 +73,14 @@ async fn phases(app: &App, now: DateTime<Utc>, opts: Options, only: Option<&[Sou
         sink: SinkReport::default(),
         requests: Default::default(),
         estimated_usd: 0.0,
+        self_cost: Default::default(),
         rejected: Vec::new(),
         findings,
         alerts,
         published,
         observations,
     };
-    publish(app, &mut report, started).await;
+    publish(app, &mut report, started, &records).await;
     report
 }
 
@@ -83,12 +90,24 @@ async fn collect(
     now: DateTime<Utc>,
     force: bool,
     only: Option<&[SourceId]>,
-) -> (Vec<SourceReport>, Observations) {
+) -> (Vec<SourceReport>, Observations, Records) {
     let cfg = &app.config;
     let (today, conc) = (now.date_naive(), cfg.collector.concurrency);
-    let enabled = |id: SourceId| only.is_none_or(|o| o.contains(&id)) && cfg.source_schedule(id).is_some();
-    let daily: Vec<SourceId> = SourceId::ALL.into_iter().filter(|&id| enabled(id) && cadence::is_daily(id)).collect();
-    let skipped = if force { BTreeMap::new() } else { not_due(app, now, daily).await };
+    let configured = |id: SourceId| cfg.source_schedule(id).is_some();
+    let enabled = |id: SourceId| only.is_none_or(|o| o.contains(&id)) && configured(id);
+    // Every configured daily source's records, also those this run does not read: they carry
+    // the daily part of the self-cost projection.
+    let daily: Vec<SourceId> =
+        SourceId::ALL.into_iter().filter(|&id| configured(id) && cadence::is_daily(id)).collect();
+    let records = read_records(app, now, &daily).await;
+    let skipped: BTreeMap<SourceId, String> = match force {
+        true => BTreeMap::new(),
+        false => daily
+            .into_iter()
+            .filter(|&id| enabled(id))
+            .filter_map(|id| Some((id, not_due(app, now, &records, id)?)))
+            .collect(),
+    };
     let wanted = |id: SourceId| enabled(id) && !skipped.contains_key(&id);
     let av = timed(wanted(SourceId::Antivirus), SourceId::Antivirus, async move {
         let c = cfg.antivirus.as_ref().expect("an enabled source is configured");
@@ -120,27 +139,33 @@ async fn collect(
     let mut reports: Vec<SourceReport> = reports.collect();
     reports.extend(skipped.into_iter().map(|(id, why)| SourceReport::skipped(id, why)));
     reports.sort_by_key(|r| r.source);
-    (reports, obs)
+    (reports, obs, records)
 }
 
-/// The daily sources that are not due, with why; with `daily_totals = "every_run"`, none. A
-/// failed read of what was published makes every source due: a run too many costs little, a
-/// day not written is lost to Datadog.
-async fn not_due(app: &App, now: DateTime<Utc>, daily: Vec<SourceId>) -> BTreeMap<SourceId, String> {
+/// What each daily source last published; None when they need not be read (`every_run`, or
+/// no daily source) or could not be.
+type Records = Option<BTreeMap<SourceId, cadence::Published>>;
+
+async fn read_records(app: &App, now: DateTime<Utc>, daily: &[SourceId]) -> Records {
     let c = &app.config.collector;
     if c.daily_totals == DailyTotals::EveryRun || daily.is_empty() {
-        return BTreeMap::new();
+        return None;
     }
-    match cadence::published(&app.clients.cloudwatch, &c.namespace, &daily, now).await {
-        Ok(last) => daily
-            .into_iter()
-            .filter_map(|id| Some((id, cadence::not_due(last.get(&id).copied(), now, c.settle_hours)?)))
-            .collect(),
+    match cadence::published(&app.clients.cloudwatch, &c.namespace, daily, now).await {
+        Ok(records) => Some(records),
         Err(e) => {
             tracing::warn!(error = %e, "cannot tell which daily totals are published; reading them all");
-            BTreeMap::new()
+            None
         }
     }
+}
+
+/// Why a daily source is not read this run, or None when it is due. With `daily_totals =
+/// "every_run"` it always is; a failed read of the records makes it due too: a run too many
+/// costs little, a day not written is lost to Datadog.
+fn not_due(app: &App, now: DateTime<Utc>, records: &Records, id: SourceId) -> Option<String> {
+    let last = records.as_ref()?.get(&id).map(|p| p.day);
+    cadence::not_due(last, now, app.config.collector.settle_hours)
 }
 
 /// Runs one source (when `wanted`) in its own counting scope and turns its outcome into its
@@ -157,7 +182,9 @@ async fn timed(
     let (res, requests) = counted(fut).await;
     let mut rep = SourceReport::skipped(id, String::new());
     (rep.status, rep.skipped) = (Status::Ok, None);
-    rep.requests = requests.snapshot().values().sum();
+    let requests = requests.snapshot();
+    rep.requests = requests.values().sum();
+    rep.requests_usd = usd(&requests);
     rep.duration_ms = t.elapsed().as_millis() as u64;
     match res {
         Ok(mut out) => {
@@ -210,7 +237,7 @@ async fn evaluate_and_alert(
 }
 
 /// Phase 3: the datums and the health metrics, in the fewest PutMetricData requests.
-async fn publish(app: &App, report: &mut RunReport, started: Instant) {
+async fn publish(app: &App, report: &mut RunReport, started: Instant, records: &Records) {
     let cfg = &app.config;
     let now = report.started;
     report.rejected = cloudwatch::check(&report.published).1;
@@ -219,37 +246,42 @@ async fn publish(app: &App, report: &mut RunReport, started: Instant) {
         tracing::warn!(problem = %r, "datum refused");
     }
     // What each daily source read completely is recorded as published (`run::cadence`), in a
-    // request of its own once every other datum is written: a marker must never stand for
+    // request of its own once every other datum is written: a record must never stand for
     // totals that were lost. Nor for a notification that was not delivered: the next run must
     // evaluate again to retry it.
-    let markers: Vec<Sample> = match report.dry_run || !report.alerts.ok() {
+    // With `every_run` nothing reads the records: none are written.
+    let every_run = cfg.collector.daily_totals == DailyTotals::EveryRun;
+    let recorded: Vec<SourceId> = match report.dry_run || !report.alerts.ok() || every_run {
         true => Vec::new(),
         false => report
             .sources
             .iter()
             .filter(|r| r.status == Status::Ok && cadence::is_daily(r.source))
-            .map(|r| cadence::published_marker(r.source, report.report_day))
+            .map(|r| r.source)
             .collect(),
     };
+    let marker_datums = recorded.len() * cadence::MARKER_STREAMS;
     // The health metrics ride in the same requests, so they state the planned PutMetricData
     // count (retries show in the run report): it must be known before the write that carries it.
     let mut requests = crate::wire::count::current().map(|r| r.snapshot()).unwrap_or_default();
-    if !report.dry_run {
-        requests.insert(Api::PutMetricData, 0);
-    }
     let (elapsed, failed) = (started.elapsed(), report.alerts.failed);
-    let draft = health_samples(&report.sources, &requests, 0, elapsed, failed);
-    let total = report.published.len() + draft.len() + markers.len();
-    if !report.dry_run {
-        // Counted over the datums as they will be sent, the draft health metrics appended.
-        let n = report.published.len();
-        report.published.extend(draft);
-        let planned = cloudwatch::batches(&report.published, now).count() + usize::from(!markers.is_empty());
-        report.published.truncate(n);
-        requests.insert(Api::PutMetricData, planned as u64);
+    let health = Health { api_metrics: cfg.collector.api_metrics, elapsed, notifications_failed: failed };
+    let n = report.published.len();
+    report.published.extend(health.samples(&report.sources, &requests, 0, 0.0));
+    let planned = cloudwatch::batches(&report.published, now).count() + usize::from(marker_datums > 0);
+    report.published.truncate(n);
+    requests.insert(Api::PutMetricData, planned as u64);
+    let total = n + health.samples(&report.sources, &requests, 0, 0.0).len() + marker_datums;
+    // The projection counts the health datums too: drafted with it at 0, then priced.
+    report.published.extend(health.samples(&report.sources, &requests, total, 0.0));
+    let (every_run, daily) = footprints(app, report, &requests, &recorded);
+    report.self_cost = project(app, every_run, &daily, records);
+    let self_cost = report.self_cost.monthly_usd;
+    if let Some(s) = report.published.iter_mut().rev().find(|s| s.key.metric == Metric::SelfCostMonthly) {
+        s.value = self_cost;
     }
-    let health = health_samples(&report.sources, &requests, total, elapsed, failed);
-    report.published.extend(health);
+    let markers: Vec<Sample> =
+        recorded.iter().flat_map(|id| cadence::published_markers(*id, report.report_day, daily[id])).collect();
     report.datums = report.published.len() + markers.len();
     if report.dry_run {
         return;
@@ -270,10 +302,80 @@ async fn publish(app: &App, report: &mut RunReport, started: Instant) {
     tracing::debug!(datums = report.sink.written, ms = phase.elapsed().as_millis() as u64, "written");
 }
 
+/// This run's footprint, split into what every run writes and requests and what each daily
+/// source read this run adds once a day (with `daily_totals = "every_run"`, all of it is every
+/// run's). Every run's PutMetricData are those its own datums take; the rest are the daily
+/// parts', shared by their streams.
+fn footprints(
+    app: &App,
+    report: &RunReport,
+    requests: &BTreeMap<Api, u64>,
+    recorded: &[SourceId],
+) -> (Footprint, BTreeMap<SourceId, Footprint>) {
+    let streams = report.published.len() + recorded.len() * cadence::MARKER_STREAMS;
+    if app.config.collector.daily_totals == DailyTotals::EveryRun {
+        return (Footprint { streams, requests_usd: usd(requests) }, BTreeMap::new());
+    }
+    let mut daily: BTreeMap<SourceId, Footprint> = BTreeMap::new();
+    for r in report.sources.iter().filter(|r| r.status != Status::Skipped && cadence::is_daily(r.source)) {
+        let streams = if recorded.contains(&r.source) { cadence::MARKER_STREAMS } else { 0 };
+        daily.insert(r.source, Footprint { streams, requests_usd: r.requests_usd });
+    }
+    let mut own = Vec::new();
+    for s in &report.published {
+        match crate::selfcost::daily_part(s).and_then(|id| daily.get_mut(&id)) {
+            Some(part) => part.streams += 1,
+            None => own.push(s.clone()),
+        }
+    }
+    let put = Api::PutMetricData.usd_per_request();
+    let own_puts = cloudwatch::batches(&own, report.started).count() as u64;
+    let planned = requests.get(&Api::PutMetricData).copied().unwrap_or(0);
+    let daily_streams: usize = daily.values().map(|p| p.streams).sum();
+    for part in daily.values_mut().filter(|_| daily_streams > 0) {
+        part.requests_usd += put * planned.saturating_sub(own_puts) as f64 * part.streams as f64 / daily_streams as f64;
+    }
+    let mut other = requests.clone();
+    other.insert(Api::PutMetricData, own_puts);
+    let daily_usd: f64 = report.sources.iter().filter(|r| daily.contains_key(&r.source)).map(|r| r.requests_usd).sum();
+    let every_run = Footprint { streams: own.len(), requests_usd: (usd(&other) - daily_usd).max(0.0) };
+    (every_run, daily)
+}
+
+/// The month: every run's part from this run, each daily source's from this run when it was
+/// read, else from the records of its last daily run.
+fn project(
+    app: &App,
+    every_run: Footprint,
+    read: &BTreeMap<SourceId, Footprint>,
+    records: &Records,
+) -> crate::selfcost::Projection {
+    let cfg = &app.config;
+    let schedule = cfg.ecs.as_ref().and_then(|e| e.schedule.as_deref()).unwrap_or(&cfg.collector.schedule);
+    let runs = crate::selfcost::runs_per_month(schedule).unwrap_or(0.0);
+    let (mut daily, mut unknown) = (Footprint::default(), Vec::new());
+    if cfg.collector.daily_totals == DailyTotals::Once {
+        let daily_sources =
+            SourceId::ALL.into_iter().filter(|&id| cfg.source_schedule(id).is_some() && cadence::is_daily(id));
+        for id in daily_sources {
+            let recorded = records.as_ref().and_then(|r| r.get(&id)).and_then(|p| p.footprint);
+            match read.get(&id).copied().or(recorded) {
+                Some(f) => daily.add(f),
+                None => unknown.push(id),
+            }
+        }
+    }
+    crate::selfcost::project(runs, every_run, daily, unknown)
+}
+
 /// What is written to CloudWatch: every gauge, and each daily series' total for `report_day`
 /// (the previous UTC day), stamped at collection time. So the day a datum belongs to is always
 /// the UTC day before its timestamp, and Datadog (which does not backfill) sees every datum.
-pub fn publishable(obs: &Observations, report_day: NaiveDate) -> Vec<Sample> {
+/// The ECS counts beside the running one are written only with `ecs.task_details` (the rules
+/// read them from the observations either way).
+pub fn publishable(obs: &Observations, report_day: NaiveDate, cfg: &crate::config::Config) -> Vec<Sample> {
+    let details = cfg.ecs.as_ref().is_some_and(|e| e.task_details);
+    let written = |m: Metric| details || !matches!(m, Metric::DesiredTasks | Metric::PendingTasks | Metric::MaxTasks);
     let mut out = Vec::with_capacity(obs.daily.len() + obs.gauges.len());
     for d in obs.daily.values() {
         if let Some(v) = d.get(report_day) {
@@ -282,30 +384,42 @@ pub fn publishable(obs: &Observations, report_day: NaiveDate) -> Vec<Sample> {
             out.push(s);
         }
     }
-    out.extend(obs.gauges.iter().map(|(k, v)| Sample::gauge(k.clone(), *v)));
+    out.extend(obs.gauges.iter().filter(|(k, _)| written(k.metric)).map(|(k, v)| Sample::gauge(k.clone(), *v)));
     out
 }
 
-fn health_samples(
-    reports: &[SourceReport],
-    requests: &std::collections::BTreeMap<Api, u64>,
-    datums: usize,
+/// The collector's own metrics.
+struct Health {
+    api_metrics: bool,
     elapsed: Duration,
     notifications_failed: usize,
-) -> Vec<Sample> {
-    let mut out = Vec::new();
-    // A source not due this run says nothing of its health: its stream stays daily.
-    for r in reports.iter().filter(|r| r.status != Status::Skipped) {
-        let key = SeriesKey::new(Metric::SourceUp, vec![(DIM_SOURCE, r.source.name().to_string())]);
-        out.push(Sample::gauge(key, if r.status == Status::Ok { 1.0 } else { 0.0 }));
+}
+
+impl Health {
+    fn samples(
+        &self,
+        reports: &[SourceReport],
+        requests: &BTreeMap<Api, u64>,
+        datums: usize,
+        self_cost: f64,
+    ) -> Vec<Sample> {
+        let mut out = Vec::new();
+        // A source not due this run says nothing of its health: its stream stays daily.
+        for r in reports.iter().filter(|r| r.status != Status::Skipped) {
+            let key = SeriesKey::new(Metric::SourceUp, vec![(DIM_SOURCE, r.source.name().to_string())]);
+            out.push(Sample::gauge(key, if r.status == Status::Ok { 1.0 } else { 0.0 }));
+        }
+        // Two streams per API, each billed every hour: only when asked for.
+        for (api, n) in requests.iter().filter(|_| self.api_metrics) {
+            let key = |m| SeriesKey::new(m, vec![(DIM_API, api.name().to_string())]);
+            out.push(Sample::gauge(key(Metric::ApiRequests), *n as f64));
+            out.push(Sample::gauge(key(Metric::ApiCostEstimate), api.usd_per_request() * *n as f64));
+        }
+        let gauge = |m, v: f64| Sample::gauge(SeriesKey::new(m, vec![]), v);
+        out.push(gauge(Metric::DatumsWritten, datums as f64));
+        out.push(gauge(Metric::RunDuration, self.elapsed.as_secs_f64()));
+        out.push(gauge(Metric::NotificationsFailed, self.notifications_failed as f64));
+        out.push(gauge(Metric::SelfCostMonthly, self_cost));
+        out
     }
-    for (api, n) in requests {
-        let key = |m| SeriesKey::new(m, vec![(DIM_API, api.name().to_string())]);
-        out.push(Sample::gauge(key(Metric::ApiRequests), *n as f64));
-        out.push(Sample::gauge(key(Metric::ApiCostEstimate), api.usd_per_request() * *n as f64));
-    }
-    out.push(Sample::gauge(SeriesKey::new(Metric::DatumsWritten, vec![]), datums as f64));
-    out.push(Sample::gauge(SeriesKey::new(Metric::RunDuration, vec![]), elapsed.as_secs_f64()));
-    out.push(Sample::gauge(SeriesKey::new(Metric::NotificationsFailed, vec![]), notifications_failed as f64));
-    out
 }

@@ -185,6 +185,7 @@ mod tests {
             schedule: None,
             enabled: true,
             count: TaskCount::Running,
+            task_details: false,
             services: vec![svc("a", Some(10)), svc("b", None), svc("c", None)],
         };
         let c = Counts { running: 7, desired: 8, pending: 1 };

@@ -1,0 +1,244 @@
+//! costwarden's own AWS bill, projected to a month from what runs write and request. Pure: the
+//! cycle measures a run's footprint (at the wire and in the datums it writes), this module
+//! prices it. One price table, with its public source, for every figure costwarden shows.
+
+use serde::Serialize;
+
+use crate::metrics::{Metric, DIM_SERIES, DIM_SOURCE, SOURCE_CONSOLE, SOURCE_GUARDDUTY};
+use crate::model::{Sample, SourceId};
+
+/// List prices, us-east-1, read 2026-12 from https://aws.amazon.com/cloudwatch/pricing/ and
+/// https://aws.amazon.com/aws-cost-management/aws-cost-explorer/pricing/ (request prices are in
+/// `wire::count::Api::usd_per_request`).
+pub mod price {
+    /// Custom metrics, per metric-month: (metric-months up to, USD each).
+    pub const STREAM_TIERS: [(f64, f64); 4] =
+        [(10_000.0, 0.30), (250_000.0, 0.10), (1_000_000.0, 0.05), (f64::INFINITY, 0.02)];
+    /// "Custom metrics are prorated by the hour; they're metered only when they're sent."
+    pub const HOURS_PER_MONTH: f64 = 730.0;
+    pub const DAYS_PER_MONTH: f64 = HOURS_PER_MONTH / 24.0;
+    /// GetMetricData: USD 0.01 per 1,000 metrics requested.
+    pub const GET_METRIC_DATA_PER_METRIC: f64 = 0.00001;
+    /// Datadog's AWS integration reads every CloudWatch metric about every 10 minutes (its
+    /// default polling interval), so about 6 × 730 reads of each stream a month.
+    pub const DATADOG_READS_PER_MONTH: f64 = 6.0 * HOURS_PER_MONTH;
+}
+
+/// What one part of a run writes and requests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Footprint {
+    /// Distinct metric streams written (one datum each).
+    pub streams: usize,
+    /// List price of the requests, USD.
+    pub requests_usd: f64,
+}
+
+impl Footprint {
+    pub fn add(&mut self, other: Footprint) {
+        self.streams += other.streams;
+        self.requests_usd += other.requests_usd;
+    }
+}
+
+/// The daily source whose work wrote this sample (its daily totals, their rule verdicts, its
+/// health and published-day records), or None for what every run writes. A daily part is
+/// written once a day with `daily_totals = "once"`.
+pub fn daily_part(s: &Sample) -> Option<SourceId> {
+    if s.day.is_some() || s.key.dim(DIM_SERIES).is_some() {
+        // A daily total or a rule verdict on a series: its origin by metric and Source.
+        let metric = s.key.dim(DIM_SERIES).unwrap_or(s.key.metric.def().name);
+        return match (metric, s.key.dim(DIM_SOURCE)) {
+            ("Cost", _) => Some(SourceId::Cost),
+            (_, Some(SOURCE_CONSOLE)) => Some(SourceId::Antivirus),
+            (_, Some(SOURCE_GUARDDUTY)) => Some(SourceId::GuardDuty),
+            _ => None,
+        };
+    }
+    match s.key.metric {
+        Metric::SourceUp | Metric::DailyPublished | Metric::DailyStreams | Metric::DailyRequestsCost => {
+            let id = SourceId::ALL.into_iter().find(|id| s.key.dim(DIM_SOURCE) == Some(id.name()))?;
+            crate::run::cadence::is_daily(id).then_some(id)
+        }
+        _ => None,
+    }
+}
+
+/// One priced line of the projection.
+#[derive(Debug, Clone, Serialize)]
+pub struct Line {
+    pub item: String,
+    pub quantity: f64,
+    pub unit: &'static str,
+    pub usd: f64,
+    pub assumption: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Projection {
+    pub runs_per_month: f64,
+    pub lines: Vec<Line>,
+    /// costwarden's own AWS bill a month: the sum of `lines`.
+    pub monthly_usd: f64,
+    /// What Datadog's CloudWatch crawler adds to the AWS bill reading these streams (estimate).
+    pub datadog_usd: f64,
+    /// Daily sources whose daily part is not known yet (never published, not read this run).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unknown: Vec<SourceId>,
+}
+
+/// USD a month for `metric_months` of custom metrics, over the tiers.
+pub fn streams_usd(metric_months: f64) -> f64 {
+    let (mut left, mut from, mut usd) = (metric_months, 0.0, 0.0);
+    for (upto, each) in price::STREAM_TIERS {
+        let here = left.min(upto - from);
+        usd += here * each;
+        left -= here;
+        from = upto;
+        if left <= 0.0 {
+            break;
+        }
+    }
+    usd
+}
+
+/// The month: `every_run` written and requested by each of `runs_per_month` runs, `daily` once
+/// a day. A stream is billed for each hour it gets a datum in, so one written every run costs
+/// at most the 730 hours of a month and one written daily 30.4.
+pub fn project(runs_per_month: f64, every_run: Footprint, daily: Footprint, unknown: Vec<SourceId>) -> Projection {
+    let run_hours = runs_per_month.min(price::HOURS_PER_MONTH);
+    let day_hours = price::DAYS_PER_MONTH.min(run_hours);
+    let months = |streams: usize, hours: f64| streams as f64 * hours / price::HOURS_PER_MONTH;
+    let (run_mm, day_mm) = (months(every_run.streams, run_hours), months(daily.streams, day_hours));
+    let all = streams_usd(run_mm + day_mm);
+    // The tiers price the whole; each part is shown at its share.
+    let share = |mm: f64| if run_mm + day_mm > 0.0 { all * mm / (run_mm + day_mm) } else { 0.0 };
+    let lines = vec![
+        Line {
+            item: "metric streams written every run".into(),
+            quantity: every_run.streams as f64,
+            unit: "streams",
+            usd: share(run_mm),
+            assumption: format!("billed {run_hours:.0} h a month each, USD 0.30 per metric-month (tiered)"),
+        },
+        Line {
+            item: "metric streams written once a day".into(),
+            quantity: daily.streams as f64,
+            unit: "streams",
+            usd: share(day_mm),
+            assumption: format!("billed {day_hours:.1} h a month each"),
+        },
+        Line {
+            item: "requests of every run".into(),
+            quantity: runs_per_month,
+            unit: "runs",
+            usd: every_run.requests_usd * runs_per_month,
+            assumption: format!("USD {:.6} a run at list price", every_run.requests_usd),
+        },
+        Line {
+            item: "requests of the daily run".into(),
+            quantity: price::DAYS_PER_MONTH,
+            unit: "days",
+            usd: daily.requests_usd * price::DAYS_PER_MONTH,
+            assumption: format!("USD {:.6} a day (Cost Explorer USD 0.01 a page)", daily.requests_usd),
+        },
+    ];
+    let monthly_usd = lines.iter().map(|l| l.usd).sum();
+    let streams = (every_run.streams + daily.streams) as f64;
+    let datadog_usd = streams * price::DATADOG_READS_PER_MONTH * price::GET_METRIC_DATA_PER_METRIC;
+    Projection { runs_per_month, lines, monthly_usd, datadog_usd, unknown }
+}
+
+/// Runs a month of a cron schedule (seconds first), counted over 30 days and scaled to 730 h.
+pub fn runs_per_month(schedule: &str) -> Option<f64> {
+    let cron = croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Required)
+        .dom_and_dow(true)
+        .build()
+        .parse(schedule)
+        .ok()?;
+    let start = chrono::DateTime::parse_from_rfc3339("2026-01-05T00:00:00Z").ok()?.to_utc();
+    let end = start + chrono::Days::new(30);
+    // A run a minute is 43,200 in 30 days; past ten times that, stop and scale. (croner's
+    // iterator skips every other second of "* * * * * *": each next time is asked for instead.)
+    let cap = 432_000usize;
+    let (mut n, mut t) = (0usize, cron.find_next_occurrence(&start, true).ok()?);
+    while t < end && n < cap {
+        n += 1;
+        t = cron.find_next_occurrence(&t, false).ok()?;
+    }
+    let span = if n == cap { (t - start).num_seconds() as f64 } else { 30.0 * 86_400.0 };
+    Some(n as f64 * (price::HOURS_PER_MONTH * 3600.0) / span)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::SeriesKey;
+
+    #[test]
+    fn streams_are_priced_over_the_tiers() {
+        assert!((streams_usd(100.0) - 30.0).abs() < 1e-9);
+        assert!((streams_usd(12_000.0) - (3_000.0 + 200.0)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_stream_written_every_15_minutes_costs_a_month_and_a_daily_one_a_24th() {
+        let every = Footprint { streams: 10, requests_usd: 0.00004 };
+        let daily = Footprint { streams: 24, requests_usd: 0.02 };
+        let p = project(2920.0, every, daily, vec![]);
+        let usd: Vec<f64> = p.lines.iter().map(|l| (l.usd * 1e4).round() / 1e4).collect();
+        // 10 × 0.30; 24 × 30.42/730 × 0.30; 2920 × 0.00004; 30.42 × 0.02.
+        assert_eq!(usd, [3.0, 0.3, 0.1168, 0.6083]);
+        assert!((p.monthly_usd - 4.0251).abs() < 1e-3, "{}", p.monthly_usd);
+        // 34 streams read 4,380 times at USD 0.01 per 1,000.
+        assert!((p.datadog_usd - 34.0 * 4380.0 * 1e-5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn runs_less_often_than_hourly_bill_fewer_hours() {
+        let p = project(120.0, Footprint { streams: 73, requests_usd: 0.0 }, Footprint::default(), vec![]);
+        assert!((p.lines[0].usd - 73.0 * 120.0 / 730.0 * 0.30).abs() < 1e-9);
+    }
+
+    #[test]
+    fn schedules_are_counted_in_runs_a_month() {
+        assert_eq!(runs_per_month("0 */15 * * * *"), Some(2920.0));
+        assert_eq!(runs_per_month("0 0 3 * * *").map(|r| r.round()), Some(30.0));
+        assert_eq!(runs_per_month("*/10 * * * * *"), Some(262_800.0));
+        // A run every second: counted over the first 432,000, scaled.
+        let every_second = runs_per_month("* * * * * *").unwrap();
+        assert!((every_second / (730.0 * 3600.0) - 1.0).abs() < 1e-5, "{every_second}");
+        assert_eq!(runs_per_month("not cron"), None);
+    }
+
+    #[test]
+    fn each_sample_belongs_to_the_part_that_writes_it() {
+        let day = "2026-12-01".parse().unwrap();
+        let key = |m, dims: Vec<(&'static str, &str)>| {
+            SeriesKey::new(m, dims.into_iter().map(|(k, v)| (k, v.to_string())).collect())
+        };
+        let bytes = Sample::daily(key(Metric::ScannedBytes, vec![("Source", "console"), ("Bucket", "b")]), day, 1.0);
+        assert_eq!(daily_part(&bytes), Some(SourceId::Antivirus));
+        let cost = Sample::daily(key(Metric::Cost, vec![("TagKey", "k"), ("TagValue", "v")]), day, 1.0);
+        assert_eq!(daily_part(&cost), Some(SourceId::Cost));
+        let verdict = Sample::gauge(
+            key(
+                Metric::ThresholdUtilization,
+                vec![("Rule", "growth"), ("Series", "ScannedBytes"), ("Source", "guardduty")],
+            ),
+            50.0,
+        );
+        assert_eq!(daily_part(&verdict), Some(SourceId::GuardDuty));
+        let capacity = Sample::gauge(
+            key(Metric::ThresholdUtilization, vec![("Rule", "capacity"), ("Series", "TaskCapacityUtilization")]),
+            50.0,
+        );
+        assert_eq!(daily_part(&capacity), None);
+        assert_eq!(
+            daily_part(&Sample::gauge(key(Metric::SourceUp, vec![("Source", "cost")]), 1.0)),
+            Some(SourceId::Cost)
+        );
+        assert_eq!(daily_part(&Sample::gauge(key(Metric::SourceUp, vec![("Source", "ecs")]), 1.0)), None);
+        assert_eq!(daily_part(&Sample::gauge(key(Metric::RunningTasks, vec![("Cluster", "c")]), 1.0)), None);
+    }
+}
