@@ -12,6 +12,7 @@ pub mod notify;
 pub mod report;
 pub mod rules;
 pub mod run;
+pub mod schedule;
 pub mod secret;
 pub mod selfcost;
 pub mod sink;

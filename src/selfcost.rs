@@ -148,28 +148,6 @@ pub fn project(runs_per_month: f64, every_run: Footprint, daily: Footprint, unkn
     Projection { runs_per_month, lines, monthly_usd, datadog_usd, unknown }
 }
 
-/// Runs a month of a cron schedule (seconds first), counted over 30 days and scaled to 730 h.
-pub fn runs_per_month(schedule: &str) -> Option<f64> {
-    let cron = croner::parser::CronParser::builder()
-        .seconds(croner::parser::Seconds::Required)
-        .dom_and_dow(true)
-        .build()
-        .parse(schedule)
-        .ok()?;
-    let start = chrono::DateTime::parse_from_rfc3339("2026-01-05T00:00:00Z").ok()?.to_utc();
-    let end = start + chrono::Days::new(30);
-    // A run a minute is 43,200 in 30 days; past ten times that, stop and scale. (croner's
-    // iterator skips every other second of "* * * * * *": each next time is asked for instead.)
-    let cap = 432_000usize;
-    let (mut n, mut t) = (0usize, cron.find_next_occurrence(&start, true).ok()?);
-    while t < end && n < cap {
-        n += 1;
-        t = cron.find_next_occurrence(&t, false).ok()?;
-    }
-    let span = if n == cap { (t - start).num_seconds() as f64 } else { 30.0 * 86_400.0 };
-    Some(n as f64 * (price::HOURS_PER_MONTH * 3600.0) / span)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,17 +176,6 @@ mod tests {
     fn runs_less_often_than_hourly_bill_fewer_hours() {
         let p = project(120.0, Footprint { streams: 73, requests_usd: 0.0 }, Footprint::default(), vec![]);
         assert!((p.lines[0].usd - 73.0 * 120.0 / 730.0 * 0.30).abs() < 1e-9);
-    }
-
-    #[test]
-    fn schedules_are_counted_in_runs_a_month() {
-        assert_eq!(runs_per_month("0 */15 * * * *"), Some(2920.0));
-        assert_eq!(runs_per_month("0 0 3 * * *").map(|r| r.round()), Some(30.0));
-        assert_eq!(runs_per_month("*/10 * * * * *"), Some(262_800.0));
-        // A run every second: counted over the first 432,000, scaled.
-        let every_second = runs_per_month("* * * * * *").unwrap();
-        assert!((every_second / (730.0 * 3600.0) - 1.0).abs() < 1e-5, "{every_second}");
-        assert_eq!(runs_per_month("not cron"), None);
     }
 
     #[test]

@@ -111,6 +111,39 @@ impl Config {
     }
 }
 
+impl Config {
+    /// With daily totals read once a day, a daily source's schedule must run on every day after
+    /// the day before has settled, or that day's totals are never read.
+    fn days_skipped(&self) -> Vec<(String, String)> {
+        use crate::model::SourceId;
+        if self.collector.daily_totals != DailyTotals::Once {
+            return Vec::new();
+        }
+        let settle = self.collector.settle_hours;
+        let own = |id: SourceId| match id {
+            SourceId::Antivirus => self.antivirus.as_ref().and_then(|c| c.schedule.as_ref()),
+            SourceId::GuardDuty => self.guardduty.as_ref().and_then(|c| c.schedule.as_ref()),
+            SourceId::Cost => self.cost.as_ref().and_then(|c| c.schedule.as_ref()),
+            SourceId::Ecs => None,
+        };
+        let mut out: Vec<(String, String)> = Vec::new();
+        for id in [SourceId::Antivirus, SourceId::GuardDuty, SourceId::Cost] {
+            let Some(schedule) = self.source_schedule(id) else { continue };
+            let path = match own(id) {
+                Some(_) => format!("{}.schedule", id.name()),
+                None => "collector.schedule".to_string(),
+            };
+            if out.iter().any(|(p, _)| *p == path) {
+                continue;
+            }
+            if let Some(day) = crate::schedule::misses_a_day(schedule, settle) {
+                out.push((path, format!("{schedule:?} leaves days without a run after {settle:02}:00 UTC (e.g. {day}; collector.settle_hours): those days' totals would never be read; run at least daily after the settling delay, or set collector.daily_totals = \"every_run\"")));
+            }
+        }
+        out
+    }
+}
+
 impl TryFrom<RawConfig> for Config {
     /// Every problem found, as (TOML path, message). Pure: no environment, no network.
     type Error = Vec<(String, String)>;
@@ -141,7 +174,12 @@ impl TryFrom<RawConfig> for Config {
         if !problems.is_empty() {
             return Err(problems);
         }
-        Ok(Config { collector, antivirus, guardduty, cost, ecs, rules, alerts, teams })
+        let config = Config { collector, antivirus, guardduty, cost, ecs, rules, alerts, teams };
+        let skipped = config.days_skipped();
+        if !skipped.is_empty() {
+            return Err(skipped);
+        }
+        Ok(config)
     }
 }
 
