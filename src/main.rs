@@ -53,6 +53,13 @@ enum Command {
         #[arg(long, env = "COSTWARDEN_CONSOLE_URL")]
         console_url: Option<reqwest::Url>,
     },
+    /// Exit 0 when the daemon on this host has run within two intervals of its schedule, 1 when
+    /// not (the image's HEALTHCHECK, a liveness probe); reads the heartbeat the daemon writes
+    Health {
+        /// Seconds a heartbeat stays fresh (default: two schedule intervals and a minute)
+        #[arg(long)]
+        max_age: Option<i64>,
+    },
     /// Collect (writing nothing, notifying nobody) and show every rule's verdict, worst first
     Status {
         /// Print the verdicts as JSON
@@ -159,6 +166,7 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(exit(report.ok()))
         }
         Command::Backtest { input, series, threshold, json } => backtest(&config, &input, series, threshold, json),
+        Command::Health { max_age } => Ok(health(&load(&config)?, max_age)),
         Command::Cost { json, console_url } => cost(app(load(&config)?, console_url).await, json).await,
         Command::Run { json, dry_run, force, lock_wait, console_url } => {
             let app = app(load(&config)?, console_url).await;
@@ -208,6 +216,24 @@ async fn cost(app: App, json: bool) -> anyhow::Result<ExitCode> {
         print!("{}", report::cost_table(&report, &app.config));
     }
     Ok(exit(report.sources.iter().all(|s| s.status != costwarden::Status::Failed)))
+}
+
+fn health(config: &Config, max_age: Option<i64>) -> ExitCode {
+    use costwarden::run::health;
+    let schedules = costwarden::model::SourceId::ALL.into_iter().filter_map(|id| config.source_schedule(id));
+    let runs = schedules.filter_map(costwarden::schedule::runs_per_month).fold(0.0, f64::max);
+    let max = max_age.map(chrono::TimeDelta::seconds).unwrap_or_else(|| health::max_age(runs));
+    let path = health::path_for(&config.collector.namespace);
+    match health::judge(health::read(&path).as_ref(), chrono::Utc::now(), max) {
+        Ok(fine) => {
+            println!("healthy: {fine}");
+            ExitCode::SUCCESS
+        }
+        Err(wrong) => {
+            println!("unhealthy: {wrong}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 fn load(path: &Path) -> anyhow::Result<Config> {

@@ -137,11 +137,23 @@ async fn daemon_runs_on_schedule_skips_overlapping_ticks_and_stops_cleanly_on_si
         &format!("namespace = \"{NAMESPACE}\"\nschedule = \"* * * * * *\""),
     );
     let config = write_config(&s, &text);
+    let health = |extra: &[&str]| {
+        let out =
+            command(env!("CARGO_BIN_EXE_costwarden"), &s).args(["health", "--config", &config]).args(extra).output();
+        let out = out.unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let (code, said) = health(&[]);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.starts_with("unhealthy: no heartbeat"), "{said}");
     let child = command(env!("CARGO_BIN_EXE_costwarden"), &s)
         .args(["--log-format", "json", "daemon", "--config", &config])
         .spawn()
         .unwrap();
     tokio::time::sleep(Duration::from_secs(6)).await;
+    let (code, said) = health(&[]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.starts_with("healthy: last run complete at "), "{said}");
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
@@ -159,6 +171,11 @@ async fn daemon_runs_on_schedule_skips_overlapping_ticks_and_stops_cleanly_on_si
     assert_eq!(messages.last().map(String::as_str), Some("stopped"), "{stderr}");
     let svc = [("Cluster", CLUSTER), ("Service", AGENTS)];
     assert_eq!(read_metric(&s.moto, NAMESPACE, "RunningTaskCount", &svc, StandardUnit::Count).await, Some(7.0));
+    // Stopped: the last beat grows old.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (code, said) = health(&["--max-age", "1"]);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("more than 1 s without a run"), "{said}");
 }
 
 #[test]

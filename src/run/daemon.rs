@@ -36,6 +36,14 @@ pub fn schedules(app: &App) -> BTreeMap<String, Vec<SourceId>> {
 /// How long a tick waits for a `costwarden run` on this host to finish.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
 
+/// The heartbeat `costwarden health` reads; a failure to write it is logged, never fatal.
+fn beat(app: &App, ok: Option<bool>) {
+    let path = super::health::path_for(&app.config.collector.namespace);
+    if let Err(e) = super::health::record(&path, &super::health::Beat { at: Utc::now(), ok }) {
+        tracing::warn!(path = %path.display(), error = %e, "cannot write the heartbeat");
+    }
+}
+
 pub async fn run(app: Arc<App>) -> Result<(), Error> {
     let sched_err = |e: tokio_cron_scheduler::JobSchedulerError| Error::Scheduler(e.to_string());
     let mut scheduler = JobScheduler::new().await.map_err(sched_err)?;
@@ -61,6 +69,7 @@ pub async fn run(app: Arc<App>) -> Result<(), Error> {
                     }
                 };
                 let report = run_sources(&app, Utc::now(), false, Some(&sources)).await;
+                beat(&app, Some(report.ok()));
                 if report.ok() {
                     tracing::info!(schedule = %expr, datums = report.sink.written, transitions = report.alerts.transitions.len(), "run finished");
                 } else {
@@ -72,6 +81,7 @@ pub async fn run(app: Arc<App>) -> Result<(), Error> {
         scheduler.add(job).await.map_err(sched_err)?;
     }
     scheduler.start().await.map_err(sched_err)?;
+    beat(&app, None);
 
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(Error::Signal)?;
     tokio::select! {

@@ -4,6 +4,7 @@
 pub mod cadence;
 pub mod cycle;
 pub mod daemon;
+pub mod health;
 pub mod lambda;
 pub mod lock;
 
