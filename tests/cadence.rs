@@ -72,7 +72,7 @@ async fn daily_totals_are_read_once_a_day_and_a_restart_agrees() {
     assert!(r.ok(), "{}", costwarden::report::human(&r));
     assert_eq!((status(&r, SourceId::Antivirus), status(&r, SourceId::Cost)), (Status::Ok, Status::Ok));
     assert_eq!(reads(&p), (2, 3, 1));
-    assert_eq!(daily_datums(&r), 7, "4 scan and 3 cost totals of yesterday");
+    assert_eq!(daily_datums(&r), 5, "2 scanned volumes (object counts are off) and 3 cost totals of yesterday");
 
     // A minute later, and after a restart: only ECS is read, no daily datum is sent again.
     let restarted = process(&p, "").await;
@@ -166,8 +166,8 @@ async fn every_run_projects_the_same_month_from_what_the_wire_saw() {
     // Every stream the quiet run wrote is one every run writes; the daily run's are split.
     assert_eq!(q.lines[0].quantity, quiet.datums as f64);
     assert_eq!(d.lines[0].quantity + d.lines[1].quantity, daily.datums as f64);
-    // 4 scan and 3 cost totals, 2 SourceUp, 2 x 3 records.
-    assert_eq!(d.lines[1].quantity, 15.0, "{d:#?}");
+    // 2 scanned volumes and 3 cost totals, 2 SourceUp, 2 x 3 records.
+    assert_eq!(d.lines[1].quantity, 13.0, "{d:#?}");
     // The quiet run's requests, priced as the wire counted them.
     let mut wire_usd = 0.0;
     for (api, n) in &after {

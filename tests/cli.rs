@@ -154,10 +154,10 @@ async fn run_prints_a_summary_writes_metrics_and_never_prints_the_password() {
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     assert!(stdout.starts_with("costwarden run OK at "), "{stdout}");
     for line in [
-        // 11 data datums (4 scan, 3 cost, 4 ECS), 4 capacity rule datums, 7 health; then the
+        // 9 data datums (2 scanned volumes, 3 cost, 4 ECS), 4 capacity rule datums, 7 health; then the
         // records of the two daily sources' run (3 each) in a request of their own;
         // GetMetricData: which daily totals are due.
-        "datums: 28 written, 0 failed, in 2 PutMetricData request(s)",
+        "datums: 26 written, 0 failed, in 2 PutMetricData request(s)",
         "requests: ConsoleToken 1, ConsoleStats 3, GetMetricData 1, GetCostAndUsage 2, DescribeServices 1, DescribeScalableTargets 1, PutMetricData 2, ListMetrics 1",
         "estimated API cost of this run: USD 0.02004",
     ] {
@@ -165,7 +165,7 @@ async fn run_prints_a_summary_writes_metrics_and_never_prints_the_password() {
     }
     assert!(!stdout.contains(PASSWORD) && !stderr.contains(PASSWORD), "the password leaked:\n{stdout}{stderr}");
     assert!(!stderr.contains("tok-1"), "the bearer token leaked:\n{stderr}");
-    assert_eq!(list_metrics(&p.moto, NAMESPACE).await.len(), 28);
+    assert_eq!(list_metrics(&p.moto, NAMESPACE).await.len(), 26);
     let last = stdout.lines().last().unwrap();
     assert!(last.starts_with("  self-cost: USD ") && last.contains(" a month projected (2920 runs;"), "{stdout}");
 }
@@ -181,7 +181,11 @@ async fn dry_run_prints_the_datums_and_writes_nothing() {
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     assert!(stdout.contains("ScannedBytes{Bucket=uploads-prod,Source=console} 4000000000 Bytes\n"), "{stdout}");
     assert!(stdout.contains("TaskCapacityUtilization{Cluster=CloudStorageSecCluster-t1,Service=CloudStorageSecAgentService-t1} 70 Percent\n"), "{stdout}");
-    assert!(stdout.contains("datums: 20 would be written"), "{stdout}");
+    assert!(stdout.contains("datums: 18 would be written"), "{stdout}");
+    // Off by default: the Console is licensed by the GB, and ECS's details no monitor needs.
+    for off in ["ScannedObjects", "DesiredTaskCount", "PendingTaskCount", "MaxTaskCount", "ApiRequests"] {
+        assert!(!stdout.contains(off), "{off} written by default:\n{stdout}");
+    }
     assert!(!stdout.contains(PASSWORD) && !stderr.contains(PASSWORD));
     assert_eq!(list_metrics(&p.moto, NAMESPACE).await, Vec::<String>::new());
 }
@@ -296,18 +300,18 @@ async fn cost_projects_the_month_from_the_daily_runs_records_without_reading_cos
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     // Every run: 4 ECS, 2 capacity utilisations and 2 alert states (both services at warning),
     // SourceUp and 4 totals = 13 streams x USD 0.30; GetMetricData (records, alert states),
-    // ListMetrics and one PutMetricData = USD 0.00004 a run x 2920. Daily: 7 totals, 2 SourceUp,
-    // 6 records = 15 streams x 30.4/730 x USD 0.30; 2 Cost Explorer pages (0.02) and a
+    // ListMetrics and one PutMetricData = USD 0.00004 a run x 2920. Daily: 5 totals, 2 SourceUp,
+    // 6 records = 13 streams x 30.4/730 x USD 0.30; 2 Cost Explorer pages (0.02) and a
     // PutMetricData (0.00001) a day x 30.4 (the Console's credentials come from the
-    // environment here: no secret read). Datadog: 28 streams x 4,380 reads x USD 0.00001.
+    // environment here: no secret read). Datadog: 26 streams x 4,380 reads x USD 0.00001.
     for line in [
         "  runs a month: 2920 (schedule \"0 */15 * * * *\")",
         "  metric streams written every run         13 streams      3.90  billed 730 h a month each, USD 0.30 per metric-month (tiered)",
-        "  metric streams written once a day        15 streams      0.19  billed 30.4 h a month each",
+        "  metric streams written once a day        13 streams      0.16  billed 30.4 h a month each",
         "  requests of every run                     2920 runs      0.12  USD 0.000040 a run at list price",
         "  requests of the daily run                   30 days      0.61  USD 0.020010 a day (Cost Explorer USD 0.01 a page)",
-        "  total                                                    4.81",
-        "  Datadog's crawler (on your AWS bill)                     1.23  an estimate",
+        "  total                                                    4.79",
+        "  Datadog's crawler (on your AWS bill)                     1.14  an estimate",
     ] {
         assert!(stdout.contains(line), "expected {line:?} in:\n{stdout}");
     }

@@ -20,7 +20,8 @@ async fn full_cycle_writes_every_metric_with_exact_names_dimensions_values_and_u
     // Every optional stream too.
     let text = config_text(&console.url, "")
         .replace("max_attempts = 2\n", "max_attempts = 2\napi_metrics = true\n")
-        .replace("[ecs]\n", "[ecs]\ntask_details = true\n");
+        .replace("[ecs]\n", "[ecs]\ntask_details = true\n")
+        .replace("[antivirus]\n", "[antivirus]\nobject_counts = true\n");
     let app = app(&moto, costwarden::config::Config::parse(&text, "t.toml").unwrap()).await;
 
     let report = run_once(&app, chrono::Utc::now(), false).await;

@@ -18,6 +18,10 @@ pub struct Antivirus<P = Plan> {
     pub history_days: u32,
     #[serde(default)]
     pub api: ConsoleApi,
+    /// Also write ScannedObjects per bucket. Off by default: the product is licensed by the GB,
+    /// and each bucket's count is one more daily stream (USD 0.0125 a month).
+    #[serde(default)]
+    pub object_counts: bool,
     #[serde(default)]
     pub buckets: Vec<Bucket<P>>,
 }
@@ -165,8 +169,8 @@ impl Antivirus<PlanSpec> {
             v.non_empty("antivirus.credentials.password_env", &self.credentials.password_env);
         }
         let buckets = resolve_buckets("antivirus.buckets", self.buckets, v);
-        let Antivirus { enabled, schedule, base_url, credentials, history_days, api, .. } = self;
-        Antivirus { enabled, schedule, base_url, credentials, history_days, api, buckets }
+        let Antivirus { enabled, schedule, base_url, credentials, history_days, api, object_counts, .. } = self;
+        Antivirus { enabled, schedule, base_url, credentials, history_days, api, object_counts, buckets }
     }
 }
 

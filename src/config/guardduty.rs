@@ -15,6 +15,9 @@ pub struct GuardDuty<P = Plan> {
     pub plan_id: String,
     #[serde(default = "d_gd_history")]
     pub history_days: u32,
+    /// Write ScannedObjects per bucket (on by default: GuardDuty prices each 1,000 objects).
+    #[serde(default = "d_true")]
+    pub object_counts: bool,
     #[serde(default)]
     pub buckets: Vec<Bucket<P>>,
 }
@@ -35,6 +38,7 @@ impl GuardDuty<PlanSpec> {
             schedule: self.schedule,
             plan_id: self.plan_id,
             history_days: self.history_days,
+            object_counts: self.object_counts,
             buckets,
         }
     }

@@ -371,13 +371,17 @@ fn project(
 /// What is written to CloudWatch: every gauge, and each daily series' total for `report_day`
 /// (the previous UTC day), stamped at collection time. So the day a datum belongs to is always
 /// the UTC day before its timestamp, and Datadog (which does not backfill) sees every datum.
-/// The ECS counts beside the running one are written only with `ecs.task_details` (the rules
-/// read them from the observations either way).
+/// The ECS counts beside the running one are written only with `ecs.task_details`, object
+/// counts only with their source's `object_counts` (the rules read the observations either way).
 pub fn publishable(obs: &Observations, report_day: NaiveDate, cfg: &crate::config::Config) -> Vec<Sample> {
     let details = cfg.ecs.as_ref().is_some_and(|e| e.task_details);
     let written = |m: Metric| details || !matches!(m, Metric::DesiredTasks | Metric::PendingTasks | Metric::MaxTasks);
+    let objects = |source: Option<&str>| match source {
+        Some(crate::metrics::SOURCE_CONSOLE) => cfg.antivirus.as_ref().is_some_and(|a| a.object_counts),
+        _ => cfg.guardduty.as_ref().is_none_or(|g| g.object_counts),
+    };
     let mut out = Vec::with_capacity(obs.daily.len() + obs.gauges.len());
-    for d in obs.daily.values() {
+    for d in obs.daily.values().filter(|d| d.key.metric != Metric::ScannedObjects || objects(d.key.dim(DIM_SOURCE))) {
         if let Some(v) = d.get(report_day) {
             let mut s = Sample::daily(d.key.clone(), report_day, v);
             s.estimated = d.is_estimated(report_day);

@@ -110,6 +110,7 @@ mod tests {
             enabled: true,
             plan_id: "plan-1".into(),
             history_days: 7,
+            object_counts: true,
             buckets: vec![
                 Bucket { name: "alpha".into(), owner: None, plan: None, anomaly_drops: None },
                 Bucket { name: "beta".into(), owner: None, plan: None, anomaly_drops: None },
