@@ -495,7 +495,8 @@ fn self_cost(report: &serde_json::Value, cfg: &std::path::Path, aws: &str, conso
     let text = std::fs::read_to_string(cfg).unwrap();
     let before = text
         .replacen("[collector]\n", "[collector]\ndaily_totals = \"every_run\"\napi_metrics = true\n", 1)
-        .replacen("[ecs]\n", "[ecs]\ntask_details = true\n", 1);
+        .replacen("[ecs]\n", "[ecs]\ntask_details = true\n", 1)
+        .replacen("[antivirus]\n", "[antivirus]\nobject_counts = true\n", 1);
     let before_cfg = cfg.with_extension("before.toml");
     std::fs::write(&before_cfg, before).unwrap();
     let (_, _, code, old) = run_child(&["cost", "--json"], &before_cfg, aws, console);
