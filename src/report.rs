@@ -100,7 +100,7 @@ pub fn human(r: &RunReport) -> String {
 pub fn cost_table(r: &RunReport, cfg: &crate::config::Config) -> String {
     let p = &r.self_cost;
     let mut out = String::new();
-    let schedule = cfg.ecs.as_ref().and_then(|e| e.schedule.as_deref()).unwrap_or(&cfg.collector.schedule);
+    let schedule = cfg.every_run_schedule();
     let _ = writeln!(out, "costwarden's own AWS bill, projected to a month (list prices, us-east-1)");
     let _ = writeln!(out, "  runs a month: {:.0} (schedule \"{schedule}\")", p.runs_per_month);
     let _ = writeln!(out, "  {:<36} {:>14} {:>9}  assumption", "item", "quantity", "USD");

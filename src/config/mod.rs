@@ -112,6 +112,12 @@ impl Config {
 }
 
 impl Config {
+    /// The schedule of the part every run does (the ECS gauges), which the self-cost projection
+    /// counts runs by: ECS's own when it is enabled and has one, else `collector.schedule`.
+    pub fn every_run_schedule(&self) -> &str {
+        self.source_schedule(crate::model::SourceId::Ecs).unwrap_or(&self.collector.schedule)
+    }
+
     /// With daily totals read once a day, a daily source's schedule must run on every day after
     /// the day before has settled, or that day's totals are never read.
     fn days_skipped(&self) -> Vec<(String, String)> {

@@ -351,8 +351,7 @@ fn project(
     records: &Records,
 ) -> crate::selfcost::Projection {
     let cfg = &app.config;
-    let schedule = cfg.ecs.as_ref().and_then(|e| e.schedule.as_deref()).unwrap_or(&cfg.collector.schedule);
-    let runs = crate::schedule::runs_per_month(schedule).unwrap_or(0.0);
+    let runs = crate::schedule::runs_per_month(cfg.every_run_schedule()).unwrap_or(0.0);
     let (mut daily, mut unknown) = (Footprint::default(), Vec::new());
     if cfg.collector.daily_totals == DailyTotals::Once {
         let daily_sources =
