@@ -8,7 +8,7 @@
 //!
 //! AWS is moto behind a latency proxy (tests/support/proxy.rs), except CloudWatch: moto needs
 //! seconds per 1,000-datum PutMetricData, so PutMetricData and ListMetrics go to the project's
-//! awsQuery double (tests/support/cloudwatch.rs) behind the same proxy. The Console is the
+//! CloudWatch double (tests/support/cloudwatch.rs, RPC v2 CBOR) behind the same proxy. The Console is the
 //! project's double with the same latency.
 
 /// The daily sources of the bench's configuration (the Console and Cost Explorer): each writes
@@ -323,7 +323,7 @@ async fn main() {
         // otherwise compete with the client it measures (a real Console runs elsewhere).
         console.prerender(days_ago(CONSOLE_DAYS), days_ago(1), PAGE_SIZE as usize);
         *console.state.delay.lock().unwrap() = LATENCY;
-        // moto takes seconds per 1,000-datum PutMetricData; CloudWatch goes to the awsQuery double.
+        // moto takes seconds per 1,000-datum PutMetricData; CloudWatch goes to the CBOR double.
         let cw = CloudWatchDouble::start(0).await;
         let routes = [("PutMetricData", cw.url.as_str()), ("ListMetrics", cw.url.as_str())];
         let proxy = LatencyProxy::with_routes(&moto.url, &routes, LATENCY).await;

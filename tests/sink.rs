@@ -1,4 +1,4 @@
-//! The CloudWatch sink under throttling, against a loopback awsQuery double.
+//! The CloudWatch sink under throttling, against a loopback CloudWatch double (RPC v2 CBOR).
 
 mod support;
 

@@ -71,8 +71,9 @@ pub fn datum(s: &Sample, now: ChronoDateTime<Utc>) -> MetricDatum {
         .build()
 }
 
-/// An upper bound of a datum's size in the awsQuery form encoding (every value byte counted as
-/// a 3-byte percent escape), so batches never cross the 1 MB request limit.
+/// An upper bound of a datum's size on the wire, so batches never cross the 1 MB request limit:
+/// sized for the awsQuery form encoding (every value byte a 3-byte percent escape), which is
+/// larger than the same datum in RPC v2 CBOR (names and values as raw text, small headers).
 pub fn encoded_size_bound(d: &MetricDatum) -> usize {
     const FIELD: usize = 64; // "MetricData.member.1000.Dimensions.member.30.Value=" and "&"
     let text = |s: Option<&str>| FIELD + 3 * s.map_or(0, str::len);

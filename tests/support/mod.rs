@@ -2,6 +2,7 @@
 //! to seed them and read back what costwarden wrote. Shared by tests, examples and benches.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod cbor;
 pub mod cloudwatch;
 pub mod console;
 pub mod lambda_api;

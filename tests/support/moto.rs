@@ -1,13 +1,20 @@
 //! A private moto_server per test: real AWS wire protocols on 127.0.0.1, isolated state.
+//! Clients reach it through the CBOR front (support::cbor), which CloudWatch's SDK needs.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::cbor::CborFront;
+
 pub struct Moto {
     child: Child,
+    front: Option<CborFront>,
+    /// Where clients go: the front, which relays everything but CloudWatch unchanged.
     pub url: String,
+    /// moto itself, for a test that checks the front.
+    pub direct_url: String,
 }
 
 impl Drop for Moto {
@@ -46,12 +53,16 @@ impl Moto {
             let child = cmd.spawn().unwrap_or_else(|e| {
                 panic!("cannot start {:?}: {e}. Run scripts/setup (or pip install 'moto[server]') first", moto_binary())
             });
-            let mut moto = Moto { child, url: format!("http://127.0.0.1:{port}") };
+            let direct_url = format!("http://127.0.0.1:{port}");
+            let mut moto = Moto { child, front: None, url: direct_url.clone(), direct_url };
             let deadline = Instant::now() + Duration::from_secs(30);
             let http = reqwest::Client::new();
             while Instant::now() < deadline {
                 if let Ok(r) = http.get(format!("{}/moto-api/", moto.url)).send().await {
                     if r.status().is_success() {
+                        let front = CborFront::start(&moto.direct_url).await;
+                        moto.url = front.url.clone();
+                        moto.front = Some(front);
                         return moto;
                     }
                 }

@@ -85,9 +85,12 @@ impl LatencyProxy {
     }
 }
 
-/// The API an AWS request calls: the JSON protocols name it in X-Amz-Target, awsQuery in the
-/// (possibly gzipped) form body's Action.
-fn api_name(headers: &HeaderMap, body: &[u8]) -> String {
+/// The API an AWS request calls: RPC v2 CBOR names it in the path, the JSON protocols in
+/// X-Amz-Target, awsQuery in the (possibly gzipped) form body's Action.
+fn api_name(path: &str, headers: &HeaderMap, body: &[u8]) -> String {
+    if let Some(op) = super::cbor::operation(path) {
+        return op.to_string();
+    }
     if let Some(t) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
         return t.rsplit('.').next().unwrap_or(t).to_string();
     }
@@ -110,7 +113,7 @@ async fn forward(State(s): State<Arc<ProxyState>>, req: Request) -> Response {
         Ok(b) => b,
         Err(_) => return StatusCode::PAYLOAD_TOO_LARGE.into_response(),
     };
-    let api = api_name(&parts.headers, &body);
+    let api = api_name(parts.uri.path(), &parts.headers, &body);
     let upstream = s.routes.get(&api).unwrap_or(&s.upstream).clone();
     *s.counts.lock().unwrap().entry(api.clone()).or_default() += 1;
     if let Some(fault) = take_fault(&s, &api) {
@@ -132,25 +135,5 @@ fn take_fault(s: &ProxyState, api: &str) -> Option<Response> {
 
 async fn relay(s: &ProxyState, parts: axum::http::request::Parts, body: Bytes, upstream: String) -> Response {
     tokio::time::sleep(s.latency).await;
-    let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let mut up = s.http.request(parts.method.clone(), format!("{upstream}{path}")).body(body);
-    for (k, v) in &parts.headers {
-        if k != "host" && k != "content-length" {
-            up = up.header(k, v);
-        }
-    }
-    match up.send().await {
-        Ok(r) => {
-            let status = r.status();
-            let mut headers = HeaderMap::new();
-            for (k, v) in r.headers() {
-                if k != "content-length" && k != "transfer-encoding" && k != "connection" {
-                    headers.insert(k.clone(), v.clone());
-                }
-            }
-            let bytes = r.bytes().await.unwrap_or_default();
-            (status, headers, bytes).into_response()
-        }
-        Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
-    }
+    super::cbor::relay(&s.http, parts, body, &upstream).await
 }
