@@ -92,6 +92,10 @@ enum Command {
         /// Print the projection as JSON
         #[arg(long)]
         json: bool,
+        /// Project with this many daily series (buckets, tag values, their rule streams) instead
+        /// of those recorded by the last daily run: before the first one, or to ask "what if"
+        #[arg(long, value_name = "N")]
+        daily_series: Option<usize>,
         /// Override antivirus.base_url (e.g. a local Console double)
         #[arg(long, env = "COSTWARDEN_CONSOLE_URL")]
         console_url: Option<reqwest::Url>,
@@ -167,10 +171,12 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Backtest { input, series, threshold, json } => backtest(&config, &input, series, threshold, json),
         Command::Health { max_age } => Ok(health(&load(&config)?, max_age)),
-        Command::Cost { json, console_url } => cost(app(load(&config)?, console_url).await, json).await,
+        Command::Cost { json, daily_series, console_url } => {
+            cost(app(load(&config)?, console_url).await, json, daily_series).await
+        }
         Command::Run { json, dry_run, force, lock_wait, console_url } => {
             let app = app(load(&config)?, console_url).await;
-            let opts = Options { dry_run, force: force || dry_run };
+            let opts = Options { dry_run, force: force || dry_run, daily_series: None };
             // One run at a time on this host: the second reads the state the first left.
             let _lock = match dry_run {
                 true => None,
@@ -202,10 +208,10 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
 /// A run as the schedule makes it when nothing daily is due, writing nothing: its footprint is
 /// every run's, the daily runs' comes from their records. With `every_run` every source is read
 /// (Cost Explorer included): that is what each run does.
-async fn cost(app: App, json: bool) -> anyhow::Result<ExitCode> {
+async fn cost(app: App, json: bool, daily_series: Option<usize>) -> anyhow::Result<ExitCode> {
     let every_run = app.config.collector.daily_totals == costwarden::config::DailyTotals::EveryRun;
     let only: &[costwarden::model::SourceId] = &[costwarden::model::SourceId::Ecs];
-    let opts = Options { dry_run: true, force: every_run };
+    let opts = Options { dry_run: true, force: every_run, daily_series };
     let report = run_cycle(&app, chrono::Utc::now(), opts, (!every_run).then_some(only)).await;
     if json {
         print_json(&serde_json::json!({

@@ -103,6 +103,9 @@ pub fn cost_table(r: &RunReport, cfg: &crate::config::Config) -> String {
     let schedule = cfg.every_run_schedule();
     let _ = writeln!(out, "costwarden's own AWS bill, projected to a month (list prices, us-east-1)");
     let _ = writeln!(out, "  runs a month: {:.0} (schedule \"{schedule}\")", p.runs_per_month);
+    if let Some(n) = p.daily_series_given {
+        let _ = writeln!(out, "  daily series: {n} as given (--daily-series), in place of those last recorded");
+    }
     let _ = writeln!(out, "  {:<36} {:>14} {:>9}  assumption", "item", "quantity", "USD");
     for l in &p.lines {
         let qty = format!("{:.0} {}", l.quantity, l.unit);

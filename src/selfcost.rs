@@ -84,6 +84,9 @@ pub struct Projection {
     /// Daily sources whose daily part is not known yet (never published, not read this run).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown: Vec<SourceId>,
+    /// The daily series a user gave (`cost --daily-series`), in place of those recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub daily_series_given: Option<usize>,
 }
 
 /// USD a month for `metric_months` of custom metrics, over the tiers.
@@ -145,7 +148,7 @@ pub fn project(runs_per_month: f64, every_run: Footprint, daily: Footprint, unkn
     let monthly_usd = lines.iter().map(|l| l.usd).sum();
     let streams = (every_run.streams + daily.streams) as f64;
     let datadog_usd = streams * price::DATADOG_READS_PER_MONTH * price::GET_METRIC_DATA_PER_METRIC;
-    Projection { runs_per_month, lines, monthly_usd, datadog_usd, unknown }
+    Projection { runs_per_month, lines, monthly_usd, datadog_usd, unknown, daily_series_given: None }
 }
 
 #[cfg(test)]

@@ -104,7 +104,7 @@ async fn daily_totals_are_read_once_a_day_and_a_restart_agrees() {
     }
 
     // On demand: everything again.
-    let forced = run_cycle(&restarted, at(3), Options { dry_run: false, force: true }, None).await;
+    let forced = run_cycle(&restarted, at(3), Options { dry_run: false, force: true, daily_series: None }, None).await;
     assert_eq!(status(&forced, SourceId::Cost), Status::Ok);
     assert_eq!(reads(&p).0, 4, "the forced run's two Cost Explorer pages");
 
@@ -148,7 +148,7 @@ async fn every_run_projects_the_same_month_from_what_the_wire_saw() {
     // The first run leaves the capacity alert states that the next ones read back; the second,
     // forced, is a daily run like any other day's.
     assert!(run_once(&app, at(0), false).await.ok());
-    let daily = run_cycle(&app, at(1), Options { dry_run: false, force: true }, None).await;
+    let daily = run_cycle(&app, at(1), Options { dry_run: false, force: true, daily_series: None }, None).await;
     assert_eq!(status(&daily, SourceId::Cost), Status::Ok, "{}", costwarden::report::human(&daily));
     let before = p.proxy.counts();
     let quiet = run_once(&process(&p, "").await, at(2), false).await;

@@ -293,6 +293,25 @@ async fn cost_projects_the_month_from_the_daily_runs_records_without_reading_cos
     assert!(stdout.contains("the daily part of antivirus is not recorded yet"), "{stdout}");
     assert!(stdout.contains("the daily part of cost is not recorded yet"), "{stdout}");
 
+    // Or with a count the user gives: 100 series and the 2 sources' 3 records each, written
+    // once a day: 106 x (30.4 h / 730 h) x USD 0.30 = 1.325 (shown 1.32); one Cost Explorer page (0.01) and one
+    // PutMetricData (0.00001) a day x 30.4 = 0.30.
+    let given = {
+        let (cfg, env) = (cfg.clone(), env.clone());
+        move || costwarden(&["cost", "--daily-series", "100", "--config", &cfg], &env)
+    };
+    let out = tokio::task::spawn_blocking(given).await.unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    for line in [
+        "  daily series: 100 as given (--daily-series), in place of those last recorded",
+        "  metric streams written once a day       106 streams      1.32  billed 30.4 h a month each",
+        "  requests of the daily run                   30 days      0.30  USD 0.010010 a day (Cost Explorer USD 0.01 a page)",
+    ] {
+        assert!(stdout.contains(line), "expected {line:?} in:\n{stdout}");
+    }
+    assert!(!stdout.contains("not recorded"), "{stdout}");
+
     let run = tokio::task::spawn_blocking(move || costwarden(&["run", "--config", &cfg], &env)).await.unwrap();
     assert_eq!(run.status.code(), Some(0), "{:?}", text(&run));
     let out = tokio::task::spawn_blocking(cost).await.unwrap();

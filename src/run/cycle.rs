@@ -30,16 +30,18 @@ pub struct Options {
     pub dry_run: bool,
     /// Read every source, daily totals too, whether or not they are due (`run --force`).
     pub force: bool,
+    /// The daily series to project with instead of those recorded (`cost --daily-series`).
+    pub daily_series: Option<usize>,
 }
 
 /// A cycle over every enabled source. A dry run reads everything, as `status` does.
 pub async fn run_once(app: &App, now: DateTime<Utc>, dry_run: bool) -> RunReport {
-    run_cycle(app, now, Options { dry_run, force: dry_run }, None).await
+    run_cycle(app, now, Options { dry_run, force: dry_run, daily_series: None }, None).await
 }
 
 /// A cycle over some sources only (the daemon's per-source schedules); None = all enabled.
 pub async fn run_sources(app: &App, now: DateTime<Utc>, dry_run: bool, only: Option<&[SourceId]>) -> RunReport {
-    run_cycle(app, now, Options { dry_run, force: dry_run }, only).await
+    run_cycle(app, now, Options { dry_run, force: dry_run, daily_series: None }, only).await
 }
 
 /// The cycle itself: daily totals only when due (`run::cadence`) unless forced.
@@ -80,7 +82,7 @@ async fn phases(app: &App, now: DateTime<Utc>, opts: Options, only: Option<&[Sou
         published,
         observations,
     };
-    publish(app, &mut report, started, &records).await;
+    publish(app, &mut report, started, &records, opts.daily_series).await;
     report
 }
 
@@ -237,7 +239,7 @@ async fn evaluate_and_alert(
 }
 
 /// Phase 3: the datums and the health metrics, in the fewest PutMetricData requests.
-async fn publish(app: &App, report: &mut RunReport, started: Instant, records: &Records) {
+async fn publish(app: &App, report: &mut RunReport, started: Instant, records: &Records, given: Option<usize>) {
     let cfg = &app.config;
     let now = report.started;
     report.rejected = cloudwatch::check(&report.published).1;
@@ -275,7 +277,7 @@ async fn publish(app: &App, report: &mut RunReport, started: Instant, records: &
     // The projection counts the health datums too: drafted with it at 0, then priced.
     report.published.extend(health.samples(&report.sources, &requests, total, 0.0));
     let (every_run, daily) = footprints(app, report, &requests, &recorded);
-    report.self_cost = project(app, every_run, &daily, records);
+    report.self_cost = project(app, every_run, &daily, records, given);
     let self_cost = report.self_cost.monthly_usd;
     if let Some(s) = report.published.iter_mut().rev().find(|s| s.key.metric == Metric::SelfCostMonthly) {
         s.value = self_cost;
@@ -343,28 +345,46 @@ fn footprints(
 }
 
 /// The month: every run's part from this run, each daily source's from this run when it was
-/// read, else from the records of its last daily run.
+/// read, else from the records of its last daily run. `given` daily series replace the streams
+/// so found; a source with no record is then priced at one Cost Explorer page (or no request
+/// for the Console and GuardDuty, whose reads cost nothing or ride on GetMetricData) and its
+/// PutMetricData share.
 fn project(
     app: &App,
     every_run: Footprint,
     read: &BTreeMap<SourceId, Footprint>,
     records: &Records,
+    given: Option<usize>,
 ) -> crate::selfcost::Projection {
     let cfg = &app.config;
     let runs = crate::schedule::runs_per_month(cfg.every_run_schedule()).unwrap_or(0.0);
-    let (mut daily, mut unknown) = (Footprint::default(), Vec::new());
+    let (mut daily, mut unknown, mut unrecorded) = (Footprint::default(), Vec::new(), false);
     if cfg.collector.daily_totals == DailyTotals::Once {
         let daily_sources =
-            SourceId::ALL.into_iter().filter(|&id| cfg.source_schedule(id).is_some() && cadence::is_daily(id));
-        for id in daily_sources {
+            || SourceId::ALL.into_iter().filter(|&id| cfg.source_schedule(id).is_some() && cadence::is_daily(id));
+        for id in daily_sources() {
             let recorded = records.as_ref().and_then(|r| r.get(&id)).and_then(|p| p.footprint);
-            match read.get(&id).copied().or(recorded) {
-                Some(f) => daily.add(f),
-                None => unknown.push(id),
+            match (read.get(&id).copied().or(recorded), given) {
+                (Some(f), _) => daily.add(f),
+                (None, Some(_)) => {
+                    unrecorded = true;
+                    let pages = if id == SourceId::Cost { 1.0 } else { 0.0 };
+                    daily.requests_usd += pages * Api::GetCostAndUsage.usd_per_request();
+                }
+                (None, None) => unknown.push(id),
+            }
+        }
+        if let Some(n) = given {
+            // The given series replace the recorded ones; the records are still written.
+            daily.streams = n + daily_sources().count() * cadence::MARKER_STREAMS;
+            if unrecorded {
+                daily.requests_usd += n.div_ceil(1000) as f64 * Api::PutMetricData.usd_per_request();
             }
         }
     }
-    crate::selfcost::project(runs, every_run, daily, unknown)
+    let mut p = crate::selfcost::project(runs, every_run, daily, unknown);
+    p.daily_series_given = given;
+    p
 }
 
 /// What is written to CloudWatch: every gauge, and each daily series' total for `report_day`
