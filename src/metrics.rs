@@ -26,6 +26,7 @@ pub enum Metric {
     DailyPublished,
     DailyStreams,
     DailyRequestsCost,
+    DailyEstimated,
     SelfCostMonthly,
 }
 
@@ -259,6 +260,15 @@ pub const CATALOGUE: &[MetricDef] = &[
         daily: false,
         series_dims: false,
         description: "List price in USD of the requests of the source's daily run (Cost Explorer USD 0.01 a page), read back like DailyTotalsStreams",
+    },
+    MetricDef {
+        metric: Metric::DailyEstimated,
+        name: "DailyTotalsEstimated",
+        unit: Unit::Count,
+        dimensions: &[DIM_SOURCE],
+        daily: false,
+        series_dims: false,
+        description: "1 while the published day's Cost Explorer totals are Estimated, else 0; stamped at each read of that day, so runs know when the bounded re-read (cost.reread_hours) is due",
     },
     MetricDef {
         metric: Metric::SelfCostMonthly,

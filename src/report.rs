@@ -138,7 +138,7 @@ pub fn self_cost_line(p: &crate::selfcost::Projection) -> String {
         p.runs_per_month,
         part(0),
         part(1),
-        part(2) + part(3),
+        part(2) + part(3) + part(4),
         p.datadog_usd
     );
     if !p.unknown.is_empty() {

@@ -55,7 +55,11 @@ pub fn daily_part(s: &Sample) -> Option<SourceId> {
         };
     }
     match s.key.metric {
-        Metric::SourceUp | Metric::DailyPublished | Metric::DailyStreams | Metric::DailyRequestsCost => {
+        Metric::SourceUp
+        | Metric::DailyPublished
+        | Metric::DailyStreams
+        | Metric::DailyRequestsCost
+        | Metric::DailyEstimated => {
             let id = SourceId::ALL.into_iter().find(|id| s.key.dim(DIM_SOURCE) == Some(id.name()))?;
             crate::run::cadence::is_daily(id).then_some(id)
         }
@@ -107,7 +111,14 @@ pub fn streams_usd(metric_months: f64) -> f64 {
 /// The month: `every_run` written and requested by each of `runs_per_month` runs, `daily` once
 /// a day. A stream is billed for each hour it gets a datum in, so one written every run costs
 /// at most the 730 hours of a month and one written daily 30.4.
-pub fn project(runs_per_month: f64, every_run: Footprint, daily: Footprint, unknown: Vec<SourceId>) -> Projection {
+/// `rereads`: Cost Explorer re-reads a month, and the price of one.
+pub fn project(
+    runs_per_month: f64,
+    every_run: Footprint,
+    daily: Footprint,
+    unknown: Vec<SourceId>,
+    rereads: (f64, f64),
+) -> Projection {
     let run_hours = runs_per_month.min(price::HOURS_PER_MONTH);
     let day_hours = price::DAYS_PER_MONTH.min(run_hours);
     let months = |streams: usize, hours: f64| streams as f64 * hours / price::HOURS_PER_MONTH;
@@ -144,6 +155,16 @@ pub fn project(runs_per_month: f64, every_run: Footprint, daily: Footprint, unkn
             usd: daily.requests_usd * price::DAYS_PER_MONTH,
             assumption: format!("USD {:.6} a day (Cost Explorer USD 0.01 a page)", daily.requests_usd),
         },
+        Line {
+            item: "re-reads of CE's Estimated yesterday".into(),
+            quantity: rereads.0,
+            unit: "re-reads",
+            usd: rereads.0 * rereads.1,
+            assumption: format!(
+                "USD {:.6} each (a page; a GetMetricData query per configured tag value and untagged); none once the day is final",
+                rereads.1
+            ),
+        },
     ];
     let monthly_usd = lines.iter().map(|l| l.usd).sum();
     let streams = (every_run.streams + daily.streams) as f64;
@@ -166,18 +187,18 @@ mod tests {
     fn a_stream_written_every_15_minutes_costs_a_month_and_a_daily_one_a_24th() {
         let every = Footprint { streams: 10, requests_usd: 0.00004 };
         let daily = Footprint { streams: 24, requests_usd: 0.02 };
-        let p = project(2920.0, every, daily, vec![]);
+        let p = project(2920.0, every, daily, vec![], (30.42, 0.01004));
         let usd: Vec<f64> = p.lines.iter().map(|l| (l.usd * 1e4).round() / 1e4).collect();
-        // 10 × 0.30; 24 × 30.42/730 × 0.30; 2920 × 0.00004; 30.42 × 0.02.
-        assert_eq!(usd, [3.0, 0.3, 0.1168, 0.6083]);
-        assert!((p.monthly_usd - 4.0251).abs() < 1e-3, "{}", p.monthly_usd);
+        // 10 × 0.30; 24 × 30.42/730 × 0.30; 2920 × 0.00004; 30.42 × 0.02; 30.42 × 0.01004.
+        assert_eq!(usd, [3.0, 0.3, 0.1168, 0.6083, 0.3054]);
+        assert!((p.monthly_usd - 4.3305).abs() < 1e-3, "{}", p.monthly_usd);
         // 34 streams read 4,380 times at USD 0.01 per 1,000.
         assert!((p.datadog_usd - 34.0 * 4380.0 * 1e-5).abs() < 1e-9);
     }
 
     #[test]
     fn runs_less_often_than_hourly_bill_fewer_hours() {
-        let p = project(120.0, Footprint { streams: 73, requests_usd: 0.0 }, Footprint::default(), vec![]);
+        let p = project(120.0, Footprint { streams: 73, requests_usd: 0.0 }, Footprint::default(), vec![], (0.0, 0.0));
         assert!((p.lines[0].usd - 73.0 * 120.0 / 730.0 * 0.30).abs() < 1e-9);
     }
 

@@ -166,8 +166,9 @@ async fn every_run_projects_the_same_month_from_what_the_wire_saw() {
     // Every stream the quiet run wrote is one every run writes; the daily run's are split.
     assert_eq!(q.lines[0].quantity, quiet.datums as f64);
     assert_eq!(d.lines[0].quantity + d.lines[1].quantity, daily.datums as f64);
-    // 2 scanned volumes and 3 cost totals, 2 SourceUp, 2 x 3 records.
-    assert_eq!(d.lines[1].quantity, 13.0, "{d:#?}");
+    // 2 scanned volumes and 3 cost totals, 2 SourceUp, 3 records of the Console's and 4 of
+    // Cost Explorer's (its day's Estimated flag too).
+    assert_eq!(d.lines[1].quantity, 14.0, "{d:#?}");
     // The quiet run's requests, priced as the wire counted them.
     let mut wire_usd = 0.0;
     for (api, n) in &after {
@@ -184,4 +185,58 @@ async fn every_run_projects_the_same_month_from_what_the_wire_saw() {
     // And the metric carries it.
     let written = quiet.published.iter().find(|s| s.key.metric == costwarden::metrics::Metric::SelfCostMonthly);
     assert_eq!(written.map(|s| s.value), Some(q.monthly_usd));
+}
+
+/// Cost Explorer's yesterday while Estimated: re-read alone (one request, not the window) every
+/// `cost.reread_hours` (12 by default) between daily runs, and a revised total published once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revision_of_estimated_yesterday_is_republished_once() {
+    let p = peers().await;
+    let app = process(&p, "").await;
+    let yesterday = days_ago(1);
+    // The daily run at 02:00, as soon as the day has settled: yesterday Estimated, 3 totals.
+    let daily = run_once(&app, at(-600), false).await;
+    assert_eq!(status(&daily, SourceId::Cost), Status::Ok, "{}", costwarden::report::human(&daily));
+    assert_eq!(reads(&p).0, 2);
+    // CE's answer to the re-read of yesterday alone: one of its two tag values revised (the
+    // untagged cost is absent that day: zero-filled in the window, not in a one-day read).
+    p._moto
+        .preset_cost_and_usage(serde_json::json!([{
+            "ResultsByTime": [ce_day(yesterday, true, &[("scanner-agents", "21.00"), ("scanner-console", "3.10")])],
+            "GroupDefinitions": [{"Type": "TAG", "Key": TAG_KEY}],
+        }]))
+        .await;
+
+    // 13:00: 11 hours after, not yet.
+    let r = run_once(&app, at(60), false).await;
+    assert_eq!(reads(&p).0, 2, "{}", costwarden::report::human(&r));
+    // 14:00: one request, one revised total, the rules not judged again.
+    let r = run_once(&app, at(120), false).await;
+    let summary = costwarden::report::human(&r);
+    assert!(r.ok(), "{summary}");
+    assert_eq!(reads(&p).0, 3, "{summary}");
+    assert!(summary.contains(&format!("re-read {yesterday} while Estimated: 1 of 2 totals revised")), "{summary}");
+    let revised: Vec<(String, f64)> =
+        r.published.iter().filter(|s| s.day.is_some()).map(|s| (s.key.to_string(), s.value)).collect();
+    assert_eq!(revised, [(format!("Cost{{TagKey={TAG_KEY},TagValue=scanner-agents}}"), 21.0)], "{summary}");
+    assert!(r.findings.iter().all(|f| f.series.metric != costwarden::metrics::Metric::Cost), "{:?}", r.findings);
+    // What CloudWatch holds for yesterday: the daily run's 20.25, then the revision's 21.
+    let cw = aws_sdk_cloudwatch::Client::new(&p._moto.sdk_config().await);
+    let dims = [("TagKey", TAG_KEY), ("TagValue", "scanner-agents")];
+    let query = costwarden::wire::metric_data::own_series(0, NAMESPACE, "Cost", dims);
+    let window = |from: i64, to: i64| {
+        (
+            aws_sdk_cloudwatch::primitives::DateTime::from_secs(at(from).timestamp()),
+            aws_sdk_cloudwatch::primitives::DateTime::from_secs(at(to).timestamp()),
+        )
+    };
+    let got = costwarden::wire::metric_data::read(&cw, vec![query], window(-720, 240), None, 1).await.unwrap();
+    let mut values: Vec<(i64, f64)> = got.into_iter().flat_map(|(_, v)| v).collect();
+    values.sort_by_key(|(t, _)| *t);
+    assert_eq!(values, [(at(-600).timestamp(), 20.25), (at(120).timestamp(), 21.0)]);
+
+    // 15:00: read an hour ago, nothing again.
+    let r = run_once(&app, at(180), false).await;
+    assert_eq!(reads(&p).0, 3, "{}", costwarden::report::human(&r));
+    assert_eq!(daily_datums(&r), 0);
 }

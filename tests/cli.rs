@@ -155,9 +155,9 @@ async fn run_prints_a_summary_writes_metrics_and_never_prints_the_password() {
     assert!(stdout.starts_with("costwarden run OK at "), "{stdout}");
     for line in [
         // 9 data datums (2 scanned volumes, 3 cost, 4 ECS), 4 capacity rule datums, 7 health; then the
-        // records of the two daily sources' run (3 each) in a request of their own;
+        // records of the two daily sources' run (3 and 4) in a request of their own;
         // GetMetricData: which daily totals are due.
-        "datums: 26 written, 0 failed, in 2 PutMetricData request(s)",
+        "datums: 27 written, 0 failed, in 2 PutMetricData request(s)",
         "requests: ConsoleToken 1, ConsoleStats 3, GetMetricData 1, GetCostAndUsage 2, DescribeServices 1, DescribeScalableTargets 1, PutMetricData 2, ListMetrics 1",
         "estimated API cost of this run: USD 0.02004",
     ] {
@@ -165,7 +165,7 @@ async fn run_prints_a_summary_writes_metrics_and_never_prints_the_password() {
     }
     assert!(!stdout.contains(PASSWORD) && !stderr.contains(PASSWORD), "the password leaked:\n{stdout}{stderr}");
     assert!(!stderr.contains("tok-1"), "the bearer token leaked:\n{stderr}");
-    assert_eq!(list_metrics(&p.moto, NAMESPACE).await.len(), 26);
+    assert_eq!(list_metrics(&p.moto, NAMESPACE).await.len(), 27);
     let last = stdout.lines().last().unwrap();
     assert!(last.starts_with("  self-cost: USD ") && last.contains(" a month projected (2920 runs;"), "{stdout}");
 }
@@ -210,8 +210,8 @@ async fn json_summary_and_exit_code_one_when_a_source_fails() {
     let ecs = v["sources"].as_array().unwrap().iter().find(|s| s["source"] == "ecs").unwrap();
     assert_eq!(ecs["status"], "ok");
     // 7 data datums (3 cost, 4 ECS), 4 capacity rule datums, 7 health datums and the cost
-    // source's 3 records (the failed Console's totals stay due).
-    assert_eq!(v["sink"]["written"], 21);
+    // source's 4 records (the failed Console's totals stay due).
+    assert_eq!(v["sink"]["written"], 22);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -293,8 +293,8 @@ async fn cost_projects_the_month_from_the_daily_runs_records_without_reading_cos
     assert!(stdout.contains("the daily part of antivirus is not recorded yet"), "{stdout}");
     assert!(stdout.contains("the daily part of cost is not recorded yet"), "{stdout}");
 
-    // Or with a count the user gives: 100 series and the 2 sources' 3 records each, written
-    // once a day: 106 x (30.4 h / 730 h) x USD 0.30 = 1.325 (shown 1.32); one Cost Explorer page (0.01) and one
+    // Or with a count the user gives: 100 series and the sources' records (3 and 4), written
+    // once a day: 107 x (30.4 h / 730 h) x USD 0.30 = 1.3375 (shown 1.34); one Cost Explorer page (0.01) and one
     // PutMetricData (0.00001) a day x 30.4 = 0.30.
     let given = {
         let (cfg, env) = (cfg.clone(), env.clone());
@@ -305,7 +305,7 @@ async fn cost_projects_the_month_from_the_daily_runs_records_without_reading_cos
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     for line in [
         "  daily series: 100 as given (--daily-series), in place of those last recorded",
-        "  metric streams written once a day       106 streams      1.32  billed 30.4 h a month each",
+        "  metric streams written once a day       107 streams      1.34  billed 30.4 h a month each",
         "  requests of the daily run                   30 days      0.30  USD 0.010010 a day (Cost Explorer USD 0.01 a page)",
     ] {
         assert!(stdout.contains(line), "expected {line:?} in:\n{stdout}");
@@ -320,17 +320,20 @@ async fn cost_projects_the_month_from_the_daily_runs_records_without_reading_cos
     // Every run: 4 ECS, 2 capacity utilisations and 2 alert states (both services at warning),
     // SourceUp and 4 totals = 13 streams x USD 0.30; GetMetricData (records, alert states),
     // ListMetrics and one PutMetricData = USD 0.00004 a run x 2920. Daily: 5 totals, 2 SourceUp,
-    // 6 records = 13 streams x 30.4/730 x USD 0.30; 2 Cost Explorer pages (0.02) and a
+    // 7 records = 14 streams x 30.4/730 x USD 0.30; 2 Cost Explorer pages (0.02) and a
     // PutMetricData (0.00001) a day x 30.4 (the Console's credentials come from the
-    // environment here: no secret read). Datadog: 26 streams x 4,380 reads x USD 0.00001.
+    // environment here: no secret read). One re-read of yesterday a day (cost.reread_hours 12,
+    // settle_hours 0): a page, a GetMetricData query (no [[cost.tags]], so untagged only) and a
+    // PutMetricData, x 30.4. Datadog: 27 streams x 4,380 reads x USD 0.00001.
     for line in [
         "  runs a month: 2920 (schedule \"0 */15 * * * *\")",
         "  metric streams written every run         13 streams      3.90  billed 730 h a month each, USD 0.30 per metric-month (tiered)",
-        "  metric streams written once a day        13 streams      0.16  billed 30.4 h a month each",
+        "  metric streams written once a day        14 streams      0.18  billed 30.4 h a month each",
         "  requests of every run                     2920 runs      0.12  USD 0.000040 a run at list price",
         "  requests of the daily run                   30 days      0.61  USD 0.020010 a day (Cost Explorer USD 0.01 a page)",
-        "  total                                                    4.79",
-        "  Datadog's crawler (on your AWS bill)                     1.14  an estimate",
+        "  re-reads of CE's Estimated yesterday    30 re-reads      0.30  USD 0.010020 each",
+        "  total                                                    5.11",
+        "  Datadog's crawler (on your AWS bill)                     1.18  an estimate",
     ] {
         assert!(stdout.contains(line), "expected {line:?} in:\n{stdout}");
     }

@@ -74,7 +74,7 @@ async fn lambda_runs_a_cycle_per_scheduled_event_with_clients_built_once() {
     assert_eq!(responses.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), ["req-1", "req-2"], "{stderr}");
     let body: serde_json::Value = serde_json::from_str(&responses[0].1).unwrap();
     assert_eq!(body["ok"], true);
-    assert_eq!(body["datums_written"], 26);
+    assert_eq!(body["datums_written"], 27);
     // The next invocation reads only what is due: ECS, not the daily totals just published.
     let next: serde_json::Value = serde_json::from_str(&responses[1].1).unwrap();
     let status = |source: &str| {

@@ -20,6 +20,10 @@ pub struct Cost<P = Plan> {
     pub metric: String,
     #[serde(default = "d_ce_history")]
     pub history_days: u32,
+    /// Hours between re-reads of yesterday's totals while Cost Explorer marks them Estimated
+    /// (between daily runs); 0: never.
+    #[serde(default = "d_reread_hours")]
+    pub reread_hours: u32,
     #[serde(default)]
     pub tags: Vec<TagValue<P>>,
 }
@@ -51,6 +55,7 @@ impl Cost<PlanSpec> {
             &format!("must be one of {}", CE_METRICS.join(", ")),
         );
         v.days("cost.history_days", self.history_days);
+        v.check("cost.reread_hours", self.reread_hours <= 24, "must be 0 (never) to 24 hours");
         let mut seen = std::collections::HashSet::new();
         for (i, t) in self.tags.iter().enumerate() {
             if !seen.insert(t.value.as_str()) {
@@ -78,11 +83,15 @@ impl Cost<PlanSpec> {
             tag_key: self.tag_key,
             metric: self.metric,
             history_days: self.history_days,
+            reread_hours: self.reread_hours,
             tags,
         }
     }
 }
 
+fn d_reread_hours() -> u32 {
+    12
+}
 fn d_ce_history() -> u32 {
     90
 }

@@ -41,29 +41,61 @@ pub fn not_due(last_published: Option<NaiveDate>, now: DateTime<Utc>, settle_hou
 pub struct Published {
     pub day: NaiveDate,
     pub footprint: Option<Footprint>,
+    /// Cost Explorer: when `day` was last read while its totals were Estimated.
+    pub estimated_read: Option<DateTime<Utc>>,
+}
+
+/// Whether this run re-reads yesterday's Cost Explorer totals: published, still Estimated when
+/// last read, and that read `reread_hours` ago or more. Pure.
+pub fn reread_due(p: Option<&Published>, now: DateTime<Utc>, reread_hours: u32) -> bool {
+    let yesterday = now.date_naive().pred_opt().expect("a day before today");
+    let Some(p) = p.filter(|p| reread_hours > 0 && p.day == yesterday) else { return false };
+    p.estimated_read.is_some_and(|t| now - t >= TimeDelta::hours(i64::from(reread_hours)))
+}
+
+/// The records a daily source writes with its totals.
+fn records(id: SourceId) -> &'static [Metric] {
+    const RECORDS: [Metric; 3] = [Metric::DailyPublished, Metric::DailyStreams, Metric::DailyRequestsCost];
+    const WITH_ESTIMATED: [Metric; 4] =
+        [Metric::DailyPublished, Metric::DailyStreams, Metric::DailyRequestsCost, Metric::DailyEstimated];
+    match id {
+        SourceId::Cost => &WITH_ESTIMATED,
+        _ => &RECORDS,
+    }
 }
 
 /// The records of a daily run of `id`: `day` as published, and the run's footprint so that every
-/// later run can project the month without reading the source again. Written last.
-pub fn published_markers(id: SourceId, day: NaiveDate, footprint: Footprint) -> [Sample; 3] {
+/// later run can project the month without reading the source again; for Cost Explorer also
+/// whether `day` was Estimated. Written last.
+pub fn published_markers(id: SourceId, day: NaiveDate, footprint: Footprint, estimated: bool) -> Vec<Sample> {
     let key = |m| SeriesKey::new(m, vec![(DIM_SOURCE, id.name().to_string())]);
     let yyyymmdd = f64::from(day.year() as u32 * 10_000 + day.month() * 100 + day.day());
-    [
+    let mut out = vec![
         Sample::gauge(key(Metric::DailyPublished), yyyymmdd),
         Sample::gauge(key(Metric::DailyStreams), footprint.streams as f64),
         Sample::gauge(key(Metric::DailyRequestsCost), footprint.requests_usd),
-    ]
+    ];
+    if id == SourceId::Cost {
+        out.push(estimated_marker(estimated));
+    }
+    out
+}
+
+/// Cost Explorer's record that its published day was (still) Estimated when read now.
+pub fn estimated_marker(estimated: bool) -> Sample {
+    let key = SeriesKey::new(Metric::DailyEstimated, vec![(DIM_SOURCE, SourceId::Cost.name().to_string())]);
+    Sample::gauge(key, if estimated { 1.0 } else { 0.0 })
 }
 
 /// The streams `published_markers` adds to a daily run's footprint.
-pub const MARKER_STREAMS: usize = 3;
+pub fn marker_streams(id: SourceId) -> usize {
+    records(id).len()
+}
 
 fn marker_day(v: f64) -> Option<NaiveDate> {
     let n = v as u32;
     NaiveDate::from_ymd_opt((n / 10_000) as i32, n / 100 % 100, n % 100)
 }
-
-const RECORDS: [Metric; 3] = [Metric::DailyPublished, Metric::DailyStreams, Metric::DailyRequestsCost];
 
 /// What each daily source last published, from its records of the last two days (one
 /// GetMetricData request).
@@ -73,37 +105,40 @@ pub async fn published(
     sources: &[SourceId],
     now: DateTime<Utc>,
 ) -> Result<BTreeMap<SourceId, Published>, String> {
-    let queries = sources
+    let slots: Vec<(usize, Metric)> =
+        sources.iter().enumerate().flat_map(|(s, id)| records(*id).iter().map(move |m| (s, *m))).collect();
+    let queries = slots
         .iter()
-        .flat_map(|id| RECORDS.map(|m| (id, m)))
         .enumerate()
-        .map(|(i, (id, m))| metric_data::own_series(i, namespace, m.def().name, [(DIM_SOURCE, id.name())]))
+        .map(|(i, (s, m))| metric_data::own_series(i, namespace, m.def().name, [(DIM_SOURCE, sources[*s].name())]))
         .collect();
     let window = (CwDateTime::from_secs(now.timestamp() - 2 * 86_400), CwDateTime::from_secs(now.timestamp() + 60));
     let results = metric_data::read(cw, queries, window, None, 1)
         .await
         .map_err(|e| format!("reading what was published (GetMetricData): {e}"))?;
     // The latest value of each record, by (source, record).
-    let mut latest: BTreeMap<(usize, usize), (i64, f64)> = BTreeMap::new();
+    let mut latest: BTreeMap<(usize, Metric), (i64, f64)> = BTreeMap::new();
     for (id, values) in results {
-        let Some(i) = metric_data::own_series_index(&id).filter(|i| *i < sources.len() * RECORDS.len()) else {
-            continue;
-        };
+        let Some(&slot) = metric_data::own_series_index(&id).and_then(|i| slots.get(i)) else { continue };
         if let Some(&(t, v)) = values.iter().max_by_key(|(t, _)| *t) {
-            let slot = latest.entry((i / RECORDS.len(), i % RECORDS.len())).or_insert((t, v));
-            if t >= slot.0 {
-                *slot = (t, v);
+            let kept = latest.entry(slot).or_insert((t, v));
+            if t >= kept.0 {
+                *kept = (t, v);
             }
         }
     }
     let mut out = BTreeMap::new();
     for (s, id) in sources.iter().enumerate() {
-        let Some(day) = latest.get(&(s, 0)).and_then(|(_, v)| marker_day(*v)) else { continue };
-        let footprint = match (latest.get(&(s, 1)), latest.get(&(s, 2))) {
+        let get = |m| latest.get(&(s, m));
+        let Some(day) = get(Metric::DailyPublished).and_then(|(_, v)| marker_day(*v)) else { continue };
+        let footprint = match (get(Metric::DailyStreams), get(Metric::DailyRequestsCost)) {
             (Some((_, n)), Some((_, usd))) => Some(Footprint { streams: *n as usize, requests_usd: *usd }),
             _ => None,
         };
-        out.insert(*id, Published { day, footprint });
+        let estimated_read = get(Metric::DailyEstimated)
+            .filter(|(_, v)| *v > 0.5)
+            .and_then(|(t, _)| DateTime::<Utc>::from_timestamp(*t, 0));
+        out.insert(*id, Published { day, footprint, estimated_read });
     }
     Ok(out)
 }
@@ -135,9 +170,28 @@ mod tests {
     }
 
     #[test]
+    fn yesterday_is_re_read_while_estimated_every_reread_hours() {
+        let p = |day: &str, read: Option<&str>| Published {
+            day: day.parse().unwrap(),
+            footprint: None,
+            estimated_read: read.map(at),
+        };
+        let now = at("2026-12-02T10:00:00Z");
+        assert!(reread_due(Some(&p("2026-12-01", Some("2026-12-02T02:00:00Z"))), now, 8));
+        assert!(!reread_due(Some(&p("2026-12-01", Some("2026-12-02T02:00:01Z"))), now, 8), "not 8 h yet");
+        assert!(!reread_due(Some(&p("2026-12-01", None)), now, 8), "final when last read");
+        assert!(!reread_due(Some(&p("2026-11-30", Some("2026-12-01T02:00:00Z"))), now, 8), "yesterday not published");
+        assert!(!reread_due(Some(&p("2026-12-01", Some("2026-12-02T02:00:00Z"))), now, 0), "off");
+        assert!(!reread_due(None, now, 8));
+    }
+
+    #[test]
     fn the_marker_reads_back_as_its_day() {
         let d: NaiveDate = "2026-12-01".parse().unwrap();
-        let [m, streams, usd] = published_markers(SourceId::Cost, d, Footprint { streams: 7, requests_usd: 0.02 });
+        let markers = published_markers(SourceId::Cost, d, Footprint { streams: 7, requests_usd: 0.02 }, true);
+        let [m, streams, usd, estimated] = &markers[..] else { panic!("{markers:?}") };
+        assert_eq!((estimated.key.to_string().as_str(), estimated.value), ("DailyTotalsEstimated{Source=cost}", 1.0));
+        assert_eq!(published_markers(SourceId::Antivirus, d, Footprint::default(), true).len(), 3);
         assert_eq!(m.value, 20_261_201.0);
         assert_eq!(m.key.to_string(), "DailyTotalsPublished{Source=cost}");
         assert_eq!(marker_day(m.value), Some(d));

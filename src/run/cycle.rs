@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::cadence;
+use super::{cadence, revise};
 use crate::alerts::deliver::{self, AlertReport};
 use crate::alerts::route;
 use crate::config::DailyTotals;
@@ -61,11 +61,14 @@ fn usd(requests: &BTreeMap<Api, u64>) -> f64 {
 async fn phases(app: &App, now: DateTime<Utc>, opts: Options, only: Option<&[SourceId]>) -> RunReport {
     let started = Instant::now();
     let dry_run = opts.dry_run;
-    let (sources, observations, records) = collect(app, now, opts.force, only).await;
+    let (mut sources, observations, records) = collect(app, now, opts.force, only).await;
     let (findings, alerts, rule_samples) = evaluate_and_alert(app, &observations, now, dry_run).await;
     let report_day = now.date_naive().pred_opt().expect("a day before today");
     let mut published = publishable(&observations, report_day, &app.config);
     published.extend(rule_samples);
+    if !opts.force {
+        published.extend(reread(app, now, &records, &mut sources).await);
+    }
     let mut report = RunReport {
         started: now,
         report_day,
@@ -170,6 +173,36 @@ fn not_due(app: &App, now: DateTime<Utc>, records: &Records, id: SourceId) -> Op
     cadence::not_due(last, now, app.config.collector.settle_hours)
 }
 
+/// Phase 1b: between daily runs, the bounded re-read of Cost Explorer's yesterday when it is
+/// due (`run::revise`); its requests are on the skipped source's report, its outcome in the
+/// reason it was skipped.
+async fn reread(app: &App, now: DateTime<Utc>, records: &Records, sources: &mut [SourceReport]) -> Vec<Sample> {
+    let Some(cost) = &app.config.cost else { return Vec::new() };
+    let Some(rep) = sources.iter_mut().find(|r| r.source == SourceId::Cost && r.status == Status::Skipped) else {
+        return Vec::new();
+    };
+    if !cadence::reread_due(records.as_ref().and_then(|r| r.get(&SourceId::Cost)), now, cost.reread_hours) {
+        return Vec::new();
+    }
+    let t = Instant::now();
+    let (res, requests) = counted(revise::reread(app, now)).await;
+    let requests = requests.snapshot();
+    (rep.requests, rep.requests_usd) = (requests.values().sum(), usd(&requests));
+    rep.duration_ms = t.elapsed().as_millis() as u64;
+    let why = rep.skipped.take().unwrap_or_default();
+    match res {
+        Ok(r) => {
+            rep.skipped = Some(format!("{why}; {}", r.note));
+            r.samples
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "re-reading Cost Explorer's estimated yesterday failed; the next run tries again");
+            rep.skipped = Some(format!("{why}; the re-read of its Estimated totals failed: {e}"));
+            Vec::new()
+        }
+    }
+}
+
 /// Runs one source (when `wanted`) in its own counting scope and turns its outcome into its
 /// report; the data goes on to evaluation.
 async fn timed(
@@ -262,7 +295,7 @@ async fn publish(app: &App, report: &mut RunReport, started: Instant, records: &
             .map(|r| r.source)
             .collect(),
     };
-    let marker_datums = recorded.len() * cadence::MARKER_STREAMS;
+    let marker_datums: usize = recorded.iter().map(|id| cadence::marker_streams(*id)).sum();
     // The health metrics ride in the same requests, so they state the planned PutMetricData
     // count (retries show in the run report): it must be known before the write that carries it.
     let mut requests = crate::wire::count::current().map(|r| r.snapshot()).unwrap_or_default();
@@ -282,8 +315,12 @@ async fn publish(app: &App, report: &mut RunReport, started: Instant, records: &
     if let Some(s) = report.published.iter_mut().rev().find(|s| s.key.metric == Metric::SelfCostMonthly) {
         s.value = self_cost;
     }
-    let markers: Vec<Sample> =
-        recorded.iter().flat_map(|id| cadence::published_markers(*id, report.report_day, daily[id])).collect();
+    // Whether Cost Explorer still called the published day Estimated: re-read later if so.
+    let estimated = report.published.iter().any(|s| s.key.metric == Metric::Cost && s.day.is_some() && s.estimated);
+    let markers: Vec<Sample> = recorded
+        .iter()
+        .flat_map(|id| cadence::published_markers(*id, report.report_day, daily[id], estimated))
+        .collect();
     report.datums = report.published.len() + markers.len();
     if report.dry_run {
         return;
@@ -314,19 +351,23 @@ fn footprints(
     requests: &BTreeMap<Api, u64>,
     recorded: &[SourceId],
 ) -> (Footprint, BTreeMap<SourceId, Footprint>) {
-    let streams = report.published.len() + recorded.len() * cadence::MARKER_STREAMS;
+    let markers: usize = recorded.iter().map(|id| cadence::marker_streams(*id)).sum();
+    let streams = report.published.len() + markers;
     if app.config.collector.daily_totals == DailyTotals::EveryRun {
         return (Footprint { streams, requests_usd: usd(requests) }, BTreeMap::new());
     }
     let mut daily: BTreeMap<SourceId, Footprint> = BTreeMap::new();
     for r in report.sources.iter().filter(|r| r.status != Status::Skipped && cadence::is_daily(r.source)) {
-        let streams = if recorded.contains(&r.source) { cadence::MARKER_STREAMS } else { 0 };
+        let streams = if recorded.contains(&r.source) { cadence::marker_streams(r.source) } else { 0 };
         daily.insert(r.source, Footprint { streams, requests_usd: r.requests_usd });
     }
+    // A daily source not read this run writes only what its re-read revised (run::revise):
+    // neither every run's nor the daily run's, and projected on its own line.
     let mut own = Vec::new();
     for s in &report.published {
-        match crate::selfcost::daily_part(s).and_then(|id| daily.get_mut(&id)) {
-            Some(part) => part.streams += 1,
+        match crate::selfcost::daily_part(s).map(|id| daily.get_mut(&id)) {
+            Some(Some(part)) => part.streams += 1,
+            Some(None) => {}
             None => own.push(s.clone()),
         }
     }
@@ -339,7 +380,12 @@ fn footprints(
     }
     let mut other = requests.clone();
     other.insert(Api::PutMetricData, own_puts);
-    let daily_usd: f64 = report.sources.iter().filter(|r| daily.contains_key(&r.source)).map(|r| r.requests_usd).sum();
+    let daily_usd: f64 = report
+        .sources
+        .iter()
+        .filter(|r| daily.contains_key(&r.source) || r.status == Status::Skipped)
+        .map(|r| r.requests_usd)
+        .sum();
     let every_run = Footprint { streams: own.len(), requests_usd: (usd(&other) - daily_usd).max(0.0) };
     (every_run, daily)
 }
@@ -376,15 +422,34 @@ fn project(
         }
         if let Some(n) = given {
             // The given series replace the recorded ones; the records are still written.
-            daily.streams = n + daily_sources().count() * cadence::MARKER_STREAMS;
+            daily.streams = n + daily_sources().map(cadence::marker_streams).sum::<usize>();
             if unrecorded {
                 daily.requests_usd += n.div_ceil(1000) as f64 * Api::PutMetricData.usd_per_request();
             }
         }
     }
-    let mut p = crate::selfcost::project(runs, every_run, daily, unknown);
+    let mut p = crate::selfcost::project(runs, every_run, daily, unknown, rereads(cfg, runs));
     p.daily_series_given = given;
     p
+}
+
+/// Re-reads of Cost Explorer's yesterday a month (`run::revise`) and the list price of one: at
+/// most one every `reread_hours` between the daily run after `settle_hours` and the next (as
+/// if CE called yesterday Estimated all day, as it does in an open billing month), each one
+/// page, a GetMetricData query per tag value (the configured ones and `untagged`) and a
+/// PutMetricData.
+fn rereads(cfg: &crate::config::Config, runs_per_month: f64) -> (f64, f64) {
+    let Some(c) = cfg.cost.as_ref().filter(|c| c.reread_hours > 0 && cfg.collector.daily_totals == DailyTotals::Once)
+    else {
+        return (0.0, 0.0);
+    };
+    let open_hours = 24 - cfg.collector.settle_hours.min(23);
+    let a_day =
+        f64::from(open_hours.div_ceil(c.reread_hours) - 1).min(runs_per_month / crate::selfcost::price::DAYS_PER_MONTH);
+    let each = Api::GetCostAndUsage.usd_per_request()
+        + (c.tags.len() + 1) as f64 * crate::selfcost::price::GET_METRIC_DATA_PER_METRIC
+        + Api::PutMetricData.usd_per_request();
+    (a_day * crate::selfcost::price::DAYS_PER_MONTH, each)
 }
 
 /// What is written to CloudWatch: every gauge, and each daily series' total for `report_day`

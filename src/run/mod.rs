@@ -7,6 +7,7 @@ pub mod daemon;
 pub mod health;
 pub mod lambda;
 pub mod lock;
+pub mod revise;
 
 /// Logs on stderr: text for people, JSON for Lambda and log pipelines. `COSTWARDEN_LOG` filters.
 pub fn init_logs(json: bool) {

@@ -121,7 +121,17 @@ pub async fn collect(
     cfg: &Cost,
     today: NaiveDate,
 ) -> Result<SourceOutput, Error> {
-    let start = today - chrono::Days::new(u64::from(cfg.history_days));
+    collect_days(client, cfg, today - chrono::Days::new(u64::from(cfg.history_days)), today).await
+}
+
+/// ONE GetCostAndUsage over [start, today) (the daily run's window, or the re-read of
+/// yesterday), following NextPageToken.
+pub async fn collect_days(
+    client: &aws_sdk_costexplorer::Client,
+    cfg: &Cost,
+    start: NaiveDate,
+    today: NaiveDate,
+) -> Result<SourceOutput, Error> {
     let period = DateInterval::builder()
         .start(start.format("%Y-%m-%d").to_string())
         .end(today.format("%Y-%m-%d").to_string())
