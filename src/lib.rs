@@ -36,6 +36,8 @@ use crate::wire::Api;
 #[derive(Clone)]
 pub struct Clients {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
+    /// Reads GuardDuty's metrics: `cloudwatch`, unless `[guardduty.role]` names another account.
+    pub guardduty_metrics: aws_sdk_cloudwatch::Client,
     pub cost_explorer: aws_sdk_costexplorer::Client,
     pub ecs: aws_sdk_ecs::Client,
     pub autoscaling: aws_sdk_applicationautoscaling::Client,

@@ -32,6 +32,8 @@ pub struct Collector {
     /// a month each); off by default, SelfCostMonthly carries the sum that matters.
     #[serde(default)]
     pub api_metrics: bool,
+    /// The role the CloudWatch client (metrics, alert state) assumes; default: none.
+    pub role: Option<super::Role>,
 }
 
 /// `once`: a day's totals are read, evaluated and written by the first run after the day has
@@ -58,6 +60,7 @@ impl Default for Collector {
             daily_totals: DailyTotals::default(),
             settle_hours: d_settle(),
             api_metrics: false,
+            role: None,
         }
     }
 }
@@ -71,6 +74,7 @@ impl Collector {
             "must be 1-255 ASCII characters and not start with \"AWS/\"",
         );
         v.schedule("collector.schedule", Some(&self.schedule));
+        super::Role::check(&self.role, "collector", v);
         v.check("collector.concurrency", (1..=64).contains(&self.concurrency), "must be between 1 and 64");
         v.check(
             "collector.request_timeout_secs",

@@ -26,6 +26,8 @@ pub struct Cost<P = Plan> {
     pub reread_hours: u32,
     #[serde(default)]
     pub tags: Vec<TagValue<P>>,
+    /// The role the Cost Explorer client assumes (CE answers in the payer account); default: none.
+    pub role: Option<super::Role>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -55,6 +57,7 @@ impl Cost<PlanSpec> {
             &format!("must be one of {}", CE_METRICS.join(", ")),
         );
         v.days("cost.history_days", self.history_days);
+        super::Role::check(&self.role, "cost", v);
         v.check("cost.reread_hours", self.reread_hours <= 24, "must be 0 (never) to 24 hours");
         let mut seen = std::collections::HashSet::new();
         for (i, t) in self.tags.iter().enumerate() {
@@ -85,6 +88,7 @@ impl Cost<PlanSpec> {
             history_days: self.history_days,
             reread_hours: self.reread_hours,
             tags,
+            role: self.role,
         }
     }
 }

@@ -19,6 +19,8 @@ pub struct Ecs {
     pub task_details: bool,
     #[serde(default)]
     pub services: Vec<EcsService>,
+    /// The role the ECS and Application Auto Scaling clients assume; default: none.
+    pub role: Option<super::Role>,
 }
 
 /// Which ECS count is compared with the maximum. `desired` is what the autoscaler asked for and
@@ -46,6 +48,7 @@ pub struct EcsService {
 impl Ecs {
     pub(super) fn validate(&self, v: &mut Validator) {
         v.schedule("ecs.schedule", self.schedule.as_deref());
+        super::Role::check(&self.role, "ecs", v);
         let mut seen = std::collections::HashSet::new();
         for (i, s) in self.services.iter().enumerate() {
             v.non_empty(&format!("ecs.services[{i}].cluster"), &s.cluster);

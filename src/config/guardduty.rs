@@ -20,11 +20,14 @@ pub struct GuardDuty<P = Plan> {
     pub object_counts: bool,
     #[serde(default)]
     pub buckets: Vec<Bucket<P>>,
+    /// The role the client reading GuardDuty's CloudWatch metrics assumes; default: none.
+    pub role: Option<super::Role>,
 }
 
 impl GuardDuty<PlanSpec> {
     pub(super) fn resolve(self, v: &mut Validator) -> GuardDuty {
         v.schedule("guardduty.schedule", self.schedule.as_deref());
+        super::Role::check(&self.role, "guardduty", v);
         v.non_empty("guardduty.plan_id", &self.plan_id);
         v.days("guardduty.history_days", self.history_days);
         v.check(
@@ -40,6 +43,7 @@ impl GuardDuty<PlanSpec> {
             history_days: self.history_days,
             object_counts: self.object_counts,
             buckets,
+            role: self.role,
         }
     }
 }

@@ -9,6 +9,7 @@ mod collector;
 mod cost;
 mod ecs;
 mod guardduty;
+mod role;
 mod rules;
 mod validate;
 
@@ -23,6 +24,7 @@ pub use collector::{Collector, DailyTotals};
 pub use cost::{Cost, TagValue, CE_METRICS};
 pub use ecs::{Ecs, EcsService, TaskCount};
 pub use guardduty::GuardDuty;
+pub use role::Role;
 pub use rules::{Plan, PlanDate, PlanSpec, Quantity, RuleDefaults};
 use validate::{locate, Validator};
 

@@ -121,7 +121,7 @@ async fn collect(
     });
     let gd = timed(wanted(SourceId::GuardDuty), SourceId::GuardDuty, async move {
         let c = cfg.guardduty.as_ref().expect("an enabled source is configured");
-        guardduty::collect(&app.clients.cloudwatch, c, today, conc).await.map_err(|e| e.to_string())
+        guardduty::collect(&app.clients.guardduty_metrics, c, today, conc).await.map_err(|e| e.to_string())
     });
     let ce = timed(wanted(SourceId::Cost), SourceId::Cost, async move {
         let c = cfg.cost.as_ref().expect("an enabled source is configured");

@@ -187,6 +187,7 @@ mod tests {
             count: TaskCount::Running,
             task_details: false,
             services: vec![svc("a", Some(10)), svc("b", None), svc("c", None)],
+            role: None,
         };
         let c = Counts { running: 7, desired: 8, pending: 1 };
         let counts =

@@ -111,6 +111,7 @@ mod tests {
             plan_id: "plan-1".into(),
             history_days: 7,
             object_counts: true,
+            role: None,
             buckets: vec![
                 Bucket { name: "alpha".into(), owner: None, plan: None, anomaly_drops: None },
                 Bucket { name: "beta".into(), owner: None, plan: None, anomaly_drops: None },

@@ -26,8 +26,10 @@ macro_rules! aws_client {
 
 impl Clients {
     pub fn new(sdk: &aws_config::SdkConfig, policy: Policy) -> Clients {
+        let cloudwatch = aws_client!(aws_sdk_cloudwatch, sdk, policy);
         Clients {
-            cloudwatch: aws_client!(aws_sdk_cloudwatch, sdk, policy),
+            guardduty_metrics: cloudwatch.clone(),
+            cloudwatch,
             cost_explorer: aws_client!(aws_sdk_costexplorer, sdk, policy),
             ecs: aws_client!(aws_sdk_ecs, sdk, policy),
             autoscaling: aws_client!(aws_sdk_applicationautoscaling, sdk, policy),
@@ -45,8 +47,43 @@ impl Clients {
             .region(aws_config::Region::new(config.collector.region.clone()))
             .load()
             .await;
-        Clients::new(&sdk, Policy::of(&config.collector))
+        Clients::with_roles(&sdk, config, Policy::of(&config.collector)).await
     }
+
+    /// Like `new`, with each client of a section that names a `role` assuming it through STS
+    /// with the base credentials of `sdk` (aws-config's provider: AssumeRole on first use, the
+    /// credentials cached and refreshed before they expire).
+    pub async fn with_roles(sdk: &aws_config::SdkConfig, config: &Config, policy: Policy) -> Clients {
+        let mut c = Clients::new(sdk, policy);
+        if let Some(r) = &config.collector.role {
+            let s = assumed(sdk, r, "collector").await;
+            c.cloudwatch = aws_client!(aws_sdk_cloudwatch, &s, policy);
+            c.guardduty_metrics = c.cloudwatch.clone();
+        }
+        if let Some(r) = config.guardduty.as_ref().and_then(|g| g.role.as_ref()) {
+            c.guardduty_metrics = aws_client!(aws_sdk_cloudwatch, &assumed(sdk, r, "guardduty").await, policy);
+        }
+        if let Some(r) = config.cost.as_ref().and_then(|ce| ce.role.as_ref()) {
+            c.cost_explorer = aws_client!(aws_sdk_costexplorer, &assumed(sdk, r, "cost").await, policy);
+        }
+        if let Some(r) = config.ecs.as_ref().and_then(|e| e.role.as_ref()) {
+            let s = assumed(sdk, r, "ecs").await;
+            c.ecs = aws_client!(aws_sdk_ecs, &s, policy);
+            c.autoscaling = aws_client!(aws_sdk_applicationautoscaling, &s, policy);
+        }
+        c
+    }
+}
+
+/// `sdk` with credentials that assume `role` (building them makes no request).
+async fn assumed(sdk: &aws_config::SdkConfig, role: &crate::config::Role, section: &str) -> aws_config::SdkConfig {
+    let mut b =
+        aws_config::sts::AssumeRoleProvider::builder(&role.arn).session_name(role.session(section)).configure(sdk);
+    if let Some(id) = &role.external_id {
+        b = b.external_id(id);
+    }
+    let provider = aws_sdk_cloudwatch::config::SharedCredentialsProvider::new(b.build().await);
+    sdk.to_builder().credentials_provider(provider).build()
 }
 
 /// Runs `f` over `items` with at most `limit` in flight, keeping input order. Items are

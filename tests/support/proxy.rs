@@ -20,6 +20,8 @@ struct ProxyState {
     latency: Duration,
     http: reqwest::Client,
     counts: Mutex<BTreeMap<String, u64>>,
+    /// The access key ids that signed each API's requests (from the SigV4 credential scope).
+    keys: Mutex<BTreeMap<String, std::collections::BTreeSet<String>>>,
     /// Time from each request's arrival to its response, latency included, summed per API.
     busy: Mutex<BTreeMap<String, Duration>>,
     /// Per API: how many more requests get this (status, awsJson body) instead of the upstream.
@@ -51,6 +53,7 @@ impl LatencyProxy {
             latency,
             http: reqwest::Client::builder().no_gzip().build().unwrap(),
             counts: Mutex::new(BTreeMap::new()),
+            keys: Mutex::new(BTreeMap::new()),
             busy: Mutex::new(BTreeMap::new()),
             faults: Mutex::new(BTreeMap::new()),
         });
@@ -59,6 +62,11 @@ impl LatencyProxy {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let task = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         LatencyProxy { url, state, task }
+    }
+
+    /// The access key ids each API's requests were signed with.
+    pub fn access_keys(&self) -> BTreeMap<String, std::collections::BTreeSet<String>> {
+        self.state.keys.lock().unwrap().clone()
     }
 
     /// Requests seen per API name.
@@ -116,6 +124,13 @@ async fn forward(State(s): State<Arc<ProxyState>>, req: Request) -> Response {
     let api = api_name(parts.uri.path(), &parts.headers, &body);
     let upstream = s.routes.get(&api).unwrap_or(&s.upstream).clone();
     *s.counts.lock().unwrap().entry(api.clone()).or_default() += 1;
+    let credential = parts.headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|a| {
+        let scope = a.split("Credential=").nth(1)?;
+        scope.split('/').next().map(str::to_string)
+    });
+    if let Some(key) = credential {
+        s.keys.lock().unwrap().entry(api.clone()).or_default().insert(key);
+    }
     if let Some(fault) = take_fault(&s, &api) {
         return fault;
     }

@@ -1,0 +1,62 @@
+//! A role per source: a section with `role` reaches its API with the credentials STS gave for
+//! that role (moto's AssumeRole hands out `ASIA…` keys), checked at the wire; the others keep the
+//! base credentials; each role is assumed once, not once a run.
+
+mod support;
+
+use std::time::Duration;
+
+use chrono::Utc;
+use costwarden::wire::Policy;
+use costwarden::{run_once, App, Clients};
+use support::proxy::LatencyProxy;
+use support::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_section_with_a_role_reaches_its_api_with_the_assumed_credentials() {
+    let moto = Moto::start(&[("MOTO_ECS_SERVICE_RUNNING", "7")]).await;
+    let console = Console::start(USERNAME, PASSWORD, Paging::Page).await;
+    seed(&moto, &console).await;
+    let proxy = LatencyProxy::start(&moto.url, Duration::ZERO).await;
+    // Roles in moto's own account: moto keeps each account's resources apart, so a role in
+    // another account would (rightly) find no cluster and no cost there.
+    let roles = r#"
+[cost.role]
+arn = "arn:aws:iam::123456789012:role/costwarden-cost-explorer"
+external_id = "costwarden-test"
+
+[ecs.role]
+arn = "arn:aws:iam::123456789012:role/costwarden-ecs"
+"#;
+    let config = costwarden::config::Config::parse(&config_text(&console.url, roles), "roles.toml").unwrap();
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&proxy.url)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_ecs::config::Credentials::new("testing", "testing", None, None, "tests"))
+        .load()
+        .await;
+    let policy = Policy { request_timeout: Duration::from_secs(5), ..Policy::of(&config.collector) };
+    let clients = Clients::with_roles(&sdk, &config, policy).await;
+    assert_eq!(proxy.counts().get("AssumeRole"), None, "building the clients calls nothing");
+    let app = App::new(config, clients);
+    for minute in [0, 1] {
+        let r = run_once(&app, Utc::now() + chrono::Duration::minutes(minute), false).await;
+        assert!(r.ok(), "{}", costwarden::report::human(&r));
+    }
+
+    let keys = proxy.access_keys();
+    let of = |api: &str| keys.get(api).cloned().unwrap_or_default();
+    let ce = of("GetCostAndUsage");
+    let ecs = of("DescribeServices");
+    assert_eq!(ce.len(), 1, "{keys:#?}");
+    assert!(ce.iter().all(|k| k.starts_with("ASIA")), "{keys:#?}");
+    assert_eq!(ecs.len(), 1, "{keys:#?}");
+    assert!(ecs.iter().all(|k| k.starts_with("ASIA")) && ecs != ce, "two roles, two sets: {keys:#?}");
+    assert_eq!(of("DescribeScalableTargets"), ecs, "Auto Scaling with ECS's role");
+    // No role for CloudWatch or STS itself: the base credentials.
+    for api in ["PutMetricData", "GetMetricData", "AssumeRole"] {
+        assert_eq!(of(api).into_iter().collect::<Vec<_>>(), ["testing"], "{api}: {keys:#?}");
+    }
+    // Two runs, ECS read in both: each role assumed once.
+    assert_eq!(proxy.counts().get("AssumeRole"), Some(&2), "{:?}", proxy.counts());
+}
