@@ -4,6 +4,7 @@
 //! `[antivirus.api]` in thresholds.toml (see config::ConsoleApi).
 
 mod client;
+pub mod discover;
 mod page;
 
 use std::collections::{BTreeSet, HashMap};
