@@ -210,12 +210,7 @@ async fn naive(
     console: &Console,
     datums: u64,
 ) -> (Duration, BTreeMap<&'static str, u64>) {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(aws)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_ecs::config::Credentials::new("testing", "testing", None, None, "bench"))
-        .load()
-        .await;
+    let sdk = support::sdk_config(aws).await;
     // Each per-tag query is its own request body: queue one result each.
     let results: Vec<serde_json::Value> =
         (0..size.tags).map(|t| serde_json::json!({"ResultsByTime": ce_days(size.tags, 0, CE_DAYS, Some(t))})).collect();

@@ -10,27 +10,11 @@ use chrono::{DateTime, Utc};
 use costwarden::model::SourceId;
 use costwarden::wire::Policy;
 use costwarden::{run_cycle, run_once, App, Clients, Options, RunReport, Status};
-use support::proxy::LatencyProxy;
 use support::*;
 
 /// Today at 12:00 UTC plus `minutes`: well after the default settling delay (2 h).
 fn at(minutes: i64) -> DateTime<Utc> {
     today().and_hms_opt(12, 0, 0).unwrap().and_utc() + chrono::Duration::minutes(minutes)
-}
-
-struct Peers {
-    /// Kept for its lifetime: the server stops when it is dropped.
-    _moto: Moto,
-    console: Console,
-    proxy: LatencyProxy,
-}
-
-async fn peers() -> Peers {
-    let moto = Moto::start(&[("MOTO_ECS_SERVICE_RUNNING", "7")]).await;
-    let console = Console::start(USERNAME, PASSWORD, Paging::Page).await;
-    seed(&moto, &console).await;
-    let proxy = LatencyProxy::start(&moto.url, Duration::ZERO).await;
-    Peers { _moto: moto, console, proxy }
 }
 
 /// A new process, as far as costwarden can tell: new clients, new Console token, no memory.
@@ -39,12 +23,7 @@ async fn process(p: &Peers, collector: &str) -> App {
         .replace("settle_hours = 0\n", "")
         .replace("max_attempts = 2\n", &format!("max_attempts = 2\n{collector}"));
     let config = costwarden::config::Config::parse(&text, "cadence.toml").unwrap();
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&p.proxy.url)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_ecs::config::Credentials::new("testing", "testing", None, None, "tests"))
-        .load()
-        .await;
+    let sdk = sdk_config(&p.proxy.url).await;
     let clients =
         Clients::new(&sdk, Policy { request_timeout: Duration::from_secs(5), ..Policy::of(&config.collector) });
     App::new(config, clients)
@@ -66,7 +45,7 @@ fn daily_datums(r: &RunReport) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn daily_totals_are_read_once_a_day_and_a_restart_agrees() {
-    let p = peers().await;
+    let p = peers_behind_proxy().await;
     let first = process(&p, "").await;
     let r = run_once(&first, at(0), false).await;
     assert!(r.ok(), "{}", costwarden::report::human(&r));
@@ -117,7 +96,7 @@ async fn daily_totals_are_read_once_a_day_and_a_restart_agrees() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn before_the_day_has_settled_nothing_daily_is_read_and_every_run_reads_it_all() {
-    let p = peers().await;
+    let p = peers_behind_proxy().await;
     // 01:00 UTC, with the default settling delay of 2 hours: yesterday is not read yet.
     let early = today().and_hms_opt(1, 0, 0).unwrap().and_utc();
     let r = run_once(&process(&p, "").await, early, false).await;
@@ -143,7 +122,7 @@ async fn before_the_day_has_settled_nothing_daily_is_read_and_every_run_reads_it
 /// priced from what the wire saw.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_run_projects_the_same_month_from_what_the_wire_saw() {
-    let p = peers().await;
+    let p = peers_behind_proxy().await;
     let app = process(&p, "").await;
     // The first run leaves the capacity alert states that the next ones read back; the second,
     // forced, is a daily run like any other day's.
@@ -191,7 +170,7 @@ async fn every_run_projects_the_same_month_from_what_the_wire_saw() {
 /// `cost.reread_hours` (12 by default) between daily runs, and a revised total published once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revision_of_estimated_yesterday_is_republished_once() {
-    let p = peers().await;
+    let p = peers_behind_proxy().await;
     let app = process(&p, "").await;
     let yesterday = days_ago(1);
     // The daily run at 02:00, as soon as the day has settled: yesterday Estimated, 3 totals.
@@ -200,7 +179,7 @@ async fn a_revision_of_estimated_yesterday_is_republished_once() {
     assert_eq!(reads(&p).0, 2);
     // CE's answer to the re-read of yesterday alone: one of its two tag values revised (the
     // untagged cost is absent that day: zero-filled in the window, not in a one-day read).
-    p._moto
+    p.moto
         .preset_cost_and_usage(serde_json::json!([{
             "ResultsByTime": [ce_day(yesterday, true, &[("scanner-agents", "21.00"), ("scanner-console", "3.10")])],
             "GroupDefinitions": [{"Type": "TAG", "Key": TAG_KEY}],
@@ -221,7 +200,7 @@ async fn a_revision_of_estimated_yesterday_is_republished_once() {
     assert_eq!(revised, [(format!("Cost{{TagKey={TAG_KEY},TagValue=scanner-agents}}"), 21.0)], "{summary}");
     assert!(r.findings.iter().all(|f| f.series.metric != costwarden::metrics::Metric::Cost), "{:?}", r.findings);
     // What CloudWatch holds for yesterday: the daily run's 20.25, then the revision's 21.
-    let cw = aws_sdk_cloudwatch::Client::new(&p._moto.sdk_config().await);
+    let cw = aws_sdk_cloudwatch::Client::new(&p.moto.sdk_config().await);
     let dims = [("TagKey", TAG_KEY), ("TagValue", "scanner-agents")];
     let query = costwarden::wire::metric_data::own_series(0, NAMESPACE, "Cost", dims);
     let window = |from: i64, to: i64| {

@@ -6,6 +6,13 @@ use std::process::{Command, Output};
 
 use support::*;
 
+/// Every one of `lines` is in `out`.
+fn assert_lines(out: &str, lines: &[&str]) {
+    for line in lines {
+        assert!(out.contains(line), "expected {line:?} in:\n{out}");
+    }
+}
+
 fn costwarden(args: &[&str], env: &[(&str, String)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_costwarden"));
     cmd.args(args).env_remove("COSTWARDEN_CONFIG").env_remove("AWS_PROFILE");
@@ -153,16 +160,14 @@ async fn run_prints_a_summary_writes_metrics_and_never_prints_the_password() {
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     assert!(stdout.starts_with("costwarden run OK at "), "{stdout}");
-    for line in [
+    assert_lines(&stdout, &[
         // 9 data datums (2 scanned volumes, 3 cost, 4 ECS), 4 capacity rule datums, 7 health; then the
         // records of the two daily sources' run (3 and 4) in a request of their own;
         // GetMetricData: which daily totals are due.
         "datums: 27 written, 0 failed, in 2 PutMetricData request(s)",
         "requests: ConsoleToken 1, ConsoleStats 3, GetMetricData 1, GetCostAndUsage 2, DescribeServices 1, DescribeScalableTargets 1, PutMetricData 2, ListMetrics 1",
         "estimated API cost of this run: USD 0.02004",
-    ] {
-        assert!(stdout.contains(line), "expected {line:?} in:\n{stdout}");
-    }
+    ]);
     assert!(!stdout.contains(PASSWORD) && !stderr.contains(PASSWORD), "the password leaked:\n{stdout}{stderr}");
     assert!(!stderr.contains("tok-1"), "the bearer token leaked:\n{stderr}");
     assert_eq!(list_metrics(&p.moto, NAMESPACE).await.len(), 27);
@@ -303,13 +308,11 @@ async fn cost_projects_the_month_from_the_daily_runs_records_without_reading_cos
     let out = tokio::task::spawn_blocking(given).await.unwrap();
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
-    for line in [
+    assert_lines(&stdout, &[
         "  daily series: 100 as given (--daily-series), in place of those last recorded",
         "  metric streams written once a day       107 streams      1.34  billed 30.4 h a month each",
         "  requests of the daily run                   30 days      0.30  USD 0.010010 a day (Cost Explorer USD 0.01 a page)",
-    ] {
-        assert!(stdout.contains(line), "expected {line:?} in:\n{stdout}");
-    }
+    ]);
     assert!(!stdout.contains("not recorded"), "{stdout}");
 
     let run = tokio::task::spawn_blocking(move || costwarden(&["run", "--config", &cfg], &env)).await.unwrap();
@@ -325,7 +328,7 @@ async fn cost_projects_the_month_from_the_daily_runs_records_without_reading_cos
     // environment here: no secret read). One re-read of yesterday a day (cost.reread_hours 12,
     // settle_hours 0): a page, a GetMetricData query (no [[cost.tags]], so untagged only) and a
     // PutMetricData, x 30.4. Datadog: 27 streams x 4,380 reads x USD 0.00001.
-    for line in [
+    assert_lines(&stdout, &[
         "  runs a month: 2920 (schedule \"0 */15 * * * *\")",
         "  metric streams written every run         13 streams      3.90  billed 730 h a month each, USD 0.30 per metric-month (tiered)",
         "  metric streams written once a day        14 streams      0.18  billed 30.4 h a month each",
@@ -334,9 +337,7 @@ async fn cost_projects_the_month_from_the_daily_runs_records_without_reading_cos
         "  re-reads of CE's Estimated yesterday    30 re-reads      0.30  USD 0.010020 each",
         "  total                                                    5.11",
         "  Datadog's crawler (on your AWS bill)                     1.18  an estimate",
-    ] {
-        assert!(stdout.contains(line), "expected {line:?} in:\n{stdout}");
-    }
+    ]);
     assert!(!stdout.contains("not recorded"), "{stdout}");
     let measured = stdout.lines().last().unwrap();
     assert!(!measured.contains("GetCostAndUsage") && !measured.contains("ConsoleStats"), "{measured}");

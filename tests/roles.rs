@@ -9,15 +9,11 @@ use std::time::Duration;
 use chrono::Utc;
 use costwarden::wire::Policy;
 use costwarden::{run_once, App, Clients};
-use support::proxy::LatencyProxy;
 use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_section_with_a_role_reaches_its_api_with_the_assumed_credentials() {
-    let moto = Moto::start(&[("MOTO_ECS_SERVICE_RUNNING", "7")]).await;
-    let console = Console::start(USERNAME, PASSWORD, Paging::Page).await;
-    seed(&moto, &console).await;
-    let proxy = LatencyProxy::start(&moto.url, Duration::ZERO).await;
+    let Peers { moto: _moto, console, proxy } = peers_behind_proxy().await;
     // Roles in moto's own account: moto keeps each account's resources apart, so a role in
     // another account would (rightly) find no cluster and no cost there.
     let roles = r#"
@@ -29,12 +25,7 @@ external_id = "costwarden-test"
 arn = "arn:aws:iam::123456789012:role/costwarden-ecs"
 "#;
     let config = costwarden::config::Config::parse(&config_text(&console.url, roles), "roles.toml").unwrap();
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&proxy.url)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_ecs::config::Credentials::new("testing", "testing", None, None, "tests"))
-        .load()
-        .await;
+    let sdk = sdk_config(&proxy.url).await;
     let policy = Policy { request_timeout: Duration::from_secs(5), ..Policy::of(&config.collector) };
     let clients = Clients::with_roles(&sdk, &config, policy).await;
     assert_eq!(proxy.counts().get("AssumeRole"), None, "building the clients calls nothing");

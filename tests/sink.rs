@@ -11,12 +11,7 @@ use support::cloudwatch::CloudWatchDouble;
 
 /// CloudWatch as costwarden builds it (retry policy, counting at the wire), on the double.
 async fn client(url: &str, max_attempts: u32) -> aws_sdk_cloudwatch::Client {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(url)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_ecs::config::Credentials::new("t", "t", None, None, "t"))
-        .load()
-        .await;
+    let sdk = support::sdk_config(url).await;
     let policy = Policy { max_attempts, request_timeout: std::time::Duration::from_secs(5) };
     costwarden::Clients::new(&sdk, policy).cloudwatch
 }

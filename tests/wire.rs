@@ -4,31 +4,21 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use aws_sdk_cloudwatch::types::StandardUnit;
 use costwarden::wire::{Api, Policy};
 use costwarden::{run_once, App, Clients};
-use support::proxy::LatencyProxy;
 use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reported_requests_equal_the_wire_with_cost_explorer_throttled_and_retried() {
-    let moto = Moto::start(&[("MOTO_ECS_SERVICE_RUNNING", "7")]).await;
-    let console = Console::start(USERNAME, PASSWORD, Paging::Page).await;
-    seed(&moto, &console).await;
-    let proxy = LatencyProxy::start(&moto.url, Duration::ZERO).await;
+    let Peers { moto, console, proxy } = peers_behind_proxy().await;
     // Cost Explorer's throttle; the client's retry policy (3 attempts) retries it twice.
     proxy.fail_next("GetCostAndUsage", 2, 400, r#"{"__type": "LimitExceededException", "message": "Rate exceeded"}"#);
     let mut config = config(&console.url, "");
     config.collector.max_attempts = 3;
     config.collector.api_metrics = true;
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&proxy.url)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_ecs::config::Credentials::new("testing", "testing", None, None, "tests"))
-        .load()
-        .await;
+    let sdk = sdk_config(&proxy.url).await;
     let clients = Clients::new(&sdk, Policy::of(&config.collector));
     let app = App::new(config, clients);
 

@@ -55,12 +55,11 @@ pub fn reread_due(p: Option<&Published>, now: DateTime<Utc>, reread_hours: u32) 
 
 /// The records a daily source writes with its totals.
 fn records(id: SourceId) -> &'static [Metric] {
-    const RECORDS: [Metric; 3] = [Metric::DailyPublished, Metric::DailyStreams, Metric::DailyRequestsCost];
-    const WITH_ESTIMATED: [Metric; 4] =
+    const RECORDS: [Metric; 4] =
         [Metric::DailyPublished, Metric::DailyStreams, Metric::DailyRequestsCost, Metric::DailyEstimated];
     match id {
-        SourceId::Cost => &WITH_ESTIMATED,
-        _ => &RECORDS,
+        SourceId::Cost => &RECORDS,
+        _ => &RECORDS[..3],
     }
 }
 
@@ -117,16 +116,9 @@ pub async fn published(
         .await
         .map_err(|e| format!("reading what was published (GetMetricData): {e}"))?;
     // The latest value of each record, by (source, record).
-    let mut latest: BTreeMap<(usize, Metric), (i64, f64)> = BTreeMap::new();
-    for (id, values) in results {
-        let Some(&slot) = metric_data::own_series_index(&id).and_then(|i| slots.get(i)) else { continue };
-        if let Some(&(t, v)) = values.iter().max_by_key(|(t, _)| *t) {
-            let kept = latest.entry(slot).or_insert((t, v));
-            if t >= kept.0 {
-                *kept = (t, v);
-            }
-        }
-    }
+    let values = metric_data::latest(results, slots.len());
+    let latest: BTreeMap<(usize, Metric), (i64, f64)> =
+        slots.into_iter().zip(values).filter_map(|(slot, v)| Some((slot, v?))).collect();
     let mut out = BTreeMap::new();
     for (s, id) in sources.iter().enumerate() {
         let get = |m| latest.get(&(s, m));

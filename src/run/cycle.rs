@@ -184,11 +184,7 @@ async fn reread(app: &App, now: DateTime<Utc>, records: &Records, sources: &mut 
     if !cadence::reread_due(records.as_ref().and_then(|r| r.get(&SourceId::Cost)), now, cost.reread_hours) {
         return Vec::new();
     }
-    let t = Instant::now();
-    let (res, requests) = counted(revise::reread(app, now)).await;
-    let requests = requests.snapshot();
-    (rep.requests, rep.requests_usd) = (requests.values().sum(), usd(&requests));
-    rep.duration_ms = t.elapsed().as_millis() as u64;
+    let res = measured(rep, revise::reread(app, now)).await;
     let why = rep.skipped.take().unwrap_or_default();
     match res {
         Ok(r) => {
@@ -203,6 +199,16 @@ async fn reread(app: &App, now: DateTime<Utc>, records: &Records, sources: &mut 
     }
 }
 
+/// Runs `fut` in its own counting scope; its requests, their price and its time go on `rep`.
+async fn measured<T>(rep: &mut SourceReport, fut: impl Future<Output = T>) -> T {
+    let t = Instant::now();
+    let (res, requests) = counted(fut).await;
+    let requests = requests.snapshot();
+    (rep.requests, rep.requests_usd) = (requests.values().sum(), usd(&requests));
+    rep.duration_ms = t.elapsed().as_millis() as u64;
+    res
+}
+
 /// Runs one source (when `wanted`) in its own counting scope and turns its outcome into its
 /// report; the data goes on to evaluation.
 async fn timed(
@@ -213,15 +219,9 @@ async fn timed(
     if !wanted {
         return None;
     }
-    let t = Instant::now();
-    let (res, requests) = counted(fut).await;
     let mut rep = SourceReport::skipped(id, String::new());
     (rep.status, rep.skipped) = (Status::Ok, None);
-    let requests = requests.snapshot();
-    rep.requests = requests.values().sum();
-    rep.requests_usd = usd(&requests);
-    rep.duration_ms = t.elapsed().as_millis() as u64;
-    match res {
+    match measured(&mut rep, fut).await {
         Ok(mut out) => {
             rep.series = out.daily.len() + out.gauges.len();
             rep.samples = out.daily.iter().map(|d| d.points().count()).sum::<usize>() + out.gauges.len();

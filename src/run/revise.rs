@@ -56,15 +56,7 @@ pub async fn reread(app: &App, now: DateTime<Utc>) -> Result<Revision, String> {
     let results = metric_data::read(&app.clients.cloudwatch, queries, window, None, conc)
         .await
         .map_err(|e| format!("reading what was published of {yesterday} (GetMetricData): {e}"))?;
-    let mut published: Vec<Option<(i64, f64)>> = vec![None; fresh.len()];
-    for (id, values) in results {
-        let Some(slot) = metric_data::own_series_index(&id).and_then(|i| published.get_mut(i)) else { continue };
-        for &(t, v) in &values {
-            if slot.is_none_or(|(at, _)| t >= at) {
-                *slot = Some((t, v));
-            }
-        }
-    }
+    let published = metric_data::latest(results, fresh.len());
     let still_estimated = fresh.iter().any(|s| s.estimated);
     let total = fresh.len();
     let mut samples: Vec<Sample> = fresh

@@ -30,6 +30,21 @@ pub fn own_series_index(id: &str) -> Option<usize> {
     id.strip_prefix('s')?.parse().ok()
 }
 
+/// The latest (timestamp, value) of each of `n` queries made by `own_series`, by index; None
+/// where CloudWatch holds nothing in the window.
+pub fn latest(results: Vec<(String, Vec<(i64, f64)>)>, n: usize) -> Vec<Option<(i64, f64)>> {
+    let mut out = vec![None; n];
+    for (id, values) in results {
+        let Some(slot) = own_series_index(&id).and_then(|i| out.get_mut(i)) else { continue };
+        for (t, v) in values {
+            if slot.is_none_or(|(at, _)| t >= at) {
+                *slot = Some((t, v));
+            }
+        }
+    }
+    out
+}
+
 /// Every result of `queries` as (id, [(timestamp, value)]), in the order CloudWatch returns them.
 pub async fn read(
     client: &aws_sdk_cloudwatch::Client,

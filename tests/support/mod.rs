@@ -20,7 +20,8 @@ use costwarden::{App, Clients};
 
 #[allow(unused_imports)]
 pub use console::{Console, Fault, Paging};
-pub use moto::Moto;
+#[allow(unused_imports)]
+pub use moto::{sdk_config, Moto};
 
 pub const NAMESPACE: &str = "Costwarden/Test";
 pub const CLUSTER: &str = "CloudStorageSecCluster-t1";
@@ -102,6 +103,22 @@ pub fn console_items() -> Vec<serde_json::Value> {
         item("avatars", days_ago(1), "Event", 500_000_000, 10_000),
         item("avatars", days_ago(2), "API", 400_000_000, 9_000),
     ]
+}
+
+/// moto (7 agents running) and the Console double, seeded for a full cycle, with a counting
+/// proxy in front of moto for the clients.
+pub struct Peers {
+    pub moto: Moto,
+    pub console: Console,
+    pub proxy: proxy::LatencyProxy,
+}
+
+pub async fn peers_behind_proxy() -> Peers {
+    let moto = Moto::start(&[("MOTO_ECS_SERVICE_RUNNING", "7")]).await;
+    let console = Console::start(USERNAME, PASSWORD, Paging::Page).await;
+    seed(&moto, &console).await;
+    let proxy = proxy::LatencyProxy::start(&moto.url, Duration::ZERO).await;
+    Peers { moto, console, proxy }
 }
 
 /// Everything a full cycle reads, in moto and the Console double.

@@ -36,6 +36,17 @@ pub fn moto_binary() -> PathBuf {
     PathBuf::from("moto_server")
 }
 
+/// The SDK configuration the tests use: `url` as every service's endpoint (moto, the proxy or
+/// a double), us-east-1, moto's test credentials.
+pub async fn sdk_config(url: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(url)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_ecs::config::Credentials::new("testing", "testing", None, None, "tests"))
+        .load()
+        .await
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -76,12 +87,7 @@ impl Moto {
     }
 
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(&self.url)
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_ecs::config::Credentials::new("testing", "testing", None, None, "tests"))
-            .load()
-            .await
+        sdk_config(&self.url).await
     }
 
     /// Queues Cost Explorer results; each distinct request body takes the next one.
