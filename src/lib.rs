@@ -36,7 +36,8 @@ use crate::wire::Api;
 #[derive(Clone)]
 pub struct Clients {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
-    /// Reads GuardDuty's metrics: `cloudwatch`, unless `[guardduty.role]` names another account.
+    /// Reads GuardDuty's metrics, in the account of the protected buckets: the base credentials
+    /// (not `[collector.role]`, which is where costwarden writes), unless `[guardduty.role]`.
     pub guardduty_metrics: aws_sdk_cloudwatch::Client,
     pub cost_explorer: aws_sdk_costexplorer::Client,
     pub ecs: aws_sdk_ecs::Client,

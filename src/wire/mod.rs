@@ -58,7 +58,6 @@ impl Clients {
         if let Some(r) = &config.collector.role {
             let s = assumed(sdk, r, "collector").await;
             c.cloudwatch = aws_client!(aws_sdk_cloudwatch, &s, policy);
-            c.guardduty_metrics = c.cloudwatch.clone();
         }
         if let Some(r) = config.guardduty.as_ref().and_then(|g| g.role.as_ref()) {
             c.guardduty_metrics = aws_client!(aws_sdk_cloudwatch, &assumed(sdk, r, "guardduty").await, policy);
