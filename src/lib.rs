@@ -4,6 +4,7 @@
 
 pub mod alerts;
 pub mod backtest;
+pub mod check;
 pub mod config;
 pub mod datadog;
 pub mod metrics;
@@ -44,6 +45,8 @@ pub struct Clients {
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
     pub sns: aws_sdk_sns::Client,
+    /// One STS client per set of credentials ("base", then "<section>.role"), for `check`.
+    pub identities: Vec<(String, aws_sdk_sts::Client)>,
     pub http: reqwest::Client,
     /// The retry policy the AWS clients were built with; the Console client uses it too.
     pub policy: wire::Policy,

@@ -100,6 +100,20 @@ enum Command {
         #[arg(long, env = "COSTWARDEN_CONSOLE_URL")]
         console_url: Option<reqwest::Url>,
     },
+    /// One cheap live probe per credential set, source and team channel, each with its verdict
+    /// and fix; writes nothing. Exit 0: all good (warnings allowed), 1: a probe failed, 2: the
+    /// configuration is invalid
+    Check {
+        /// Print the probes as JSON
+        #[arg(long)]
+        json: bool,
+        /// Post a test message to every team's Slack webhook and SNS topic
+        #[arg(long)]
+        send_test: bool,
+        /// Override antivirus.base_url (e.g. a local Console double)
+        #[arg(long, env = "COSTWARDEN_CONSOLE_URL")]
+        console_url: Option<reqwest::Url>,
+    },
     /// Write the Datadog dashboard and monitors (v1 API JSON) generated from thresholds.toml
     Dashboards {
         /// Output folder
@@ -173,6 +187,16 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Health { max_age } => Ok(health(&load(&config)?, max_age)),
         Command::Cost { json, daily_series, console_url } => {
             cost(app(load(&config)?, console_url).await, json, daily_series).await
+        }
+        Command::Check { json, send_test, console_url } => {
+            let app = app(load(&config)?, console_url).await;
+            let report = costwarden::check::check(&app, chrono::Utc::now().date_naive(), send_test).await;
+            if json {
+                print_json(&report)?;
+            } else {
+                print!("{}", costwarden::check::human(&report));
+            }
+            Ok(exit(report.ok))
         }
         Command::Run { json, dry_run, force, lock_wait, console_url } => {
             let app = app(load(&config)?, console_url).await;

@@ -342,3 +342,45 @@ async fn cost_projects_the_month_from_the_daily_runs_records_without_reading_cos
     let measured = stdout.lines().last().unwrap();
     assert!(!measured.contains("GetCostAndUsage") && !measured.contains("ConsoleStats"), "{measured}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_exits_1_on_a_failed_probe_0_when_all_pass_2_on_a_bad_configuration() {
+    let p = peers().await;
+    p.moto.set_cost_allocation_tags(&[(TAG_KEY, "Active")]);
+    p.console.state.other_shape.store(true, std::sync::atomic::Ordering::SeqCst);
+    let run = |args: Vec<String>| {
+        let env = env(&p);
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            costwarden(&args, &env)
+        })
+    };
+    let cfg = p.config.to_str().unwrap().to_string();
+    let out = run(vec!["check".into(), "--config".into(), cfg.clone()]).await.unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert_lines(&stdout, &[
+        "  FAIL    the configured shape does not read the page: not found: items_pointer \"/items\"",
+        "          fix: replace [antivirus.api] with the block suggested below (check each guess)\n",
+        "  items at \"/data/results\" (2 in this page); the first one's fields:\n",
+        "  suggested (thresholds.toml; keep the keys not shown):\n    [antivirus.api]\n    items_pointer = \"/data/results\"",
+        "  warn    no channel: its alerts are only logged\n",
+        "\n10 probes: 8 ok, 1 warnings, 1 failed. 10 requests, USD 0.03 (Cost Explorer: USD 0.01 a request)",
+    ]);
+    assert!(!stdout.contains(PASSWORD) && !stderr.contains(PASSWORD), "the password leaked:\n{stdout}{stderr}");
+    assert!(!stdout.contains("tok-") && !stderr.contains("tok-"), "a token leaked:\n{stdout}{stderr}");
+
+    p.console.state.other_shape.store(false, std::sync::atomic::Ordering::SeqCst);
+    let out = run(vec!["check".into(), "--json".into(), "--config".into(), cfg]).await.unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["ok"], true);
+    assert_eq!(json["probes"].as_array().unwrap().len(), 10);
+    assert!(json.get("discovery").is_none(), "{stdout}");
+
+    let bad = p._dir.path().join("bad.toml");
+    std::fs::write(&bad, "[collector]\nnamespace = \"AWS/Mine\"\n").unwrap();
+    let out = run(vec!["check".into(), "--config".into(), bad.to_str().unwrap().into()]).await.unwrap();
+    assert_eq!(out.status.code(), Some(2), "{:?}", text(&out));
+}

@@ -53,12 +53,16 @@ pub struct TransitionReport {
 
 /// A team's resolved channels; the webhook URL stays a Secret.
 #[derive(Default)]
-struct Channels {
-    slack: Option<Secret>,
-    sns: Option<String>,
+pub(crate) struct Channels {
+    pub(crate) slack: Option<Secret>,
+    pub(crate) sns: Option<String>,
 }
 
-async fn channels(cfg: &Config, secrets: &aws_sdk_secretsmanager::Client, team: &str) -> Result<Channels, String> {
+pub(crate) async fn channels(
+    cfg: &Config,
+    secrets: &aws_sdk_secretsmanager::Client,
+    team: &str,
+) -> Result<Channels, String> {
     let Some(t) = cfg.teams.get(team) else {
         return Ok(Channels::default());
     };

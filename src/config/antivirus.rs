@@ -92,6 +92,8 @@ impl ByteUnit {
 #[serde(deny_unknown_fields, default)]
 pub struct ConsoleApi {
     pub token_path: String,
+    /// Documented, unauthenticated; only `costwarden check` calls it.
+    pub health_path: String,
     pub stats_path: String,
     pub from_param: String,
     pub to_param: String,
@@ -120,6 +122,7 @@ impl Default for ConsoleApi {
     fn default() -> Self {
         ConsoleApi {
             token_path: "/api/Token".into(),
+            health_path: "/api/health".into(),
             stats_path: "/api/statistics/scans".into(),
             from_param: "from".into(),
             to_param: "to".into(),
@@ -176,7 +179,9 @@ impl Antivirus<PlanSpec> {
 
 impl ConsoleApi {
     fn validate(&self, v: &mut Validator) {
-        for (name, val) in [("token_path", &self.token_path), ("stats_path", &self.stats_path)] {
+        for (name, val) in
+            [("token_path", &self.token_path), ("health_path", &self.health_path), ("stats_path", &self.stats_path)]
+        {
             v.check(&format!("antivirus.api.{name}"), val.starts_with('/'), "must start with '/'");
         }
         for (name, val) in [

@@ -18,6 +18,7 @@ use serde::Serialize;
 /// Every remote API costwarden calls, for request accounting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum Api {
+    ConsoleHealth,
     ConsoleToken,
     ConsoleStats,
     GetMetricData,
@@ -29,11 +30,17 @@ pub enum Api {
     ListMetrics,
     SnsPublish,
     SlackWebhook,
+    // `costwarden check` only:
+    ListCostAllocationTags,
+    GetCallerIdentity,
+    GetTopicAttributes,
+    ListSubscriptionsByTopic,
 }
 
 impl Api {
     pub fn name(self) -> &'static str {
         match self {
+            Api::ConsoleHealth => "ConsoleHealth",
             Api::ConsoleToken => "ConsoleToken",
             Api::ConsoleStats => "ConsoleStats",
             Api::GetMetricData => "GetMetricData",
@@ -45,6 +52,10 @@ impl Api {
             Api::ListMetrics => "ListMetrics",
             Api::SnsPublish => "SnsPublish",
             Api::SlackWebhook => "SlackWebhook",
+            Api::ListCostAllocationTags => "ListCostAllocationTags",
+            Api::GetCallerIdentity => "GetCallerIdentity",
+            Api::GetTopicAttributes => "GetTopicAttributes",
+            Api::ListSubscriptionsByTopic => "ListSubscriptionsByTopic",
         }
     }
 
@@ -59,6 +70,10 @@ impl Api {
             "GetSecretValue" => Api::GetSecretValue,
             "ListMetrics" => Api::ListMetrics,
             "Publish" => Api::SnsPublish,
+            "ListCostAllocationTags" => Api::ListCostAllocationTags,
+            "GetCallerIdentity" => Api::GetCallerIdentity,
+            "GetTopicAttributes" => Api::GetTopicAttributes,
+            "ListSubscriptionsByTopic" => Api::ListSubscriptionsByTopic,
             _ => return None,
         })
     }
@@ -66,7 +81,8 @@ impl Api {
     /// List price in USD of one request (0 where the API is free or billed otherwise).
     pub fn usd_per_request(self) -> f64 {
         match self {
-            Api::GetCostAndUsage => 0.01,
+            // Every Cost Explorer API request, ListCostAllocationTags included.
+            Api::GetCostAndUsage | Api::ListCostAllocationTags => 0.01,
             Api::PutMetricData | Api::GetMetricData | Api::ListMetrics => 0.00001,
             Api::SnsPublish => 0.0000005,
             Api::GetSecretValue => 0.000005,

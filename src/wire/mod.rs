@@ -35,6 +35,7 @@ impl Clients {
             autoscaling: aws_client!(aws_sdk_applicationautoscaling, sdk, policy),
             secrets: aws_client!(aws_sdk_secretsmanager, sdk, policy),
             sns: aws_client!(aws_sdk_sns, sdk, policy),
+            identities: vec![("base".to_string(), aws_client!(aws_sdk_sts, sdk, policy))],
             http: http::client(policy.request_timeout),
             policy,
         }
@@ -58,17 +59,23 @@ impl Clients {
         if let Some(r) = &config.collector.role {
             let s = assumed(sdk, r, "collector").await;
             c.cloudwatch = aws_client!(aws_sdk_cloudwatch, &s, policy);
+            c.identities.push(("collector.role".into(), aws_client!(aws_sdk_sts, &s, policy)));
         }
         if let Some(r) = config.guardduty.as_ref().and_then(|g| g.role.as_ref()) {
-            c.guardduty_metrics = aws_client!(aws_sdk_cloudwatch, &assumed(sdk, r, "guardduty").await, policy);
+            let s = assumed(sdk, r, "guardduty").await;
+            c.guardduty_metrics = aws_client!(aws_sdk_cloudwatch, &s, policy);
+            c.identities.push(("guardduty.role".into(), aws_client!(aws_sdk_sts, &s, policy)));
         }
         if let Some(r) = config.cost.as_ref().and_then(|ce| ce.role.as_ref()) {
-            c.cost_explorer = aws_client!(aws_sdk_costexplorer, &assumed(sdk, r, "cost").await, policy);
+            let s = assumed(sdk, r, "cost").await;
+            c.cost_explorer = aws_client!(aws_sdk_costexplorer, &s, policy);
+            c.identities.push(("cost.role".into(), aws_client!(aws_sdk_sts, &s, policy)));
         }
         if let Some(r) = config.ecs.as_ref().and_then(|e| e.role.as_ref()) {
             let s = assumed(sdk, r, "ecs").await;
             c.ecs = aws_client!(aws_sdk_ecs, &s, policy);
             c.autoscaling = aws_client!(aws_sdk_applicationautoscaling, &s, policy);
+            c.identities.push(("ecs.role".into(), aws_client!(aws_sdk_sts, &s, policy)));
         }
         c
     }

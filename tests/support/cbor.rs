@@ -5,7 +5,9 @@
 //! moto: a CBOR request becomes moto's JSON request (gzip bodies unpacked), moto's JSON reply
 //! becomes CBOR with the model's timestamp members tagged, and moto's `x-amzn-query-error`
 //! header is passed on so the SDK picks the modelled error (CloudWatch is awsQueryCompatible).
-//! Every other request is relayed unchanged. Drop it when moto speaks CBOR (getmoto/moto#9195).
+//! Every other request is relayed unchanged, but for Cost Explorer's ListCostAllocationTags,
+//! which moto lacks: the front answers it (support::ce_tags). Drop the CBOR part when moto speaks
+//! CBOR (getmoto/moto#9195).
 
 use std::sync::Arc;
 
@@ -39,10 +41,13 @@ const DOUBLES: &[&str] = &["Values", "Value", "Sum", "Average", "Minimum", "Maxi
 struct FrontState {
     upstream: String,
     http: reqwest::Client,
+    cost_allocation_tags: Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
 }
 
 pub struct CborFront {
     pub url: String,
+    /// What ListCostAllocationTags answers (support::ce_tags::tag).
+    pub cost_allocation_tags: Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -55,12 +60,17 @@ impl Drop for CborFront {
 impl CborFront {
     pub async fn start(upstream: &str) -> CborFront {
         let http = reqwest::Client::builder().no_gzip().build().unwrap();
-        let state = Arc::new(FrontState { upstream: upstream.to_string(), http });
+        let cost_allocation_tags = Arc::default();
+        let state = Arc::new(FrontState {
+            upstream: upstream.to_string(),
+            http,
+            cost_allocation_tags: Arc::clone(&cost_allocation_tags),
+        });
         let app = Router::new().fallback(handle).with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let task = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        CborFront { url, task }
+        CborFront { url, cost_allocation_tags, task }
     }
 }
 
@@ -171,6 +181,9 @@ async fn handle(State(s): State<Arc<FrontState>>, req: Request) -> Response {
         Ok(b) => b,
         Err(_) => return StatusCode::PAYLOAD_TOO_LARGE.into_response(),
     };
+    if parts.headers.get("x-amz-target").is_some_and(|t| t == super::ce_tags::TARGET) {
+        return super::ce_tags::answer(&s.cost_allocation_tags.lock().unwrap(), &body);
+    }
     match operation(parts.uri.path()) {
         Some(op) => translate(&s, op, &parts.headers, &body).await,
         None => relay(&s.http, parts, body, &s.upstream).await,

@@ -60,6 +60,10 @@ pub struct ConsoleState {
     /// would while pages are in flight).
     pub token_uses: Mutex<Option<usize>>,
     uses: Mutex<std::collections::HashMap<String, usize>>,
+    /// Serve another shape than the project's default, as a Console of another version might:
+    /// items under `/data/results`, other field names, sizes in GB, the page count under
+    /// `/pagination/pageCount` (see `other_item`).
+    pub other_shape: std::sync::atomic::AtomicBool,
     /// The items of the last (from, to, bucket) asked for: large benches page through it.
     range_cache: Mutex<Option<(String, Arc<Vec<Value>>)>>,
     /// Page bodies rendered ahead by `prerender`, by query: a bench's timed run then measures
@@ -95,6 +99,7 @@ impl Console {
             next_token: Mutex::new(0),
             token_uses: Mutex::new(None),
             uses: Mutex::default(),
+            other_shape: Default::default(),
             range_cache: Mutex::new(None),
             rendered: Mutex::new(HashMap::new()),
         });
@@ -149,6 +154,17 @@ pub fn item(bucket: &str, date: chrono::NaiveDate, scan_type: &str, bytes: u64, 
         "scanType": scan_type,
         "scannedBytes": bytes,
         "scannedObjects": objects,
+    })
+}
+
+/// An item of the default shape in the other one: bytes as (fractional) GB.
+fn other_item(i: &Value) -> Value {
+    json!({
+        "s3BucketName": i["bucketName"],
+        "day": format!("{}T00:00:00Z", i["date"].as_str().unwrap_or("")),
+        "sizeGb": i["scannedBytes"].as_f64().unwrap_or(0.0) / 1e9,
+        "fileCount": i["scannedObjects"],
+        "scanKind": i["scanType"],
     })
 }
 
@@ -254,6 +270,12 @@ async fn stats(
     }
     let items = in_range(&s, from, to, bucket.as_deref());
     match s.paging {
+        Paging::Page if s.other_shape.load(SeqCst) => {
+            let total_pages = items.len().div_ceil(size).max(1);
+            let chunk: Vec<Value> = items.iter().skip((page - 1) * size).take(size).map(other_item).collect();
+            let body = json!({"data": {"results": chunk}, "pagination": {"page": page, "pageCount": total_pages}});
+            Json(body).into_response()
+        }
         Paging::Page => {
             let total_pages = items.len().div_ceil(size).max(1);
             ([("content-type", "application/json")], page_body(&items, page, size, total_pages)).into_response()

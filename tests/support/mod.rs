@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 pub mod cbor;
+pub mod ce_tags;
 pub mod cloudwatch;
 pub mod console;
 pub mod lambda_api;

@@ -90,6 +90,12 @@ impl Moto {
         sdk_config(&self.url).await
     }
 
+    /// What Cost Explorer's ListCostAllocationTags lists (the front's double): (key, status).
+    pub fn set_cost_allocation_tags(&self, tags: &[(&str, &str)]) {
+        let front = self.front.as_ref().expect("the front runs once moto is up");
+        *front.cost_allocation_tags.lock().unwrap() = tags.iter().map(|(k, s)| super::ce_tags::tag(k, s)).collect();
+    }
+
     /// Queues Cost Explorer results; each distinct request body takes the next one.
     pub async fn preset_cost_and_usage(&self, results: serde_json::Value) {
         let r = reqwest::Client::new()

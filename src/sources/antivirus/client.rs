@@ -103,12 +103,11 @@ impl ConsoleClient {
         }
     }
 
-    /// GET a statistics page with the bearer token, then parse it on a blocking thread, so
-    /// parsing overlaps the pages in flight. A 401 renews the token (one renewal shared by the
-    /// requests in flight that saw the same token) and retries: tokens expiring under pages in
-    /// flight are renewed as often as that takes, up to `RENEWALS`; a Console that has accepted
-    /// no token at all fails after one renewal, with its own message.
-    async fn get_page(&self, url: &Url, what: &str, page_no: usize) -> Result<Page, Error> {
+    /// GET with the bearer token. A 401 renews the token (one renewal shared by the requests
+    /// in flight that saw the same token) and retries: tokens expiring under pages in flight are
+    /// renewed as often as that takes, up to `RENEWALS`; a Console that has accepted no token at
+    /// all fails after one renewal, with its own message.
+    async fn get_authorized(&self, url: &Url, what: &str) -> Result<bytes::Bytes, Error> {
         const RENEWALS: usize = 20;
         let mut token = self.token(None).await?;
         for renewal in 0..=RENEWALS {
@@ -116,14 +115,10 @@ impl ConsoleClient {
                 self.send(what, Api::ConsoleStats, || self.http.get(url.clone()).bearer_auth(token.expose())).await?;
             if resp.status() != StatusCode::UNAUTHORIZED {
                 self.accepted.store(true, Ordering::Relaxed);
-                let bytes = resp.bytes().await.map_err(|e| Error::Transport {
+                return resp.bytes().await.map_err(|e| Error::Transport {
                     what: what.to_string(),
                     message: format!("reading the body: {}", e.without_url()),
-                })?;
-                let (api, what) = (self.api.clone(), what.to_string());
-                return tokio::task::spawn_blocking(move || Page::parse(&bytes, &api, page_no, &what))
-                    .await
-                    .map_err(|e| Error::Transport { what: "parsing a page".into(), message: e.to_string() })?;
+                });
             }
             if renewal == RENEWALS || (renewal >= 1 && !self.accepted.load(Ordering::Relaxed)) {
                 return Err(status_error(what, resp).await);
@@ -131,6 +126,45 @@ impl ConsoleClient {
             token = self.token(Some(&token)).await?;
         }
         unreachable!("the last pass returns")
+    }
+
+    /// A statistics page, parsed on a blocking thread so parsing overlaps the pages in flight.
+    async fn get_page(&self, url: &Url, what: &str, page_no: usize) -> Result<Page, Error> {
+        let bytes = self.get_authorized(url, what).await?;
+        let (api, what) = (self.api.clone(), what.to_string());
+        tokio::task::spawn_blocking(move || Page::parse(&bytes, &api, page_no, &what))
+            .await
+            .map_err(|e| Error::Transport { what: "parsing a page".into(), message: e.to_string() })?
+    }
+
+    /// `GET health_path` (unauthenticated): the status the Console reports, e.g. "Healthy".
+    pub async fn health(&self) -> Result<String, Error> {
+        let what = format!("GET {}", self.api.health_path);
+        let url = self.url(&self.api.health_path, &[])?;
+        let resp = self.send(&what, Api::ConsoleHealth, || self.http.get(url.clone())).await?;
+        let status = resp.status();
+        if !status.is_success() {
+            return Err(status_error(&what, resp).await);
+        }
+        let body = json_body(&what, resp).await.ok();
+        Ok(body
+            .as_ref()
+            .and_then(|b| b.get("status"))
+            .and_then(Value::as_str)
+            .map_or_else(|| format!("HTTP {}", status.as_u16()), str::to_string))
+    }
+
+    /// A token for the API user (kept for the requests that follow).
+    pub async fn authenticate(&self) -> Result<(), Error> {
+        self.token(None).await.map(|_| ())
+    }
+
+    /// The first statistics page of [from, to] as the Console sent it, for `costwarden check`
+    /// to read with the configured shape and, when that fails, to discover the real one.
+    pub async fn first_page(&self, from: NaiveDate, to: NaiveDate) -> Result<Value, Error> {
+        let what = format!("GET {}", self.api.stats_path);
+        let bytes = self.get_authorized(&self.stats_url(from, to, Some(1), None)?, &what).await?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::Json { what, message: e.to_string() })
     }
 
     fn stats_url(&self, from: NaiveDate, to: NaiveDate, page: Option<u64>, cont: Option<&str>) -> Result<Url, Error> {

@@ -11,14 +11,14 @@ use serde_json::Value;
 use crate::config::ConsoleApi;
 
 /// One field of an item: its name, JSON type and a sample value.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Field {
     pub name: String,
     pub kind: &'static str,
     pub sample: String,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Discovery {
     /// JSON pointer (RFC 6901) to the largest array of objects in the page, if any.
     pub items_pointer: Option<String>,
