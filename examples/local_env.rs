@@ -56,6 +56,8 @@ async fn main() {
             })
             .collect();
         moto.preset_cost_and_usage(serde_json::json!([{"ResultsByTime": days}])).await;
+        // Activated in Billing, as `costwarden check` wants it.
+        moto.set_cost_allocation_tags(&[(&ce.tag_key, "Active")]);
     }
 
     // ECS: each configured service, desired 8 (moto runs 5); max 12 where the config has none.

@@ -273,7 +273,15 @@ async fn ecs(app: &App) -> Vec<Probe> {
             (Some(running), true) => {
                 let max = gauge(cluster, service, crate::metrics::Metric::MaxTasks).unwrap_or(f64::NAN);
                 let from = if s.max_tasks.is_some() { "max_tasks" } else { "Application Auto Scaling" };
-                ok(name, format!("cluster {cluster}: {running} running, maximum {max} ({from})"))
+                let detail = format!("cluster {cluster}: {running} running, maximum {max} ({from})");
+                match running > max {
+                    true => warn(
+                        name,
+                        detail,
+                        "more tasks run than the maximum: is max_tasks (or the scalable target) right?",
+                    ),
+                    false => ok(name, detail),
+                }
             }
             _ => fail(name, mine.iter().map(|p| p.as_str()).collect::<Vec<_>>().join("; "), fix),
         });

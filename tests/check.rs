@@ -236,8 +236,15 @@ async fn each_broken_part_fails_with_its_fix() {
     let extra = format!(
         "sns_topic_arn = \"{missing_topic}\"\n\n[teams.silent]\n\n[guardduty]\nplan_id = \"plan-1\"\n[[guardduty.buckets]]\nname = \"{GD_BUCKET}\"\n[[guardduty.buckets]]\nname = \"never-scanned\"\n\n[[ecs.services]]\ncluster = \"{CLUSTER}\"\nservice = \"gone\"\n"
     );
-    let r = check(&app(&moto, config(&console.url, &extra)).await, today(), false).await;
+    // Retro runs 3 tasks: a max_tasks of 2 is wrong.
+    let text = config_text(&console.url, &extra).replace("max_tasks = 4", "max_tasks = 2");
+    let r = check(&app(&moto, Config::parse(&text, "t.toml").unwrap()).await, today(), false).await;
     assert!(!r.ok);
+    let retro = probe(&r, &format!("ecs {RETRO}"));
+    assert_eq!(
+        (retro.verdict, retro.detail.clone()),
+        (Verdict::Warn, format!("cluster {CLUSTER}: 3 running, maximum 2 (max_tasks)"))
+    );
     let tag = probe(&r, "cost tag key");
     assert_eq!(
         (tag.verdict, tag.detail.as_str()),
