@@ -51,3 +51,34 @@ arn = "arn:aws:iam::123456789012:role/costwarden-ecs"
     // Two runs, ECS read in both: each role assumed once.
     assert_eq!(proxy.counts().get("AssumeRole"), Some(&2), "{:?}", proxy.counts());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guarddutys_metrics_are_read_with_the_base_credentials_not_the_collectors_role() {
+    let Peers { moto: _moto, console, proxy } = peers_behind_proxy().await;
+    // [collector.role] is where costwarden writes; GuardDuty's metrics live with the buckets.
+    let extra = r#"
+[collector.role]
+arn = "arn:aws:iam::123456789012:role/costwarden-metrics"
+
+[guardduty]
+plan_id = "plan-1"
+[[guardduty.buckets]]
+name = "gd-bucket"
+"#;
+    let config = costwarden::config::Config::parse(&config_text(&console.url, extra), "roles.toml").unwrap();
+    let sdk = sdk_config(&proxy.url).await;
+    let policy = Policy { request_timeout: Duration::from_secs(5), ..Policy::of(&config.collector) };
+    let app = App::new(config.clone(), Clients::with_roles(&sdk, &config, policy).await);
+    let r = run_once(&app, Utc::now(), false).await;
+    assert!(r.sink.failed == 0, "{}", costwarden::report::human(&r));
+
+    let keys = proxy.access_keys();
+    let of = |api: &str| keys.get(api).cloned().unwrap_or_default();
+    let written = of("PutMetricData");
+    assert_eq!(written.len(), 1, "{keys:#?}");
+    assert!(written.iter().all(|k| k.starts_with("ASIA")), "written with the collector's role: {keys:#?}");
+    // GetMetricData: the collector's own records with its role, GuardDuty's with the base keys.
+    let read = of("GetMetricData");
+    let expected: std::collections::BTreeSet<String> = written.iter().cloned().chain(["testing".to_string()]).collect();
+    assert_eq!(read, expected, "{keys:#?}");
+}
