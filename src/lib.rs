@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod backtest;
 pub mod check;
 pub mod config;
+pub mod coverage;
 pub mod datadog;
 pub mod metrics;
 pub mod model;
@@ -45,6 +46,9 @@ pub struct Clients {
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
     pub sns: aws_sdk_sns::Client,
+    /// `coverage`: the buckets (`[coverage.role]`) and GuardDuty's plans (`[guardduty.role]`).
+    pub s3: aws_sdk_s3::Client,
+    pub guardduty: aws_sdk_guardduty::Client,
     /// One STS client per set of credentials ("base", then "<section>.role"), for `check`.
     pub identities: Vec<(String, aws_sdk_sts::Client)>,
     pub http: reqwest::Client,

@@ -114,6 +114,23 @@ enum Command {
         #[arg(long, env = "COSTWARDEN_CONSOLE_URL")]
         console_url: Option<reqwest::Url>,
     },
+    /// Which S3 buckets and paths are scanned, by what, for which team, at what estimated cost:
+    /// coverage.md, a workbook per team, CSV and JSON. Exit 1 when settings were malformed (or,
+    /// with --check, when the committed coverage.md is stale)
+    Coverage {
+        /// Output folder
+        #[arg(long, default_value = "coverage")]
+        out: PathBuf,
+        /// Formats to write, comma-separated: md, xlsx, csv, json
+        #[arg(long, value_delimiter = ',', default_value = "md,xlsx,csv,json")]
+        format: Vec<String>,
+        /// Write nothing; exit 1 when OUT/coverage.md differs from a fresh one (the dated line aside)
+        #[arg(long)]
+        check: bool,
+        /// Override antivirus.base_url (e.g. a local Console double)
+        #[arg(long, env = "COSTWARDEN_CONSOLE_URL")]
+        console_url: Option<reqwest::Url>,
+    },
     /// Write the Datadog dashboard and monitors (v1 API JSON) generated from thresholds.toml
     Dashboards {
         /// Output folder
@@ -198,6 +215,9 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(exit(report.ok))
         }
+        Command::Coverage { out, format, check, console_url } => {
+            coverage(app(load(&config)?, console_url).await, &out, &format, check).await
+        }
         Command::Run { json, dry_run, force, lock_wait, console_url } => {
             let app = app(load(&config)?, console_url).await;
             let opts = Options { dry_run, force: force || dry_run, daily_series: None };
@@ -246,6 +266,49 @@ async fn cost(app: App, json: bool, daily_series: Option<usize>) -> anyhow::Resu
         print!("{}", report::cost_table(&report, &app.config));
     }
     Ok(exit(report.sources.iter().all(|s| s.status != costwarden::Status::Failed)))
+}
+
+async fn coverage(app: App, out: &Path, formats: &[String], check: bool) -> anyhow::Result<ExitCode> {
+    use costwarden::coverage::{self, render, Scanned};
+    let today = chrono::Utc::now().date_naive();
+    let progress = |line: String| eprintln!("{line}");
+    let inputs = coverage::collect::collect(&app, today, &progress).await.map_err(anyhow::Error::msg)?;
+    let rows = coverage::rows(&app.config, &inputs);
+    for w in &inputs.warnings {
+        eprintln!("warning: {w}");
+    }
+    for p in &inputs.problems {
+        eprintln!("problem: {p}");
+    }
+    let md = render::markdown(&rows, today, app.config.coverage.history_days);
+    if check {
+        let path = out.join("coverage.md");
+        let committed = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let stale = render::stale(&committed, &md);
+        if stale.is_empty() {
+            println!("{}: up to date", path.display());
+        } else {
+            println!("{}: stale; run `costwarden coverage` and commit it:", path.display());
+            for l in &stale {
+                println!("  {l}");
+            }
+        }
+        return Ok(exit(stale.is_empty() && inputs.problems.is_empty()));
+    }
+    let count = |s: Scanned| rows.iter().filter(|r| r.scanned == s).count();
+    for path in render::write_all(&rows, &md, out, formats).map_err(anyhow::Error::msg)? {
+        println!("wrote {}", path.display());
+    }
+    println!(
+        "{} buckets: {} scanned, {} partly, {} unscanned, {} excluded; {} configured, not found in S3",
+        rows.len() - count(Scanned::NotFound),
+        count(Scanned::Yes),
+        count(Scanned::Partly),
+        count(Scanned::No),
+        count(Scanned::Excluded),
+        count(Scanned::NotFound)
+    );
+    Ok(exit(inputs.problems.is_empty()))
 }
 
 fn health(config: &Config, max_age: Option<i64>) -> ExitCode {

@@ -7,6 +7,7 @@ mod alerts;
 mod antivirus;
 mod collector;
 mod cost;
+mod coverage;
 mod ecs;
 mod guardduty;
 mod role;
@@ -22,6 +23,7 @@ pub use alerts::{Alerts, Team};
 pub use antivirus::{Antivirus, Bucket, ByteUnit, ConsoleApi, Credentials, Paging};
 pub use collector::{Collector, DailyTotals};
 pub use cost::{Cost, TagValue, CE_METRICS};
+pub use coverage::{Coverage, ProtectionApi};
 pub use ecs::{Ecs, EcsService, TaskCount};
 pub use guardduty::GuardDuty;
 pub use role::Role;
@@ -72,6 +74,9 @@ pub struct Config<P = Plan> {
     pub guardduty: Option<GuardDuty<P>>,
     pub cost: Option<Cost<P>>,
     pub ecs: Option<Ecs>,
+    /// `costwarden coverage` only: it is not a source of the run.
+    #[serde(default)]
+    pub coverage: Coverage,
     #[serde(default)]
     pub rules: RuleDefaults,
     #[serde(default)]
@@ -157,7 +162,7 @@ impl TryFrom<RawConfig> for Config {
     type Error = Vec<(String, String)>;
 
     fn try_from(raw: RawConfig) -> Result<Config, Self::Error> {
-        let RawConfig { collector, antivirus, guardduty, cost, ecs, rules, alerts, teams } = raw;
+        let RawConfig { collector, antivirus, guardduty, cost, ecs, coverage, rules, alerts, teams } = raw;
         let mut v = Validator::new(&rules, &teams);
         collector.validate(&mut v);
         let antivirus = antivirus.map(|a| a.resolve(&mut v));
@@ -166,6 +171,7 @@ impl TryFrom<RawConfig> for Config {
         if let Some(e) = &ecs {
             e.validate(&mut v);
         }
+        coverage.validate(&mut v);
         rules.validate(&mut v);
         alerts.validate(&mut v);
         let any = antivirus.as_ref().is_some_and(|a| a.enabled)
@@ -182,7 +188,7 @@ impl TryFrom<RawConfig> for Config {
         if !problems.is_empty() {
             return Err(problems);
         }
-        let config = Config { collector, antivirus, guardduty, cost, ecs, rules, alerts, teams };
+        let config = Config { collector, antivirus, guardduty, cost, ecs, coverage, rules, alerts, teams };
         let skipped = config.days_skipped();
         if !skipped.is_empty() {
             return Err(skipped);

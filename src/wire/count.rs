@@ -35,6 +35,13 @@ pub enum Api {
     GetCallerIdentity,
     GetTopicAttributes,
     ListSubscriptionsByTopic,
+    // `costwarden coverage` only:
+    ConsoleProtection,
+    ListBuckets,
+    GetBucketLocation,
+    GetBucketTagging,
+    ListMalwareProtectionPlans,
+    GetMalwareProtectionPlan,
 }
 
 impl Api {
@@ -56,6 +63,12 @@ impl Api {
             Api::GetCallerIdentity => "GetCallerIdentity",
             Api::GetTopicAttributes => "GetTopicAttributes",
             Api::ListSubscriptionsByTopic => "ListSubscriptionsByTopic",
+            Api::ConsoleProtection => "ConsoleProtection",
+            Api::ListBuckets => "ListBuckets",
+            Api::GetBucketLocation => "GetBucketLocation",
+            Api::GetBucketTagging => "GetBucketTagging",
+            Api::ListMalwareProtectionPlans => "ListMalwareProtectionPlans",
+            Api::GetMalwareProtectionPlan => "GetMalwareProtectionPlan",
         }
     }
 
@@ -74,6 +87,11 @@ impl Api {
             "GetCallerIdentity" => Api::GetCallerIdentity,
             "GetTopicAttributes" => Api::GetTopicAttributes,
             "ListSubscriptionsByTopic" => Api::ListSubscriptionsByTopic,
+            "ListBuckets" => Api::ListBuckets,
+            "GetBucketLocation" => Api::GetBucketLocation,
+            "GetBucketTagging" => Api::GetBucketTagging,
+            "ListMalwareProtectionPlans" => Api::ListMalwareProtectionPlans,
+            "GetMalwareProtectionPlan" => Api::GetMalwareProtectionPlan,
             _ => return None,
         })
     }
@@ -86,6 +104,9 @@ impl Api {
             Api::PutMetricData | Api::GetMetricData | Api::ListMetrics => 0.00001,
             Api::SnsPublish => 0.0000005,
             Api::GetSecretValue => 0.000005,
+            // S3: LIST-class USD 0.005 per 1,000 requests, GET-class USD 0.0004 per 1,000.
+            Api::ListBuckets => 0.000005,
+            Api::GetBucketLocation | Api::GetBucketTagging => 0.0000004,
             _ => 0.0,
         }
     }

@@ -35,6 +35,8 @@ impl Clients {
             autoscaling: aws_client!(aws_sdk_applicationautoscaling, sdk, policy),
             secrets: aws_client!(aws_sdk_secretsmanager, sdk, policy),
             sns: aws_client!(aws_sdk_sns, sdk, policy),
+            s3: s3_client(sdk, policy),
+            guardduty: aws_client!(aws_sdk_guardduty, sdk, policy),
             identities: vec![("base".to_string(), aws_client!(aws_sdk_sts, sdk, policy))],
             http: http::client(policy.request_timeout),
             policy,
@@ -64,6 +66,7 @@ impl Clients {
         if let Some(r) = config.guardduty.as_ref().and_then(|g| g.role.as_ref()) {
             let s = assumed(sdk, r, "guardduty").await;
             c.guardduty_metrics = aws_client!(aws_sdk_cloudwatch, &s, policy);
+            c.guardduty = aws_client!(aws_sdk_guardduty, &s, policy);
             c.identities.push(("guardduty.role".into(), aws_client!(aws_sdk_sts, &s, policy)));
         }
         if let Some(r) = config.cost.as_ref().and_then(|ce| ce.role.as_ref()) {
@@ -77,8 +80,25 @@ impl Clients {
             c.autoscaling = aws_client!(aws_sdk_applicationautoscaling, &s, policy);
             c.identities.push(("ecs.role".into(), aws_client!(aws_sdk_sts, &s, policy)));
         }
+        if let Some(r) = &config.coverage.role {
+            let s = assumed(sdk, r, "coverage").await;
+            c.s3 = s3_client(&s, policy);
+            c.identities.push(("coverage.role".into(), aws_client!(aws_sdk_sts, &s, policy)));
+        }
         c
     }
+}
+
+/// S3 by path when the endpoint is overridden (moto, MinIO, a proxy): a bucket's virtual host
+/// under a loopback address does not resolve. AWS itself gets the virtual-hosted style.
+fn s3_client(sdk: &aws_config::SdkConfig, policy: Policy) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk)
+            .retry_config(policy.aws())
+            .interceptor(count::Counting)
+            .force_path_style(sdk.endpoint_url().is_some())
+            .build(),
+    )
 }
 
 /// `sdk` with credentials that assume `role` (building them makes no request).

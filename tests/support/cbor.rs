@@ -5,8 +5,9 @@
 //! moto: a CBOR request becomes moto's JSON request (gzip bodies unpacked), moto's JSON reply
 //! becomes CBOR with the model's timestamp members tagged, and moto's `x-amzn-query-error`
 //! header is passed on so the SDK picks the modelled error (CloudWatch is awsQueryCompatible).
-//! Every other request is relayed unchanged, but for Cost Explorer's ListCostAllocationTags,
-//! which moto lacks: the front answers it (support::ce_tags). Drop the CBOR part when moto speaks
+//! Every other request is relayed unchanged, but for what moto lacks, which the front answers:
+//! Cost Explorer's ListCostAllocationTags (support::ce_tags) and GuardDuty's malware protection
+//! plans (support::guardduty_plans). Drop the CBOR part when moto speaks
 //! CBOR (getmoto/moto#9195).
 
 use std::sync::Arc;
@@ -42,12 +43,15 @@ struct FrontState {
     upstream: String,
     http: reqwest::Client,
     cost_allocation_tags: Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+    plans: Arc<std::sync::Mutex<Vec<super::guardduty_plans::Plan>>>,
 }
 
 pub struct CborFront {
     pub url: String,
     /// What ListCostAllocationTags answers (support::ce_tags::tag).
     pub cost_allocation_tags: Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+    /// What GuardDuty's malware protection plan operations answer (support::guardduty_plans).
+    pub plans: Arc<std::sync::Mutex<Vec<super::guardduty_plans::Plan>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -60,17 +64,18 @@ impl Drop for CborFront {
 impl CborFront {
     pub async fn start(upstream: &str) -> CborFront {
         let http = reqwest::Client::builder().no_gzip().build().unwrap();
-        let cost_allocation_tags = Arc::default();
+        let (cost_allocation_tags, plans) = (Arc::default(), Arc::default());
         let state = Arc::new(FrontState {
             upstream: upstream.to_string(),
             http,
             cost_allocation_tags: Arc::clone(&cost_allocation_tags),
+            plans: Arc::clone(&plans),
         });
         let app = Router::new().fallback(handle).with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let task = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        CborFront { url, cost_allocation_tags, task }
+        CborFront { url, cost_allocation_tags, plans, task }
     }
 }
 
@@ -183,6 +188,9 @@ async fn handle(State(s): State<Arc<FrontState>>, req: Request) -> Response {
     };
     if parts.headers.get("x-amz-target").is_some_and(|t| t == super::ce_tags::TARGET) {
         return super::ce_tags::answer(&s.cost_allocation_tags.lock().unwrap(), &body);
+    }
+    if parts.method == axum::http::Method::GET && parts.uri.path().starts_with(super::guardduty_plans::PATH) {
+        return super::guardduty_plans::answer(&s.plans.lock().unwrap(), parts.uri.path(), parts.uri.query());
     }
     match operation(parts.uri.path()) {
         Some(op) => translate(&s, op, &parts.headers, &body).await,

@@ -60,6 +60,8 @@ pub struct ConsoleState {
     /// would while pages are in flight).
     pub token_uses: Mutex<Option<usize>>,
     uses: Mutex<std::collections::HashMap<String, usize>>,
+    /// The bucket-protection settings `GET /api/buckets/protection` lists (`protection`).
+    pub protection: Mutex<Vec<Value>>,
     /// Serve another shape than the project's default, as a Console of another version might:
     /// items under `/data/results`, other field names, sizes in GB, the page count under
     /// `/pagination/pageCount` (see `other_item`).
@@ -100,6 +102,7 @@ impl Console {
             token_uses: Mutex::new(None),
             uses: Mutex::default(),
             other_shape: Default::default(),
+            protection: Mutex::new(Vec::new()),
             range_cache: Mutex::new(None),
             rendered: Mutex::new(HashMap::new()),
         });
@@ -107,6 +110,7 @@ impl Console {
             .route("/api/Token", post(token))
             .route("/api/health", get(|| async { Json(json!({"status": "Healthy"})) }))
             .route("/api/statistics/scans", get(stats))
+            .route("/api/buckets/protection", get(protection))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -155,6 +159,21 @@ pub fn item(bucket: &str, date: chrono::NaiveDate, scan_type: &str, bytes: u64, 
         "scannedBytes": bytes,
         "scannedObjects": objects,
     })
+}
+
+/// One bucket's protection settings as the double lists them (the defaults of
+/// config::ProtectionApi); empty `scan` paths: the whole bucket.
+pub fn protection_item(bucket: &str, on: bool, scan: &[&str], skip: &[&str]) -> Value {
+    json!({"bucketName": bucket, "protected": on, "scanPaths": scan, "skipPaths": skip, "scanMode": "Event"})
+}
+
+async fn protection(State(s): State<Arc<ConsoleState>>, headers: HeaderMap) -> Response {
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let token = auth.strip_prefix("Bearer ").unwrap_or("");
+    if !s.tokens.lock().unwrap().iter().any(|t| t == token) {
+        return problem(StatusCode::UNAUTHORIZED, "Unauthorized", "The access token is missing or expired.");
+    }
+    Json(json!({"items": *s.protection.lock().unwrap()})).into_response()
 }
 
 /// An item of the default shape in the other one: bytes as (fractional) GB.

@@ -6,6 +6,7 @@ pub mod cbor;
 pub mod ce_tags;
 pub mod cloudwatch;
 pub mod console;
+pub mod guardduty_plans;
 pub mod lambda_api;
 pub mod moto;
 pub mod proxy;

@@ -96,6 +96,11 @@ impl Moto {
         *front.cost_allocation_tags.lock().unwrap() = tags.iter().map(|(k, s)| super::ce_tags::tag(k, s)).collect();
     }
 
+    /// GuardDuty's malware protection plans (the front's double).
+    pub fn set_malware_protection_plans(&self, plans: Vec<super::guardduty_plans::Plan>) {
+        *self.front.as_ref().expect("the front runs once moto is up").plans.lock().unwrap() = plans;
+    }
+
     /// Queues Cost Explorer results; each distinct request body takes the next one.
     pub async fn preset_cost_and_usage(&self, results: serde_json::Value) {
         let r = reqwest::Client::new()

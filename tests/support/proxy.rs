@@ -82,7 +82,8 @@ impl LatencyProxy {
     }
 
     /// The next `n` requests of `api` are answered `status` with `body` (an awsJson error such
-    /// as `{"__type": "LimitExceededException"}`) without reaching the upstream.
+    /// as `{"__type": "LimitExceededException"}`, or S3's XML) without reaching the upstream.
+    /// `api` may name one resource: "GetBucketTagging /a-bucket" fails that bucket's only.
     pub fn fail_next(&self, api: &str, n: usize, status: u16, body: &str) {
         self.state.faults.lock().unwrap().insert(api.to_string(), (n, status, body.to_string()));
     }
@@ -94,8 +95,20 @@ impl LatencyProxy {
 }
 
 /// The API an AWS request calls: RPC v2 CBOR names it in the path, the JSON protocols in
-/// X-Amz-Target, awsQuery in the (possibly gzipped) form body's Action.
-fn api_name(path: &str, headers: &HeaderMap, body: &[u8]) -> String {
+/// X-Amz-Target, awsQuery in the (possibly gzipped) form body's Action, S3 (path style) in its
+/// sub-resource query.
+fn api_name(path: &str, query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> String {
+    let sub = |name: &str| query.is_some_and(|q| q.split('&').any(|p| p == name || p.starts_with(&format!("{name}="))));
+    let s3 = headers.get("x-amz-content-sha256").is_some();
+    if s3 && sub("tagging") {
+        return "GetBucketTagging".into();
+    }
+    if s3 && sub("location") {
+        return "GetBucketLocation".into();
+    }
+    if s3 && path == "/" && headers.get("x-amz-target").is_none() && body.is_empty() {
+        return "ListBuckets".into();
+    }
     if let Some(op) = super::cbor::operation(path) {
         return op.to_string();
     }
@@ -121,7 +134,7 @@ async fn forward(State(s): State<Arc<ProxyState>>, req: Request) -> Response {
         Ok(b) => b,
         Err(_) => return StatusCode::PAYLOAD_TOO_LARGE.into_response(),
     };
-    let api = api_name(parts.uri.path(), &parts.headers, &body);
+    let api = api_name(parts.uri.path(), parts.uri.query(), &parts.headers, &body);
     let upstream = s.routes.get(&api).unwrap_or(&s.upstream).clone();
     *s.counts.lock().unwrap().entry(api.clone()).or_default() += 1;
     let credential = parts.headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|a| {
@@ -131,7 +144,9 @@ async fn forward(State(s): State<Arc<ProxyState>>, req: Request) -> Response {
     if let Some(key) = credential {
         s.keys.lock().unwrap().entry(api.clone()).or_default().insert(key);
     }
-    if let Some(fault) = take_fault(&s, &api) {
+    if let Some(fault) =
+        take_fault(&s, &format!("{api} {}", parts.uri.path().trim_end_matches('/'))).or_else(|| take_fault(&s, &api))
+    {
         return fault;
     }
     let started = std::time::Instant::now();
@@ -145,7 +160,8 @@ fn take_fault(s: &ProxyState, api: &str) -> Option<Response> {
     let (left, status, body) = faults.get_mut(api).filter(|(left, _, _)| *left > 0)?;
     *left -= 1;
     let status = StatusCode::from_u16(*status).unwrap();
-    Some((status, [("content-type", "application/x-amz-json-1.1")], body.clone()).into_response())
+    let kind = if body.starts_with('<') { "application/xml" } else { "application/x-amz-json-1.1" };
+    Some((status, [("content-type", kind)], body.clone()).into_response())
 }
 
 async fn relay(s: &ProxyState, parts: axum::http::request::Parts, body: Bytes, upstream: String) -> Response {

@@ -107,12 +107,11 @@ impl ConsoleClient {
     /// in flight that saw the same token) and retries: tokens expiring under pages in flight are
     /// renewed as often as that takes, up to `RENEWALS`; a Console that has accepted no token at
     /// all fails after one renewal, with its own message.
-    async fn get_authorized(&self, url: &Url, what: &str) -> Result<bytes::Bytes, Error> {
+    async fn get_authorized(&self, url: &Url, what: &str, api: Api) -> Result<bytes::Bytes, Error> {
         const RENEWALS: usize = 20;
         let mut token = self.token(None).await?;
         for renewal in 0..=RENEWALS {
-            let resp =
-                self.send(what, Api::ConsoleStats, || self.http.get(url.clone()).bearer_auth(token.expose())).await?;
+            let resp = self.send(what, api, || self.http.get(url.clone()).bearer_auth(token.expose())).await?;
             if resp.status() != StatusCode::UNAUTHORIZED {
                 self.accepted.store(true, Ordering::Relaxed);
                 return resp.bytes().await.map_err(|e| Error::Transport {
@@ -130,7 +129,7 @@ impl ConsoleClient {
 
     /// A statistics page, parsed on a blocking thread so parsing overlaps the pages in flight.
     async fn get_page(&self, url: &Url, what: &str, page_no: usize) -> Result<Page, Error> {
-        let bytes = self.get_authorized(url, what).await?;
+        let bytes = self.get_authorized(url, what, Api::ConsoleStats).await?;
         let (api, what) = (self.api.clone(), what.to_string());
         tokio::task::spawn_blocking(move || Page::parse(&bytes, &api, page_no, &what))
             .await
@@ -163,7 +162,14 @@ impl ConsoleClient {
     /// to read with the configured shape and, when that fails, to discover the real one.
     pub async fn first_page(&self, from: NaiveDate, to: NaiveDate) -> Result<Value, Error> {
         let what = format!("GET {}", self.api.stats_path);
-        let bytes = self.get_authorized(&self.stats_url(from, to, Some(1), None)?, &what).await?;
+        let bytes = self.get_authorized(&self.stats_url(from, to, Some(1), None)?, &what, Api::ConsoleStats).await?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::Json { what, message: e.to_string() })
+    }
+
+    /// `GET path` with the token, as JSON (the bucket-protection settings for `coverage`).
+    pub async fn get_json(&self, path: &str, api: Api) -> Result<Value, Error> {
+        let what = format!("GET {path}");
+        let bytes = self.get_authorized(&self.url(path, &[])?, &what, api).await?;
         serde_json::from_slice(&bytes).map_err(|e| Error::Json { what, message: e.to_string() })
     }
 

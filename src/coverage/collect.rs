@@ -1,0 +1,271 @@
+//! What `coverage` reads: the buckets (S3 ListBuckets, then each bucket's location and tags),
+//! the Console's bucket-protection settings, GuardDuty's plans, and the volumes costwarden has
+//! written. Progress goes to `progress` as the reads proceed (hundreds of buckets take a while).
+
+use aws_sdk_cloudwatch::primitives::DateTime;
+use aws_sdk_cloudwatch::types::{Dimension, Metric as CwMetric, MetricDataQuery, MetricStat};
+use chrono::{NaiveDate, TimeZone, Utc};
+use serde_json::Value;
+
+use super::{Engine, Inputs, Protection, S3Bucket};
+use crate::config::ProtectionApi;
+use crate::metrics::{Metric, DIM_BUCKET, DIM_SOURCE, SOURCE_CONSOLE, SOURCE_GUARDDUTY};
+use crate::wire::{aws_message, bounded, Api};
+use crate::App;
+
+/// Everything `rows` needs; `Err` when the buckets themselves cannot be listed.
+pub async fn collect(app: &App, today: NaiveDate, progress: &(dyn Fn(String) + Sync)) -> Result<Inputs, String> {
+    let mut inputs = Inputs { account: account(app).await, ..Inputs::default() };
+    inputs.buckets = buckets(app, progress, &mut inputs.warnings).await?;
+    if app.config.antivirus.as_ref().is_some_and(|a| a.enabled) {
+        match console(app).await {
+            Ok(page) => {
+                let (found, problems) = protections(&page, &app.config.coverage.console_api);
+                progress(format!("Console: {} bucket settings", found.len()));
+                inputs.protections.extend(found);
+                inputs.problems.extend(problems);
+            }
+            Err(e) => inputs.problems.push(e),
+        }
+    }
+    if app.config.guardduty.is_some() {
+        match plans(app).await {
+            Ok(found) => {
+                progress(format!("GuardDuty: {} malware protection plans", found.len()));
+                inputs.protections.extend(found);
+            }
+            Err(e) => inputs.problems.push(e),
+        }
+    }
+    match volumes(app, today, &inputs).await {
+        Ok(v) => inputs.volumes = v,
+        Err(e) => inputs.warnings.push(format!("scanned volumes not read: {e}")),
+    }
+    Ok(inputs)
+}
+
+/// The account of the S3 credentials ([coverage.role], else the base ones).
+async fn account(app: &App) -> String {
+    let ids = &app.clients.identities;
+    let sts = ids.iter().find(|(w, _)| w == "coverage.role").or_else(|| ids.first()).map(|(_, c)| c);
+    match sts {
+        Some(c) => c.get_caller_identity().send().await.ok().and_then(|o| o.account).unwrap_or_else(|| "?".into()),
+        None => "?".into(),
+    }
+}
+
+async fn buckets(
+    app: &App,
+    progress: &(dyn Fn(String) + Sync),
+    warnings: &mut Vec<String>,
+) -> Result<Vec<S3Bucket>, String> {
+    let s3 = &app.clients.s3;
+    let mut names = Vec::new();
+    let mut pages = s3.list_buckets().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| format!("S3 ListBuckets: {}", aws_message(&e)))?;
+        names.extend(page.buckets().iter().filter_map(|b| b.name().map(str::to_string)));
+        progress(format!("S3: {} buckets listed", names.len()));
+    }
+    let total = names.len();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let out = bounded(names, app.config.collector.concurrency, |name| {
+        let done = &done;
+        async move {
+            let b = bucket(s3, name).await;
+            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if n.is_multiple_of(100) || n == total {
+                progress(format!("S3: location and tags of {n} of {total} buckets"));
+            }
+            b
+        }
+    })
+    .await;
+    warnings.extend(out.iter().filter_map(|b| b.tags.as_ref().err().map(|e| format!("bucket {}: tags: {e}", b.name))));
+    Ok(out)
+}
+
+async fn bucket(s3: &aws_sdk_s3::Client, name: String) -> S3Bucket {
+    let region = match s3.get_bucket_location().bucket(&name).send().await {
+        // No constraint is us-east-1; "EU" is the old name of eu-west-1.
+        Ok(o) => match o.location_constraint().map(|c| c.as_str()) {
+            None | Some("") => "us-east-1".to_string(),
+            Some("EU") => "eu-west-1".to_string(),
+            Some(r) => r.to_string(),
+        },
+        Err(_) => "?".to_string(),
+    };
+    // Tags are read in the bucket's own region (another answers with a redirect).
+    let mut req = s3.get_bucket_tagging().bucket(&name).customize();
+    if region != "?" {
+        let over = aws_sdk_s3::config::Builder::new().region(aws_sdk_s3::config::Region::new(region.clone()));
+        req = req.config_override(over);
+    }
+    let tags = match req.send().await {
+        Ok(o) => Ok(o.tag_set().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect()),
+        Err(e) if e.as_service_error().and_then(|s| s.meta().code()) == Some("NoSuchTagSet") => Ok(Vec::new()),
+        Err(e) => Err(aws_message(&e)),
+    };
+    S3Bucket { name, region, tags }
+}
+
+async fn console(app: &App) -> Result<Value, String> {
+    let client = app.console().await.map_err(|e| e.to_string())?;
+    client.get_json(&app.config.coverage.console_api.path, Api::ConsoleProtection).await.map_err(|e| e.to_string())
+}
+
+/// The Console's bucket settings (pure): a malformed item is located and skipped.
+pub fn protections(page: &Value, api: &ProtectionApi) -> (Vec<Protection>, Vec<String>) {
+    let Some(items) = page.pointer(&api.items_pointer).and_then(Value::as_array) else {
+        let why =
+            format!("Console bucket settings: no list at {:?} (coverage.console_api.items_pointer)", api.items_pointer);
+        return (Vec::new(), vec![why]);
+    };
+    let mut found = Vec::new();
+    let mut problems = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        match protection(item, api) {
+            Ok(p) => found.push(p),
+            Err(why) => problems.push(format!("Console bucket settings item {i}: {why}; skipped")),
+        }
+    }
+    (found, problems)
+}
+
+fn protection(item: &Value, api: &ProtectionApi) -> Result<Protection, String> {
+    let bucket = item.get(&api.bucket_field).and_then(Value::as_str).filter(|b| !b.is_empty());
+    let bucket = bucket.ok_or_else(|| format!("no {:?} string", api.bucket_field))?;
+    let enabled = item
+        .get(&api.enabled_field)
+        .and_then(Value::as_bool)
+        .ok_or_else(|| format!("bucket {bucket:?}: {:?} is not true or false", api.enabled_field))?;
+    let paths = |field: &str| -> Result<Vec<String>, String> {
+        match item.get(field) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|p| {
+                    p.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| format!("bucket {bucket:?}: {field:?} holds a non-string"))
+                })
+                .collect(),
+            Some(_) => Err(format!("bucket {bucket:?}: {field:?} is not a list of paths")),
+        }
+    };
+    Ok(Protection {
+        bucket: bucket.to_string(),
+        engine: Engine::Console,
+        enabled,
+        scanned_paths: paths(&api.scanned_paths_field)?,
+        skipped_paths: paths(&api.skipped_paths_field)?,
+        mode: item.get(&api.scan_mode_field).and_then(Value::as_str).map(str::to_string),
+    })
+}
+
+/// ListMalwareProtectionPlans, then GetMalwareProtectionPlan for each: its bucket and prefixes.
+async fn plans(app: &App) -> Result<Vec<Protection>, String> {
+    let gd = &app.clients.guardduty;
+    let mut ids = Vec::new();
+    let mut token: Option<String> = None;
+    // No paginator in the SDK for this operation: NextToken by hand, bounded like every pager.
+    for _ in 0..1_000 {
+        let page = gd.list_malware_protection_plans().set_next_token(token.take()).send().await;
+        let page = page.map_err(|e| format!("GuardDuty ListMalwareProtectionPlans: {}", aws_message(&e)))?;
+        ids.extend(
+            page.malware_protection_plans().iter().filter_map(|p| p.malware_protection_plan_id().map(str::to_string)),
+        );
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => break,
+        }
+    }
+    let got = bounded(ids, app.config.collector.concurrency, |id| async move {
+        let out = gd.get_malware_protection_plan().malware_protection_plan_id(&id).send().await;
+        out.map_err(|e| format!("GuardDuty GetMalwareProtectionPlan {id}: {}", aws_message(&e)))
+    })
+    .await;
+    let mut found = Vec::new();
+    for plan in got {
+        let plan = plan?;
+        let Some(s3) = plan.protected_resource().and_then(|r| r.s3_bucket()) else { continue };
+        let Some(bucket) = s3.bucket_name() else { continue };
+        found.push(Protection {
+            bucket: bucket.to_string(),
+            engine: Engine::GuardDuty,
+            // WARNING still scans; ERROR does not.
+            enabled: plan.status().is_none_or(|s| s.as_str() != "ERROR"),
+            scanned_paths: s3.object_prefixes().to_vec(),
+            skipped_paths: Vec::new(),
+            mode: Some("on upload".into()),
+        });
+    }
+    Ok(found)
+}
+
+fn midnight(d: NaiveDate) -> DateTime {
+    DateTime::from_secs(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight")).timestamp())
+}
+
+/// The window's ScannedBytes and ScannedObjects per protected bucket, from costwarden's own
+/// metrics: the daily Maximum (a day written twice counts once), summed.
+async fn volumes(
+    app: &App,
+    today: NaiveDate,
+    inputs: &Inputs,
+) -> Result<std::collections::BTreeMap<(Engine, String), (f64, Option<f64>)>, String> {
+    let keys: std::collections::BTreeSet<(Engine, String)> =
+        inputs.protections.iter().filter(|p| p.enabled).map(|p| (p.engine, p.bucket.clone())).collect();
+    let keys: Vec<(Engine, String)> = keys.into_iter().collect();
+    let ns = &app.config.collector.namespace;
+    let mut queries = Vec::with_capacity(keys.len() * 2);
+    for (i, (engine, bucket)) in keys.iter().enumerate() {
+        let source = match engine {
+            Engine::Console => SOURCE_CONSOLE,
+            Engine::GuardDuty => SOURCE_GUARDDUTY,
+        };
+        for (m, metric) in [Metric::ScannedBytes, Metric::ScannedObjects].into_iter().enumerate() {
+            let dims = [(DIM_BUCKET, bucket.as_str()), (DIM_SOURCE, source)]
+                .map(|(k, v)| Dimension::builder().name(k).value(v).build());
+            let metric = CwMetric::builder()
+                .namespace(ns)
+                .metric_name(metric.def().name)
+                .set_dimensions(Some(dims.to_vec()))
+                .build();
+            queries.push(
+                MetricDataQuery::builder()
+                    .id(format!("v{i}m{m}"))
+                    .metric_stat(MetricStat::builder().metric(metric).period(86_400).stat("Maximum").build())
+                    .build(),
+            );
+        }
+    }
+    // A daily datum is stamped when it was collected (the day after the day it holds): the
+    // window's days are those stamped from `days - 1` days ago through today.
+    let days = u64::from(app.config.coverage.history_days.max(1));
+    let window = (midnight(today - chrono::Days::new(days - 1)), midnight(today + chrono::Days::new(1)));
+    let results = crate::wire::metric_data::read(
+        &app.clients.cloudwatch,
+        queries,
+        window,
+        None,
+        app.config.collector.concurrency,
+    )
+    .await?;
+    let mut out = std::collections::BTreeMap::new();
+    for (id, values) in results {
+        let Some((i, m)) = id.strip_prefix('v').and_then(|r| r.split_once('m')) else { continue };
+        let (Ok(i), Ok(m)) = (i.parse::<usize>(), m.parse::<usize>()) else { continue };
+        let Some(key) = keys.get(i) else { continue };
+        if values.is_empty() {
+            continue;
+        }
+        let sum: f64 = values.iter().map(|(_, v)| v).sum();
+        let slot: &mut (f64, Option<f64>) = out.entry(key.clone()).or_insert((0.0, None));
+        match m {
+            0 => slot.0 += sum,
+            _ => slot.1 = Some(slot.1.unwrap_or(0.0) + sum),
+        }
+    }
+    Ok(out)
+}

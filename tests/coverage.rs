@@ -1,0 +1,242 @@
+//! `costwarden coverage` end to end: buckets and tags in moto's S3 (one bucket's tags denied at
+//! the wire), the Console double's protection settings (one malformed, one naming a bucket S3
+//! lacks), the GuardDuty plan double, volumes from a real run; the Markdown against a golden
+//! file, the workbooks read back, the JSON rows equal to the Markdown's, and `--check`.
+
+mod support;
+
+use std::process::Command;
+
+use support::*;
+
+const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/coverage.md");
+
+async fn s3_bucket(sdk: &aws_config::SdkConfig, name: &str, region: &str, team: Option<&str>) {
+    let conf = aws_sdk_s3::config::Builder::from(sdk)
+        .region(aws_sdk_s3::config::Region::new(region.to_string()))
+        .force_path_style(true)
+        .build();
+    let s3 = aws_sdk_s3::Client::from_conf(conf);
+    let mut req = s3.create_bucket().bucket(name);
+    if region != "us-east-1" {
+        let loc = aws_sdk_s3::types::BucketLocationConstraint::from(region);
+        req = req.create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder().location_constraint(loc).build(),
+        );
+    }
+    req.send().await.unwrap();
+    if let Some(team) = team {
+        let tag = aws_sdk_s3::types::Tag::builder().key("team").value(team).build().unwrap();
+        let tagging = aws_sdk_s3::types::Tagging::builder().tag_set(tag).build().unwrap();
+        s3.put_bucket_tagging().bucket(name).tagging(tagging).send().await.unwrap();
+    }
+}
+
+/// GuardDuty's own metric for gd-bucket yesterday, which the run turns into ScannedBytes.
+async fn guardduty_scans(sdk: &aws_config::SdkConfig) {
+    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+    let noon = days_ago(1).and_hms_opt(12, 0, 0).unwrap().and_utc().timestamp();
+    let dim = |n: &str, v: &str| Dimension::builder().name(n).value(v).build();
+    for (name, value) in [("CompletedScanBytes", 2e9), ("CompletedScanCount", 4000.0)] {
+        aws_sdk_cloudwatch::Client::new(sdk)
+            .put_metric_data()
+            .namespace("AWS/GuardDuty/MalwareProtection")
+            .metric_data(
+                MetricDatum::builder()
+                    .metric_name(name)
+                    .dimensions(dim("Malware Protection Plan Id", "plan-1"))
+                    .dimensions(dim("Resource Name", "gd-bucket"))
+                    .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from_secs(noon))
+                    .value(value)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+const EXTRA: &str = r#"
+[coverage]
+owner_tag = "team"
+exclude = ["*-logs"]
+console_usd_per_gb = 0.05
+
+[guardduty]
+plan_id = "plan-1"
+history_days = 5
+[[guardduty.buckets]]
+name = "gd-bucket"
+"#;
+
+/// The table rows of a Markdown page: (bucket, owner, scanned, GB) of each bucket line.
+fn markdown_rows(md: &str) -> Vec<(String, String, String, String)> {
+    md.lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(|l| {
+            let c: Vec<&str> = l.split(" | ").collect();
+            (c[0].trim_start_matches("| `").trim_end_matches('`').to_string(), c[1].into(), c[2].into(), c[6].into())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coverage_lists_every_bucket_with_its_scan_owner_and_cost_in_every_format() {
+    let Peers { moto, console, proxy } = peers_behind_proxy().await;
+    let sdk = moto.sdk_config().await;
+    for (name, region, team) in [
+        ("uploads-prod", "us-east-1", Some("media")),
+        ("avatars", "us-east-1", None),
+        ("app-logs", "us-east-1", Some("platform")),
+        ("exports", "us-east-1", Some("data")),
+        ("gd-bucket", "us-east-1", Some("data")),
+        ("secret-bucket", "us-east-1", Some("security")),
+        ("eu-archive", "eu-west-1", Some("media")),
+    ] {
+        s3_bucket(&sdk, name, region, team).await;
+    }
+    console.state.protection.lock().unwrap().extend([
+        console::protection_item("uploads-prod", true, &[], &[]),
+        console::protection_item("avatars", true, &["public/"], &["public/tmp/"]),
+        console::protection_item("ghost-bucket", true, &[], &[]),
+        console::protection_item("exports", false, &[], &[]),
+        serde_json::json!({"bucketName": "bad", "protected": "yes"}),
+    ]);
+    moto.set_malware_protection_plans(vec![guardduty_plans::plan("plan-1", "gd-bucket", &["incoming/"])]);
+    guardduty_scans(&sdk).await;
+
+    // A real run writes the volumes coverage reads back.
+    let config = config(&console.url, EXTRA);
+    let app = app(&moto, config).await;
+    let opts = costwarden::Options { dry_run: false, force: true, daily_series: None };
+    let run = costwarden::run_cycle(&app, chrono::Utc::now(), opts, None).await;
+    assert_eq!(run.sink.failed, 0, "{}", costwarden::report::human(&run));
+
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("thresholds.toml");
+    std::fs::write(&cfg, config_text(&console.url, EXTRA)).unwrap();
+    let out = dir.path().join("coverage");
+    proxy.fail_next(
+        "GetBucketTagging /secret-bucket",
+        1,
+        403,
+        "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>",
+    );
+    let costwarden = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_costwarden"))
+            .args(args)
+            .args(["--config", cfg.to_str().unwrap()])
+            .env_remove("AWS_PROFILE")
+            .env("AWS_ENDPOINT_URL", &proxy.url)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("COSTWARDEN_CONSOLE_URL", &console.url)
+            .output()
+            .unwrap()
+    };
+    let args = ["coverage", "--out", out.to_str().unwrap()];
+    let o = tokio::task::block_in_place(|| costwarden(&args));
+    let (stdout, stderr) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.status.code(), Some(1), "the malformed item fails the run:\n{stdout}{stderr}");
+    for line in [
+        "S3: 7 buckets listed\n",
+        "S3: location and tags of 7 of 7 buckets\n",
+        "Console: 4 bucket settings\n",
+        "GuardDuty: 1 malware protection plans\n",
+        "warning: bucket secret-bucket: tags: AccessDenied: Access Denied\n",
+        "problem: Console bucket settings item 4: bucket \"bad\": \"protected\" is not true or false; skipped\n",
+    ] {
+        assert!(stderr.contains(line), "{line:?} not in:\n{stderr}");
+    }
+    let listing: Vec<&str> = stdout.lines().collect();
+    assert_eq!(listing.len(), 9, "{stdout}");
+    for name in ["coverage.md", "coverage.json", "coverage.csv", "coverage-data.xlsx", "coverage-media.xlsx"] {
+        assert!(listing.iter().any(|l| *l == format!("wrote {}", out.join(name).display())), "{name}: {stdout}");
+    }
+    assert_eq!(listing[8], "7 buckets: 1 scanned, 2 partly, 3 unscanned, 1 excluded; 1 configured, not found in S3");
+
+    // The page, against the golden file (its dated line aside).
+    let md = std::fs::read_to_string(out.join("coverage.md")).unwrap();
+    if std::env::var_os("COSTWARDEN_BLESS").is_some() {
+        std::fs::write(GOLDEN, &md).unwrap();
+    }
+    let golden = std::fs::read_to_string(GOLDEN).unwrap();
+    assert_eq!(costwarden::coverage::render::stale(&golden, &md), Vec::<String>::new(), "\n{md}");
+
+    // JSON: the same rows as the Markdown.
+    let json: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(out.join("coverage.json")).unwrap()).unwrap();
+    let from_json: Vec<(String, String, String, String)> = json
+        .iter()
+        .map(|r| {
+            let scanned = serde_json::from_value::<costwarden::coverage::Scanned>(r["scanned"].clone()).unwrap();
+            let gb = costwarden::coverage::render::gb(r["gb"].as_f64());
+            (r["bucket"].as_str().unwrap().into(), r["owner"].as_str().unwrap().into(), scanned.label().into(), gb)
+        })
+        .collect();
+    assert_eq!(from_json, markdown_rows(&md));
+    assert_eq!(from_json.len(), 8);
+
+    // The media team's workbook: one sheet, the header, its two buckets.
+    use calamine::Reader;
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook(out.join("coverage-media.xlsx")).unwrap();
+    assert_eq!(book.sheet_names(), ["media"]);
+    let sheet = book.worksheet_range("media").unwrap();
+    let rows: Vec<Vec<String>> = sheet.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect();
+    assert_eq!(
+        rows[0],
+        [
+            "account",
+            "region",
+            "bucket",
+            "scanned",
+            "engine",
+            "scanned paths",
+            "skipped paths",
+            "scan mode",
+            "GB",
+            "estimated cost USD",
+            "note",
+            "decision",
+            "comment",
+            "reviewed by"
+        ]
+    );
+    let buckets: Vec<(&str, &str, &str)> =
+        rows[1..].iter().map(|r| (r[1].as_str(), r[2].as_str(), r[3].as_str())).collect();
+    assert_eq!(buckets, [("eu-west-1", "eu-archive", "no"), ("us-east-1", "uploads-prod", "yes")]);
+    assert_eq!((rows[2][8].as_str(), rows[2][9].as_str()), ("4", "0.2"), "4 GB at USD 0.05");
+    // CSV: a header and the eight rows.
+    let csv = std::fs::read_to_string(out.join("coverage.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 9, "{csv}");
+    assert!(csv.starts_with("account,region,bucket,owner,scanned,engine,"), "{csv}");
+
+    // --check: fresh (but for the malformed item, which still fails it) once tags are readable...
+    console.state.protection.lock().unwrap().pop();
+    proxy.fail_next(
+        "GetBucketTagging /secret-bucket",
+        1,
+        403,
+        "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>",
+    );
+    let check = ["coverage", "--check", "--out", out.to_str().unwrap()];
+    let o = tokio::task::block_in_place(|| costwarden(&check));
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(stdout, format!("{}: up to date\n", out.join("coverage.md").display()));
+    // ...and stale once a bucket's protection changes.
+    console.state.protection.lock().unwrap()[3] = console::protection_item("exports", true, &[], &[]);
+    proxy.fail_next(
+        "GetBucketTagging /secret-bucket",
+        1,
+        403,
+        "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>",
+    );
+    let o = tokio::task::block_in_place(|| costwarden(&check));
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("stale; run `costwarden coverage` and commit it:"), "{stdout}");
+    assert!(stdout.contains("  - | `exports` | data | no | - | - | - | - | - |  |\n"), "{stdout}");
+    assert!(stdout.contains("  + | `exports` | data | yes | console | all | - | - | - |  |\n"), "{stdout}");
+}
