@@ -83,6 +83,27 @@ async fn main() {
         }
     }
 
+    // S3 for `costwarden coverage`: every Console bucket, tagged with its owner and protected
+    // whole but the last (a prefix only), plus two the Console does not scan.
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
+    let mut protection = Vec::new();
+    let buckets = cfg.antivirus.iter().flat_map(|a| &a.buckets).map(|b| (b.name.clone(), b.owner.clone()));
+    let extra = [("acme-data-exports".to_string(), Some("media".to_string())), ("acme-build-logs".to_string(), None)];
+    let all: Vec<(String, Option<String>)> = buckets.collect();
+    for (i, (name, owner)) in all.iter().chain(extra.iter()).enumerate() {
+        s3.create_bucket().bucket(name).send().await.unwrap();
+        if let Some(team) = owner {
+            let tag = aws_sdk_s3::types::Tag::builder().key("team").value(team).build().unwrap();
+            let tagging = aws_sdk_s3::types::Tagging::builder().tag_set(tag).build().unwrap();
+            s3.put_bucket_tagging().bucket(name).tagging(tagging).send().await.unwrap();
+        }
+        if i < all.len() {
+            let scan: &[&str] = if i + 1 == all.len() { &["inbound/"] } else { &[] };
+            protection.push(console::protection_item(name, true, scan, &[]));
+        }
+    }
+    console.state.protection.lock().unwrap().extend(protection);
+
     // Where the teams' notifications go: a local Slack receiver for every Slack channel, and
     // moto's SNS for every topic, so the demo's alerts are really delivered.
     let slack = support::slack::Slack::start().await;

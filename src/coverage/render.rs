@@ -48,7 +48,8 @@ pub fn scanned_paths(r: &Row) -> String {
 pub fn markdown(rows: &[Row], today: NaiveDate, days: u32) -> String {
     let count = |s: Scanned| rows.iter().filter(|r| r.scanned == s).count();
     let total_gb: f64 = rows.iter().filter_map(|r| r.gb).sum();
-    let total_usd: f64 = rows.iter().filter_map(|r| r.usd).sum();
+    // An empty f64 sum is -0.0: not "USD -0.00".
+    let total_usd: f64 = rows.iter().filter_map(|r| r.usd).sum::<f64>() + 0.0;
     let unpriced = rows.iter().any(|r| r.gb.is_some() && r.usd.is_none());
     let mut out = String::from("# S3 scan coverage\n\n");
     let _ = writeln!(
@@ -68,7 +69,7 @@ pub fn markdown(rows: &[Row], today: NaiveDate, days: u32) -> String {
         count(Scanned::No),
         count(Scanned::Excluded),
         count(Scanned::NotFound),
-        if unpriced { " (and volume not priced)" } else { "" }
+        if unpriced { " + not priced" } else { "" }
     );
     let mut groups: BTreeMap<(String, String), Vec<&Row>> = BTreeMap::new();
     for r in rows {
