@@ -161,42 +161,44 @@ fn statistics(
     (from, to): (NaiveDate, NaiveDate),
 ) -> (Probe, Option<Discovery>) {
     let name = "console statistics";
-    let d = discover(page, api);
     let fix = "replace [antivirus.api] with the block suggested below (check each guess)";
     let items = page.pointer(&api.items_pointer).and_then(Value::as_array);
     if items.is_some_and(Vec::is_empty) {
         let detail = format!("{:?} is an empty list: no statistics between {from} and {to}", api.items_pointer);
         return (warn(name, detail, "the fields are checked once the Console has scanned something"), None);
     }
-    if !d.matches() {
-        let missing: Vec<String> = d.missing.iter().map(|(k, v)| format!("{k} {v:?}")).collect();
-        let detail = format!("the configured shape does not read the page: not found: {}", missing.join(", "));
-        return (fail(name, detail, fix), Some(d));
-    }
+    // The configured shape first: the page may hold a larger list than the statistics.
     let raw = serde_json::value::to_raw_value(page).expect("a JSON value serialises");
     let paging = match api.paging {
         crate::config::Paging::Page => antivirus::total_pages(&raw, api).map(|n| format!(" of {n}")),
         _ => Ok(String::new()),
     };
     let parsed = antivirus::parse_page(&raw, api, 1);
-    match (parsed, paging) {
-        (Ok((items, problems)), Ok(of)) if problems.is_empty() => {
+    if let (Ok((items, problems)), Ok(of)) = (&parsed, &paging) {
+        if problems.is_empty() {
             let first = items.first().map_or(String::new(), |i| {
-                format!(
-                    ", e.g. {} on {}: {}",
-                    i.bucket,
-                    i.date,
-                    crate::rules::human(i.bytes, crate::metrics::Unit::Bytes)
-                )
+                let size = crate::rules::human(i.bytes, crate::metrics::Unit::Bytes);
+                format!(", e.g. {} on {}: {size}", i.bucket, i.date)
             });
-            (ok(name, format!("page 1{of}: {} items read with the configured shape{first}", items.len())), None)
+            return (
+                ok(name, format!("page 1{of}: {} items read with the configured shape{first}", items.len())),
+                None,
+            );
+        }
+    }
+    let d = discover(page, api);
+    let detail = match (parsed, paging) {
+        _ if !d.matches() => {
+            let missing: Vec<String> = d.missing.iter().map(|(k, v)| format!("{k} {v:?}")).collect();
+            format!("the configured shape does not read the page: not found: {}", missing.join(", "))
         }
         (Ok((_, problems)), Ok(_)) => {
             let shown: Vec<&str> = problems.iter().take(3).map(String::as_str).collect();
-            (fail(name, format!("{} item(s) not read: {}", problems.len(), shown.join("; ")), fix), Some(d))
+            format!("{} item(s) not read: {}", problems.len(), shown.join("; "))
         }
-        (Err(e), _) | (_, Err(e)) => (fail(name, e, fix), Some(d)),
-    }
+        (Err(e), _) | (_, Err(e)) => e,
+    };
+    (fail(name, detail, fix), Some(d))
 }
 
 async fn cost(app: &App, today: NaiveDate) -> Vec<Probe> {
@@ -525,4 +527,31 @@ pub fn human(r: &CheckReport) -> String {
         r.region
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_configured_shape_reads_a_page_that_holds_a_larger_list_beside_it() {
+        let item = json!({"bucketName": "b", "date": "2026-12-01", "scannedBytes": 5e9, "scannedObjects": 10, "scanType": "Event"});
+        let others: Vec<Value> = (0..5).map(|i| json!({"id": i})).collect();
+        let page = json!({"items": [item], "totalPages": 1, "auditTrail": others});
+        let api = crate::config::ConsoleApi::default();
+        let (p, d) = statistics(&page, &api, (day("2026-11-22"), day("2026-12-01")));
+        assert_eq!((p.verdict, d), (Verdict::Ok, None), "{p:?}");
+        assert_eq!(p.detail, "page 1 of 1: 1 items read with the configured shape, e.g. b on 2026-12-01: 5.0 GB");
+        // A malformed item fails, with the page's shape discovered.
+        let page = json!({"items": [{"bucketName": "b", "date": "someday", "scannedBytes": 1, "scannedObjects": 1, "scanType": "Event"}], "totalPages": 1});
+        let (p, d) = statistics(&page, &api, (day("2026-11-22"), day("2026-12-01")));
+        assert_eq!(p.verdict, Verdict::Fail);
+        assert!(p.detail.starts_with("1 item(s) not read: page 1 item 0"), "{}", p.detail);
+        assert_eq!(d.and_then(|d| d.items_pointer).as_deref(), Some("/items"));
+    }
 }
