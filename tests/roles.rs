@@ -82,3 +82,23 @@ name = "gd-bucket"
     let expected: std::collections::BTreeSet<String> = written.iter().cloned().chain(["testing".to_string()]).collect();
     assert_eq!(read, expected, "{keys:#?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coverage_lists_the_buckets_with_coverage_role_and_its_account() {
+    let Peers { moto, console, proxy } = peers_behind_proxy().await;
+    let sdk = moto.sdk_config().await;
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
+    s3.create_bucket().bucket("uploads-prod").send().await.unwrap();
+    let extra = "\n[coverage.role]\narn = \"arn:aws:iam::123456789012:role/costwarden-inventory\"\n";
+    let config = costwarden::config::Config::parse(&config_text(&console.url, extra), "roles.toml").unwrap();
+    let policy = Policy { request_timeout: Duration::from_secs(5), ..Policy::of(&config.collector) };
+    let app = App::new(config.clone(), Clients::with_roles(&sdk_config(&proxy.url).await, &config, policy).await);
+    let inputs = costwarden::coverage::collect::collect(&app, Utc::now().date_naive(), &|_| {}).await.unwrap();
+    assert_eq!(inputs.buckets.iter().map(|b| b.name.as_str()).collect::<Vec<_>>(), ["uploads-prod"]);
+    assert_eq!(inputs.account, "123456789012");
+    let keys = proxy.access_keys();
+    for api in ["ListBuckets", "GetBucketLocation", "GetBucketTagging"] {
+        let k = keys.get(api).cloned().unwrap_or_default();
+        assert!(k.len() == 1 && k.iter().all(|k| k.starts_with("ASIA")), "{api} with the role: {keys:#?}");
+    }
+}
