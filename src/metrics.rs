@@ -28,6 +28,7 @@ pub enum Metric {
     DailyRequestsCost,
     DailyEstimated,
     SelfCostMonthly,
+    UnscannedBuckets,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -64,12 +65,23 @@ pub const DIM_CLUSTER: &str = "Cluster";
 pub const DIM_SERVICE: &str = "Service";
 pub const DIM_API: &str = "Api";
 pub const DIM_RULE: &str = "Rule";
+pub const DIM_OWNER: &str = "Owner";
 /// The evaluated series' metric name, on rule metrics.
 pub const DIM_SERIES: &str = "Series";
 
 /// Every dimension name costwarden writes, to map names read back from CloudWatch.
-pub const DIMENSIONS: &[&str] =
-    &[DIM_SOURCE, DIM_BUCKET, DIM_TAG_KEY, DIM_TAG_VALUE, DIM_CLUSTER, DIM_SERVICE, DIM_API, DIM_RULE, DIM_SERIES];
+pub const DIMENSIONS: &[&str] = &[
+    DIM_SOURCE,
+    DIM_BUCKET,
+    DIM_TAG_KEY,
+    DIM_TAG_VALUE,
+    DIM_CLUSTER,
+    DIM_SERVICE,
+    DIM_API,
+    DIM_RULE,
+    DIM_SERIES,
+    DIM_OWNER,
+];
 
 pub const CATALOGUE: &[MetricDef] = &[
     MetricDef {
@@ -278,6 +290,15 @@ pub const CATALOGUE: &[MetricDef] = &[
         daily: false,
         series_dims: false,
         description: "costwarden's own AWS bill projected to a month (USD): its metric streams at their cadence and its requests at list price (see `costwarden cost`)",
+    },
+    MetricDef {
+        metric: Metric::UnscannedBuckets,
+        name: "UnscannedBuckets",
+        unit: Unit::Count,
+        dimensions: &[DIM_OWNER],
+        daily: false,
+        series_dims: false,
+        description: "S3 buckets of the owning team scanned by neither the Console nor GuardDuty and not excluded (with coverage.alert, once a day)",
     },
 ];
 

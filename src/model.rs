@@ -15,10 +15,13 @@ pub enum SourceId {
     GuardDuty,
     Cost,
     Ecs,
+    /// `[coverage] alert`: which buckets are scanned, once a day.
+    Coverage,
 }
 
 impl SourceId {
-    pub const ALL: [SourceId; 4] = [SourceId::Antivirus, SourceId::GuardDuty, SourceId::Cost, SourceId::Ecs];
+    pub const ALL: [SourceId; 5] =
+        [SourceId::Antivirus, SourceId::GuardDuty, SourceId::Cost, SourceId::Ecs, SourceId::Coverage];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -26,6 +29,7 @@ impl SourceId {
             SourceId::GuardDuty => "guardduty",
             SourceId::Cost => "cost",
             SourceId::Ecs => "ecs",
+            SourceId::Coverage => "coverage",
         }
     }
 }

@@ -49,6 +49,7 @@ pub fn daily_part(s: &Sample) -> Option<SourceId> {
         let metric = s.key.dim(DIM_SERIES).unwrap_or(s.key.metric.def().name);
         return match (metric, s.key.dim(DIM_SOURCE)) {
             ("Cost", _) => Some(SourceId::Cost),
+            ("UnscannedBuckets", _) => Some(SourceId::Coverage),
             (_, Some(SOURCE_CONSOLE)) => Some(SourceId::Antivirus),
             (_, Some(SOURCE_GUARDDUTY)) => Some(SourceId::GuardDuty),
             _ => None,
@@ -63,6 +64,7 @@ pub fn daily_part(s: &Sample) -> Option<SourceId> {
             let id = SourceId::ALL.into_iter().find(|id| s.key.dim(DIM_SOURCE) == Some(id.name()))?;
             crate::run::cadence::is_daily(id).then_some(id)
         }
+        Metric::UnscannedBuckets => Some(SourceId::Coverage),
         _ => None,
     }
 }

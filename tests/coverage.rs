@@ -240,3 +240,61 @@ async fn coverage_lists_every_bucket_with_its_scan_owner_and_cost_in_every_forma
     assert!(stdout.contains("  - | `exports` | data | no | - | - | - | - | - |  |\n"), "{stdout}");
     assert!(stdout.contains("  + | `exports` | data | yes | console | all | - | - | - |  |\n"), "{stdout}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_coverage_alert_an_unscanned_bucket_is_told_to_its_owner_once_and_its_recovery_too() {
+    let Peers { moto, console, proxy: _proxy } = peers_behind_proxy().await;
+    let sdk = moto.sdk_config().await;
+    for (name, team) in [("uploads-prod", "media"), ("exports", "data"), ("app-logs", "platform")] {
+        s3_bucket(&sdk, name, "us-east-1", Some(team)).await;
+    }
+    console.state.protection.lock().unwrap().push(console::protection_item("uploads-prod", true, &[], &[]));
+    let slack = support::slack::Slack::start().await;
+    aws_sdk_secretsmanager::Client::new(&sdk)
+        .create_secret()
+        .name("costwarden/slack-data")
+        .secret_string(&slack.url)
+        .send()
+        .await
+        .unwrap();
+    let extra = "\n[coverage]\nalert = true\nowner_tag = \"team\"\nexclude = [\"*-logs\"]\n\n[teams.data]\nslack_webhook_secret_id = \"costwarden/slack-data\"\n";
+    let app = app(&moto, config(&console.url, extra)).await;
+    let told = || -> Vec<String> {
+        slack
+            .received()
+            .iter()
+            .filter_map(|m| m["text"].as_str())
+            .filter(|t| t.contains("coverage"))
+            .map(str::to_string)
+            .collect()
+    };
+    let now = chrono::Utc::now();
+    let opts = costwarden::Options::default();
+
+    let r = costwarden::run_cycle(&app, now, opts, None).await;
+    assert!(r.ok(), "{}", costwarden::report::human(&r));
+    assert_eq!(told(), ["[WARNING] bucket exports coverage raised"]);
+    let per_owner: Vec<(String, f64)> = r
+        .published
+        .iter()
+        .filter(|s| s.key.metric == costwarden::metrics::Metric::UnscannedBuckets)
+        .map(|s| (s.key.to_string(), s.value))
+        .collect();
+    assert_eq!(
+        per_owner,
+        [("UnscannedBuckets{Owner=data}".to_string(), 1.0), ("UnscannedBuckets{Owner=media}".to_string(), 0.0)],
+        "per owner only; the excluded bucket counts nowhere"
+    );
+
+    // Two hours later: coverage is not due again today; nothing more is said.
+    let r = costwarden::run_cycle(&app, now + chrono::Duration::hours(2), opts, None).await;
+    let cov = r.sources.iter().find(|s| s.source == costwarden::model::SourceId::Coverage).unwrap();
+    assert_eq!(cov.status, costwarden::Status::Skipped, "{cov:?}");
+    assert_eq!(told().len(), 1);
+
+    // The next day the bucket is scanned: its owner hears it once.
+    console.state.protection.lock().unwrap().push(console::protection_item("exports", true, &[], &[]));
+    let r = costwarden::run_cycle(&app, now + chrono::Duration::hours(26), opts, None).await;
+    assert!(r.ok(), "{}", costwarden::report::human(&r));
+    assert_eq!(told(), ["[WARNING] bucket exports coverage raised", "[OK] bucket exports coverage recovered"]);
+}

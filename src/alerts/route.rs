@@ -126,6 +126,24 @@ pub fn series_rules(cfg: &Config, obs: &Observations) -> Vec<SeriesRules> {
             params: params(d, None, None, false),
         });
     }
+    // Each bucket the coverage source observed (the owners' totals carry no Bucket).
+    for key in obs.gauges.keys().filter(|k| k.metric == Metric::UnscannedBuckets) {
+        let (Some(bucket), Some(owner)) = (key.dim(DIM_BUCKET), key.dim(crate::metrics::DIM_OWNER)) else {
+            continue;
+        };
+        let owned = ![crate::coverage::UNOWNED, crate::coverage::OWNER_UNKNOWN].contains(&owner);
+        out.push(SeriesRules {
+            key: key.clone(),
+            label: format!("bucket {bucket}").into(),
+            owner: owned.then(|| owner.to_string()),
+            unit: Unit::Count,
+            threshold: None,
+            monthly_budget: None,
+            capacity: None,
+            anomaly: false,
+            params: params(d, None, None, false),
+        });
+    }
     out
 }
 

@@ -46,9 +46,16 @@ pub fn rule_dims(rule: RuleKind, key: &SeriesKey) -> Vec<(&'static str, String)>
 /// The inverse of `rule_dims`, for dimensions read back from CloudWatch.
 pub fn parse_rule_dims(dims: &[(String, String)]) -> Option<AlertKey> {
     let get = |n: &str| dims.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
-    let rule = [RuleKind::Growth, RuleKind::Forecast, RuleKind::Capacity, RuleKind::Budget, RuleKind::Anomaly]
-        .into_iter()
-        .find(|r| Some(r.name()) == get(DIM_RULE))?;
+    let rule = [
+        RuleKind::Growth,
+        RuleKind::Forecast,
+        RuleKind::Capacity,
+        RuleKind::Budget,
+        RuleKind::Anomaly,
+        RuleKind::Coverage,
+    ]
+    .into_iter()
+    .find(|r| Some(r.name()) == get(DIM_RULE))?;
     let metric: Metric = crate::metrics::CATALOGUE.iter().find(|d| Some(d.name) == get(DIM_SERIES))?.metric;
     let mut series_dims = Vec::new();
     for (k, v) in dims {

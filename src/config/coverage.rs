@@ -8,6 +8,11 @@ use super::validate::Validator;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Coverage {
+    /// Opt-in: the run reads coverage once a day, writes UnscannedBuckets per owner, and a
+    /// bucket neither scanned nor excluded raises WARNING to its owner (the `coverage` rule).
+    pub alert: bool,
+    /// Daemon schedule of this source (default: collector.schedule).
+    pub schedule: Option<String>,
     /// The S3 bucket tag whose value names the owning team; else the owner in thresholds.toml.
     pub owner_tag: Option<String>,
     /// Bucket name patterns (`*`, `?`) that are not expected to be scanned (logs, artefacts).
@@ -34,6 +39,8 @@ pub struct Coverage {
 impl Default for Coverage {
     fn default() -> Self {
         Coverage {
+            alert: false,
+            schedule: None,
             owner_tag: None,
             exclude: Vec::new(),
             exclude_tag: None,
@@ -82,6 +89,7 @@ impl Default for ProtectionApi {
 impl Coverage {
     pub(super) fn validate(&self, v: &mut Validator) {
         super::Role::check(&self.role, "coverage", v);
+        v.schedule("coverage.schedule", self.schedule.as_deref());
         v.days("coverage.history_days", self.history_days);
         for (i, p) in self.exclude.iter().enumerate() {
             if let Err(e) = glob::Pattern::new(p) {

@@ -113,6 +113,7 @@ impl Config {
             SourceId::GuardDuty => self.guardduty.as_ref().map(|c| (c.enabled, &c.schedule))?,
             SourceId::Cost => self.cost.as_ref().map(|c| (c.enabled, &c.schedule))?,
             SourceId::Ecs => self.ecs.as_ref().map(|c| (c.enabled, &c.schedule))?,
+            SourceId::Coverage => (self.coverage.alert, &self.coverage.schedule),
         };
         enabled.then(|| own.as_deref().unwrap_or(&self.collector.schedule))
     }
@@ -138,9 +139,10 @@ impl Config {
             SourceId::GuardDuty => self.guardduty.as_ref().and_then(|c| c.schedule.as_ref()),
             SourceId::Cost => self.cost.as_ref().and_then(|c| c.schedule.as_ref()),
             SourceId::Ecs => None,
+            SourceId::Coverage => self.coverage.schedule.as_ref(),
         };
         let mut out: Vec<(String, String)> = Vec::new();
-        for id in [SourceId::Antivirus, SourceId::GuardDuty, SourceId::Cost] {
+        for id in [SourceId::Antivirus, SourceId::GuardDuty, SourceId::Cost, SourceId::Coverage] {
             let Some(schedule) = self.source_schedule(id) else { continue };
             let path = match own(id) {
                 Some(_) => format!("{}.schedule", id.name()),

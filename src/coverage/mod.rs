@@ -219,6 +219,27 @@ fn volume(
     (gb, objects, if gb.is_some() { usd } else { None })
 }
 
+/// What the run's coverage source observes: per bucket (scanned or not, excluded and absent
+/// ones aside) 1 when unscanned, else 0, for the coverage rule, never written; and per owner
+/// the count of its unscanned buckets, the UnscannedBuckets metric.
+pub fn observations(rows: &[Row]) -> Vec<crate::model::Sample> {
+    use crate::metrics::{Metric, DIM_BUCKET, DIM_OWNER};
+    use crate::model::{Sample, SeriesKey};
+    let mut per_owner: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut out = Vec::new();
+    for r in rows.iter().filter(|r| matches!(r.scanned, Scanned::Yes | Scanned::Partly | Scanned::No)) {
+        let unscanned = r.scanned == Scanned::No;
+        *per_owner.entry(r.owner.as_str()).or_default() += usize::from(unscanned);
+        let dims = vec![(DIM_BUCKET, r.bucket.clone()), (DIM_OWNER, r.owner.clone())];
+        out.push(Sample::gauge(SeriesKey::new(Metric::UnscannedBuckets, dims), f64::from(u8::from(unscanned))));
+    }
+    for (owner, n) in per_owner {
+        let key = SeriesKey::new(Metric::UnscannedBuckets, vec![(DIM_OWNER, owner.to_string())]);
+        out.push(Sample::gauge(key, n as f64));
+    }
+    out
+}
+
 /// Per team: buckets, unscanned, GB and estimated cost (showback).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TeamTotals {

@@ -4,6 +4,7 @@
 pub mod anomaly;
 pub mod budget;
 pub mod capacity;
+pub mod coverage;
 pub mod forecast;
 pub mod growth;
 pub mod stats;
@@ -59,6 +60,7 @@ pub enum RuleKind {
     Capacity,
     Budget,
     Anomaly,
+    Coverage,
 }
 
 impl RuleKind {
@@ -69,6 +71,7 @@ impl RuleKind {
             RuleKind::Capacity => "capacity",
             RuleKind::Budget => "budget",
             RuleKind::Anomaly => "anomaly",
+            RuleKind::Coverage => "coverage",
         }
     }
 }
@@ -256,6 +259,13 @@ pub fn evaluate(rules: &[SeriesRules], obs: &Observations, now: DateTime<Utc>, t
     };
     let mut out = Vec::with_capacity(rules.iter().map(most).sum());
     for r in rules {
+        // A bucket's coverage, observed by the coverage source (route: only those).
+        if r.key.metric == crate::metrics::Metric::UnscannedBuckets {
+            if let Some(&v) = obs.gauges.get(&r.key) {
+                out.push(coverage::evaluate(r, v));
+            }
+            continue;
+        }
         if let Some((warn, crit)) = r.capacity {
             if let Some(&pct) = obs.gauges.get(&r.key) {
                 let max_key = SeriesKey { metric: crate::metrics::Metric::MaxTasks, dims: r.key.dims.clone() };

@@ -132,10 +132,18 @@ async fn collect(
         let clients = ecs::EcsClients { ecs: app.clients.ecs.clone(), autoscaling: app.clients.autoscaling.clone() };
         Ok(ecs::collect(&clients, c, conc).await)
     });
-    // Boxed: the four sources' futures nest deep enough to strain the compiler's layout queries.
-    let (a, g, c, e) = tokio::join!(Box::pin(av), Box::pin(gd), Box::pin(ce), Box::pin(ecs));
+    let cov = timed(wanted(SourceId::Coverage), SourceId::Coverage, async move {
+        let inputs = crate::coverage::collect::collect(app, today, &|_| {}).await?;
+        for w in &inputs.warnings {
+            tracing::warn!(source = "coverage", warning = %w, "coverage read in part");
+        }
+        let rows = crate::coverage::rows(cfg, &inputs);
+        Ok(SourceOutput { daily: Vec::new(), gauges: crate::coverage::observations(&rows), problems: inputs.problems })
+    });
+    // Boxed: the sources' futures nest deep enough to strain the compiler's layout queries.
+    let (a, g, c, e, v) = tokio::join!(Box::pin(av), Box::pin(gd), Box::pin(ce), Box::pin(ecs), Box::pin(cov));
     let mut obs = Observations::default();
-    let reports = [a, g, c, e].into_iter().flatten().map(|(rep, out)| {
+    let reports = [a, g, c, e, v].into_iter().flatten().map(|(rep, out)| {
         if let Some(out) = out {
             obs.extend(out.daily, out.gauges);
         }
@@ -459,7 +467,12 @@ fn rereads(cfg: &crate::config::Config, runs_per_month: f64) -> (f64, f64) {
 /// counts only with their source's `object_counts` (the rules read the observations either way).
 pub fn publishable(obs: &Observations, report_day: NaiveDate, cfg: &crate::config::Config) -> Vec<Sample> {
     let details = cfg.ecs.as_ref().is_some_and(|e| e.task_details);
-    let written = |m: Metric| details || !matches!(m, Metric::DesiredTasks | Metric::PendingTasks | Metric::MaxTasks);
+    let written = |k: &SeriesKey| match k.metric {
+        Metric::DesiredTasks | Metric::PendingTasks | Metric::MaxTasks => details,
+        // Per bucket only for the coverage rule: the metric is per owner.
+        Metric::UnscannedBuckets => k.dim(crate::metrics::DIM_BUCKET).is_none(),
+        _ => true,
+    };
     let objects = |source: Option<&str>| match source {
         Some(crate::metrics::SOURCE_CONSOLE) => cfg.antivirus.as_ref().is_some_and(|a| a.object_counts),
         _ => cfg.guardduty.as_ref().is_none_or(|g| g.object_counts),
@@ -472,7 +485,7 @@ pub fn publishable(obs: &Observations, report_day: NaiveDate, cfg: &crate::confi
             out.push(s);
         }
     }
-    out.extend(obs.gauges.iter().filter(|(k, _)| written(k.metric)).map(|(k, v)| Sample::gauge(k.clone(), *v)));
+    out.extend(obs.gauges.iter().filter(|(k, _)| written(k)).map(|(k, v)| Sample::gauge(k.clone(), *v)));
     out
 }
 
