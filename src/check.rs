@@ -72,13 +72,14 @@ pub struct CheckReport {
 
 /// Every probe, each area concurrently, reported in a fixed order.
 pub async fn check(app: &App, today: NaiveDate, send_test: bool) -> CheckReport {
-    let ((ids, (console, discovery), cost, ecs, gd, ns, teams), requests) = counted(async {
+    let ((ids, (console, discovery), cost, ecs, gd, cov, ns, teams), requests) = counted(async {
         tokio::join!(
             identities(app),
             console(app, today),
             cost(app, today),
             ecs(app),
             guardduty(app),
+            coverage(app),
             namespace(app),
             teams(app, send_test)
         )
@@ -86,7 +87,7 @@ pub async fn check(app: &App, today: NaiveDate, send_test: bool) -> CheckReport 
     .await;
     let requests = requests.snapshot();
     let usd = requests.iter().map(|(api, n)| api.usd_per_request() * *n as f64).sum();
-    let probes: Vec<Probe> = [ids, console, cost, ecs, gd, ns, teams].into_iter().flatten().collect();
+    let probes: Vec<Probe> = [ids, console, cost, ecs, gd, cov, ns, teams].into_iter().flatten().collect();
     let ok = probes.iter().all(|p| p.verdict != Verdict::Fail);
     CheckReport { ok, region: app.config.collector.region.clone(), probes, discovery, requests, usd }
 }
@@ -349,6 +350,52 @@ async fn guardduty(app: &App) -> Vec<Probe> {
             format!("is each bucket in the plan? {why}"),
         )],
     }
+}
+
+/// With `[coverage] alert`: one page of S3's bucket list, and the Console's protection settings.
+async fn coverage(app: &App) -> Vec<Probe> {
+    let cov = &app.config.coverage;
+    if !cov.alert {
+        return Vec::new();
+    }
+    let mut out = vec![match app.clients.s3.list_buckets().max_buckets(1000).send().await {
+        Ok(o) => {
+            let more = if o.continuation_token().is_some() { " (first page)" } else { "" };
+            ok("coverage buckets", format!("S3 ListBuckets: {} buckets{more}", o.buckets().len()))
+        }
+        Err(e) => fail(
+            "coverage buckets",
+            format!("S3 ListBuckets: {}", aws_message(&e)),
+            "the credentials of [coverage] (base, or [coverage.role]) need s3:ListAllMyBuckets, s3:GetBucketLocation and s3:GetBucketTagging",
+        ),
+    }];
+    if app.config.antivirus.as_ref().is_some_and(|a| a.enabled) {
+        let got = match app.console().await {
+            Ok(c) => c.get_json(&cov.console_api.path, Api::ConsoleProtection).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        out.push(match got {
+            Ok(page) => {
+                let (found, problems) = crate::coverage::collect::protections(&page, &cov.console_api);
+                match problems.first() {
+                    None => {
+                        ok("coverage console", format!("GET {}: {} bucket settings", cov.console_api.path, found.len()))
+                    }
+                    Some(p) => fail(
+                        "coverage console",
+                        format!("{} of {} not read: {p}", problems.len(), found.len() + problems.len()),
+                        "set [coverage.console_api] to the shape the Console returns",
+                    ),
+                }
+            }
+            Err(e) => fail(
+                "coverage console",
+                e,
+                "coverage.console_api.path must be the Console's bucket-protection settings",
+            ),
+        });
+    }
+    out
 }
 
 async fn namespace(app: &App) -> Vec<Probe> {

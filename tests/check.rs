@@ -293,3 +293,27 @@ async fn each_broken_part_fails_with_its_fix() {
     assert!(r.probes.iter().all(|p| p.probe != "console statistics"), "no page read without a token");
     assert_no_secret(&r, &["not-it"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_coverage_alert_the_buckets_and_the_consoles_settings_are_probed() {
+    let (moto, console) = peers("Active").await;
+    let sdk = moto.sdk_config().await;
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
+    for b in ["uploads-prod", "exports"] {
+        s3.create_bucket().bucket(b).send().await.unwrap();
+    }
+    console.state.protection.lock().unwrap().push(console::protection_item("uploads-prod", true, &[], &[]));
+    let config = config(&console.url, "\n[coverage]\nalert = true\n");
+    let r = check(&app(&moto, config.clone()).await, today(), false).await;
+    let (b, c) = (probe(&r, "coverage buckets"), probe(&r, "coverage console"));
+    assert_eq!((b.verdict, b.detail.as_str()), (Verdict::Ok, "S3 ListBuckets: 2 buckets"));
+    assert_eq!((c.verdict, c.detail.as_str()), (Verdict::Ok, "GET /api/buckets/protection: 1 bucket settings"));
+    console.state.protection.lock().unwrap().push(serde_json::json!({"bucketName": "exports"}));
+    let r = check(&app(&moto, config).await, today(), false).await;
+    let c = probe(&r, "coverage console");
+    assert_eq!(c.verdict, Verdict::Fail);
+    assert_eq!(
+        c.detail,
+        "1 of 2 not read: Console bucket settings item 1: bucket \"exports\": \"protected\" is not true or false; skipped"
+    );
+}
