@@ -1,10 +1,10 @@
 # Sourced by scripts/demo and scripts/measure: starts moto and the Console double, seeded from
-# thresholds.toml (examples/local_env.rs), exports their addresses, and stops them on exit.
+# thresholds.toml or the file given (examples/local_env.rs), exports their addresses, and stops them on exit.
 start_peers() {
-  local tmp
+  local tmp config=${1:-thresholds.toml}
   tmp=$(mktemp -d)
   mkfifo "$tmp/in"
-  target/debug/examples/local_env thresholds.toml < "$tmp/in" > "$tmp/env" &
+  target/debug/examples/local_env "$config" < "$tmp/in" > "$tmp/env" &
   PEERS_PID=$!
   exec 3>"$tmp/in"   # holding the fifo open keeps the peers serving
   trap 'exec 3>&-; wait $PEERS_PID 2>/dev/null; rm -rf "'"$tmp"'"' EXIT

@@ -272,7 +272,9 @@ async fn coverage(app: App, out: &Path, formats: &[String], check: bool) -> anyh
     use costwarden::coverage::{self, render, Scanned};
     let today = chrono::Utc::now().date_naive();
     let progress = |line: String| eprintln!("{line}");
-    let inputs = coverage::collect::collect(&app, today, &progress).await.map_err(anyhow::Error::msg)?;
+    let inputs = coverage::collect::collect(&app, today, coverage::collect::Volumes::Read, &progress)
+        .await
+        .map_err(anyhow::Error::msg)?;
     let rows = coverage::rows(&app.config, &inputs);
     for w in &inputs.warnings {
         eprintln!("warning: {w}");

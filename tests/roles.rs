@@ -93,7 +93,14 @@ async fn coverage_lists_the_buckets_with_coverage_role_and_its_account() {
     let config = costwarden::config::Config::parse(&config_text(&console.url, extra), "roles.toml").unwrap();
     let policy = Policy { request_timeout: Duration::from_secs(5), ..Policy::of(&config.collector) };
     let app = App::new(config.clone(), Clients::with_roles(&sdk_config(&proxy.url).await, &config, policy).await);
-    let inputs = costwarden::coverage::collect::collect(&app, Utc::now().date_naive(), &|_| {}).await.unwrap();
+    let inputs = costwarden::coverage::collect::collect(
+        &app,
+        Utc::now().date_naive(),
+        costwarden::coverage::collect::Volumes::Read,
+        &|_| {},
+    )
+    .await
+    .unwrap();
     assert_eq!(inputs.buckets.iter().map(|b| b.name.as_str()).collect::<Vec<_>>(), ["uploads-prod"]);
     assert_eq!(inputs.account, "123456789012");
     let keys = proxy.access_keys();

@@ -13,8 +13,22 @@ use crate::metrics::{Metric, DIM_BUCKET, DIM_SOURCE, SOURCE_CONSOLE, SOURCE_GUAR
 use crate::wire::{aws_message, bounded, Api};
 use crate::App;
 
+/// What to read besides the buckets and their scan settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Volumes {
+    /// The window's volumes from costwarden's metrics (GetMetricData: 2 metrics a bucket).
+    Read,
+    /// Not needed (the run's coverage rule judges only whether a bucket is scanned).
+    Skip,
+}
+
 /// Everything `rows` needs; `Err` when the buckets themselves cannot be listed.
-pub async fn collect(app: &App, today: NaiveDate, progress: &(dyn Fn(String) + Sync)) -> Result<Inputs, String> {
+pub async fn collect(
+    app: &App,
+    today: NaiveDate,
+    wanted: Volumes,
+    progress: &(dyn Fn(String) + Sync),
+) -> Result<Inputs, String> {
     let mut inputs = Inputs { account: account(app).await, ..Inputs::default() };
     inputs.buckets = buckets(app, progress, &mut inputs.warnings).await?;
     if app.config.antivirus.as_ref().is_some_and(|a| a.enabled) {
@@ -37,9 +51,11 @@ pub async fn collect(app: &App, today: NaiveDate, progress: &(dyn Fn(String) + S
             Err(e) => inputs.problems.push(e),
         }
     }
-    match volumes(app, today, &inputs).await {
-        Ok(v) => inputs.volumes = v,
-        Err(e) => inputs.warnings.push(format!("scanned volumes not read: {e}")),
+    if wanted == Volumes::Read {
+        match volumes(app, today, &inputs).await {
+            Ok(v) => inputs.volumes = v,
+            Err(e) => inputs.warnings.push(format!("scanned volumes not read: {e}")),
+        }
     }
     Ok(inputs)
 }

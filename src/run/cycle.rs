@@ -133,7 +133,8 @@ async fn collect(
         Ok(ecs::collect(&clients, c, conc).await)
     });
     let cov = timed(wanted(SourceId::Coverage), SourceId::Coverage, async move {
-        let inputs = crate::coverage::collect::collect(app, today, &|_| {}).await?;
+        let inputs =
+            crate::coverage::collect::collect(app, today, crate::coverage::collect::Volumes::Skip, &|_| {}).await?;
         for w in &inputs.warnings {
             tracing::warn!(source = "coverage", warning = %w, "coverage read in part");
         }
