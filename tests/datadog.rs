@@ -94,3 +94,19 @@ fn the_check_rejects_a_broken_dashboard_and_a_broken_monitor() {
     assert!(!ok, "{text}");
     assert!(text.contains("broken.monitor.json"), "{text}");
 }
+
+#[test]
+fn with_the_coverage_alert_the_dashboard_graphs_unscanned_buckets_and_datadog_accepts_it() {
+    let text = std::fs::read_to_string(root().join("thresholds.toml")).unwrap();
+    let text = text.replacen("[coverage]\n", "[coverage]\nalert = true\n", 1);
+    let config = costwarden::config::Config::parse(&text, "alert.toml").unwrap();
+    let dashboard = costwarden::datadog::dashboard(&config);
+    let titles: Vec<&str> =
+        dashboard["widgets"].as_array().unwrap().iter().filter_map(|w| w["definition"]["title"].as_str()).collect();
+    assert_eq!(titles.last(), Some(&"Unscanned S3 buckets per team"), "{titles:?}");
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("dashboard.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&dashboard).unwrap()).unwrap();
+    let (ok, out) = check(&[path]);
+    assert!(ok && out.contains("1 file(s) checked, 0 problem(s)"), "{out}");
+}
