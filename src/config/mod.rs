@@ -74,7 +74,7 @@ pub struct Config<P = Plan> {
     pub guardduty: Option<GuardDuty<P>>,
     pub cost: Option<Cost<P>>,
     pub ecs: Option<Ecs>,
-    /// `costwarden coverage` only: it is not a source of the run.
+    /// `costwarden coverage`; with `alert = true` also a daily source of the run.
     #[serde(default)]
     pub coverage: Coverage,
     #[serde(default)]

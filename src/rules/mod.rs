@@ -256,6 +256,7 @@ pub fn evaluate(rules: &[SeriesRules], obs: &Observations, now: DateTime<Utc>, t
             + 2 * usize::from(r.threshold.is_some())
             + usize::from(r.monthly_budget.is_some())
             + usize::from(r.anomaly)
+            + usize::from(r.key.metric == crate::metrics::Metric::UnscannedBuckets)
     };
     let mut out = Vec::with_capacity(rules.iter().map(most).sum());
     for r in rules {

@@ -35,7 +35,7 @@ pub enum Api {
     GetCallerIdentity,
     GetTopicAttributes,
     ListSubscriptionsByTopic,
-    // `costwarden coverage` only:
+    // `costwarden coverage`, and the run with `[coverage] alert`:
     ConsoleProtection,
     ListBuckets,
     GetBucketLocation,
