@@ -88,7 +88,12 @@ async fn main() {
     let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
     let mut protection = Vec::new();
     let buckets = cfg.antivirus.iter().flat_map(|a| &a.buckets).map(|b| (b.name.clone(), b.owner.clone()));
-    let extra = [("acme-data-exports".to_string(), Some("media".to_string())), ("acme-build-logs".to_string(), None)];
+    let mut extra =
+        vec![("acme-data-exports".to_string(), Some("media".to_string())), ("acme-build-logs".to_string(), None)];
+    // COSTWARDEN_DEMO_BUCKETS=N: N buckets more, unscanned, to see coverage on a large account.
+    let more: usize = std::env::var("COSTWARDEN_DEMO_BUCKETS").ok().and_then(|n| n.parse().ok()).unwrap_or(0);
+    let teams = ["media", "identity", "support", "platform"];
+    extra.extend((0..more).map(|i| (format!("acme-extra-{i:05}"), Some(teams[i % teams.len()].to_string()))));
     let all: Vec<(String, Option<String>)> = buckets.collect();
     for (i, (name, owner)) in all.iter().chain(extra.iter()).enumerate() {
         s3.create_bucket().bucket(name).send().await.unwrap();

@@ -272,9 +272,11 @@ async fn coverage(app: App, out: &Path, formats: &[String], check: bool) -> anyh
     use costwarden::coverage::{self, render, Scanned};
     let today = chrono::Utc::now().date_naive();
     let progress = |line: String| eprintln!("{line}");
-    let inputs = coverage::collect::collect(&app, today, coverage::collect::Volumes::Read, &progress)
-        .await
-        .map_err(anyhow::Error::msg)?;
+    let started = std::time::Instant::now();
+    let reading = coverage::collect::collect(&app, today, coverage::collect::Volumes::Read, &progress);
+    let (inputs, requests) = costwarden::wire::counted(reading).await;
+    let inputs = inputs.map_err(anyhow::Error::msg)?;
+    let requests = requests.snapshot();
     let rows = coverage::rows(&app.config, &inputs);
     for w in &inputs.warnings {
         eprintln!("warning: {w}");
@@ -310,6 +312,9 @@ async fn coverage(app: App, out: &Path, formats: &[String], check: bool) -> anyh
         count(Scanned::Excluded),
         count(Scanned::NotFound)
     );
+    let usd: f64 = requests.iter().map(|(api, n)| api.usd_per_request() * *n as f64).sum();
+    let listed: Vec<String> = requests.iter().map(|(api, n)| format!("{} {n}", api.name())).collect();
+    println!("read in {:.1} s: {}; USD {usd:.5}", started.elapsed().as_secs_f64(), listed.join(", "));
     Ok(exit(inputs.problems.is_empty()))
 }
 

@@ -150,11 +150,14 @@ async fn coverage_lists_every_bucket_with_its_scan_owner_and_cost_in_every_forma
         assert!(stderr.contains(line), "{line:?} not in:\n{stderr}");
     }
     let listing: Vec<&str> = stdout.lines().collect();
-    assert_eq!(listing.len(), 9, "{stdout}");
+    assert_eq!(listing.len(), 10, "{stdout}");
     for name in ["coverage.md", "coverage.json", "coverage.csv", "coverage-data.xlsx", "coverage-media.xlsx"] {
         assert!(listing.iter().any(|l| *l == format!("wrote {}", out.join(name).display())), "{name}: {stdout}");
     }
     assert_eq!(listing[8], "7 buckets: 1 scanned, 2 partly, 3 unscanned, 1 excluded; 1 configured, not found in S3");
+    // What it read, counted at the wire: 1 list, 7 locations and 7 tag sets (one denied).
+    assert!(listing[9].starts_with("read in "), "{}", listing[9]);
+    assert!(listing[9].contains(": ConsoleToken 1, GetMetricData 1, GetSecretValue 1, GetCallerIdentity 1, ConsoleProtection 1, ListBuckets 1, GetBucketLocation 7, GetBucketTagging 7, ListMalwareProtectionPlans 1, GetMalwareProtectionPlan 1; USD 0.00003"), "{}", listing[9]);
 
     // The page, against the golden file (its dated line aside).
     let md = std::fs::read_to_string(out.join("coverage.md")).unwrap();
