@@ -122,7 +122,7 @@ enum Command {
         #[arg(long, default_value = "coverage")]
         out: PathBuf,
         /// Formats to write, comma-separated: md, xlsx, csv, json
-        #[arg(long, value_delimiter = ',', default_value = "md,xlsx,csv,json")]
+        #[arg(long, value_delimiter = ',', default_value = "md,xlsx,csv,json", value_parser = ["md", "xlsx", "csv", "json"])]
         format: Vec<String>,
         /// Write nothing; exit 1 when OUT/coverage.md differs from a fresh one (the dated line aside)
         #[arg(long)]

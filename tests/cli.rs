@@ -384,3 +384,11 @@ async fn check_exits_1_on_a_failed_probe_0_when_all_pass_2_on_a_bad_configuratio
     let out = run(vec!["check".into(), "--config".into(), bad.to_str().unwrap().into()]).await.unwrap();
     assert_eq!(out.status.code(), Some(2), "{:?}", text(&out));
 }
+
+#[test]
+fn coverage_refuses_an_unknown_format_before_reading_anything() {
+    let out = costwarden(&["coverage", "--format", "md,pdf", "--config", "/nonexistent/t.toml"], &[]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("invalid value 'pdf' for '--format <FORMAT>'"), "{stderr}");
+}
