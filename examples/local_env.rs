@@ -85,7 +85,7 @@ async fn main() {
 
     // S3 for `costwarden coverage`: every Console bucket, tagged with its owner and protected
     // whole but the last (a prefix only), plus two the Console does not scan.
-    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
+    let s3 = support::s3_client(&sdk);
     let mut protection = Vec::new();
     let buckets = cfg.antivirus.iter().flat_map(|a| &a.buckets).map(|b| (b.name.clone(), b.owner.clone()));
     let mut extra =

@@ -86,7 +86,7 @@ pub async fn check(app: &App, today: NaiveDate, send_test: bool) -> CheckReport 
     })
     .await;
     let requests = requests.snapshot();
-    let usd = requests.iter().map(|(api, n)| api.usd_per_request() * *n as f64).sum();
+    let usd = crate::wire::usd(&requests);
     let probes: Vec<Probe> = [ids, console, cost, ecs, gd, cov, ns, teams].into_iter().flatten().collect();
     let ok = probes.iter().all(|p| p.verdict != Verdict::Fail);
     CheckReport { ok, region: app.config.collector.region.clone(), probes, discovery, requests, usd }

@@ -312,7 +312,7 @@ async fn coverage(app: App, out: &Path, formats: &[String], check: bool) -> anyh
         count(Scanned::Excluded),
         count(Scanned::NotFound)
     );
-    let usd: f64 = requests.iter().map(|(api, n)| api.usd_per_request() * *n as f64).sum();
+    let usd = costwarden::wire::usd(&requests);
     let listed: Vec<String> = requests.iter().map(|(api, n)| format!("{} {n}", api.name())).collect();
     println!("read in {:.1} s: {}; USD {usd:.5}", started.elapsed().as_secs_f64(), listed.join(", "));
     Ok(exit(inputs.problems.is_empty()))

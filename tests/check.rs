@@ -26,26 +26,6 @@ fn assert_no_secret(r: &CheckReport, more: &[&str]) {
     }
 }
 
-/// One GuardDuty datum for `bucket` under plan-1, so that ListMetrics lists it.
-async fn guardduty_metric(moto: &Moto, bucket: &str) {
-    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
-    let dim = |n: &str, v: &str| Dimension::builder().name(n).value(v).build();
-    aws_sdk_cloudwatch::Client::new(&moto.sdk_config().await)
-        .put_metric_data()
-        .namespace("AWS/GuardDuty/MalwareProtection")
-        .metric_data(
-            MetricDatum::builder()
-                .metric_name("CompletedScanBytes")
-                .dimensions(dim("Malware Protection Plan Id", "plan-1"))
-                .dimensions(dim("Resource Name", bucket))
-                .value(5e9)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-}
-
 /// moto and the Console seeded for a full cycle, the cost tag key listed with `status`.
 async fn peers(status: &str) -> (Moto, Console) {
     let moto = Moto::start(&[("MOTO_ECS_SERVICE_RUNNING", "7")]).await;
@@ -135,7 +115,7 @@ async fn a_correct_configuration_passes_every_probe_and_send_test_reaches_each_c
     }]))
     .await;
     moto.set_cost_allocation_tags(&[("other", "Inactive"), (TAG_KEY, "Active")]);
-    guardduty_metric(&moto, GD_BUCKET).await;
+    guardduty_datum(&moto.sdk_config().await, "CompletedScanBytes", GD_BUCKET, 5e9, None).await;
     let slack = support::slack::Slack::start().await;
     let sdk = moto.sdk_config().await;
     aws_sdk_secretsmanager::Client::new(&sdk)
@@ -231,7 +211,7 @@ async fn a_correct_configuration_passes_every_probe_and_send_test_reaches_each_c
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_broken_part_fails_with_its_fix() {
     let (moto, console) = peers("Inactive").await;
-    guardduty_metric(&moto, GD_BUCKET).await;
+    guardduty_datum(&moto.sdk_config().await, "CompletedScanBytes", GD_BUCKET, 5e9, None).await;
     let missing_topic = "arn:aws:sns:us-east-1:123456789012:nobody-made-me";
     let extra = format!(
         "sns_topic_arn = \"{missing_topic}\"\n\n[teams.silent]\n\n[guardduty]\nplan_id = \"plan-1\"\n[[guardduty.buckets]]\nname = \"{GD_BUCKET}\"\n[[guardduty.buckets]]\nname = \"never-scanned\"\n\n[[ecs.services]]\ncluster = \"{CLUSTER}\"\nservice = \"gone\"\n"
@@ -298,7 +278,7 @@ async fn each_broken_part_fails_with_its_fix() {
 async fn with_coverage_alert_the_buckets_and_the_consoles_settings_are_probed() {
     let (moto, console) = peers("Active").await;
     let sdk = moto.sdk_config().await;
-    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
+    let s3 = s3_client(&sdk);
     for b in ["uploads-prod", "exports"] {
         s3.create_bucket().bucket(b).send().await.unwrap();
     }

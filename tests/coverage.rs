@@ -9,14 +9,13 @@ use std::process::Command;
 
 use support::*;
 
+/// S3's answer to a request the bucket's policy refuses.
+const DENIED: &str = "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>";
+
 const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/coverage.md");
 
 async fn s3_bucket(sdk: &aws_config::SdkConfig, name: &str, region: &str, team: Option<&str>) {
-    let conf = aws_sdk_s3::config::Builder::from(sdk)
-        .region(aws_sdk_s3::config::Region::new(region.to_string()))
-        .force_path_style(true)
-        .build();
-    let s3 = aws_sdk_s3::Client::from_conf(conf);
+    let s3 = s3_client(&sdk.to_builder().region(aws_sdk_s3::config::Region::new(region.to_string())).build());
     let mut req = s3.create_bucket().bucket(name);
     if region != "us-east-1" {
         let loc = aws_sdk_s3::types::BucketLocationConstraint::from(region);
@@ -34,25 +33,9 @@ async fn s3_bucket(sdk: &aws_config::SdkConfig, name: &str, region: &str, team: 
 
 /// GuardDuty's own metric for gd-bucket yesterday, which the run turns into ScannedBytes.
 async fn guardduty_scans(sdk: &aws_config::SdkConfig) {
-    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
     let noon = days_ago(1).and_hms_opt(12, 0, 0).unwrap().and_utc().timestamp();
-    let dim = |n: &str, v: &str| Dimension::builder().name(n).value(v).build();
     for (name, value) in [("CompletedScanBytes", 2e9), ("CompletedScanCount", 4000.0)] {
-        aws_sdk_cloudwatch::Client::new(sdk)
-            .put_metric_data()
-            .namespace("AWS/GuardDuty/MalwareProtection")
-            .metric_data(
-                MetricDatum::builder()
-                    .metric_name(name)
-                    .dimensions(dim("Malware Protection Plan Id", "plan-1"))
-                    .dimensions(dim("Resource Name", "gd-bucket"))
-                    .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from_secs(noon))
-                    .value(value)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        guardduty_datum(sdk, name, "gd-bucket", value, Some(noon)).await;
     }
 }
 
@@ -116,12 +99,7 @@ async fn coverage_lists_every_bucket_with_its_scan_owner_and_cost_in_every_forma
     let cfg = dir.path().join("thresholds.toml");
     std::fs::write(&cfg, config_text(&console.url, EXTRA)).unwrap();
     let out = dir.path().join("coverage");
-    proxy.fail_next(
-        "GetBucketTagging /secret-bucket",
-        1,
-        403,
-        "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>",
-    );
+    proxy.fail_next("GetBucketTagging /secret-bucket", 1, 403, DENIED);
     let costwarden = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_costwarden"))
             .args(args)
@@ -217,12 +195,7 @@ async fn coverage_lists_every_bucket_with_its_scan_owner_and_cost_in_every_forma
 
     // --check: fresh (but for the malformed item, which still fails it) once tags are readable...
     console.state.protection.lock().unwrap().pop();
-    proxy.fail_next(
-        "GetBucketTagging /secret-bucket",
-        1,
-        403,
-        "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>",
-    );
+    proxy.fail_next("GetBucketTagging /secret-bucket", 1, 403, DENIED);
     let check = ["coverage", "--check", "--out", out.to_str().unwrap()];
     let o = tokio::task::block_in_place(|| costwarden(&check));
     let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
@@ -230,12 +203,7 @@ async fn coverage_lists_every_bucket_with_its_scan_owner_and_cost_in_every_forma
     assert_eq!(stdout, format!("{}: up to date\n", out.join("coverage.md").display()));
     // ...and stale once a bucket's protection changes.
     console.state.protection.lock().unwrap()[3] = console::protection_item("exports", true, &[], &[]);
-    proxy.fail_next(
-        "GetBucketTagging /secret-bucket",
-        1,
-        403,
-        "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>",
-    );
+    proxy.fail_next("GetBucketTagging /secret-bucket", 1, 403, DENIED);
     let o = tokio::task::block_in_place(|| costwarden(&check));
     let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
     assert_eq!(o.status.code(), Some(1), "{stdout}");

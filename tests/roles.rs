@@ -87,7 +87,7 @@ name = "gd-bucket"
 async fn coverage_lists_the_buckets_with_coverage_role_and_its_account() {
     let Peers { moto, console, proxy } = peers_behind_proxy().await;
     let sdk = moto.sdk_config().await;
-    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
+    let s3 = s3_client(&sdk);
     s3.create_bucket().bucket("uploads-prod").send().await.unwrap();
     let extra = "\n[coverage.role]\narn = \"arn:aws:iam::123456789012:role/costwarden-inventory\"\n";
     let config = costwarden::config::Config::parse(&config_text(&console.url, extra), "roles.toml").unwrap();

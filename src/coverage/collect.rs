@@ -2,14 +2,14 @@
 //! the Console's bucket-protection settings, GuardDuty's plans, and the volumes costwarden has
 //! written. Progress goes to `progress` as the reads proceed (hundreds of buckets take a while).
 
-use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, Metric as CwMetric, MetricDataQuery, MetricStat};
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::NaiveDate;
 use serde_json::Value;
 
 use super::{Engine, Inputs, Protection, S3Bucket};
 use crate::config::ProtectionApi;
 use crate::metrics::{Metric, DIM_BUCKET, DIM_SOURCE, SOURCE_CONSOLE, SOURCE_GUARDDUTY};
+use crate::wire::metric_data::midnight;
 use crate::wire::{aws_message, bounded, Api};
 use crate::App;
 
@@ -217,10 +217,6 @@ async fn plans(app: &App) -> Result<Vec<Protection>, String> {
         });
     }
     Ok(found)
-}
-
-fn midnight(d: NaiveDate) -> DateTime {
-    DateTime::from_secs(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight")).timestamp())
 }
 
 /// The window's ScannedBytes and ScannedObjects per protected bucket, from costwarden's own

@@ -20,7 +20,7 @@ use crate::rules::{self, Finding, Observations};
 use crate::selfcost::Footprint;
 use crate::sink::cloudwatch::{self, SinkReport};
 use crate::sources::{antivirus, cost_explorer, ecs, guardduty, SourceOutput};
-use crate::wire::{counted, Api};
+use crate::wire::{counted, usd, Api};
 use crate::{App, RunReport, SourceReport, Status};
 
 /// How a cycle runs.
@@ -50,11 +50,6 @@ pub async fn run_cycle(app: &App, now: DateTime<Utc>, opts: Options, only: Optio
     report.requests = requests.snapshot();
     report.estimated_usd = usd(&report.requests);
     report
-}
-
-/// List price of requests, USD.
-fn usd(requests: &BTreeMap<Api, u64>) -> f64 {
-    requests.iter().map(|(api, n)| api.usd_per_request() * *n as f64).sum()
 }
 
 /// The phases in order; the caller's scope counts their requests.

@@ -3,15 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, Metric as CwMetric, MetricDataQuery, MetricStat};
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::NaiveDate;
 
 use crate::config::GuardDuty;
 use crate::metrics::{Metric, DIM_BUCKET, DIM_SOURCE, SOURCE_GUARDDUTY};
 use crate::model::{Daily, SeriesKey};
 use crate::sources::SourceOutput;
-use crate::wire::metric_data;
+use crate::wire::metric_data::{self, midnight};
 
 pub const NAMESPACE: &str = "AWS/GuardDuty/MalwareProtection";
 const SOURCE_METRICS: [(&str, Metric); 2] =
@@ -20,10 +19,6 @@ const SOURCE_METRICS: [(&str, Metric); 2] =
 #[derive(Debug, thiserror::Error)]
 #[error("GuardDuty GetMetricData: {0}")]
 pub struct Error(String);
-
-fn midnight(d: NaiveDate) -> DateTime {
-    DateTime::from_secs(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight")).timestamp())
-}
 
 /// One query per (bucket, metric); the id encodes both so the answer maps back without state.
 pub fn queries(cfg: &GuardDuty) -> Vec<MetricDataQuery> {

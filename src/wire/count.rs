@@ -112,6 +112,11 @@ impl Api {
     }
 }
 
+/// List price in USD of `requests`.
+pub fn usd(requests: &BTreeMap<Api, u64>) -> f64 {
+    requests.iter().map(|(api, n)| api.usd_per_request() * *n as f64).sum()
+}
+
 /// Requests per API made inside one scope (and the scopes nested in it).
 #[derive(Debug, Clone, Default)]
 pub struct Requests(Arc<Scope>);

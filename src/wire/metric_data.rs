@@ -6,6 +6,11 @@ use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, 
 
 use super::{aws_message, bounded};
 
+/// The start of a UTC day, as a GetMetricData window's bound.
+pub fn midnight(d: chrono::NaiveDate) -> DateTime {
+    DateTime::from_secs(d.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp())
+}
+
 /// GetMetricData accepts at most 500 queries per call.
 pub const QUERIES_PER_CALL: usize = 500;
 

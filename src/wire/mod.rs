@@ -8,7 +8,7 @@ pub mod http;
 pub mod metric_data;
 pub mod retry;
 
-pub use count::{counted, Api, Requests};
+pub use count::{counted, usd, Api, Requests};
 pub use retry::Policy;
 
 use crate::config::Config;
@@ -59,33 +59,42 @@ impl Clients {
     pub async fn with_roles(sdk: &aws_config::SdkConfig, config: &Config, policy: Policy) -> Clients {
         let mut c = Clients::new(sdk, policy);
         if let Some(r) = &config.collector.role {
-            let s = assumed(sdk, r, "collector").await;
+            let s = c.assume(sdk, r, "collector", policy).await;
             c.cloudwatch = aws_client!(aws_sdk_cloudwatch, &s, policy);
-            c.identities.push(("collector.role".into(), aws_client!(aws_sdk_sts, &s, policy)));
         }
         if let Some(r) = config.guardduty.as_ref().and_then(|g| g.role.as_ref()) {
-            let s = assumed(sdk, r, "guardduty").await;
+            let s = c.assume(sdk, r, "guardduty", policy).await;
             c.guardduty_metrics = aws_client!(aws_sdk_cloudwatch, &s, policy);
             c.guardduty = aws_client!(aws_sdk_guardduty, &s, policy);
-            c.identities.push(("guardduty.role".into(), aws_client!(aws_sdk_sts, &s, policy)));
         }
         if let Some(r) = config.cost.as_ref().and_then(|ce| ce.role.as_ref()) {
-            let s = assumed(sdk, r, "cost").await;
+            let s = c.assume(sdk, r, "cost", policy).await;
             c.cost_explorer = aws_client!(aws_sdk_costexplorer, &s, policy);
-            c.identities.push(("cost.role".into(), aws_client!(aws_sdk_sts, &s, policy)));
         }
         if let Some(r) = config.ecs.as_ref().and_then(|e| e.role.as_ref()) {
-            let s = assumed(sdk, r, "ecs").await;
+            let s = c.assume(sdk, r, "ecs", policy).await;
             c.ecs = aws_client!(aws_sdk_ecs, &s, policy);
             c.autoscaling = aws_client!(aws_sdk_applicationautoscaling, &s, policy);
-            c.identities.push(("ecs.role".into(), aws_client!(aws_sdk_sts, &s, policy)));
         }
         if let Some(r) = &config.coverage.role {
-            let s = assumed(sdk, r, "coverage").await;
+            let s = c.assume(sdk, r, "coverage", policy).await;
             c.s3 = s3_client(&s, policy);
-            c.identities.push(("coverage.role".into(), aws_client!(aws_sdk_sts, &s, policy)));
         }
         c
+    }
+
+    /// `sdk` with credentials that assume `role` (building them makes no request); the
+    /// identity of the set is kept for `check`.
+    async fn assume(
+        &mut self,
+        sdk: &aws_config::SdkConfig,
+        role: &crate::config::Role,
+        section: &str,
+        policy: Policy,
+    ) -> aws_config::SdkConfig {
+        let s = assumed(sdk, role, section).await;
+        self.identities.push((format!("{section}.role"), aws_client!(aws_sdk_sts, &s, policy)));
+        s
     }
 }
 

@@ -143,6 +143,32 @@ pub async fn seed_base(moto: &Moto, console: &Console) {
     seed_ecs(&sdk).await;
 }
 
+/// One datum of GuardDuty's own metric `name` for `bucket` under plan-1, at `at` (epoch seconds;
+/// None: now), as GuardDuty Malware Protection writes it.
+pub async fn guardduty_datum(sdk: &aws_config::SdkConfig, name: &str, bucket: &str, value: f64, at: Option<i64>) {
+    use aws_sdk_cloudwatch::types::MetricDatum;
+    let dim = |n: &str, v: &str| Dimension::builder().name(n).value(v).build();
+    let datum = MetricDatum::builder()
+        .metric_name(name)
+        .dimensions(dim("Malware Protection Plan Id", "plan-1"))
+        .dimensions(dim("Resource Name", bucket))
+        .set_timestamp(at.map(aws_sdk_cloudwatch::primitives::DateTime::from_secs))
+        .value(value)
+        .build();
+    aws_sdk_cloudwatch::Client::new(sdk)
+        .put_metric_data()
+        .namespace("AWS/GuardDuty/MalwareProtection")
+        .metric_data(datum)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// An S3 client for moto: by path (a bucket's virtual host under 127.0.0.1 does not resolve).
+pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build())
+}
+
 /// Agents: desired 10, running 7 (moto's MOTO_ECS_SERVICE_RUNNING), max 10 from Application
 /// Auto Scaling. Retro: desired = running = 3 (UpdateService), max_tasks 4 from the config.
 pub async fn seed_ecs(sdk: &aws_config::SdkConfig) {
