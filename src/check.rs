@@ -255,7 +255,7 @@ async fn cost(app: &App, today: NaiveDate) -> Vec<Probe> {
 async fn ecs(app: &App) -> Vec<Probe> {
     let Some(cfg) = app.config.ecs.as_ref().filter(|e| e.enabled) else { return Vec::new() };
     let clients = ecs::EcsClients { ecs: app.clients.ecs.clone(), autoscaling: app.clients.autoscaling.clone() };
-    let got = ecs::collect(&clients, cfg, app.config.collector.concurrency).await;
+    let got = ecs::read(&clients, cfg, app.config.collector.concurrency).await;
     let gauge = |cluster: &str, service: &str, m: crate::metrics::Metric| {
         got.gauges
             .iter()
@@ -269,8 +269,9 @@ async fn ecs(app: &App) -> Vec<Probe> {
     for s in &cfg.services {
         let (cluster, service) = (short_name(&s.cluster), short_name(&s.service));
         let name = format!("ecs {service}");
-        let mine: Vec<&String> = got.problems.iter().filter(|p| p.contains(cluster) && p.contains(service)).collect();
-        told.extend(mine.iter().map(|p| p.as_str()));
+        let mine: Vec<&str> =
+            got.problems.iter().filter(|p| p.is_about(cluster, service)).map(|p| p.text.as_str()).collect();
+        told.extend(mine.iter().copied());
         let fix = "check ecs.services (cluster, service) and collector.region; the credentials of [ecs] need ecs:DescribeServices and application-autoscaling:DescribeScalableTargets";
         out.push(match (gauge(cluster, service, crate::metrics::Metric::RunningTasks), mine.is_empty()) {
             (Some(running), true) => {
@@ -286,13 +287,13 @@ async fn ecs(app: &App) -> Vec<Probe> {
                     false => ok(name, detail),
                 }
             }
-            _ => fail(name, mine.iter().map(|p| p.as_str()).collect::<Vec<_>>().join("; "), fix),
+            _ => fail(name, mine.join("; "), fix),
         });
     }
-    for p in got.problems.iter().filter(|p| !told.contains(p.as_str())) {
+    for p in got.problems.iter().filter(|p| !told.contains(p.text.as_str())) {
         out.push(fail(
             "ecs",
-            p.clone(),
+            p.text.clone(),
             "the credentials of [ecs] need application-autoscaling:DescribeScalableTargets",
         ));
     }

@@ -214,7 +214,7 @@ async fn each_broken_part_fails_with_its_fix() {
     guardduty_datum(&moto.sdk_config().await, "CompletedScanBytes", GD_BUCKET, 5e9, None).await;
     let missing_topic = "arn:aws:sns:us-east-1:123456789012:nobody-made-me";
     let extra = format!(
-        "sns_topic_arn = \"{missing_topic}\"\n\n[teams.silent]\n\n[guardduty]\nplan_id = \"plan-1\"\n[[guardduty.buckets]]\nname = \"{GD_BUCKET}\"\n[[guardduty.buckets]]\nname = \"never-scanned\"\n\n[[ecs.services]]\ncluster = \"{CLUSTER}\"\nservice = \"gone\"\n"
+        "sns_topic_arn = \"{missing_topic}\"\n\n[teams.silent]\n\n[guardduty]\nplan_id = \"plan-1\"\n[[guardduty.buckets]]\nname = \"{GD_BUCKET}\"\n[[guardduty.buckets]]\nname = \"never-scanned\"\n\n[[ecs.services]]\ncluster = \"{CLUSTER}\"\nservice = \"gone\"\n[[ecs.services]]\ncluster = \"{CLUSTER}\"\nservice = \"{AGENTS}-old\"\n"
     );
     // Retro runs 3 tasks: a max_tasks of 2 is wrong.
     let text = config_text(&console.url, &extra).replace("max_tasks = 4", "max_tasks = 2");
@@ -238,7 +238,15 @@ async fn each_broken_part_fails_with_its_fix() {
     let gone = probe(&r, "ecs gone");
     assert_eq!(gone.verdict, Verdict::Fail);
     assert!(gone.detail.contains("MISSING (no such service; check ecs.services)"), "{}", gone.detail);
-    assert_eq!(probe(&r, &format!("ecs {AGENTS}")).verdict, Verdict::Ok);
+    // A missing service whose name holds a found one's: each keeps its own verdict.
+    let old = probe(&r, &format!("ecs {AGENTS}-old"));
+    assert_eq!(old.verdict, Verdict::Fail);
+    assert!(
+        old.detail.starts_with(&format!("ECS service {AGENTS}-old in cluster {CLUSTER}: MISSING")),
+        "{}",
+        old.detail
+    );
+    assert_eq!(probe(&r, &format!("ecs {AGENTS}")).verdict, Verdict::Ok, "{:#?}", r.probes);
     let gd = probe(&r, "guardduty metrics");
     assert_eq!(
         (gd.verdict, gd.detail.as_str()),

@@ -30,12 +30,37 @@ pub fn resource_id(s: &EcsService) -> String {
     format!("service/{}/{}", short(&s.cluster), short(&s.service))
 }
 
+/// A problem and the services it is about, as (cluster, service) short names: `check` gives each
+/// service its own verdict from these, and a service's name may be part of another's. Empty
+/// when it is about a whole call (DescribeScalableTargets answers for up to 50 services).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub about: Vec<(String, String)>,
+    pub text: String,
+}
+
+impl Problem {
+    fn of(cluster: &str, service: &str, text: String) -> Self {
+        Problem { about: vec![(short(cluster).to_string(), short(service).to_string())], text }
+    }
+
+    pub fn is_about(&self, cluster: &str, service: &str) -> bool {
+        self.about.iter().any(|(c, s)| c == short(cluster) && s == short(service))
+    }
+}
+
+/// What `read` found: the gauges, and the problems with the services they concern.
+pub struct Read {
+    pub gauges: Vec<Sample>,
+    pub problems: Vec<Problem>,
+}
+
 /// Pure: from what the APIs said to samples and problems.
 pub fn to_samples(
     cfg: &Ecs,
     counts: &BTreeMap<(String, String), Counts>,
     max_from_autoscaling: &BTreeMap<String, i32>,
-) -> (Vec<Sample>, Vec<String>) {
+) -> (Vec<Sample>, Vec<Problem>) {
     let mut samples = Vec::new();
     let mut problems = Vec::new();
     for s in &cfg.services {
@@ -60,19 +85,24 @@ pub fn to_samples(
                     100.0 * f64::from(used) / f64::from(max),
                 ));
             }
-            Some(max) => problems.push(format!(
+            Some(max) => problems.push(Problem::of(&cluster, &service, format!(
                 "ECS service {cluster}/{service}: Application Auto Scaling MaxCapacity is {max}; set max_tasks in thresholds.toml"
-            )),
-            None => problems.push(format!(
+            ))),
+            None => problems.push(Problem::of(&cluster, &service, format!(
                 "ECS service {cluster}/{service}: no maximum task count: neither max_tasks in thresholds.toml nor an Application Auto Scaling target ({}); capacity cannot be evaluated",
                 resource_id(s)
-            )),
+            ))),
         }
     }
     (samples, problems)
 }
 
 pub async fn collect(clients: &EcsClients, cfg: &Ecs, concurrency: usize) -> SourceOutput {
+    let Read { gauges, problems } = read(clients, cfg, concurrency).await;
+    SourceOutput { daily: Vec::new(), gauges, problems: problems.into_iter().map(|p| p.text).collect() }
+}
+
+pub async fn read(clients: &EcsClients, cfg: &Ecs, concurrency: usize) -> Read {
     let mut problems = Vec::new();
 
     // DescribeServices: per cluster, 10 at a time.
@@ -131,23 +161,28 @@ pub async fn collect(clients: &EcsClients, cfg: &Ecs, concurrency: usize) -> Sou
                     );
                 }
                 for f in out.failures() {
-                    problems.push(format!(
-                        "ECS service {} in cluster {}: {}{}",
-                        f.arn().map(short).unwrap_or("?"),
-                        short(cluster),
-                        f.reason().unwrap_or("failed"),
-                        if f.reason() == Some("MISSING") { " (no such service; check ecs.services)" } else { "" }
+                    let service = f.arn().map(short).unwrap_or("?");
+                    problems.push(Problem::of(
+                        cluster,
+                        service,
+                        format!(
+                            "ECS service {service} in cluster {}: {}{}",
+                            short(cluster),
+                            f.reason().unwrap_or("failed"),
+                            if f.reason() == Some("MISSING") { " (no such service; check ecs.services)" } else { "" }
+                        ),
                     ));
                 }
             }
-            Err(e) => {
-                problems.push(format!(
+            Err(e) => problems.push(Problem {
+                about: names.iter().map(|n| (short(cluster).to_string(), short(n).to_string())).collect(),
+                text: format!(
                     "ECS DescribeServices in cluster {} for {}: {}",
                     short(cluster),
                     names.join(", "),
                     aws_message(&e)
-                ));
-            }
+                ),
+            }),
         }
     }
 
@@ -155,13 +190,13 @@ pub async fn collect(clients: &EcsClients, cfg: &Ecs, concurrency: usize) -> Sou
     for t in targets {
         match t {
             Ok(found) => max.extend(found),
-            Err(e) => problems.push(e),
+            Err(text) => problems.push(Problem { about: Vec::new(), text }),
         }
     }
 
-    let (samples, mut more) = to_samples(cfg, &counts, &max);
+    let (gauges, mut more) = to_samples(cfg, &counts, &max);
     problems.append(&mut more);
-    SourceOutput { daily: Vec::new(), gauges: samples, problems }
+    Read { gauges, problems }
 }
 
 #[cfg(test)]
@@ -200,8 +235,9 @@ mod tests {
             .map(|s| (s.key.dim(DIM_SERVICE).unwrap().to_string(), s.value))
             .collect();
         assert_eq!(util, vec![("a".to_string(), 70.0), ("b".to_string(), 100.0)]);
+        assert!(problems[0].is_about("scan", "c") && !problems[0].is_about("scan", "b"));
         assert_eq!(
-            problems,
+            problems.iter().map(|p| p.text.as_str()).collect::<Vec<_>>(),
             vec!["ECS service scan/c: no maximum task count: neither max_tasks in thresholds.toml nor an Application Auto Scaling target (service/scan/c); capacity cannot be evaluated"]
         );
     }
