@@ -100,6 +100,7 @@ async fn coverage_lists_every_bucket_with_its_scan_owner_and_cost_in_every_forma
     std::fs::write(&cfg, config_text(&console.url, EXTRA)).unwrap();
     let out = dir.path().join("coverage");
     proxy.fail_next("GetBucketTagging /secret-bucket", 1, 403, DENIED);
+    proxy.fail_next("GetBucketLocation /app-logs", 1, 403, DENIED);
     let costwarden = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_costwarden"))
             .args(args)
@@ -123,6 +124,7 @@ async fn coverage_lists_every_bucket_with_its_scan_owner_and_cost_in_every_forma
         "Console: 4 bucket settings\n",
         "GuardDuty: 1 malware protection plans\n",
         "warning: bucket secret-bucket: tags: AccessDenied: Access Denied\n",
+        "warning: bucket app-logs: location: AccessDenied: Access Denied; region shown as ?\n",
         "problem: Console bucket settings item 4: bucket \"bad\": \"protected\" is not true or false; skipped\n",
     ] {
         assert!(stderr.contains(line), "{line:?} not in:\n{stderr}");
@@ -196,6 +198,7 @@ async fn coverage_lists_every_bucket_with_its_scan_owner_and_cost_in_every_forma
     // --check: fresh (but for the malformed item, which still fails it) once tags are readable...
     console.state.protection.lock().unwrap().pop();
     proxy.fail_next("GetBucketTagging /secret-bucket", 1, 403, DENIED);
+    proxy.fail_next("GetBucketLocation /app-logs", 1, 403, DENIED);
     let check = ["coverage", "--check", "--out", out.to_str().unwrap()];
     let o = tokio::task::block_in_place(|| costwarden(&check));
     let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
@@ -204,6 +207,7 @@ async fn coverage_lists_every_bucket_with_its_scan_owner_and_cost_in_every_forma
     // ...and stale once a bucket's protection changes.
     console.state.protection.lock().unwrap()[3] = console::protection_item("exports", true, &[], &[]);
     proxy.fail_next("GetBucketTagging /secret-bucket", 1, 403, DENIED);
+    proxy.fail_next("GetBucketLocation /app-logs", 1, 403, DENIED);
     let o = tokio::task::block_in_place(|| costwarden(&check));
     let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
     assert_eq!(o.status.code(), Some(1), "{stdout}");

@@ -6,7 +6,7 @@ use aws_sdk_cloudwatch::types::{Dimension, Metric as CwMetric, MetricDataQuery, 
 use chrono::NaiveDate;
 use serde_json::Value;
 
-use super::{Engine, Inputs, Protection, S3Bucket};
+use super::{Engine, Inputs, Protection, S3Bucket, UNKNOWN_REGION};
 use crate::config::ProtectionApi;
 use crate::metrics::{Metric, DIM_BUCKET, DIM_SOURCE, SOURCE_CONSOLE, SOURCE_GUARDDUTY};
 use crate::wire::metric_data::midnight;
@@ -97,23 +97,30 @@ async fn buckets(
         }
     })
     .await;
+    let (out, located): (Vec<S3Bucket>, Vec<Option<String>>) = out.into_iter().unzip();
+    warnings.extend(located.into_iter().flatten());
     warnings.extend(out.iter().filter_map(|b| b.tags.as_ref().err().map(|e| format!("bucket {}: tags: {e}", b.name))));
     Ok(out)
 }
 
-async fn bucket(s3: &aws_sdk_s3::Client, name: String) -> S3Bucket {
-    let region = match s3.get_bucket_location().bucket(&name).send().await {
+/// The bucket, and a warning when its location could not be read: its region is then "?" and
+/// its tags are asked of the client's region.
+async fn bucket(s3: &aws_sdk_s3::Client, name: String) -> (S3Bucket, Option<String>) {
+    let (region, warning) = match s3.get_bucket_location().bucket(&name).send().await {
         // No constraint is us-east-1; "EU" is the old name of eu-west-1.
         Ok(o) => match o.location_constraint().map(|c| c.as_str()) {
-            None | Some("") => "us-east-1".to_string(),
-            Some("EU") => "eu-west-1".to_string(),
-            Some(r) => r.to_string(),
+            None | Some("") => ("us-east-1".to_string(), None),
+            Some("EU") => ("eu-west-1".to_string(), None),
+            Some(r) => (r.to_string(), None),
         },
-        Err(_) => "?".to_string(),
+        Err(e) => {
+            let why = format!("bucket {name}: location: {}; region shown as {UNKNOWN_REGION}", aws_message(&e));
+            (UNKNOWN_REGION.to_string(), Some(why))
+        }
     };
     // Tags are read in the bucket's own region (another answers with a redirect).
     let mut req = s3.get_bucket_tagging().bucket(&name).customize();
-    if region != "?" {
+    if region != UNKNOWN_REGION {
         let over = aws_sdk_s3::config::Builder::new().region(aws_sdk_s3::config::Region::new(region.clone()));
         req = req.config_override(over);
     }
@@ -122,7 +129,7 @@ async fn bucket(s3: &aws_sdk_s3::Client, name: String) -> S3Bucket {
         Err(e) if e.as_service_error().and_then(|s| s.meta().code()) == Some("NoSuchTagSet") => Ok(Vec::new()),
         Err(e) => Err(aws_message(&e)),
     };
-    S3Bucket { name, region, tags }
+    (S3Bucket { name, region, tags }, warning)
 }
 
 async fn console(app: &App) -> Result<Value, String> {

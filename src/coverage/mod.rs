@@ -30,6 +30,9 @@ impl Engine {
 }
 
 /// A bucket as S3 lists it; `tags` is the reason when they could not be read.
+/// The region of a bucket whose location S3 did not give (GetBucketLocation denied).
+pub const UNKNOWN_REGION: &str = "?";
+
 #[derive(Debug, Clone)]
 pub struct S3Bucket {
     pub name: String,
@@ -142,6 +145,9 @@ pub fn rows(cfg: &Config, inputs: &Inputs) -> Vec<Row> {
             Some(Err(e)) => Some(format!("tags not read: {e}")),
             _ => None,
         };
+        if tags.is_some() && region == UNKNOWN_REGION {
+            note = Some(note.map_or("location not read".into(), |n| format!("location not read; {n}")));
+        }
         let whole =
             |p: &&Protection| p.scanned_paths.iter().all(|s| s.is_empty() || s == "/") && p.skipped_paths.is_empty();
         let scanned = if tags.is_none() {
