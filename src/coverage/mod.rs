@@ -29,10 +29,10 @@ impl Engine {
     }
 }
 
-/// A bucket as S3 lists it; `tags` is the reason when they could not be read.
 /// The region of a bucket whose location S3 did not give (GetBucketLocation denied).
 pub const UNKNOWN_REGION: &str = "?";
 
+/// A bucket as S3 lists it; `tags` is the reason when they could not be read.
 #[derive(Debug, Clone)]
 pub struct S3Bucket {
     pub name: String,
