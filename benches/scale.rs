@@ -121,7 +121,7 @@ fn config(console: &str, services: usize) -> String {
     let only = std::env::var("SCALE_SOURCES").unwrap_or_else(|_| "antivirus,cost,ecs".into());
     let off = |name: &str| if only.split(',').any(|s| s == name) { "" } else { "enabled = false\n" };
     let mut s = format!(
-        "[collector]\nnamespace = \"Costwarden/Bench\"\nconcurrency = {CONCURRENCY}\n\n[antivirus]\n{}base_url = \"{console}\"\nhistory_days = {CONSOLE_DAYS}\n\n[cost]\n{}tag_key = \"bench\"\nhistory_days = {CE_DAYS}\n\n[ecs]\n{}",
+        "[collector]\nnamespace = \"Costwarden/Bench\"\nconcurrency = {CONCURRENCY}\n# A deployment of this size writes its series from the first run on.\nmax_new_series = 100000\n\n[antivirus]\n{}base_url = \"{console}\"\nhistory_days = {CONSOLE_DAYS}\n\n[cost]\n{}tag_key = \"bench\"\nhistory_days = {CE_DAYS}\n\n[ecs]\n{}",
         off("antivirus"),
         off("cost"),
         off("ecs")

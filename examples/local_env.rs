@@ -34,6 +34,13 @@ async fn main() {
             }
         }
     }
+    // COSTWARDEN_DEMO_CONSOLE_ITEMS=N: N statistics items more (yesterday, a bucket each), to
+    // measure a run on large pages (docs/scale.md).
+    let more: usize = std::env::var("COSTWARDEN_DEMO_CONSOLE_ITEMS").ok().and_then(|n| n.parse().ok()).unwrap_or(0);
+    let yesterday = chrono::Utc::now().date_naive() - chrono::Days::new(1);
+    items.extend(
+        (0..more).map(|i| console::item(&format!("acme-load-{i:07}"), yesterday, "Event", 1_000_000 + i as u64, 10)),
+    );
     console.set_items(items);
 
     // Cost Explorer: one page covering the configured window for every configured tag value.

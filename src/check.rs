@@ -264,14 +264,12 @@ async fn ecs(app: &App) -> Vec<Probe> {
             })
             .map(|s| s.value)
     };
-    let mut told = BTreeSet::new();
     let mut out = Vec::new();
     for s in &cfg.services {
         let (cluster, service) = (short_name(&s.cluster), short_name(&s.service));
         let name = format!("ecs {service}");
         let mine: Vec<&str> =
             got.problems.iter().filter(|p| p.is_about(cluster, service)).map(|p| p.text.as_str()).collect();
-        told.extend(mine.iter().copied());
         let fix = "check ecs.services (cluster, service) and collector.region; the credentials of [ecs] need ecs:DescribeServices and application-autoscaling:DescribeScalableTargets";
         out.push(match (gauge(cluster, service, crate::metrics::Metric::RunningTasks), mine.is_empty()) {
             (Some(running), true) => {
@@ -290,7 +288,9 @@ async fn ecs(app: &App) -> Vec<Probe> {
             _ => fail(name, mine.join("; "), fix),
         });
     }
-    for p in got.problems.iter().filter(|p| !told.contains(p.text.as_str())) {
+    // A whole call's problem (DescribeScalableTargets) is about no one service.
+    let untold = got.problems.iter().filter(|p| !cfg.services.iter().any(|s| p.is_about(&s.cluster, &s.service)));
+    for p in untold {
         out.push(fail(
             "ecs",
             p.text.clone(),
@@ -372,19 +372,28 @@ async fn coverage(app: &App) -> Vec<Probe> {
     }];
     if app.config.antivirus.as_ref().is_some_and(|a| a.enabled) {
         let got = match app.console().await {
-            Ok(c) => c.get_json(&cov.console_api.path, Api::ConsoleProtection).await.map_err(|e| e.to_string()),
+            Ok(c) => match c.protection_pages(&cov.console_api).await {
+                (pages, None) => Ok(pages),
+                (_, Some(e)) => Err(e.to_string()),
+            },
             Err(e) => Err(e.to_string()),
         };
         out.push(match got {
-            Ok(page) => {
-                let (found, problems) = crate::coverage::collect::protections(&page, &cov.console_api);
+            Ok(pages) => {
+                let (mut found, mut problems) = (0, Vec::new());
+                for (n, page) in pages.iter().enumerate() {
+                    let read = crate::coverage::collect::protections(page, &cov.console_api, n + 1);
+                    found += read.found.len();
+                    problems.extend(read.no_list.into_iter().chain(read.problems));
+                }
                 match problems.first() {
-                    None => {
-                        ok("coverage console", format!("GET {}: {} bucket settings", cov.console_api.path, found.len()))
-                    }
+                    None => ok(
+                        "coverage console",
+                        format!("GET {}: {found} bucket settings in {} page(s)", cov.console_api.path, pages.len()),
+                    ),
                     Some(p) => fail(
                         "coverage console",
-                        format!("{} of {} not read: {p}", problems.len(), found.len() + problems.len()),
+                        format!("{} of {} not read: {p}", problems.len(), found + problems.len()),
                         "set [coverage.console_api] to the shape the Console returns",
                     ),
                 }
@@ -445,7 +454,7 @@ async fn teams(app: &App, send_test: bool) -> Vec<Probe> {
             let name = format!("team {team} slack");
             out.push(match send_test {
                 false => ok(name, "webhook resolved (https); --send-test posts a test message"),
-                true => match slack::send(&app.clients.http, hook, &test).await {
+                true => match slack::send(&app.clients.http, hook, &test, app.clients.policy.request_timeout).await {
                     Ok(()) => ok(name, "test message posted"),
                     Err(e) => fail(
                         name,
@@ -528,6 +537,7 @@ fn test_message(app: &App, team: &str) -> Notification {
 
 /// The table a person reads at a glance, the discovery when there is one, and the price.
 pub fn human(r: &CheckReport) -> String {
+    use crate::text::terminal as t;
     let width = r.probes.iter().map(|p| p.probe.len()).max().unwrap_or(5).max(5);
     let mut out = format!("{:<width$}  RESULT  DETAIL\n", "PROBE");
     for p in &r.probes {
@@ -536,9 +546,9 @@ pub fn human(r: &CheckReport) -> String {
             Verdict::Warn => "warn",
             Verdict::Fail => "FAIL",
         };
-        let _ = writeln!(out, "{:<width$}  {verdict:<6}  {}", p.probe, p.detail);
+        let _ = writeln!(out, "{:<width$}  {verdict:<6}  {}", t(&p.probe), t(&p.detail));
         if let Some(fix) = &p.fix {
-            let _ = writeln!(out, "{:<width$}          fix: {fix}", "");
+            let _ = writeln!(out, "{:<width$}          fix: {}", "", t(fix));
         }
     }
     if let Some(d) = &r.discovery {
@@ -551,15 +561,15 @@ pub fn human(r: &CheckReport) -> String {
         }
         let w = d.fields.iter().map(|f| f.name.len()).max().unwrap_or(0);
         for f in &d.fields {
-            let _ = writeln!(out, "    {:<w$}  {:<17}  {}", f.name, f.kind, f.sample);
+            let _ = writeln!(out, "    {:<w$}  {:<17}  {}", t(&f.name), f.kind, t(&f.sample));
         }
         if !d.missing.is_empty() {
             let missing: Vec<String> = d.missing.iter().map(|(k, v)| format!("{k} = {v:?}")).collect();
-            let _ = writeln!(out, "  configured, not in the page: {}", missing.join(", "));
+            let _ = writeln!(out, "  configured, not in the page: {}", t(&missing.join(", ")));
         }
         out.push_str("  suggested (thresholds.toml; keep the keys not shown):\n");
         for line in d.suggestion.lines() {
-            let _ = writeln!(out, "    {line}");
+            let _ = writeln!(out, "    {}", t(line));
         }
     }
     let count = |v: Verdict| r.probes.iter().filter(|p| p.verdict == v).count();
@@ -588,13 +598,13 @@ mod tests {
 
     #[test]
     fn the_configured_shape_reads_a_page_that_holds_a_larger_list_beside_it() {
-        let item = json!({"bucketName": "b", "date": "2026-12-01", "scannedBytes": 5e9, "scannedObjects": 10, "scanType": "Event"});
+        let item = json!({"bucketName": "b-1", "date": "2026-12-01", "scannedBytes": 5e9, "scannedObjects": 10, "scanType": "Event"});
         let others: Vec<Value> = (0..5).map(|i| json!({"id": i})).collect();
         let page = json!({"items": [item], "totalPages": 1, "auditTrail": others});
         let api = crate::config::ConsoleApi::default();
         let (p, d) = statistics(&page, &api, (day("2026-11-22"), day("2026-12-01")));
         assert_eq!((p.verdict, d), (Verdict::Ok, None), "{p:?}");
-        assert_eq!(p.detail, "page 1 of 1: 1 items read with the configured shape, e.g. b on 2026-12-01: 5.0 GB");
+        assert_eq!(p.detail, "page 1 of 1: 1 items read with the configured shape, e.g. b-1 on 2026-12-01: 5.0 GB");
         // A malformed item fails, with the page's shape discovered.
         let page = json!({"items": [{"bucketName": "b", "date": "someday", "scannedBytes": 1, "scannedObjects": 1, "scanType": "Event"}], "totalPages": 1});
         let (p, d) = statistics(&page, &api, (day("2026-11-22"), day("2026-12-01")));

@@ -19,6 +19,7 @@ pub mod secret;
 pub mod selfcost;
 pub mod sink;
 pub mod sources;
+pub mod text;
 pub mod wire;
 
 use std::collections::BTreeMap;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use costwarden::config::Config;
+use costwarden::text::terminal;
 use costwarden::{report, run_cycle, run_once, App, Clients, Options};
 
 #[derive(Parser)]
@@ -271,7 +272,7 @@ async fn cost(app: App, json: bool, daily_series: Option<usize>) -> anyhow::Resu
 async fn coverage(app: App, out: &Path, formats: &[String], check: bool) -> anyhow::Result<ExitCode> {
     use costwarden::coverage::{self, render, Scanned};
     let today = chrono::Utc::now().date_naive();
-    let progress = |line: String| eprintln!("{line}");
+    let progress = |line: String| eprintln!("{}", terminal(&line));
     let started = std::time::Instant::now();
     let reading = coverage::collect::collect(&app, today, coverage::collect::Volumes::Read, &progress);
     let (inputs, requests) = costwarden::wire::counted(reading).await;
@@ -279,10 +280,10 @@ async fn coverage(app: App, out: &Path, formats: &[String], check: bool) -> anyh
     let requests = requests.snapshot();
     let rows = coverage::rows(&app.config, &inputs);
     for w in &inputs.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", terminal(w));
     }
     for p in &inputs.problems {
-        eprintln!("problem: {p}");
+        eprintln!("problem: {}", terminal(p));
     }
     let md = render::markdown(&rows, today, app.config.coverage.history_days);
     if check {
@@ -294,7 +295,7 @@ async fn coverage(app: App, out: &Path, formats: &[String], check: bool) -> anyh
         } else {
             println!("{}: stale; run `costwarden coverage` and commit it:", path.display());
             for l in &stale {
-                println!("  {l}");
+                println!("  {}", terminal(l));
             }
         }
         return Ok(exit(stale.is_empty() && inputs.problems.is_empty()));

@@ -34,6 +34,23 @@ impl SourceId {
     }
 }
 
+/// S3's naming rules for a bucket made today: 3-63 characters, lowercase letters, digits, dots
+/// and hyphens, beginning and ending with a letter or digit.
+pub fn valid_bucket_name(n: &str) -> bool {
+    (3..=63).contains(&n.len())
+        && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && n.as_bytes()[0].is_ascii_alphanumeric()
+        && n.as_bytes()[n.len() - 1].is_ascii_alphanumeric()
+}
+
+/// A name S3 may list: today's rules, or those of a bucket made in us-east-1 before March 2018
+/// (up to 255 characters, uppercase letters and underscores too). Either way nothing a terminal,
+/// Slack, Markdown or CloudWatch could read as markup or control.
+pub fn possible_bucket_name(n: &str) -> bool {
+    valid_bucket_name(n)
+        || ((3..=255).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b)))
+}
+
 /// The name part of an ARN (`arn:...:cluster/name` → `name`), or the name itself: ECS
 /// clusters and services may be configured either way, and are reported by name.
 pub fn short_name(name_or_arn: &str) -> &str {

@@ -1,6 +1,9 @@
-//! The run summary a person reads at 3 a.m.
+//! The run summary a person reads at 3 a.m. Every name or message in it may hold text read
+//! from outside (a bucket, a tag value, a peer's error): each goes through `text::terminal`.
 
 use std::fmt::Write;
+
+use crate::text::terminal as t;
 
 use crate::{RunReport, Status};
 
@@ -39,14 +42,14 @@ pub fn human(r: &RunReport) -> String {
             s.duration_ms
         );
         if let Some(e) = &s.error {
-            let _ = writeln!(out, "      error: {e}");
+            let _ = writeln!(out, "      error: {}", t(e));
         }
         if let Some(why) = &s.skipped {
-            let _ = writeln!(out, "      {why}");
+            let _ = writeln!(out, "      {}", t(why));
         }
         const SHOWN: usize = 10;
         for p in s.problems.iter().take(SHOWN) {
-            let _ = writeln!(out, "      problem: {p}");
+            let _ = writeln!(out, "      problem: {}", t(p));
         }
         if s.problems.len() > SHOWN {
             let _ = writeln!(out, "      ... and {} more problems (see --json)", s.problems.len() - SHOWN);
@@ -62,7 +65,7 @@ pub fn human(r: &RunReport) -> String {
         );
     }
     for e in r.sink.errors.iter().chain(&r.rejected) {
-        let _ = writeln!(out, "      error: {e}");
+        let _ = writeln!(out, "      error: {}", t(e));
     }
     let count = |l: crate::rules::Level| r.findings.iter().filter(|f| f.level == l).count();
     let _ = writeln!(
@@ -72,22 +75,22 @@ pub fn human(r: &RunReport) -> String {
         count(crate::rules::Level::Warning),
         count(crate::rules::Level::Critical)
     );
-    for t in &r.alerts.transitions {
-        let to = match (&t.team, t.channels.is_empty()) {
-            (Some(team), false) => format!("team {team} via {}", t.channels.join(", ")),
-            (Some(team), true) if t.delivered => format!("team {team} (log only)"),
+    for tr in &r.alerts.transitions {
+        let to = match (&tr.team, tr.channels.is_empty()) {
+            (Some(team), false) => format!("team {team} via {}", tr.channels.join(", ")),
+            (Some(team), true) if tr.delivered => format!("team {team} (log only)"),
             (Some(team), true) => format!("team {team}"),
             (None, _) => "no team (log only)".to_string(),
         };
-        let status = if t.delivered { "sent" } else { "NOT SENT, retried next run" };
-        let _ = writeln!(out, "    {} {} {}: {} → {}: {status}", t.to, t.rule.name(), t.kind, t.label, to);
-        let _ = writeln!(out, "      {}", t.message);
-        if let Some(e) = &t.error {
-            let _ = writeln!(out, "      error: {e}");
+        let status = if tr.delivered { "sent" } else { "NOT SENT, retried next run" };
+        let _ = writeln!(out, "    {} {} {}: {} → {}: {status}", tr.to, tr.rule.name(), tr.kind, t(&tr.label), to);
+        let _ = writeln!(out, "      {}", t(&tr.message));
+        if let Some(e) = &tr.error {
+            let _ = writeln!(out, "      error: {}", t(e));
         }
     }
     if let Some(e) = &r.alerts.state_error {
-        let _ = writeln!(out, "    error: {e}");
+        let _ = writeln!(out, "    error: {}", t(e));
     }
     let reqs: Vec<String> = r.requests.iter().map(|(a, n)| format!("{} {n}", a.name())).collect();
     let _ = writeln!(out, "  requests: {}", if reqs.is_empty() { "none".into() } else { reqs.join(", ") });
@@ -158,7 +161,13 @@ pub fn datums(r: &RunReport) -> String {
         .iter()
         .map(|s| {
             let def = s.key.metric.def();
-            format!("{} {} {:?}{}", s.key, s.value, def.unit, if s.estimated { " (estimated)" } else { "" })
+            format!(
+                "{} {} {:?}{}",
+                t(&s.key.to_string()),
+                s.value,
+                def.unit,
+                if s.estimated { " (estimated)" } else { "" }
+            )
         })
         .collect();
     lines.sort();
@@ -183,7 +192,7 @@ pub fn status_table(findings: &[crate::rules::Finding]) -> String {
     for f in rows {
         let v = |x: Option<f64>| x.map(|x| human(x, f.unit)).unwrap_or_else(|| "-".into());
         table.push([
-            f.label.to_string(),
+            t(f.label.as_ref()).into_owned(),
             f.rule.name().into(),
             v(f.value),
             v(f.planned),

@@ -295,13 +295,16 @@ async fn with_coverage_alert_the_buckets_and_the_consoles_settings_are_probed() 
     let r = check(&app(&moto, config.clone()).await, today(), false).await;
     let (b, c) = (probe(&r, "coverage buckets"), probe(&r, "coverage console"));
     assert_eq!((b.verdict, b.detail.as_str()), (Verdict::Ok, "S3 ListBuckets: 2 buckets"));
-    assert_eq!((c.verdict, c.detail.as_str()), (Verdict::Ok, "GET /api/buckets/protection: 1 bucket settings"));
+    assert_eq!(
+        (c.verdict, c.detail.as_str()),
+        (Verdict::Ok, "GET /api/buckets/protection: 1 bucket settings in 1 page(s)")
+    );
     console.state.protection.lock().unwrap().push(serde_json::json!({"bucketName": "exports"}));
     let r = check(&app(&moto, config).await, today(), false).await;
     let c = probe(&r, "coverage console");
     assert_eq!(c.verdict, Verdict::Fail);
     assert_eq!(
         c.detail,
-        "1 of 2 not read: Console bucket settings item 1: bucket \"exports\": \"protected\" is not true or false; skipped"
+        "1 of 2 not read: Console bucket settings page 1 item 1: bucket \"exports\": \"protected\" is not true or false; skipped"
     );
 }

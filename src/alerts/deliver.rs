@@ -16,6 +16,7 @@ use crate::model::{Sample, SeriesKey};
 use crate::notify::{slack, sns, Notification};
 use crate::rules::{Finding, Level, RuleKind, Told};
 use crate::secret::Secret;
+use crate::text::terminal;
 use crate::Clients;
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -142,9 +143,9 @@ pub async fn notify_transitions(
                 route::console_url(&f.series, &cfg.collector.region),
             );
             if f.level == Level::Ok {
-                tracing::info!(rule = f.rule.name(), series = %f.series, kind = t.kind(), message = %f.message, "alert");
+                tracing::info!(rule = f.rule.name(), series = %terminal(&f.series.to_string()), kind = t.kind(), message = %terminal(&f.message), "alert");
             } else {
-                tracing::warn!(rule = f.rule.name(), series = %f.series, level = %f.level, kind = t.kind(), message = %f.message, "alert");
+                tracing::warn!(rule = f.rule.name(), series = %terminal(&f.series.to_string()), level = %f.level, kind = t.kind(), message = %terminal(&f.message), "alert");
             }
             let mut used = Vec::new();
             let mut errors = Vec::new();
@@ -158,7 +159,7 @@ pub async fn notify_transitions(
                     Ok(c) => {
                         if let Some(hook) = &c.slack {
                             used.push("slack");
-                            if let Err(e) = slack::send(&clients.http, hook, &n).await {
+                            if let Err(e) = slack::send(&clients.http, hook, &n, clients.policy.request_timeout).await {
                                 errors.push(e.to_string());
                             }
                         }
@@ -176,7 +177,7 @@ pub async fn notify_transitions(
                 delivered.insert((f.rule, f.series.clone()), f.level);
             } else {
                 report.failed += 1;
-                tracing::error!(rule = f.rule.name(), series = %f.series, errors = %errors.join("; "), "notification failed; retried next run");
+                tracing::error!(rule = f.rule.name(), series = %terminal(&f.series.to_string()), errors = %terminal(&errors.join("; ")), "notification failed; retried next run");
             }
             report.transitions.push(TransitionReport {
                 rule: f.rule,

@@ -188,12 +188,16 @@ pub fn team<'a>(cfg: &'a Config, owner: Option<&'a str>) -> Option<&'a str> {
     owner.or(cfg.alerts.default_team.as_deref())
 }
 
-/// The AWS console page of the resource behind a series.
+/// The AWS console page of the resource behind a series; each name percent-encoded, so a
+/// bucket's name cannot change where the link goes.
 pub fn console_url(key: &SeriesKey, region: &str) -> Option<String> {
+    use crate::text::url_part;
+    let region = url_part(region);
     if let Some(bucket) = key.dim(DIM_BUCKET) {
-        return Some(format!("https://s3.console.aws.amazon.com/s3/buckets/{bucket}?region={region}"));
+        return Some(format!("https://s3.console.aws.amazon.com/s3/buckets/{}?region={region}", url_part(bucket)));
     }
     if let (Some(c), Some(s)) = (key.dim(DIM_CLUSTER), key.dim(DIM_SERVICE)) {
+        let (c, s) = (url_part(c), url_part(s));
         return Some(format!(
             "https://{region}.console.aws.amazon.com/ecs/v2/clusters/{c}/services/{s}/health?region={region}"
         ));

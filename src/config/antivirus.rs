@@ -102,6 +102,10 @@ pub struct ConsoleApi {
     pub page_param: String,
     pub page_size_param: String,
     pub page_size: u32,
+    /// A larger response is refused (it fails the source): at most `collector.concurrency`
+    /// of them are held at once, so this bounds the run's memory (4 MiB: about 25,000 items of
+    /// the default shape; the shipped 128 MB holds 8 such pages in flight, docs/scale.md).
+    pub max_page_mib: u32,
     /// JSON pointer (RFC 6901) to the number of pages, for `paging = "page"`.
     pub total_pages_pointer: String,
     pub token_param: String,
@@ -131,6 +135,7 @@ impl Default for ConsoleApi {
             page_param: "page".into(),
             page_size_param: "pageSize".into(),
             page_size: 500,
+            max_page_mib: 4,
             total_pages_pointer: "/totalPages".into(),
             token_param: "continuationToken".into(),
             next_token_pointer: "/continuationToken".into(),
@@ -212,6 +217,7 @@ impl ConsoleApi {
         });
         v.check("antivirus.api.date_format", formats, "is not a valid strftime format");
         v.check("antivirus.api.page_size", (1..=10_000).contains(&self.page_size), "must be between 1 and 10000");
+        v.check("antivirus.api.max_page_mib", (1..=64).contains(&self.max_page_mib), "must be between 1 and 64");
     }
 }
 
@@ -223,7 +229,7 @@ pub(super) fn resolve_buckets(path: &str, buckets: Vec<Bucket<PlanSpec>>, v: &mu
         let p = format!("{path}[{i}].name");
         if b.name.trim().is_empty() {
             v.push(&p, "empty".into());
-        } else if !valid_bucket_name(&b.name) {
+        } else if !crate::model::valid_bucket_name(&b.name) {
             v.push(&p, format!("{:?} is not a valid S3 bucket name", b.name));
         } else if !seen.insert(b.name.clone()) {
             v.push(&p, format!("duplicate bucket {:?}", b.name));
@@ -235,13 +241,6 @@ pub(super) fn resolve_buckets(path: &str, buckets: Vec<Bucket<PlanSpec>>, v: &mu
         Bucket { name: b.name, owner: b.owner, plan, anomaly_drops: b.anomaly_drops }
     };
     buckets.into_iter().enumerate().map(|b| resolve(b, v)).collect()
-}
-
-fn valid_bucket_name(n: &str) -> bool {
-    (3..=63).contains(&n.len())
-        && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
-        && n.as_bytes()[0].is_ascii_alphanumeric()
-        && n.as_bytes()[n.len() - 1].is_ascii_alphanumeric()
 }
 
 /// 60 days cover the anomaly baseline's 8 weeks; more costs Console pages and memory, and buys

@@ -34,6 +34,16 @@ pub struct Collector {
     pub api_metrics: bool,
     /// The role the CloudWatch client (metrics, alert state) assumes; default: none.
     pub role: Option<super::Role>,
+    /// Series a source may add in one run beyond what its last daily run wrote (resources named
+    /// in this file are always kept): each is a billed stream. Beyond it the rest are neither
+    /// written nor evaluated, and the run says how many and what they would cost.
+    #[serde(default = "d_max_new_series")]
+    pub max_new_series: usize,
+    /// Seconds the sources may take to read, from the start of a run; then the sources still
+    /// reading are stopped and reported, and what arrived is evaluated and written. Keep it a
+    /// minute below the Lambda function's timeout (300 s in the shipped template).
+    #[serde(default = "d_read_deadline")]
+    pub read_deadline_secs: u64,
 }
 
 /// `once`: a day's totals are read, evaluated and written by the first run after the day has
@@ -61,6 +71,8 @@ impl Default for Collector {
             settle_hours: d_settle(),
             api_metrics: false,
             role: None,
+            max_new_series: d_max_new_series(),
+            read_deadline_secs: d_read_deadline(),
         }
     }
 }
@@ -83,6 +95,11 @@ impl Collector {
         );
         v.check("collector.max_attempts", (1..=10).contains(&self.max_attempts), "must be between 1 and 10");
         v.check(
+            "collector.read_deadline_secs",
+            (1..=840).contains(&self.read_deadline_secs),
+            "must be between 1 and 840 (a Lambda function runs at most 900 s; writing needs the rest)",
+        );
+        v.check(
             "collector.settle_hours",
             self.settle_hours <= 23,
             "must be between 0 and 23: a delay of a day or more would skip a day's totals",
@@ -104,6 +121,14 @@ fn d_concurrency() -> usize {
 }
 fn d_timeout() -> u64 {
     30
+}
+/// 1,000 daily streams: about USD 12.50 a month to CloudWatch, and 44 to Datadog's crawler.
+fn d_max_new_series() -> usize {
+    1_000
+}
+/// A minute below the shipped Lambda function's 300 s.
+fn d_read_deadline() -> u64 {
+    240
 }
 fn d_attempts() -> u32 {
     5

@@ -70,6 +70,17 @@ pub struct ProtectionApi {
     pub skipped_paths_field: String,
     /// A string, e.g. "Event", "Retro", "Event+Retro".
     pub scan_mode_field: String,
+    /// How the list is paged, as `[antivirus.api]` pages the statistics: "none" (one page;
+    /// a page that says it has more is an incomplete list), "page" or "token".
+    pub paging: super::Paging,
+    pub page_param: String,
+    pub page_size_param: String,
+    pub page_size: u32,
+    /// JSON pointer to the number of pages.
+    pub total_pages_pointer: String,
+    pub token_param: String,
+    /// JSON pointer to the continuation token; absent, null or "" ends the list.
+    pub next_token_pointer: String,
 }
 
 impl Default for ProtectionApi {
@@ -82,6 +93,13 @@ impl Default for ProtectionApi {
             scanned_paths_field: "scanPaths".into(),
             skipped_paths_field: "skipPaths".into(),
             scan_mode_field: "scanMode".into(),
+            paging: super::Paging::None,
+            page_param: "page".into(),
+            page_size_param: "pageSize".into(),
+            page_size: 500,
+            total_pages_pointer: "/totalPages".into(),
+            token_param: "continuationToken".into(),
+            next_token_pointer: "/continuationToken".into(),
         }
     }
 }
@@ -112,6 +130,17 @@ impl Coverage {
             self.console_api.items_pointer.is_empty() || self.console_api.items_pointer.starts_with('/'),
             "must be a JSON pointer (\"\" or starting with '/')",
         );
+        let api = &self.console_api;
+        for (name, p) in
+            [("total_pages_pointer", &api.total_pages_pointer), ("next_token_pointer", &api.next_token_pointer)]
+        {
+            v.check(
+                &format!("coverage.console_api.{name}"),
+                p.starts_with('/'),
+                "must be a JSON pointer starting with '/'",
+            );
+        }
+        v.check("coverage.console_api.page_size", (1..=10_000).contains(&api.page_size), "must be between 1 and 10000");
     }
 
     /// The exclusion a bucket matches, if any: its name pattern or the tag.

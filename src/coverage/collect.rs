@@ -10,7 +10,7 @@ use super::{Engine, Inputs, Protection, S3Bucket, UNKNOWN_REGION};
 use crate::config::ProtectionApi;
 use crate::metrics::{Metric, DIM_BUCKET, DIM_SOURCE, SOURCE_CONSOLE, SOURCE_GUARDDUTY};
 use crate::wire::metric_data::midnight;
-use crate::wire::{aws_message, bounded, Api};
+use crate::wire::{aws_message, bounded};
 use crate::App;
 
 /// What to read besides the buckets and their scan settings.
@@ -32,15 +32,7 @@ pub async fn collect(
     let mut inputs = Inputs { account: account(app).await, ..Inputs::default() };
     inputs.buckets = buckets(app, progress, &mut inputs.warnings).await?;
     if app.config.antivirus.as_ref().is_some_and(|a| a.enabled) {
-        match console(app).await {
-            Ok(page) => {
-                let (found, problems) = protections(&page, &app.config.coverage.console_api);
-                progress(format!("Console: {} bucket settings", found.len()));
-                inputs.protections.extend(found);
-                inputs.problems.extend(problems);
-            }
-            Err(e) => inputs.problems.push(e),
-        }
+        console(app, &mut inputs, progress).await;
     }
     if app.config.guardduty.is_some() {
         match plans(app).await {
@@ -48,7 +40,10 @@ pub async fn collect(
                 progress(format!("GuardDuty: {} malware protection plans", found.len()));
                 inputs.protections.extend(found);
             }
-            Err(e) => inputs.problems.push(e),
+            Err(e) => {
+                inputs.incomplete.push(format!("GuardDuty's plans: {e}"));
+                inputs.problems.push(e);
+            }
         }
     }
     if wanted == Volumes::Read {
@@ -132,32 +127,81 @@ async fn bucket(s3: &aws_sdk_s3::Client, name: String) -> (S3Bucket, Option<Stri
     (S3Bucket { name, region, tags }, warning)
 }
 
-async fn console(app: &App) -> Result<Value, String> {
-    let client = app.console().await.map_err(|e| e.to_string())?;
-    client.get_json(&app.config.coverage.console_api.path, Api::ConsoleProtection).await.map_err(|e| e.to_string())
-}
-
-/// The Console's bucket settings (pure): a malformed item is located and skipped.
-pub fn protections(page: &Value, api: &ProtectionApi) -> (Vec<Protection>, Vec<String>) {
-    let Some(items) = page.pointer(&api.items_pointer).and_then(Value::as_array) else {
-        let why =
-            format!("Console bucket settings: no list at {:?} (coverage.console_api.items_pointer)", api.items_pointer);
-        return (Vec::new(), vec![why]);
+/// Every page of the Console's bucket settings. Whatever keeps the list from being whole (a
+/// page that failed, a page without its list) is said in `incomplete`; an item not read, for
+/// a bucket it names, in `unknown_buckets`: a bucket the list may have missed is then
+/// "unknown", never "unscanned".
+async fn console(app: &App, inputs: &mut Inputs, progress: &(dyn Fn(String) + Sync)) {
+    let api = &app.config.coverage.console_api;
+    let client = match app.console().await {
+        Ok(c) => c,
+        Err(e) => {
+            inputs.incomplete.push(format!("the Console's bucket settings: {e}"));
+            inputs.problems.push(e.to_string());
+            return;
+        }
     };
-    let mut found = Vec::new();
-    let mut problems = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        match protection(item, api) {
-            Ok(p) => found.push(p),
-            Err(why) => problems.push(format!("Console bucket settings item {i}: {why}; skipped")),
+    let (pages, stopped) = client.protection_pages(api).await;
+    let mut found = 0;
+    for (n, page) in pages.iter().enumerate() {
+        let read = protections(page, api, n + 1);
+        found += read.found.len();
+        inputs.protections.extend(read.found);
+        inputs.problems.extend(read.problems);
+        inputs.unknown_buckets.extend(read.unknown);
+        if let Some(why) = read.no_list {
+            inputs.incomplete.push(why.clone());
+            inputs.problems.push(why);
         }
     }
-    (found, problems)
+    progress(format!("Console: {found} bucket settings in {} page(s)", pages.len()));
+    if let Some(e) = stopped {
+        inputs.incomplete.push(format!("the Console's bucket settings after {} page(s): {e}", pages.len()));
+        inputs.problems.push(e.to_string());
+    }
+}
+
+/// What one page of the Console's bucket settings holds.
+#[derive(Debug, Default)]
+pub struct ProtectionPage {
+    pub found: Vec<Protection>,
+    /// Items skipped, located.
+    pub problems: Vec<String>,
+    /// Buckets named by an item that could not be read: their protection is unknown.
+    pub unknown: Vec<String>,
+    /// The page has no list where configured: the whole list is incomplete.
+    pub no_list: Option<String>,
+}
+
+/// One page of the Console's bucket settings (pure): a malformed item is located and skipped.
+pub fn protections(page: &Value, api: &ProtectionApi, page_no: usize) -> ProtectionPage {
+    let mut out = ProtectionPage::default();
+    let Some(items) = page.pointer(&api.items_pointer).and_then(Value::as_array) else {
+        out.no_list = Some(format!(
+            "Console bucket settings page {page_no}: no list at {:?} (coverage.console_api.items_pointer)",
+            api.items_pointer
+        ));
+        return out;
+    };
+    for (i, item) in items.iter().enumerate() {
+        match protection(item, api) {
+            Ok(p) => out.found.push(p),
+            Err(why) => {
+                out.problems.push(format!("Console bucket settings page {page_no} item {i}: {why}; skipped"));
+                let name = item.get(&api.bucket_field).and_then(Value::as_str);
+                out.unknown.extend(name.filter(|n| crate::model::possible_bucket_name(n)).map(str::to_string));
+            }
+        }
+    }
+    out
 }
 
 fn protection(item: &Value, api: &ProtectionApi) -> Result<Protection, String> {
     let bucket = item.get(&api.bucket_field).and_then(Value::as_str).filter(|b| !b.is_empty());
     let bucket = bucket.ok_or_else(|| format!("no {:?} string", api.bucket_field))?;
+    if !crate::model::possible_bucket_name(bucket) {
+        return Err(format!("bucket {} is not an S3 bucket name", crate::text::quoted(bucket, 64)));
+    }
     let enabled = item
         .get(&api.enabled_field)
         .and_then(Value::as_bool)

@@ -65,6 +65,11 @@ pub struct Inputs {
     pub problems: Vec<String>,
     /// Read, but partly (a bucket's tags): said, the rest complete.
     pub warnings: Vec<String>,
+    /// Why a protection list (the Console's, GuardDuty's plans) is not whole: a bucket not
+    /// found scanned is then "unknown", not "unscanned".
+    pub incomplete: Vec<String>,
+    /// Buckets whose protection item could not be read: "unknown" unless another engine scans them.
+    pub unknown_buckets: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
@@ -76,6 +81,8 @@ pub enum Scanned {
     Excluded,
     /// Named by the Console or a plan, absent from S3.
     NotFound,
+    /// Not found scanned, but a protection list was read in part: it may have been missed.
+    Unknown,
 }
 
 impl Scanned {
@@ -86,6 +93,7 @@ impl Scanned {
             Scanned::No => "no",
             Scanned::Excluded => "excluded",
             Scanned::NotFound => "configured, not found",
+            Scanned::Unknown => "unknown",
         }
     }
 }
@@ -157,6 +165,11 @@ pub fn rows(cfg: &Config, inputs: &Inputs) -> Vec<Row> {
                 Some(why) => {
                     note = Some(note.map_or(why.clone(), |n| format!("{why}; {n}")));
                     Scanned::Excluded
+                }
+                None if !inputs.incomplete.is_empty() || inputs.unknown_buckets.contains(name) => {
+                    let why = "protection not read in full (see the problems)";
+                    note = Some(note.map_or(why.to_string(), |n| format!("{why}; {n}")));
+                    Scanned::Unknown
                 }
                 None => Scanned::No,
             }

@@ -6,7 +6,9 @@ use serde_json::{json, Value};
 use super::Notification;
 use crate::rules::Level;
 use crate::secret::Secret;
-use crate::wire::Api;
+use std::time::Duration;
+
+use crate::wire::{self, Api};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -16,8 +18,11 @@ pub enum Error {
     Transport(String),
 }
 
-/// The Block Kit payload (pure).
+/// The Block Kit payload (pure). Every text in it may hold a name read from outside (a
+/// bucket, a tag value): mrkdwn text is escaped (`text::mrkdwn`), so it can neither mention
+/// nor link; links are built here from URLs whose parts were percent-encoded.
 pub fn payload(n: &Notification) -> Value {
+    use crate::text::mrkdwn;
     let icon = match n.level {
         Level::Critical => ":red_circle:",
         Level::Warning => ":large_yellow_circle:",
@@ -26,7 +31,7 @@ pub fn payload(n: &Notification) -> Value {
     let mut fields = vec![format!("*State*\n{} → {}", n.previous, n.level), format!("*Rule*\n{}", n.rule)];
     let mut field = |name: &str, v: &Option<String>| {
         if let Some(v) = v {
-            fields.push(format!("*{name}*\n{v}"));
+            fields.push(format!("*{name}*\n{}", mrkdwn(v)));
         }
     };
     field("Current", &n.value);
@@ -41,22 +46,25 @@ pub fn payload(n: &Notification) -> Value {
     );
     field("Owner", &n.team);
     field("Day", &n.day.map(|d| d.to_string()));
+    // A link's URL may not hold `|`, `<` or `>`: they would end it early.
+    let link =
+        |u: &str, label: &str| format!("<{}|{label}>", u.replace('|', "%7C").replace('<', "%3C").replace('>', "%3E"));
     let mut links = Vec::new();
     if let Some(u) = &n.dashboard_url {
-        links.push(format!("<{u}|Datadog dashboard>"));
+        links.push(link(u, "Datadog dashboard"));
     }
     if let Some(u) = &n.console_url {
-        links.push(format!("<{u}|AWS console>"));
+        links.push(link(u, "AWS console"));
     }
     let mut blocks = vec![
-        json!({"type": "header", "text": {"type": "plain_text", "text": truncate(&format!("{} {}", n.level, n.resource), 150)}}),
-        json!({"type": "section", "text": {"type": "mrkdwn", "text": format!("{icon} {}", n.message)}}),
+        json!({"type": "header", "text": {"type": "plain_text", "text": truncate(&mrkdwn(&format!("{} {}", n.level, n.resource)), 150)}}),
+        json!({"type": "section", "text": {"type": "mrkdwn", "text": truncate(&format!("{icon} {}", mrkdwn(&n.message)), 3000)}}),
         json!({"type": "section", "fields": fields.iter().take(10).map(|f| json!({"type": "mrkdwn", "text": f})).collect::<Vec<_>>()}),
     ];
     if !links.is_empty() {
         blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": links.join(" · ")}]}));
     }
-    json!({"text": n.title, "blocks": blocks})
+    json!({"text": mrkdwn(&n.title), "blocks": blocks})
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -67,17 +75,25 @@ fn truncate(s: &str, max: usize) -> String {
     }
 }
 
-pub async fn send(http: &reqwest::Client, webhook: &Secret, n: &Notification) -> Result<(), Error> {
+pub async fn send(http: &reqwest::Client, webhook: &Secret, n: &Notification, timeout: Duration) -> Result<(), Error> {
     // Not retried: a webhook that timed out may have posted, and a repeat is a second message.
-    let resp = crate::wire::http::send(Api::SlackWebhook, http.post(webhook.expose()).json(&payload(n)))
+    let resp = wire::http::send(Api::SlackWebhook, http.post(webhook.expose()).json(&payload(n)), timeout)
         .await
-        .map_err(|e| Error::Transport(e.without_url().to_string()))?;
+        .map_err(|e| Error::Transport(e.to_string()))?;
     let status = resp.status();
     if status.is_success() {
         return Ok(());
     }
-    let body = resp.text().await.unwrap_or_default();
-    Err(Error::Status { status: status.as_u16(), body: body.chars().take(200).collect() })
+    if let Some(refused) = wire::http::redirect(&resp) {
+        return Err(Error::Transport(format!("{refused}: configure the webhook's final https address")));
+    }
+    // Slack answers an error in a short word ("invalid_payload"); anything longer is not Slack.
+    let body = wire::http::body(resp, 4096, timeout).await.unwrap_or_default();
+    let body = String::from_utf8_lossy(&body);
+    Err(Error::Status {
+        status: status.as_u16(),
+        body: crate::text::terminal(&body.chars().take(200).collect::<String>()).into_owned(),
+    })
 }
 
 #[cfg(test)]

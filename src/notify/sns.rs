@@ -24,8 +24,9 @@ pub async fn publish(client: &aws_sdk_sns::Client, topic_arn: &str, n: &Notifica
     let mut req = client
         .publish()
         .topic_arn(topic_arn)
-        // SNS subjects: ASCII, at most 100 characters.
-        .subject(n.title.chars().filter(char::is_ascii).take(100).collect::<String>())
+        // SNS subjects: ASCII without line breaks or control characters, under 100 characters
+        // (a name with a newline would otherwise have the publish refused).
+        .subject(n.title.chars().filter(|c| c.is_ascii() && !c.is_ascii_control()).take(99).collect::<String>())
         .message(body);
     for (k, v) in attributes(n) {
         let attr = MessageAttributeValue::builder()

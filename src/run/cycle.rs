@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{cadence, revise};
+use super::{bounds, cadence, revise};
 use crate::alerts::deliver::{self, AlertReport};
 use crate::alerts::route;
 use crate::config::DailyTotals;
@@ -20,6 +20,7 @@ use crate::rules::{self, Finding, Observations};
 use crate::selfcost::Footprint;
 use crate::sink::cloudwatch::{self, SinkReport};
 use crate::sources::{antivirus, cost_explorer, ecs, guardduty, SourceOutput};
+use crate::text::terminal;
 use crate::wire::{counted, usd, Api};
 use crate::{App, RunReport, SourceReport, Status};
 
@@ -109,29 +110,32 @@ async fn collect(
             .collect(),
     };
     let wanted = |id: SourceId| enabled(id) && !skipped.contains_key(&id);
-    let av = timed(wanted(SourceId::Antivirus), SourceId::Antivirus, async move {
+    // Every source starts now: the deadline is the same instant for all of them.
+    let secs = cfg.collector.read_deadline_secs;
+    let deadline = (tokio::time::Instant::now() + Duration::from_secs(secs), secs);
+    let av = timed(wanted(SourceId::Antivirus), SourceId::Antivirus, deadline, async move {
         let c = cfg.antivirus.as_ref().expect("an enabled source is configured");
         let client = app.console().await.map_err(|e| e.to_string())?;
         antivirus::collect(client, c, today, conc).await.map_err(|e| e.to_string())
     });
-    let gd = timed(wanted(SourceId::GuardDuty), SourceId::GuardDuty, async move {
+    let gd = timed(wanted(SourceId::GuardDuty), SourceId::GuardDuty, deadline, async move {
         let c = cfg.guardduty.as_ref().expect("an enabled source is configured");
         guardduty::collect(&app.clients.guardduty_metrics, c, today, conc).await.map_err(|e| e.to_string())
     });
-    let ce = timed(wanted(SourceId::Cost), SourceId::Cost, async move {
+    let ce = timed(wanted(SourceId::Cost), SourceId::Cost, deadline, async move {
         let c = cfg.cost.as_ref().expect("an enabled source is configured");
         cost_explorer::collect(&app.clients.cost_explorer, c, today).await.map_err(|e| e.to_string())
     });
-    let ecs = timed(wanted(SourceId::Ecs), SourceId::Ecs, async move {
+    let ecs = timed(wanted(SourceId::Ecs), SourceId::Ecs, deadline, async move {
         let c = cfg.ecs.as_ref().expect("an enabled source is configured");
         let clients = ecs::EcsClients { ecs: app.clients.ecs.clone(), autoscaling: app.clients.autoscaling.clone() };
         Ok(ecs::collect(&clients, c, conc).await)
     });
-    let cov = timed(wanted(SourceId::Coverage), SourceId::Coverage, async move {
+    let cov = timed(wanted(SourceId::Coverage), SourceId::Coverage, deadline, async move {
         let inputs =
             crate::coverage::collect::collect(app, today, crate::coverage::collect::Volumes::Skip, &|_| {}).await?;
         for w in &inputs.warnings {
-            tracing::warn!(source = "coverage", warning = %w, "coverage read in part");
+            tracing::warn!(source = "coverage", warning = %terminal(w), "coverage read in part");
         }
         let rows = crate::coverage::rows(cfg, &inputs);
         Ok(SourceOutput { daily: Vec::new(), gauges: crate::coverage::observations(&rows), problems: inputs.problems })
@@ -139,8 +143,18 @@ async fn collect(
     // Boxed: the sources' futures nest deep enough to strain the compiler's layout queries.
     let (a, g, c, e, v) = tokio::join!(Box::pin(av), Box::pin(gd), Box::pin(ce), Box::pin(ecs), Box::pin(cov));
     let mut obs = Observations::default();
-    let reports = [a, g, c, e, v].into_iter().flatten().map(|(rep, out)| {
-        if let Some(out) = out {
+    let reports = [a, g, c, e, v].into_iter().flatten().map(|(mut rep, out)| {
+        if let Some(mut out) = out {
+            let baseline = records.as_ref().and_then(|r| r.get(&rep.source)?.footprint).map_or(0, |f| f.streams);
+            let known = |k: &SeriesKey| bounds::configured(cfg, k);
+            if let Some((dropped, why)) =
+                bounds::cap_new_series(&mut out, &known, baseline, cfg.collector.max_new_series)
+            {
+                tracing::warn!(source = rep.source.name(), problem = %why, "series over the bound");
+                (rep.series, rep.samples) = (rep.series - dropped, out.samples());
+                rep.status = Status::Partial;
+                rep.problems.insert(0, why);
+            }
             obs.extend(out.daily, out.gauges);
         }
         rep
@@ -218,6 +232,7 @@ async fn measured<T>(rep: &mut SourceReport, fut: impl Future<Output = T>) -> T 
 async fn timed(
     wanted: bool,
     id: SourceId,
+    (deadline, secs): (tokio::time::Instant, u64),
     fut: impl Future<Output = Result<SourceOutput, String>>,
 ) -> Option<(SourceReport, Option<SourceOutput>)> {
     if !wanted {
@@ -225,22 +240,31 @@ async fn timed(
     }
     let mut rep = SourceReport::skipped(id, String::new());
     (rep.status, rep.skipped) = (Status::Ok, None);
+    let fut = async {
+        tokio::time::timeout_at(deadline, fut).await.unwrap_or_else(|_| Err(bounds::deadline_reached(id, secs)))
+    };
     match measured(&mut rep, fut).await {
         Ok(mut out) => {
             rep.series = out.daily.len() + out.gauges.len();
-            rep.samples = out.daily.iter().map(|d| d.points().count()).sum::<usize>() + out.gauges.len();
+            rep.samples = out.samples();
             rep.latest_day = out.daily.iter().filter_map(|d| d.last_day()).max();
             if !out.problems.is_empty() {
                 rep.status = Status::Partial;
             }
-            for p in &out.problems {
-                tracing::warn!(source = id.name(), problem = %p, "source problem");
+            // The first few in the log, each; all of them (bounded by the source) in the report.
+            const LOGGED: usize = 5;
+            for p in out.problems.iter().take(LOGGED) {
+                tracing::warn!(source = id.name(), problem = %terminal(p), "source problem");
+            }
+            if out.problems.len() > LOGGED {
+                let more = out.problems.len() - LOGGED;
+                tracing::warn!(source = id.name(), more, "more source problems, in the run's report (--json)");
             }
             rep.problems = std::mem::take(&mut out.problems);
             Some((rep, Some(out)))
         }
         Err(err) => {
-            tracing::error!(source = id.name(), error = %err, "source failed");
+            tracing::error!(source = id.name(), error = %terminal(&err), "source failed");
             rep.status = Status::Failed;
             rep.error = Some(err);
             Some((rep, None))
@@ -282,7 +306,7 @@ async fn publish(app: &App, report: &mut RunReport, started: Instant, records: &
     report.rejected = cloudwatch::check(&report.published).1;
     report.published.retain(|s| s.value.is_finite());
     for r in &report.rejected {
-        tracing::warn!(problem = %r, "datum refused");
+        tracing::warn!(problem = %terminal(r), "datum refused");
     }
     // What each daily source read completely is recorded as published (`run::cadence`), in a
     // request of its own once every other datum is written: a record must never stand for

@@ -1,6 +1,7 @@
 //! How a cycle runs (`cycle`) and the entry points beyond one `run`: the Lambda handler and the
 //! cron daemon, both thin.
 
+pub mod bounds;
 pub mod cadence;
 pub mod cycle;
 pub mod daemon;

@@ -43,15 +43,22 @@ fn unit(u: Unit) -> StandardUnit {
     }
 }
 
-/// Splits off the samples CloudWatch would refuse (non-finite values), with the reason.
+/// Splits off the samples CloudWatch would refuse, with the reason: a non-finite value, or a
+/// dimension value outside CloudWatch's limits (`text::dimension_value`). Either would fail
+/// the whole request it sat in, and every datum with it; refused here, it is lost alone.
 pub fn check(samples: &[Sample]) -> (Vec<&Sample>, Vec<String>) {
     let mut ok = Vec::with_capacity(samples.len());
     let mut rejected = Vec::new();
     for s in samples {
-        if s.value.is_finite() {
-            ok.push(s);
-        } else {
-            rejected.push(format!("{}: value {} is not finite; not written", s.key, s.value));
+        let bad_dim = s.key.dims.iter().find_map(|(n, v)| crate::text::dimension_value(v).err().map(|e| (n, e)));
+        match bad_dim {
+            Some((name, why)) => {
+                rejected.push(format!("{} with dimension {name} = {why}; not written", s.key.metric.def().name))
+            }
+            None if !s.value.is_finite() => {
+                rejected.push(format!("{}: value {} is not finite; not written", s.key, s.value))
+            }
+            None => ok.push(s),
         }
     }
     (ok, rejected)

@@ -62,6 +62,13 @@ pub struct ConsoleState {
     uses: Mutex<std::collections::HashMap<String, usize>>,
     /// The bucket-protection settings `GET /api/buckets/protection` lists (`protection`).
     pub protection: Mutex<Vec<Value>>,
+    /// When set, the protection list is paged as the statistics are (`page`, `pageSize` at
+    /// most this, `totalPages` in each page), as a Console of another version might page it.
+    pub protection_page_size: Mutex<Option<usize>>,
+    /// This page of the protection list answers 500.
+    pub protection_fail_page: Mutex<Option<usize>>,
+    /// Serve items dated outside the window asked for too, as a Console ignoring it would.
+    pub ignore_window: std::sync::atomic::AtomicBool,
     /// Serve another shape than the project's default, as a Console of another version might:
     /// items under `/data/results`, other field names, sizes in GB, the page count under
     /// `/pagination/pageCount` (see `other_item`).
@@ -103,6 +110,9 @@ impl Console {
             uses: Mutex::default(),
             other_shape: Default::default(),
             protection: Mutex::new(Vec::new()),
+            protection_page_size: Mutex::new(None),
+            ignore_window: Default::default(),
+            protection_fail_page: Mutex::new(None),
             range_cache: Mutex::new(None),
             rendered: Mutex::new(HashMap::new()),
         });
@@ -167,13 +177,27 @@ pub fn protection_item(bucket: &str, on: bool, scan: &[&str], skip: &[&str]) -> 
     json!({"bucketName": bucket, "protected": on, "scanPaths": scan, "skipPaths": skip, "scanMode": "Event"})
 }
 
-async fn protection(State(s): State<Arc<ConsoleState>>, headers: HeaderMap) -> Response {
+async fn protection(
+    State(s): State<Arc<ConsoleState>>,
+    headers: HeaderMap,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Response {
     let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
     let token = auth.strip_prefix("Bearer ").unwrap_or("");
     if !s.tokens.lock().unwrap().iter().any(|t| t == token) {
         return problem(StatusCode::UNAUTHORIZED, "Unauthorized", "The access token is missing or expired.");
     }
-    Json(json!({"items": *s.protection.lock().unwrap()})).into_response()
+    let all = s.protection.lock().unwrap().clone();
+    let Some(max) = *s.protection_page_size.lock().unwrap() else {
+        return Json(json!({"items": all})).into_response();
+    };
+    let size: usize = q.get("pageSize").and_then(|p| p.parse().ok()).unwrap_or(max).clamp(1, max);
+    let page: usize = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
+    if *s.protection_fail_page.lock().unwrap() == Some(page) {
+        return problem(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error", "Injected failure.");
+    }
+    let chunk: Vec<&Value> = all.iter().skip((page - 1) * size).take(size).collect();
+    Json(json!({"items": chunk, "page": page, "totalPages": all.len().div_ceil(size).max(1)})).into_response()
 }
 
 /// An item of the default shape in the other one: bytes as (fractional) GB.
@@ -280,7 +304,7 @@ async fn stats(
     };
     // `bucket` narrows to one bucket (what a per-bucket client asks for).
     let bucket = q.get("bucket").cloned();
-    let size: usize = q.get("pageSize").and_then(|p| p.parse().ok()).unwrap_or(100).clamp(1, 1000);
+    let size: usize = q.get("pageSize").and_then(|p| p.parse().ok()).unwrap_or(100).clamp(1, 10_000);
     let page: usize = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
     if s.paging == Paging::Page && bucket.is_none() {
         if let Some(body) = s.rendered.lock().unwrap().get(&page_key(from, to, page, size)) {
@@ -326,7 +350,7 @@ fn in_range(s: &ConsoleState, from: chrono::NaiveDate, to: chrono::NaiveDate, bu
                     .and_then(Value::as_str)
                     .and_then(|d| d.get(..10))
                     .and_then(|d| d.parse::<chrono::NaiveDate>().ok())
-                    .is_none_or(|d| d >= from && d <= to)
+                    .is_none_or(|d| (d >= from && d <= to) || s.ignore_window.load(std::sync::atomic::Ordering::SeqCst))
                     && bucket.is_none_or(|b| i["bucketName"] == b)
             })
             .cloned()

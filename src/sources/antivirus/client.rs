@@ -11,7 +11,7 @@ use tokio::sync::Mutex;
 
 use super::page::Page;
 use super::{Error, MAX_PAGES};
-use crate::config::{ConsoleApi, Paging};
+use crate::config::{ConsoleApi, Paging, ProtectionApi};
 use crate::secret::{ConsoleCredentials, Secret};
 use crate::wire::{http, Api, Policy};
 
@@ -64,7 +64,7 @@ impl ConsoleClient {
         if !resp.status().is_success() {
             return Err(status_error(&what, resp).await);
         }
-        let value = json_body(&what, resp).await?;
+        let value = self.json_body(&what, resp).await?;
         let token = value.get("accessToken").and_then(Value::as_str).filter(|t| !t.is_empty()).ok_or_else(|| {
             Error::Shape { what: what.clone(), message: "no \"accessToken\" string in the response".into() }
         })?;
@@ -94,12 +94,14 @@ impl ConsoleClient {
     ) -> Result<reqwest::Response, Error> {
         match http::send_retrying(self.policy, api, build).await {
             Ok(r) if r.status().is_success() || r.status() == StatusCode::UNAUTHORIZED => Ok(r),
-            Ok(r) => Err(status_error(what, r).await),
-            Err(e) => Err(Error::Transport {
-                what: what.to_string(),
-                // without_url: the URL is not secret, but keep messages short and stable.
-                message: format!("{}", e.without_url()),
-            }),
+            Ok(r) => match http::redirect(&r) {
+                Some(refused) => Err(Error::Transport {
+                    what: what.to_string(),
+                    message: format!("{refused}: set antivirus.base_url to the Console's final https address"),
+                }),
+                None => Err(status_error(what, r).await),
+            },
+            Err(e) => Err(Error::Transport { what: what.to_string(), message: e.to_string() }),
         }
     }
 
@@ -114,10 +116,7 @@ impl ConsoleClient {
             let resp = self.send(what, api, || self.http.get(url.clone()).bearer_auth(token.expose())).await?;
             if resp.status() != StatusCode::UNAUTHORIZED {
                 self.accepted.store(true, Ordering::Relaxed);
-                return resp.bytes().await.map_err(|e| Error::Transport {
-                    what: what.to_string(),
-                    message: format!("reading the body: {}", e.without_url()),
-                });
+                return self.body(what, resp).await;
             }
             if renewal == RENEWALS || (renewal >= 1 && !self.accepted.load(Ordering::Relaxed)) {
                 return Err(status_error(what, resp).await);
@@ -125,6 +124,25 @@ impl ConsoleClient {
             token = self.token(Some(&token)).await?;
         }
         unreachable!("the last pass returns")
+    }
+
+    /// A response's body, bounded by `antivirus.api.max_page_mib` (pages in flight times that
+    /// bound is what a run may hold of the Console's answers).
+    async fn body(&self, what: &str, resp: reqwest::Response) -> Result<bytes::Bytes, Error> {
+        let limit = self.api.max_page_mib as usize * 1024 * 1024;
+        http::body(resp, limit, self.policy.request_timeout).await.map_err(|e| Error::Transport {
+            what: what.to_string(),
+            message: if e.0.contains("over the limit") {
+                format!("{e} (antivirus.api.max_page_mib; or a smaller antivirus.api.page_size)")
+            } else {
+                e.to_string()
+            },
+        })
+    }
+
+    async fn json_body(&self, what: &str, resp: reqwest::Response) -> Result<Value, Error> {
+        let bytes = self.body(what, resp).await?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::Json { what: what.to_string(), message: e.to_string() })
     }
 
     /// A statistics page, parsed on a blocking thread so parsing overlaps the pages in flight.
@@ -145,7 +163,7 @@ impl ConsoleClient {
         if !status.is_success() {
             return Err(status_error(&what, resp).await);
         }
-        let body = json_body(&what, resp).await.ok();
+        let body = self.json_body(&what, resp).await.ok();
         Ok(body
             .as_ref()
             .and_then(|b| b.get("status"))
@@ -166,11 +184,69 @@ impl ConsoleClient {
         serde_json::from_slice(&bytes).map_err(|e| Error::Json { what, message: e.to_string() })
     }
 
-    /// `GET path` with the token, as JSON (the bucket-protection settings for `coverage`).
-    pub async fn get_json(&self, path: &str, api: Api) -> Result<Value, Error> {
-        let what = format!("GET {path}");
-        let bytes = self.get_authorized(&self.url(path, &[])?, &what, api).await?;
-        serde_json::from_slice(&bytes).map_err(|e| Error::Json { what, message: e.to_string() })
+    /// Every page of the bucket-protection settings (for `coverage`), in order, as JSON; and
+    /// why the list is incomplete, when it is: a page that failed, paging that does not end, or
+    /// a single page (`paging = "none"`) that says more pages follow.
+    pub async fn protection_pages(&self, api: &ProtectionApi) -> (Vec<Value>, Option<Error>) {
+        let what = format!("GET {}", api.path);
+        let mut pages: Vec<Value> = Vec::new();
+        let mut seen = BTreeSet::new();
+        let mut cont: Option<String> = None;
+        for n in 1..=MAX_PAGES {
+            let mut q = Vec::new();
+            match api.paging {
+                Paging::Page => {
+                    q.push((api.page_param.as_str(), n.to_string()));
+                    q.push((api.page_size_param.as_str(), api.page_size.to_string()));
+                }
+                Paging::Token => q.extend(cont.take().map(|c| (api.token_param.as_str(), c))),
+                Paging::None => {}
+            }
+            let page = match self.url(&api.path, &q) {
+                Ok(url) => self.get_authorized(&url, &format!("{what} page {n}"), Api::ConsoleProtection).await,
+                Err(e) => Err(e),
+            };
+            let page = page.and_then(|b| {
+                serde_json::from_slice::<Value>(&b)
+                    .map_err(|e| Error::Json { what: what.clone(), message: e.to_string() })
+            });
+            let page = match page {
+                Ok(p) => p,
+                Err(e) => return (pages, Some(e)),
+            };
+            let more_pages = page.pointer(&api.total_pages_pointer).and_then(Value::as_u64);
+            let next = page.pointer(&api.next_token_pointer).and_then(Value::as_str).filter(|t| !t.is_empty());
+            let next = next.map(str::to_string);
+            pages.push(page);
+            let shape = |message: String| Some(Error::Shape { what: what.clone(), message });
+            match api.paging {
+                Paging::None => {
+                    let more = more_pages.is_some_and(|t| t > 1) || next.is_some();
+                    let why = "the list says more pages follow: set coverage.console_api.paging";
+                    return (pages, if more { shape(why.into()) } else { None });
+                }
+                Paging::Page if more_pages.is_none() => {
+                    let why = format!(
+                        "no page count at {} (coverage.console_api.total_pages_pointer)",
+                        api.total_pages_pointer
+                    );
+                    return (pages, shape(why));
+                }
+                Paging::Page if more_pages.is_some_and(|t| n >= t) => return (pages, None),
+                Paging::Page => {}
+                Paging::Token => match next {
+                    None => return (pages, None),
+                    Some(t) if !seen.insert(t.clone()) => {
+                        return (
+                            pages,
+                            shape(format!("paging does not end (token {} repeated)", crate::text::quoted(&t, 40))),
+                        )
+                    }
+                    Some(t) => cont = Some(t),
+                },
+            }
+        }
+        (pages, Some(Error::Shape { what, message: format!("paging does not end within {MAX_PAGES} pages") }))
     }
 
     fn stats_url(&self, from: NaiveDate, to: NaiveDate, page: Option<u64>, cont: Option<&str>) -> Result<Url, Error> {
@@ -271,14 +347,6 @@ impl ConsoleClient {
             }
         }
     }
-}
-
-async fn json_body(what: &str, resp: reqwest::Response) -> Result<Value, Error> {
-    let bytes = resp.bytes().await.map_err(|e| Error::Transport {
-        what: what.to_string(),
-        message: format!("reading the body: {}", e.without_url()),
-    })?;
-    serde_json::from_slice(&bytes).map_err(|e| Error::Json { what: what.to_string(), message: e.to_string() })
 }
 
 /// An RFC 7807 problem body becomes ": title: detail"; anything else is left out.

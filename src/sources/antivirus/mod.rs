@@ -15,7 +15,7 @@ use reqwest::StatusCode;
 use crate::config::Antivirus;
 use crate::metrics::{Metric, DIM_BUCKET, DIM_SOURCE, SOURCE_CONSOLE};
 use crate::model::{Daily, SeriesKey};
-use crate::sources::SourceOutput;
+use crate::sources::{Problems, SourceOutput};
 pub use client::ConsoleClient;
 pub use page::{parse_page, total_pages, Page};
 
@@ -54,7 +54,9 @@ pub struct Totals {
     before: NaiveDate,
     report_day: NaiveDate,
     buckets: HashMap<String, Acc>,
-    pub problems: Vec<String>,
+    pub problems: Problems,
+    /// Items dated after today or before the window: dropped, counted, the first one named.
+    outside: (usize, Option<String>),
 }
 
 struct Acc {
@@ -78,11 +80,17 @@ fn type_bit(t: Option<&str>) -> u8 {
 impl Totals {
     pub fn new(start: NaiveDate, before: NaiveDate) -> Totals {
         let report_day = before.pred_opt().unwrap_or(before);
-        Totals { start, before, report_day, buckets: HashMap::new(), problems: Vec::new() }
+        Totals { start, before, report_day, buckets: HashMap::new(), problems: Problems::default(), outside: (0, None) }
     }
 
     pub fn add(&mut self, it: Item) {
-        if it.date >= self.before || it.date < self.start {
+        // Today's items are its partial day, not yet a daily total: dropped without a word.
+        if it.date == self.before {
+            return;
+        }
+        if it.date > self.before || it.date < self.start {
+            self.outside.0 += 1;
+            self.outside.1.get_or_insert_with(|| format!("bucket {:?} on {}", it.bucket, it.date));
             return;
         }
         let days = (self.before - self.start).num_days() as usize;
@@ -107,6 +115,18 @@ impl Totals {
         if it.date == self.report_day {
             acc.report_objects = if acc.report_objects.is_nan() { it.objects } else { acc.report_objects + it.objects };
         }
+    }
+
+    /// The problems met, the items dated outside the window among them.
+    fn take_problems(&mut self) -> Problems {
+        if let (n @ 1.., Some(first)) = (self.outside.0, self.outside.1.take()) {
+            let to = self.report_day;
+            self.problems.summary(format!(
+                "{n} item(s) dated outside the window asked for ({} to {to}) were skipped; the first: {first}",
+                self.start
+            ));
+        }
+        std::mem::take(&mut self.problems)
     }
 
     /// ScannedBytes history per bucket, and ScannedObjects for the published day.
@@ -141,24 +161,26 @@ pub async fn collect(
     let from = today - chrono::Days::new(u64::from(cfg.history_days));
     let to = today.pred_opt().unwrap_or(today);
     let mut totals = Totals::new(from, today);
-    let mut item_problems = Vec::new();
+    let mut problems = Problems::default();
     client
         .fetch_pages(from, to, concurrency, &mut |page| {
-            item_problems.extend(page.problems);
+            problems.extend(page.problems);
             for it in page.items {
                 totals.add(it);
             }
         })
         .await?;
-    let mut problems = item_problems;
-    problems.append(&mut totals.problems);
+    // The window's and the totals' problems first: each sums up many.
+    let mut all = totals.take_problems();
+    all.absorb(problems);
+    let problems = all;
     let present: BTreeSet<String> = totals.buckets.keys().cloned().collect();
     for b in &cfg.buckets {
         if !present.contains(&b.name) {
             tracing::info!(bucket = %b.name, "the Console reported no scans for this bucket in the window");
         }
     }
-    Ok(SourceOutput { daily: totals.into_series(), gauges: Vec::new(), problems })
+    Ok(SourceOutput { daily: totals.into_series(), gauges: Vec::new(), problems: problems.into_vec() })
 }
 
 #[cfg(test)]
@@ -189,7 +211,13 @@ mod tests {
         ] {
             totals.add(it);
         }
-        assert_eq!(totals.problems, vec!["bucket \"a-bucket\" on 2026-11-20 (Retro): reported twice; counted once"]);
+        assert_eq!(
+            totals.take_problems().into_vec(),
+            vec![
+                "1 item(s) dated outside the window asked for (2026-11-01 to 2026-11-20) were skipped; the first: bucket \"a-bucket\" on 2026-10-31",
+                "bucket \"a-bucket\" on 2026-11-20 (Retro): reported twice; counted once",
+            ]
+        );
         let series = totals.into_series();
         assert_eq!(series[0].key.to_string(), "ScannedBytes{Bucket=a-bucket,Source=console}");
         let bytes: Vec<_> = series[0].points().collect();

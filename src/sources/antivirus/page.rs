@@ -160,6 +160,11 @@ fn parse_item(raw: &RawValue, api: &ConsoleApi, names: &Names) -> Result<Item, S
             .ok_or_else(|| format!("field {:?} missing or not a non-empty string", names.0[i].unwrap_or_default()))
     };
     let bucket = text(Names::BUCKET)?;
+    // The name becomes a dimension, a terminal line, a Slack text and a link: one S3 could not
+    // have listed is not passed on.
+    if !crate::model::possible_bucket_name(&bucket) {
+        return Err(format!("bucket {} is not an S3 bucket name; skipped", crate::text::quoted(&bucket, 64)));
+    }
     // Built only for a bad item: 600,000 good ones a run must not pay for it.
     let label = || format!("bucket {bucket:?}");
     let date_text = text(Names::DATE).map_err(|m| format!("{}: {m}", label()))?;
@@ -246,7 +251,7 @@ mod tests {
             bytes_unit: crate::config::ByteUnit::Mib,
             ..ConsoleApi::default()
         };
-        let page = json!({"result": {"rows": [{"bucket": "b1", "date": "2026-11-01", "sizeMb": 2.5, "count": 7}]}});
+        let page = json!({"result": {"rows": [{"bucket": "b-1", "date": "2026-11-01", "sizeMb": 2.5, "count": 7}]}});
         let (items, problems) = parse_page(&raw(page), &api, 1).unwrap();
         assert!(problems.is_empty());
         assert_eq!(items[0].bytes, 2.5 * 1024.0 * 1024.0);
@@ -256,12 +261,12 @@ mod tests {
     #[test]
     fn pointers_descend_objects_and_arrays_and_escapes_are_read() {
         let api = ConsoleApi { items_pointer: "/data/1/a~1b".into(), ..ConsoleApi::default() };
-        let text = r#"{"data": [{}, {"a/b": [{"bucketN\u0061me": "up\"loads", "extra": {"deep": [1, 2]},
+        let text = r#"{"data": [{}, {"a/b": [{"bucketN\u0061me": "up\u002dloads", "extra": {"deep": [1, 2]},
             "date": "2026-11-01", "scannedBytes": 1e3, "scannedObjects": 1}]}]}"#;
         let page = RawValue::from_string(text.to_string()).unwrap();
         let (items, problems) = parse_page(&page, &api, 1).unwrap();
         assert!(problems.is_empty(), "{problems:?}");
-        assert_eq!(items[0].bucket, "up\"loads");
+        assert_eq!(items[0].bucket, "up-loads");
         assert_eq!(items[0].bytes, 1000.0);
         assert!(parse_page(&page, &ConsoleApi { items_pointer: "/data/7".into(), ..api }, 1).is_err());
     }

@@ -1,0 +1,117 @@
+//! What a run keeps bounded whatever its peers send: the series a source may add in one run
+//! (each a billed CloudWatch stream, and one more for Datadog's crawler to read), and the time
+//! the sources may take to read.
+
+use std::collections::BTreeSet;
+
+use crate::config::Config;
+use crate::metrics::{DIM_BUCKET, DIM_CLUSTER, DIM_OWNER, DIM_SERVICE, DIM_TAG_VALUE};
+use crate::model::{short_name, SeriesKey};
+use crate::selfcost::{price, streams_usd};
+use crate::sources::SourceOutput;
+
+/// Whether thresholds.toml names the resource of `key` (a bucket, a tag value, a service, a
+/// team): such series are always kept; the others are "new" to the bound.
+pub fn configured(cfg: &Config, key: &SeriesKey) -> bool {
+    if let Some(b) = key.dim(DIM_BUCKET) {
+        let av = cfg.antivirus.iter().flat_map(|a| &a.buckets);
+        return av.chain(cfg.guardduty.iter().flat_map(|g| &g.buckets)).any(|c| c.name == b);
+    }
+    if let Some(t) = key.dim(DIM_TAG_VALUE) {
+        return cfg.cost.iter().flat_map(|c| &c.tags).any(|c| c.value == t);
+    }
+    if let (Some(c), Some(s)) = (key.dim(DIM_CLUSTER), key.dim(DIM_SERVICE)) {
+        let services = cfg.ecs.iter().flat_map(|e| &e.services);
+        return services.into_iter().any(|x| short_name(&x.cluster) == c && short_name(&x.service) == s);
+    }
+    key.dim(DIM_OWNER).is_some_and(|o| cfg.teams.contains_key(o))
+}
+
+/// Keeps at most `baseline + cap` of the source's series (`baseline`: what its last daily run
+/// wrote), those of configured resources first, then by name; the rest are dropped, neither
+/// written nor evaluated. Returns how many were dropped and the problem that says so with what
+/// they would have cost a month.
+pub fn cap_new_series(
+    out: &mut SourceOutput,
+    known: &dyn Fn(&SeriesKey) -> bool,
+    baseline: usize,
+    cap: usize,
+) -> Option<(usize, String)> {
+    let allowed = baseline.saturating_add(cap);
+    let total = out.daily.len() + out.gauges.len();
+    if total <= allowed {
+        return None;
+    }
+    // Rank every series: configured first, then by key; keep the first `allowed` of them.
+    let mut keys: Vec<(bool, String)> = out
+        .daily
+        .iter()
+        .map(|d| &d.key)
+        .chain(out.gauges.iter().map(|g| &g.key))
+        .map(|k| (!known(k), k.to_string()))
+        .collect();
+    keys.sort();
+    let kept: BTreeSet<String> = keys.into_iter().take(allowed).map(|(_, k)| k).collect();
+    out.daily.retain(|d| kept.contains(&d.key.to_string()));
+    out.gauges.retain(|g| kept.contains(&g.key.to_string()));
+    let dropped = total - kept.len();
+    // A daily stream is billed for the hour it is written: a day's worth is 1/24 of a month.
+    let cloudwatch = streams_usd(dropped as f64 / 24.0);
+    let datadog = dropped as f64 * price::DATADOG_READS_PER_MONTH * price::GET_METRIC_DATA_PER_METRIC;
+    Some((
+        dropped,
+        format!(
+            "{dropped} new series over the bound of {allowed} ({baseline} written last time + collector.max_new_series {cap}) were not written nor evaluated: \
+             they would add about USD {cloudwatch:.2} a month to CloudWatch and USD {datadog:.2} to Datadog's crawler; raise collector.max_new_series if they are expected"
+        ),
+    ))
+}
+
+/// Why a source still reading at the run's deadline is stopped: nothing it read is kept (a
+/// partial daily total would be wrong), the others are evaluated and written, and its daily
+/// totals stay due for the next run.
+pub fn deadline_reached(id: crate::model::SourceId, secs: u64) -> String {
+    format!(
+        "{} not read: timed out after {secs} s, the run's read deadline (collector.read_deadline_secs); what the other sources read is written, this one is read again next run",
+        id.name()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::{Metric, DIM_SOURCE};
+    use crate::model::Daily;
+
+    #[test]
+    fn configured_series_are_kept_and_the_rest_cut_at_the_bound() {
+        let cfg = Config::parse(
+            "[antivirus]\nbase_url = \"https://c.example\"\n[[antivirus.buckets]]\nname = \"zz-known\"\n",
+            "t.toml",
+        )
+        .unwrap();
+        let key = |b: &str| {
+            SeriesKey::new(Metric::ScannedBytes, vec![(DIM_SOURCE, "console".into()), (DIM_BUCKET, b.into())])
+        };
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        let mut out = SourceOutput::default();
+        out.daily.push(Daily::new(key("zz-known"), day));
+        for i in 0..25_000 {
+            out.daily.push(Daily::new(key(&format!("new-{i:05}")), day));
+        }
+        let (dropped, why) = cap_new_series(&mut out, &|k| configured(&cfg, k), 10, 90).unwrap();
+        assert_eq!((dropped, out.daily.len()), (24_901, 100));
+        assert!(out.daily.iter().any(|d| d.key == key("zz-known")), "the configured bucket is kept");
+        assert!(
+            out.daily.iter().any(|d| d.key == key("new-00000")) && !out.daily.iter().any(|d| d.key == key("new-00099"))
+        );
+        assert!(
+            why.starts_with(
+                "24901 new series over the bound of 100 (10 written last time + collector.max_new_series 90)"
+            ),
+            "{why}"
+        );
+        assert!(why.contains("USD 311.26 a month to CloudWatch and USD 1090.66 to Datadog"), "{why}");
+        assert!(cap_new_series(&mut out, &|_| false, 0, 100).is_none(), "within the bound nothing changes");
+    }
+}
