@@ -34,13 +34,14 @@ async fn main() {
             }
         }
     }
-    // COSTWARDEN_DEMO_CONSOLE_ITEMS=N: N statistics items more (yesterday, a bucket each), to
-    // measure a run on large pages (docs/scale.md).
+    // COSTWARDEN_DEMO_CONSOLE_ITEMS=N: N statistics items more, 60 days of each of N/60 buckets,
+    // to measure a run on large pages (docs/scale.md).
     let more: usize = std::env::var("COSTWARDEN_DEMO_CONSOLE_ITEMS").ok().and_then(|n| n.parse().ok()).unwrap_or(0);
-    let yesterday = chrono::Utc::now().date_naive() - chrono::Days::new(1);
-    items.extend(
-        (0..more).map(|i| console::item(&format!("acme-load-{i:07}"), yesterday, "Event", 1_000_000 + i as u64, 10)),
-    );
+    let today = chrono::Utc::now().date_naive();
+    items.extend((0..more).map(|i| {
+        let day = today - chrono::Days::new(1 + (i % 60) as u64);
+        console::item(&format!("acme-load-{:05}", i / 60), day, "Event", 1_000_000 + i as u64, 10)
+    }));
     console.set_items(items);
 
     // Cost Explorer: one page covering the configured window for every configured tag value.
