@@ -27,9 +27,10 @@ pub fn configured(cfg: &Config, key: &SeriesKey) -> bool {
     key.dim(DIM_OWNER).is_some_and(|o| cfg.teams.contains_key(o))
 }
 
-/// Keeps at most `baseline + cap` of the source's series (`baseline`: what its last daily run
-/// wrote), those of configured resources first, then by name; the rest are dropped, neither
-/// written nor evaluated. Returns how many were dropped and the problem that says so with what
+/// Keeps every series of a configured resource, and of the others ("new") as many as leave the
+/// source at most `baseline + cap` series (`baseline`: what its last daily run wrote), and
+/// never fewer than `cap`; by name, so every run keeps the same ones. The rest are dropped,
+/// neither written nor evaluated. Returns how many, and the problem that says so with what
 /// they would have cost a month.
 pub fn cap_new_series(
     out: &mut SourceOutput,
@@ -37,31 +38,25 @@ pub fn cap_new_series(
     baseline: usize,
     cap: usize,
 ) -> Option<(usize, String)> {
-    let allowed = baseline.saturating_add(cap);
-    let total = out.daily.len() + out.gauges.len();
-    if total <= allowed {
+    let keys = out.daily.iter().map(|d| &d.key).chain(out.gauges.iter().map(|g| &g.key));
+    let mut new: Vec<String> = keys.filter(|k| !known(k)).map(|k| k.to_string()).collect();
+    let configured = out.daily.len() + out.gauges.len() - new.len();
+    let room = baseline.saturating_add(cap).saturating_sub(configured).max(cap);
+    if new.len() <= room {
         return None;
     }
-    // Rank every series: configured first, then by key; keep the first `allowed` of them.
-    let mut keys: Vec<(bool, String)> = out
-        .daily
-        .iter()
-        .map(|d| &d.key)
-        .chain(out.gauges.iter().map(|g| &g.key))
-        .map(|k| (!known(k), k.to_string()))
-        .collect();
-    keys.sort();
-    let kept: BTreeSet<String> = keys.into_iter().take(allowed).map(|(_, k)| k).collect();
-    out.daily.retain(|d| kept.contains(&d.key.to_string()));
-    out.gauges.retain(|g| kept.contains(&g.key.to_string()));
-    let dropped = total - kept.len();
+    new.sort();
+    let cut: BTreeSet<String> = new.split_off(room).into_iter().collect();
+    out.daily.retain(|d| !cut.contains(&d.key.to_string()));
+    out.gauges.retain(|g| !cut.contains(&g.key.to_string()));
+    let dropped = cut.len();
     // A daily stream is billed for the hour it is written: a day's worth is 1/24 of a month.
     let cloudwatch = streams_usd(dropped as f64 / 24.0);
     let datadog = dropped as f64 * price::DATADOG_READS_PER_MONTH * price::GET_METRIC_DATA_PER_METRIC;
     Some((
         dropped,
         format!(
-            "{dropped} new series over the bound of {allowed} ({baseline} written last time + collector.max_new_series {cap}) were not written nor evaluated: \
+            "{dropped} new series over the bound (collector.max_new_series {cap}, beyond the {baseline} written last time) were not written nor evaluated: \
              they would add about USD {cloudwatch:.2} a month to CloudWatch and USD {datadog:.2} to Datadog's crawler; raise collector.max_new_series if they are expected"
         ),
     ))
@@ -107,7 +102,7 @@ mod tests {
         );
         assert!(
             why.starts_with(
-                "24901 new series over the bound of 100 (10 written last time + collector.max_new_series 90)"
+                "24901 new series over the bound (collector.max_new_series 90, beyond the 10 written last time)"
             ),
             "{why}"
         );
