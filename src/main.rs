@@ -304,8 +304,12 @@ async fn coverage(app: App, out: &Path, formats: &[String], check: bool) -> anyh
     for path in render::write_all(&rows, &md, out, formats).map_err(anyhow::Error::msg)? {
         println!("wrote {}", path.display());
     }
+    let unknown = match count(Scanned::Unknown) {
+        0 => String::new(),
+        n => format!(", {n} unknown (a protection list was read in part)"),
+    };
     println!(
-        "{} buckets: {} scanned, {} partly, {} unscanned, {} excluded; {} configured, not found in S3",
+        "{} buckets: {} scanned, {} partly, {} unscanned, {} excluded{unknown}; {} configured, not found in S3",
         rows.len() - count(Scanned::NotFound),
         count(Scanned::Yes),
         count(Scanned::Partly),

@@ -63,6 +63,20 @@ async fn redirector(status: u16, target: String, token_ok: bool) -> (String, tok
     (url, tokio::spawn(async move { axum::serve(listener, app).await.unwrap() }))
 }
 
+/// moto (7 agents running) and the Console double, seeded for a full cycle.
+async fn seeded() -> (Moto, Console) {
+    let moto = Moto::start(&[("MOTO_ECS_SERVICE_RUNNING", "7")]).await;
+    let console = Console::start(USERNAME, PASSWORD, Paging::Page).await;
+    seed(&moto, &console).await;
+    (moto, console)
+}
+
+/// A cycle reading every source, due or not, and writing.
+async fn forced(app: &costwarden::App) -> costwarden::RunReport {
+    costwarden::run_cycle(app, chrono::Utc::now(), costwarden::Options { force: true, ..Default::default() }, None)
+        .await
+}
+
 fn client_for(base: &str, api: ConsoleApi, policy: Policy) -> ConsoleClient {
     let creds = ConsoleCredentials { username: USERNAME.into(), password: Secret::new(PASSWORD) };
     ConsoleClient::new(http::client(policy.request_timeout), base.parse().unwrap(), api, creds, policy)
@@ -196,13 +210,7 @@ async fn hostile_names_are_skipped_or_escaped_in_every_output_and_refused_alone_
     }]))
     .await;
     let app = app(&moto, config(&console.url, "")).await;
-    let report = costwarden::run_cycle(
-        &app,
-        chrono::Utc::now(),
-        costwarden::Options { force: true, ..Default::default() },
-        None,
-    )
-    .await;
+    let report = forced(&app).await;
     let human = costwarden::report::human(&report);
     assert_terminal_safe(&human);
     assert_terminal_safe(&costwarden::report::status_table(&report.findings));
@@ -286,9 +294,7 @@ async fn a_page_over_the_bound_fails_its_source_with_the_setting_to_change() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_malformed_items_are_a_hundred_problems_and_a_count() {
-    let moto = Moto::start(&[("MOTO_ECS_SERVICE_RUNNING", "7")]).await;
-    let console = Console::start(USERNAME, PASSWORD, Paging::Page).await;
-    seed(&moto, &console).await;
+    let (moto, console) = seeded().await;
     let mut items = console_items();
     items.extend((0..1000).map(|i| {
         serde_json::json!({"bucketName": format!("bad-{i:04}"), "date": days_ago(1).to_string(), "scannedBytes": -1, "scannedObjects": 1})
@@ -312,22 +318,14 @@ async fn a_thousand_malformed_items_are_a_hundred_problems_and_a_count() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn new_series_over_the_bound_are_not_written_and_say_what_they_would_cost() {
-    let moto = Moto::start(&[("MOTO_ECS_SERVICE_RUNNING", "7")]).await;
-    let console = Console::start(USERNAME, PASSWORD, Paging::Page).await;
-    seed(&moto, &console).await;
+    let (moto, console) = seeded().await;
     let mut items = console_items();
     items.extend((0..6).map(|i| console::item(&format!("new-{i}"), days_ago(1), "Event", 1_000, 1)));
     console.set_items(items);
     let mut config = config(&console.url, "");
     config.collector.max_new_series = 4;
     let app = app(&moto, config).await;
-    let report = costwarden::run_cycle(
-        &app,
-        chrono::Utc::now(),
-        costwarden::Options { force: true, ..Default::default() },
-        None,
-    )
-    .await;
+    let report = forced(&app).await;
     let av = report.sources.iter().find(|s| s.source == SourceId::Antivirus).unwrap();
     // 8 buckets, 2 series each: uploads-prod's (configured) kept, and 4 new ones.
     assert_eq!(av.series, 6, "{:?}", av.problems);
@@ -355,20 +353,12 @@ async fn new_series_over_the_bound_are_not_written_and_say_what_they_would_cost(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_read_deadline_stops_a_slow_source_and_the_rest_is_written() {
-    let moto = Moto::start(&[("MOTO_ECS_SERVICE_RUNNING", "7")]).await;
-    let console = Console::start(USERNAME, PASSWORD, Paging::Page).await;
-    seed(&moto, &console).await;
+    let (moto, console) = seeded().await;
     *console.state.delay.lock().unwrap() = Duration::from_secs(30);
     let mut config = config(&console.url, "");
     config.collector.read_deadline_secs = 2;
     let app = app(&moto, config).await;
-    let report = costwarden::run_cycle(
-        &app,
-        chrono::Utc::now(),
-        costwarden::Options { force: true, ..Default::default() },
-        None,
-    )
-    .await;
+    let report = forced(&app).await;
     let av = report.sources.iter().find(|s| s.source == SourceId::Antivirus).unwrap();
     assert_eq!(av.status, Status::Failed);
     assert_eq!(

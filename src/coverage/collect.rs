@@ -40,10 +40,7 @@ pub async fn collect(
                 progress(format!("GuardDuty: {} malware protection plans", found.len()));
                 inputs.protections.extend(found);
             }
-            Err(e) => {
-                inputs.incomplete.push(format!("GuardDuty's plans: {e}"));
-                inputs.problems.push(e);
-            }
+            Err(e) => inputs.partly_read(e),
         }
     }
     if wanted == Volumes::Read {
@@ -128,18 +125,14 @@ async fn bucket(s3: &aws_sdk_s3::Client, name: String) -> (S3Bucket, Option<Stri
 }
 
 /// Every page of the Console's bucket settings. Whatever keeps the list from being whole (a
-/// page that failed, a page without its list) is said in `incomplete`; an item not read, for
-/// a bucket it names, in `unknown_buckets`: a bucket the list may have missed is then
+/// page that failed, a page without its list) makes it `partly_read`; an item not read puts
+/// the bucket it names in `unknown_buckets`: a bucket the list may have missed is then
 /// "unknown", never "unscanned".
 async fn console(app: &App, inputs: &mut Inputs, progress: &(dyn Fn(String) + Sync)) {
     let api = &app.config.coverage.console_api;
     let client = match app.console().await {
         Ok(c) => c,
-        Err(e) => {
-            inputs.incomplete.push(format!("the Console's bucket settings: {e}"));
-            inputs.problems.push(e.to_string());
-            return;
-        }
+        Err(e) => return inputs.partly_read(e.to_string()),
     };
     let (pages, stopped) = client.protection_pages(api).await;
     let mut found = 0;
@@ -150,14 +143,12 @@ async fn console(app: &App, inputs: &mut Inputs, progress: &(dyn Fn(String) + Sy
         inputs.problems.extend(read.problems);
         inputs.unknown_buckets.extend(read.unknown);
         if let Some(why) = read.no_list {
-            inputs.incomplete.push(why.clone());
-            inputs.problems.push(why);
+            inputs.partly_read(why);
         }
     }
     progress(format!("Console: {found} bucket settings in {} page(s)", pages.len()));
     if let Some(e) = stopped {
-        inputs.incomplete.push(format!("the Console's bucket settings after {} page(s): {e}", pages.len()));
-        inputs.problems.push(e.to_string());
+        inputs.partly_read(e.to_string());
     }
 }
 

@@ -65,11 +65,19 @@ pub struct Inputs {
     pub problems: Vec<String>,
     /// Read, but partly (a bucket's tags): said, the rest complete.
     pub warnings: Vec<String>,
-    /// Why a protection list (the Console's, GuardDuty's plans) is not whole: a bucket not
-    /// found scanned is then "unknown", not "unscanned".
-    pub incomplete: Vec<String>,
+    /// A protection list (the Console's, GuardDuty's plans) was read only in part: a bucket
+    /// not found scanned is then "unknown", not "unscanned". Why is among `problems`.
+    pub partial: bool,
     /// Buckets whose protection item could not be read: "unknown" unless another engine scans them.
     pub unknown_buckets: BTreeSet<String>,
+}
+
+impl Inputs {
+    /// A protection list read only in part, and why (the command then exits 1).
+    pub fn partly_read(&mut self, problem: String) {
+        self.partial = true;
+        self.problems.push(problem);
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
@@ -166,7 +174,7 @@ pub fn rows(cfg: &Config, inputs: &Inputs) -> Vec<Row> {
                     note = Some(note.map_or(why.clone(), |n| format!("{why}; {n}")));
                     Scanned::Excluded
                 }
-                None if !inputs.incomplete.is_empty() || inputs.unknown_buckets.contains(name) => {
+                None if inputs.partial || inputs.unknown_buckets.contains(name) => {
                     let why = "protection not read in full (see the problems)";
                     note = Some(note.map_or(why.to_string(), |n| format!("{why}; {n}")));
                     Scanned::Unknown
