@@ -176,6 +176,36 @@ async fn run_prints_a_summary_writes_metrics_and_never_prints_the_password() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_console_names_reach_neither_the_terminal_nor_the_log_raw() {
+    let p = peers().await;
+    let mut items = console_items();
+    for name in ["evil\x1b[2J\x1b]0;pwned\x07", "a\ncostwarden run OK, nothing to see", "rtl\u{202e}txt"] {
+        items.push(console::item(name, days_ago(1), "Event", 1, 1));
+    }
+    p.console.set_items(items);
+    let cfg = p.config.to_str().unwrap().to_string();
+    let env = env(&p);
+    let out =
+        tokio::task::spawn_blocking(move || costwarden(&["run", "--force", "--config", &cfg], &env)).await.unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "the skipped items make the run incomplete:\n{stdout}{stderr}");
+    for (what, bytes) in [("stdout", &stdout), ("the log", &stderr)] {
+        for c in ['\x1b', '\x07', '\u{202e}'] {
+            assert!(!bytes.contains(c), "{c:?} reached {what} raw:\n{bytes}");
+        }
+        assert!(!bytes.lines().any(|l| l.starts_with("costwarden run OK, nothing")), "a name started a line of {what}");
+    }
+    // Said, escaped, in both.
+    assert!(
+        stdout.contains(
+            r#"problem: page 1 item 0: bucket "a\ncostwarden run OK, nothing to see" is not an S3 bucket name; skipped"#
+        ),
+        "{stdout}"
+    );
+    assert!(stderr.contains(r#"is not an S3 bucket name; skipped"#) && stderr.contains(r"\u{1b}[2J"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dry_run_prints_the_datums_and_writes_nothing() {
     let p = peers().await;
     let cfg = p.config.to_str().unwrap().to_string();

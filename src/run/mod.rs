@@ -14,7 +14,9 @@ pub mod revise;
 pub fn init_logs(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("COSTWARDEN_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,costwarden=info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colours only for a terminal: in a file or a log pipeline they are escape bytes.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
     if json {
         builder.json().flatten_event(true).with_current_span(false).init();
     } else {
