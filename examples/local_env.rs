@@ -34,13 +34,15 @@ async fn main() {
             }
         }
     }
-    // COSTWARDEN_DEMO_CONSOLE_ITEMS=N: N statistics items more, 60 days of each of N/60 buckets,
-    // to measure a run on large pages (docs/scale.md).
-    let more: usize = std::env::var("COSTWARDEN_DEMO_CONSOLE_ITEMS").ok().and_then(|n| n.parse().ok()).unwrap_or(0);
+    // COSTWARDEN_DEMO_CONSOLE_ITEMS=N: N statistics items more, the last
+    // COSTWARDEN_DEMO_CONSOLE_DAYS (60) days of N/days buckets, to measure a run on large pages
+    // or many buckets (docs/scale.md).
+    let var = |k: &str, d: usize| std::env::var(k).ok().and_then(|n| n.parse().ok()).unwrap_or(d);
+    let (more, days) = (var("COSTWARDEN_DEMO_CONSOLE_ITEMS", 0), var("COSTWARDEN_DEMO_CONSOLE_DAYS", 60).max(1));
     let today = chrono::Utc::now().date_naive();
     items.extend((0..more).map(|i| {
-        let day = today - chrono::Days::new(1 + (i % 60) as u64);
-        console::item(&format!("acme-load-{:05}", i / 60), day, "Event", 1_000_000 + i as u64, 10)
+        let day = today - chrono::Days::new(1 + (i % days) as u64);
+        console::item(&format!("acme-load-{:06}", i / days), day, "Event", 1_000_000 + i as u64, 10)
     }));
     console.set_items(items);
 

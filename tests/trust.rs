@@ -327,12 +327,18 @@ async fn new_series_over_the_bound_are_not_written_and_say_what_they_would_cost(
     let app = app(&moto, config).await;
     let report = forced(&app).await;
     let av = report.sources.iter().find(|s| s.source == SourceId::Antivirus).unwrap();
-    // 8 buckets, 2 series each: uploads-prod's (configured) kept, and 4 new ones.
+    // 8 buckets: uploads-prod is configured; of the 7 others, 4 are held while reading (the
+    // items of the last 3 are not kept), and of their 8 series 4 are written.
     assert_eq!(av.series, 6, "{:?}", av.problems);
     assert!(
-        av.problems[0].starts_with("10 new series over the bound (collector.max_new_series 4, beyond the 0 written last time) were not written nor evaluated: they would add about USD 0.12 a month to CloudWatch and USD 0.44 to Datadog's crawler"),
+        av.problems[0].starts_with("4 new series over the bound (collector.max_new_series 4, beyond the 0 written last time) were not written nor evaluated: they would add about USD 0.05 a month to CloudWatch and USD 0.18 to Datadog's crawler"),
         "{}",
         av.problems[0]
+    );
+    assert!(
+        av.problems[1].starts_with("3 item(s) of buckets not in thresholds.toml, beyond the 4 new ones a run may hold, were not read (collector.max_new_series); the first: bucket \"new-3\""),
+        "{}",
+        av.problems[1]
     );
     let bytes = |b: &'static str| {
         let moto = &moto;

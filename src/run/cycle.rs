@@ -110,13 +110,16 @@ async fn collect(
             .collect(),
     };
     let wanted = |id: SourceId| enabled(id) && !skipped.contains_key(&id);
+    // What each daily source wrote last time, and so how many new series it may add.
+    let baseline = |id: SourceId| records.as_ref().and_then(|r| r.get(&id)?.footprint).map_or(0, |f| f.streams);
+    let new_series = |id: SourceId| baseline(id).saturating_add(cfg.collector.max_new_series);
     // Every source starts now: the deadline is the same instant for all of them.
     let secs = cfg.collector.read_deadline_secs;
     let deadline = (tokio::time::Instant::now() + Duration::from_secs(secs), secs);
     let av = timed(wanted(SourceId::Antivirus), SourceId::Antivirus, deadline, async move {
         let c = cfg.antivirus.as_ref().expect("an enabled source is configured");
         let client = app.console().await.map_err(|e| e.to_string())?;
-        antivirus::collect(client, c, today, conc).await.map_err(|e| e.to_string())
+        antivirus::collect(client, c, today, conc, new_series(SourceId::Antivirus)).await.map_err(|e| e.to_string())
     });
     let gd = timed(wanted(SourceId::GuardDuty), SourceId::GuardDuty, deadline, async move {
         let c = cfg.guardduty.as_ref().expect("an enabled source is configured");
@@ -145,10 +148,9 @@ async fn collect(
     let mut obs = Observations::default();
     let reports = [a, g, c, e, v].into_iter().flatten().map(|(mut rep, out)| {
         if let Some(mut out) = out {
-            let baseline = records.as_ref().and_then(|r| r.get(&rep.source)?.footprint).map_or(0, |f| f.streams);
             let known = |k: &SeriesKey| bounds::configured(cfg, k);
             if let Some((dropped, why)) =
-                bounds::cap_new_series(&mut out, &known, baseline, cfg.collector.max_new_series)
+                bounds::cap_new_series(&mut out, &known, baseline(rep.source), cfg.collector.max_new_series)
             {
                 tracing::warn!(source = rep.source.name(), problem = %why, "series over the bound");
                 (rep.series, rep.samples) = (rep.series - dropped, out.samples());

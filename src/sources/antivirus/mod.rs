@@ -7,7 +7,7 @@ mod client;
 pub mod discover;
 mod page;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::NaiveDate;
 use reqwest::StatusCode;
@@ -55,8 +55,28 @@ pub struct Totals {
     report_day: NaiveDate,
     buckets: HashMap<String, Acc>,
     pub problems: Problems,
-    /// Items dated after today or before the window: dropped, counted, the first one named.
-    outside: (usize, Option<String>),
+    /// Items dated after today or before the window.
+    outside: Dropped,
+    /// Buckets not in thresholds.toml held at most (`collector.max_new_series` and what the
+    /// source wrote last time): each costs memory until the run's series bound cuts it anyway.
+    new_buckets: usize,
+    configured: HashSet<String>,
+    /// Items of the buckets beyond that bound.
+    beyond: Dropped,
+}
+
+/// Items dropped for one reason: counted, the first one named.
+#[derive(Default)]
+struct Dropped {
+    count: usize,
+    first: Option<String>,
+}
+
+impl Dropped {
+    fn add(&mut self, it: &Item) {
+        self.count += 1;
+        self.first.get_or_insert_with(|| format!("bucket {:?} on {}", it.bucket, it.date));
+    }
 }
 
 struct Acc {
@@ -80,7 +100,23 @@ fn type_bit(t: Option<&str>) -> u8 {
 impl Totals {
     pub fn new(start: NaiveDate, before: NaiveDate) -> Totals {
         let report_day = before.pred_opt().unwrap_or(before);
-        Totals { start, before, report_day, buckets: HashMap::new(), problems: Problems::default(), outside: (0, None) }
+        Totals {
+            start,
+            before,
+            report_day,
+            buckets: HashMap::new(),
+            problems: Problems::default(),
+            outside: Dropped::default(),
+            new_buckets: usize::MAX,
+            configured: HashSet::new(),
+            beyond: Dropped::default(),
+        }
+    }
+
+    /// Holds every bucket of `configured` and at most `new_buckets` others.
+    pub fn bounded(mut self, configured: HashSet<String>, new_buckets: usize) -> Totals {
+        (self.configured, self.new_buckets) = (configured, new_buckets);
+        self
     }
 
     pub fn add(&mut self, it: Item) {
@@ -89,13 +125,17 @@ impl Totals {
             return;
         }
         if it.date > self.before || it.date < self.start {
-            self.outside.0 += 1;
-            self.outside.1.get_or_insert_with(|| format!("bucket {:?} on {}", it.bucket, it.date));
-            return;
+            return self.outside.add(&it);
         }
         let days = (self.before - self.start).num_days() as usize;
         let i = (it.date - self.start).num_days() as usize;
         if !self.buckets.contains_key(&it.bucket) {
+            if !self.configured.contains(&it.bucket) {
+                if self.new_buckets == 0 {
+                    return self.beyond.add(&it);
+                }
+                self.new_buckets -= 1;
+            }
             let fresh = Acc { bytes: vec![f64::NAN; days], types: vec![0; days], report_objects: f64::NAN };
             self.buckets.insert(it.bucket.clone(), fresh);
         }
@@ -119,8 +159,15 @@ impl Totals {
 
     /// The problems met, the items dated outside the window among them.
     fn take_problems(&mut self) -> Problems {
-        if let (n @ 1.., Some(first)) = (self.outside.0, self.outside.1.take()) {
-            let to = self.report_day;
+        if let Some(first) = self.beyond.first.take() {
+            self.problems.summary(format!(
+                "{} item(s) of buckets not in thresholds.toml, beyond the {} new ones a run may hold, were not read (collector.max_new_series); the first: {first}",
+                self.beyond.count,
+                self.buckets.len() - self.buckets.keys().filter(|b| self.configured.contains(*b)).count()
+            ));
+        }
+        if let Some(first) = self.outside.first.take() {
+            let (n, to) = (self.outside.count, self.report_day);
             self.problems.summary(format!(
                 "{n} item(s) dated outside the window asked for ({} to {to}) were skipped; the first: {first}",
                 self.start
@@ -157,10 +204,12 @@ pub async fn collect(
     cfg: &Antivirus,
     today: NaiveDate,
     concurrency: usize,
+    new_buckets: usize,
 ) -> Result<SourceOutput, Error> {
     let from = today - chrono::Days::new(u64::from(cfg.history_days));
     let to = today.pred_opt().unwrap_or(today);
-    let mut totals = Totals::new(from, today);
+    let configured = cfg.buckets.iter().map(|b| b.name.clone()).collect();
+    let mut totals = Totals::new(from, today).bounded(configured, new_buckets);
     let mut problems = Problems::default();
     client
         .fetch_pages(from, to, concurrency, &mut |page| {
@@ -189,6 +238,25 @@ mod tests {
 
     fn day(s: &str) -> NaiveDate {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn totals_hold_configured_buckets_and_a_bounded_number_of_others() {
+        let item =
+            |b: &str, d: &str| Item { bucket: b.into(), date: day(d), scan_type: None, bytes: 1.0, objects: 1.0 };
+        let configured = ["zz-known".to_string()].into_iter().collect();
+        let mut totals = Totals::new(day("2026-11-01"), day("2026-11-21")).bounded(configured, 2);
+        for b in ["new-1", "new-2", "new-3", "zz-known", "new-4"] {
+            totals.add(item(b, "2026-11-20"));
+        }
+        totals.add(item("new-1", "2026-11-19"));
+        assert_eq!(
+            totals.take_problems().into_vec(),
+            ["2 item(s) of buckets not in thresholds.toml, beyond the 2 new ones a run may hold, were not read (collector.max_new_series); the first: bucket \"new-3\" on 2026-11-20"]
+        );
+        let kept: Vec<String> = totals.into_series().iter().step_by(2).map(|d| d.key.to_string()).collect();
+        assert_eq!(kept.len(), 3, "{kept:?}");
+        assert!(kept.iter().any(|k| k.contains("zz-known")) && !kept.iter().any(|k| k.contains("new-3")));
     }
 
     #[test]
