@@ -39,10 +39,17 @@ async fn main() {
     // or many buckets (docs/scale.md).
     let var = |k: &str, d: usize| std::env::var(k).ok().and_then(|n| n.parse().ok()).unwrap_or(d);
     let (more, days) = (var("COSTWARDEN_DEMO_CONSOLE_ITEMS", 0), var("COSTWARDEN_DEMO_CONSOLE_DAYS", 60).max(1));
+    // COSTWARDEN_DEMO_ITEM_PADDING=B: B characters more in each (a field no one reads), to make
+    // pages as large as antivirus.api.max_page_mib allows.
+    let padding = "x".repeat(var("COSTWARDEN_DEMO_ITEM_PADDING", 0));
     let today = chrono::Utc::now().date_naive();
     items.extend((0..more).map(|i| {
         let day = today - chrono::Days::new(1 + (i % days) as u64);
-        console::item(&format!("acme-load-{:06}", i / days), day, "Event", 1_000_000 + i as u64, 10)
+        let mut item = console::item(&format!("acme-load-{:06}", i / days), day, "Event", 1_000_000 + i as u64, 10);
+        if !padding.is_empty() {
+            item["comment"] = padding.clone().into();
+        }
+        item
     }));
     console.set_items(items);
 
