@@ -13,6 +13,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::app::App;
 use crate::metrics::{DIM_CLUSTER, DIM_SERVICE};
 use crate::model::short_name;
 use crate::notify::{slack, sns, Notification};
@@ -20,7 +21,6 @@ use crate::rules::Level;
 use crate::sources::antivirus::discover::{discover, Discovery};
 use crate::sources::{antivirus, cost_explorer, ecs, guardduty};
 use crate::wire::{aws_message, counted, Api};
-use crate::App;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -23,6 +23,11 @@ impl SourceId {
     pub const ALL: [SourceId; 5] =
         [SourceId::Antivirus, SourceId::GuardDuty, SourceId::Cost, SourceId::Ecs, SourceId::Coverage];
 
+    /// Whether its data are daily totals (read once a day when due); ECS's are gauges.
+    pub fn is_daily(self) -> bool {
+        !matches!(self, SourceId::Ecs)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             SourceId::Antivirus => "antivirus",
@@ -49,6 +54,19 @@ pub fn valid_bucket_name(n: &str) -> bool {
 pub fn possible_bucket_name(n: &str) -> bool {
     valid_bucket_name(n)
         || ((3..=255).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b)))
+}
+
+/// Whether a secret may cross the network to `url`: over https, or over plain http only to a
+/// loopback address (the local doubles). A Console password, a bearer token or a webhook URL
+/// never travels in clear.
+pub fn secure(url: &url::Url) -> bool {
+    match (url.scheme(), url.host()) {
+        ("https", Some(_)) => true,
+        ("http", Some(url::Host::Ipv4(ip))) => ip.is_loopback(),
+        ("http", Some(url::Host::Ipv6(ip))) => ip.is_loopback(),
+        ("http", Some(url::Host::Domain(d))) => d.eq_ignore_ascii_case("localhost"),
+        _ => false,
+    }
 }
 
 /// The name part of an ARN (`arn:...:cluster/name` → `name`), or the name itself: ECS
@@ -176,6 +194,24 @@ impl Daily {
 mod tests {
     use super::*;
     use crate::metrics::Metric;
+
+    #[test]
+    fn secrets_travel_over_https_or_to_loopback_only() {
+        for (url, ok) in [
+            ("https://acme-1a2b3c4d.cloudstoragesecapp.com", true),
+            ("https://hooks.slack.com/services/T/B/x", true),
+            ("http://127.0.0.1:8080", true),
+            ("http://127.9.9.9", true),
+            ("http://[::1]:9000", true),
+            ("http://localhost:1234/hook", true),
+            ("http://console.example.com", false),
+            ("http://10.0.0.5", false),
+            ("http://[::2]", false),
+            ("ftp://console.example", false),
+        ] {
+            assert_eq!(secure(&url.parse().unwrap()), ok, "{url}");
+        }
+    }
 
     #[test]
     fn daily_is_dense_and_grows_both_ways() {

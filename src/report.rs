@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use crate::text::terminal as t;
 
-use crate::{RunReport, Status};
+use crate::outcome::{RunReport, Status};
 
 pub fn human(r: &RunReport) -> String {
     let mut out = String::new();

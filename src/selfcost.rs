@@ -62,7 +62,7 @@ pub fn daily_part(s: &Sample) -> Option<SourceId> {
         | Metric::DailyRequestsCost
         | Metric::DailyEstimated => {
             let id = SourceId::ALL.into_iter().find(|id| s.key.dim(DIM_SOURCE) == Some(id.name()))?;
-            crate::run::cadence::is_daily(id).then_some(id)
+            id.is_daily().then_some(id)
         }
         Metric::UnscannedBuckets => Some(SourceId::Coverage),
         _ => None,

@@ -17,7 +17,7 @@ use crate::notify::{slack, sns, Notification};
 use crate::rules::{Finding, Level, RuleKind, Told};
 use crate::secret::Secret;
 use crate::text::terminal;
-use crate::Clients;
+use crate::wire::Clients;
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct AlertReport {
@@ -81,7 +81,7 @@ pub(crate) async fn channels(
         (None, None) => None,
     };
     // The URL is the secret: it is checked, never shown.
-    if slack.as_ref().is_some_and(|hook| !hook.expose().parse().is_ok_and(|u| crate::wire::http::secure(&u))) {
+    if slack.as_ref().is_some_and(|hook| !hook.expose().parse().is_ok_and(|u| crate::model::secure(&u))) {
         return Err(format!("team {team}: Slack webhook: not an https URL; refusing to post to it"));
     }
     let sns = match (&t.sns_topic_arn, &t.sns_topic_arn_env) {

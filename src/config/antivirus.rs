@@ -164,7 +164,7 @@ impl Antivirus<PlanSpec> {
     pub(super) fn resolve(self, v: &mut Validator) -> Antivirus {
         v.schedule("antivirus.schedule", self.schedule.as_deref());
         match reqwest::Url::parse(&self.base_url) {
-            Ok(u) if crate::wire::http::secure(&u) => {}
+            Ok(u) if crate::model::secure(&u) => {}
             _ => v.push(
                 "antivirus.base_url",
                 "must be an https URL (plain http only to a loopback address): the Console password crosses it".into(),

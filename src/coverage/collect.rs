@@ -7,11 +7,11 @@ use chrono::NaiveDate;
 use serde_json::Value;
 
 use super::{Engine, Inputs, Protection, S3Bucket, UNKNOWN_REGION};
+use crate::app::App;
 use crate::config::ProtectionApi;
 use crate::metrics::{Metric, DIM_BUCKET, DIM_SOURCE, SOURCE_CONSOLE, SOURCE_GUARDDUTY};
 use crate::wire::metric_data::midnight;
 use crate::wire::{aws_message, bounded};
-use crate::App;
 
 /// What to read besides the buckets and their scan settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

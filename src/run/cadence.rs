@@ -14,11 +14,6 @@ use crate::model::{Sample, SeriesKey, SourceId};
 use crate::selfcost::Footprint;
 use crate::wire::metric_data;
 
-/// The sources whose data are daily totals.
-pub fn is_daily(id: SourceId) -> bool {
-    !matches!(id, SourceId::Ecs)
-}
-
 /// Why a daily source is not read now, or None when it is due. Pure.
 pub fn not_due(last_published: Option<NaiveDate>, now: DateTime<Utc>, settle_hours: u32) -> Option<String> {
     let today = now.date_naive();

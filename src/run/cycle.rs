@@ -13,16 +13,17 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::{bounds, cadence, revise};
 use crate::alerts::deliver::{self, AlertReport};
 use crate::alerts::route;
+use crate::app::App;
 use crate::config::DailyTotals;
 use crate::metrics::{Metric, DIM_API, DIM_SOURCE};
 use crate::model::{Sample, SeriesKey, SourceId};
+use crate::outcome::{RunReport, SourceReport, Status};
 use crate::rules::{self, Finding, Observations};
 use crate::selfcost::Footprint;
 use crate::sink::cloudwatch::{self, SinkReport};
 use crate::sources::{antivirus, cost_explorer, ecs, guardduty, SourceOutput};
 use crate::text::terminal;
 use crate::wire::{counted, usd, Api};
-use crate::{App, RunReport, SourceReport, Status};
 
 /// How a cycle runs.
 #[derive(Debug, Clone, Copy, Default)]
@@ -98,8 +99,7 @@ async fn collect(
     let enabled = |id: SourceId| only.is_none_or(|o| o.contains(&id)) && configured(id);
     // Every configured daily source's records, also those this run does not read: they carry
     // the daily part of the self-cost projection.
-    let daily: Vec<SourceId> =
-        SourceId::ALL.into_iter().filter(|&id| configured(id) && cadence::is_daily(id)).collect();
+    let daily: Vec<SourceId> = SourceId::ALL.into_iter().filter(|&id| configured(id) && id.is_daily()).collect();
     let records = read_records(app, now, &daily).await;
     let skipped: BTreeMap<SourceId, String> = match force {
         true => BTreeMap::new(),
@@ -318,12 +318,9 @@ async fn publish(app: &App, report: &mut RunReport, started: Instant, records: &
     let every_run = cfg.collector.daily_totals == DailyTotals::EveryRun;
     let recorded: Vec<SourceId> = match report.dry_run || !report.alerts.ok() || every_run {
         true => Vec::new(),
-        false => report
-            .sources
-            .iter()
-            .filter(|r| r.status == Status::Ok && cadence::is_daily(r.source))
-            .map(|r| r.source)
-            .collect(),
+        false => {
+            report.sources.iter().filter(|r| r.status == Status::Ok && r.source.is_daily()).map(|r| r.source).collect()
+        }
     };
     let marker_datums: usize = recorded.iter().map(|id| cadence::marker_streams(*id)).sum();
     // The health metrics ride in the same requests, so they state the planned PutMetricData
@@ -387,7 +384,7 @@ fn footprints(
         return (Footprint { streams, requests_usd: usd(requests) }, BTreeMap::new());
     }
     let mut daily: BTreeMap<SourceId, Footprint> = BTreeMap::new();
-    for r in report.sources.iter().filter(|r| r.status != Status::Skipped && cadence::is_daily(r.source)) {
+    for r in report.sources.iter().filter(|r| r.status != Status::Skipped && r.source.is_daily()) {
         let streams = if recorded.contains(&r.source) { cadence::marker_streams(r.source) } else { 0 };
         daily.insert(r.source, Footprint { streams, requests_usd: r.requests_usd });
     }
@@ -437,7 +434,7 @@ fn project(
     let (mut daily, mut unknown, mut unrecorded) = (Footprint::default(), Vec::new(), false);
     if cfg.collector.daily_totals == DailyTotals::Once {
         let daily_sources =
-            || SourceId::ALL.into_iter().filter(|&id| cfg.source_schedule(id).is_some() && cadence::is_daily(id));
+            || SourceId::ALL.into_iter().filter(|&id| cfg.source_schedule(id).is_some() && id.is_daily());
         for id in daily_sources() {
             let recorded = records.as_ref().and_then(|r| r.get(&id)).and_then(|p| p.footprint);
             match (read.get(&id).copied().or(recorded), given) {

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use chrono::Utc;
 use tokio_cron_scheduler::{Job, JobScheduler};
 
+use crate::app::App;
 use crate::model::SourceId;
 use crate::run::cycle::run_sources;
-use crate::App;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

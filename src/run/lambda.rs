@@ -6,8 +6,11 @@
 use chrono::Utc;
 use serde_json::{json, Value};
 
+use crate::app::App;
 use crate::config::Config;
-use crate::{report, run_once, App, Clients};
+use crate::report;
+use crate::run::cycle::run_once;
+use crate::wire::Clients;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

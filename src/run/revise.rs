@@ -9,11 +9,11 @@
 use chrono::{DateTime, Days, Utc};
 
 use super::cadence;
+use crate::app::App;
 use crate::metrics::Metric;
 use crate::model::Sample;
 use crate::sources::cost_explorer;
 use crate::wire::metric_data;
-use crate::App;
 
 pub struct Revision {
     /// The revised totals and the Estimated record, to write.

@@ -12,7 +12,29 @@ pub use count::{counted, usd, Api, Requests};
 pub use retry::Policy;
 
 use crate::config::Config;
-use crate::Clients;
+
+/// The AWS and HTTP clients, built once (per Lambda container / daemon) by `wire` and injected,
+/// so tests can point every one of them at loopback peers.
+#[derive(Clone)]
+pub struct Clients {
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    /// Reads GuardDuty's metrics, in the account of the protected buckets: the base credentials
+    /// (not `[collector.role]`, which is where costwarden writes), unless `[guardduty.role]`.
+    pub guardduty_metrics: aws_sdk_cloudwatch::Client,
+    pub cost_explorer: aws_sdk_costexplorer::Client,
+    pub ecs: aws_sdk_ecs::Client,
+    pub autoscaling: aws_sdk_applicationautoscaling::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
+    pub sns: aws_sdk_sns::Client,
+    /// `coverage`: the buckets (`[coverage.role]`) and GuardDuty's plans (`[guardduty.role]`).
+    pub s3: aws_sdk_s3::Client,
+    pub guardduty: aws_sdk_guardduty::Client,
+    /// One STS client per set of credentials ("base", then "<section>.role"), for `check`.
+    pub identities: Vec<(String, aws_sdk_sts::Client)>,
+    pub http: reqwest::Client,
+    /// The retry policy the AWS clients were built with; the Console client uses it too.
+    pub policy: Policy,
+}
 
 /// Builds one service's client from the shared SDK configuration with the retry policy and
 /// the counting interceptor: every AWS client costwarden uses is made here.

@@ -1,0 +1,55 @@
+//! The application a command runs: the configuration, the injected clients, and the Console
+//! client kept across runs. The entry points (`main.rs`, `run/`) and the commands that read
+//! everything (`check`, `coverage`) take it.
+
+use crate::config::Config;
+use crate::model;
+use crate::secret;
+use crate::sources::antivirus;
+use crate::wire::Clients;
+
+pub struct App {
+    pub config: Config,
+    pub clients: Clients,
+    /// Overrides `antivirus.base_url` (`COSTWARDEN_CONSOLE_URL`), e.g. for the local double.
+    pub console_url: Option<reqwest::Url>,
+    console: tokio::sync::OnceCell<antivirus::ConsoleClient>,
+}
+
+impl App {
+    pub fn new(config: Config, clients: Clients) -> App {
+        App { config, clients, console_url: None, console: tokio::sync::OnceCell::new() }
+    }
+
+    /// The Console client is built on first use and kept, so its token survives across runs of
+    /// a daemon or warm Lambda invocations. A failure (e.g. missing credentials) is retried on
+    /// the next run.
+    pub async fn console(&self) -> Result<&antivirus::ConsoleClient, antivirus::Error> {
+        let av = self.config.antivirus.as_ref().expect("called only with [antivirus]");
+        self.console
+            .get_or_try_init(|| async {
+                let base: reqwest::Url = match &self.console_url {
+                    Some(u) => u.clone(),
+                    None => av.base_url.parse().map_err(|e| antivirus::Error::Shape {
+                        what: "antivirus.base_url".into(),
+                        message: format!("{e}"),
+                    })?,
+                };
+                if !model::secure(&base) {
+                    return Err(antivirus::Error::Shape {
+                        what: base.host_str().unwrap_or("?").to_string(),
+                        message: "refusing to send the Console credentials in clear: use https".into(),
+                    });
+                }
+                let creds = secret::console_credentials(&av.credentials, &self.clients.secrets).await?;
+                Ok(antivirus::ConsoleClient::new(
+                    self.clients.http.clone(),
+                    base,
+                    av.api.clone(),
+                    creds,
+                    self.clients.policy,
+                ))
+            })
+            .await
+    }
+}
