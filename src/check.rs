@@ -140,7 +140,7 @@ async fn console(app: &App, today: NaiveDate) -> (Vec<Probe>, Option<Discovery>)
         return (out, None);
     }
     out.push(ok("console token", format!("POST {}: a token for the API user", av.api.token_path)));
-    let (from, to) = (today - chrono::Days::new(u64::from(av.history_days)), today.pred_opt().unwrap_or(today));
+    let (from, to) = (today - chrono::Days::new(u64::from(av.history_days)), crate::model::day_before(today));
     let name = "console statistics";
     let page = match client.first_page(from, to).await {
         Ok(p) => p,
@@ -226,7 +226,7 @@ async fn cost(app: &App, today: NaiveDate) -> Vec<Probe> {
         },
         Err(e) => fail(name, aws_message(&e), format!("the credentials of [cost] need ce:ListCostAllocationTags. {payer}")),
     });
-    let yesterday = today.pred_opt().unwrap_or(today);
+    let yesterday = crate::model::day_before(today);
     let name = "cost query";
     out.push(match cost_explorer::collect_days(ce, c, yesterday, today).await {
         Ok(o) if o.daily.is_empty() => warn(

@@ -211,7 +211,7 @@ fn watched(cfg: &Config) -> Vec<Watched> {
         out.push(Watched {
             slug: format!("bucket-{}-{source}", b.name),
             label: format!("bucket {} ({source})", b.name),
-            series: "ScannedBytes",
+            series: Metric::ScannedBytes.def().name,
             scope: vec![tag("bucket", &b.name), tag("source", source)],
             owner: b.owner.clone(),
             warn_pct: ratio(b.plan.as_ref()),
@@ -224,7 +224,7 @@ fn watched(cfg: &Config) -> Vec<Watched> {
             out.push(Watched {
                 slug: format!("cost-{}", t.value),
                 label: format!("cost of {}={}", c.tag_key, t.value),
-                series: "Cost",
+                series: Metric::Cost.def().name,
                 scope: vec![tag("tagkey", &c.tag_key), tag("tagvalue", &t.value)],
                 owner: t.owner.clone(),
                 warn_pct: ratio(t.plan.as_ref()),

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod model;
 pub mod notify;
 pub mod outcome;
+pub mod price;
 pub mod report;
 pub mod rules;
 pub mod run;

@@ -39,6 +39,12 @@ impl SourceId {
     }
 }
 
+/// The day a run reports: the UTC day before `today`, the last complete one. Daily totals are
+/// published for it, and a daily datum stamped at `t` belongs to `day_before(t's day)`.
+pub fn day_before(today: NaiveDate) -> NaiveDate {
+    today.pred_opt().expect("a day before any date chrono can hold")
+}
+
 /// S3's naming rules for a bucket made today: 3-63 characters, lowercase letters, digits, dots
 /// and hyphens, beginning and ending with a letter or digit.
 pub fn valid_bucket_name(n: &str) -> bool {

@@ -32,7 +32,7 @@ pub fn runs_per_month(schedule: &str) -> Option<f64> {
         t = cron.find_next_occurrence(&t, false).ok()?;
     }
     let span = if n == cap { (t - start).num_seconds() as f64 } else { 30.0 * 86_400.0 };
-    Some(n as f64 * (crate::selfcost::price::HOURS_PER_MONTH * 3600.0) / span)
+    Some(n as f64 * (crate::price::HOURS_PER_MONTH * 3600.0) / span)
 }
 
 /// The first day (of 35 from a Monday) on which the schedule has no run between `settle_hours`

@@ -2,27 +2,15 @@
 //! cycle measures a run's footprint (at the wire and in the datums it writes), this module
 //! prices it. One price table, with its public source, for every figure costwarden shows.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
+use crate::config::{Config, DailyTotals};
 use crate::metrics::{Metric, DIM_SERIES, DIM_SOURCE, SOURCE_CONSOLE, SOURCE_GUARDDUTY};
 use crate::model::{Sample, SourceId};
-
-/// List prices, us-east-1, read 2026-12 from https://aws.amazon.com/cloudwatch/pricing/ and
-/// https://aws.amazon.com/aws-cost-management/aws-cost-explorer/pricing/ (request prices are in
-/// `wire::count::Api::usd_per_request`).
-pub mod price {
-    /// Custom metrics, per metric-month: (metric-months up to, USD each).
-    pub const STREAM_TIERS: [(f64, f64); 4] =
-        [(10_000.0, 0.30), (250_000.0, 0.10), (1_000_000.0, 0.05), (f64::INFINITY, 0.02)];
-    /// "Custom metrics are prorated by the hour; they're metered only when they're sent."
-    pub const HOURS_PER_MONTH: f64 = 730.0;
-    pub const DAYS_PER_MONTH: f64 = HOURS_PER_MONTH / 24.0;
-    /// GetMetricData: USD 0.01 per 1,000 metrics requested.
-    pub const GET_METRIC_DATA_PER_METRIC: f64 = 0.00001;
-    /// Datadog's AWS integration reads every CloudWatch metric about every 10 minutes (its
-    /// default polling interval), so about 6 × 730 reads of each stream a month.
-    pub const DATADOG_READS_PER_MONTH: f64 = 6.0 * HOURS_PER_MONTH;
-}
+use crate::price;
+use crate::wire::Api;
 
 /// What one part of a run writes and requests.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
@@ -48,8 +36,8 @@ pub fn daily_part(s: &Sample) -> Option<SourceId> {
         // A daily total or a rule verdict on a series: its origin by metric and Source.
         let metric = s.key.dim(DIM_SERIES).unwrap_or(s.key.metric.def().name);
         return match (metric, s.key.dim(DIM_SOURCE)) {
-            ("Cost", _) => Some(SourceId::Cost),
-            ("UnscannedBuckets", _) => Some(SourceId::Coverage),
+            (m, _) if m == Metric::Cost.def().name => Some(SourceId::Cost),
+            (m, _) if m == Metric::UnscannedBuckets.def().name => Some(SourceId::Coverage),
             (_, Some(SOURCE_CONSOLE)) => Some(SourceId::Antivirus),
             (_, Some(SOURCE_GUARDDUTY)) => Some(SourceId::GuardDuty),
             _ => None,
@@ -172,6 +160,68 @@ pub fn project(
     let streams = (every_run.streams + daily.streams) as f64;
     let datadog_usd = streams * price::DATADOG_READS_PER_MONTH * price::GET_METRIC_DATA_PER_METRIC;
     Projection { runs_per_month, lines, monthly_usd, datadog_usd, unknown, daily_series_given: None }
+}
+
+/// The month of `cfg`'s runs: every run's part from this run, each daily source's from this run
+/// when it was read (`read`), else from the footprint its last daily run recorded. `markers`:
+/// the streams of a daily source's own records (`run::cadence`). `given` daily series replace the streams
+/// so found; a source with no record is then priced at one Cost Explorer page (or no request
+/// for the Console and GuardDuty, whose reads cost nothing or ride on GetMetricData) and its
+/// PutMetricData share.
+pub fn month(
+    cfg: &Config,
+    every_run: Footprint,
+    read: &BTreeMap<SourceId, Footprint>,
+    recorded: &BTreeMap<SourceId, Footprint>,
+    markers: impl Fn(SourceId) -> usize,
+    given: Option<usize>,
+) -> Projection {
+    let runs = crate::schedule::runs_per_month(cfg.every_run_schedule()).unwrap_or(0.0);
+    let (mut daily, mut unknown, mut unrecorded) = (Footprint::default(), Vec::new(), false);
+    if cfg.collector.daily_totals == DailyTotals::Once {
+        let daily_sources =
+            || SourceId::ALL.into_iter().filter(|&id| cfg.source_schedule(id).is_some() && id.is_daily());
+        for id in daily_sources() {
+            let recorded = recorded.get(&id).copied();
+            match (read.get(&id).copied().or(recorded), given) {
+                (Some(f), _) => daily.add(f),
+                (None, Some(_)) => {
+                    unrecorded = true;
+                    let pages = if id == SourceId::Cost { 1.0 } else { 0.0 };
+                    daily.requests_usd += pages * Api::GetCostAndUsage.usd_per_request();
+                }
+                (None, None) => unknown.push(id),
+            }
+        }
+        if let Some(n) = given {
+            // The given series replace the recorded ones; the records are still written.
+            daily.streams = n + daily_sources().map(markers).sum::<usize>();
+            if unrecorded {
+                daily.requests_usd += n.div_ceil(1000) as f64 * Api::PutMetricData.usd_per_request();
+            }
+        }
+    }
+    let mut p = project(runs, every_run, daily, unknown, rereads(cfg, runs));
+    p.daily_series_given = given;
+    p
+}
+
+/// Re-reads of Cost Explorer's yesterday a month (`run::revise`) and the list price of one: at
+/// most one every `reread_hours` between the daily run after `settle_hours` and the next (as
+/// if CE called yesterday Estimated all day, as it does in an open billing month), each one
+/// page, a GetMetricData query per tag value (the configured ones and `untagged`) and a
+/// PutMetricData.
+fn rereads(cfg: &Config, runs_per_month: f64) -> (f64, f64) {
+    let Some(c) = cfg.cost.as_ref().filter(|c| c.reread_hours > 0 && cfg.collector.daily_totals == DailyTotals::Once)
+    else {
+        return (0.0, 0.0);
+    };
+    let open_hours = 24 - cfg.collector.settle_hours.min(23);
+    let a_day = f64::from(open_hours.div_ceil(c.reread_hours) - 1).min(runs_per_month / price::DAYS_PER_MONTH);
+    let each = Api::GetCostAndUsage.usd_per_request()
+        + (c.tags.len() + 1) as f64 * price::GET_METRIC_DATA_PER_METRIC
+        + Api::PutMetricData.usd_per_request();
+    (a_day * price::DAYS_PER_MONTH, each)
 }
 
 #[cfg(test)]

@@ -50,6 +50,6 @@ async fn reported_requests_equal_the_wire_with_cost_explorer_throttled_and_retri
     // And the month's projection prices the daily run with them: 4 x USD 0.01 a day, plus
     // fractions of a cent for its secret and datums.
     let daily = &report.self_cost.lines[3];
-    let a_day = daily.usd / costwarden::selfcost::price::DAYS_PER_MONTH;
+    let a_day = daily.usd / costwarden::price::DAYS_PER_MONTH;
     assert!((0.04..0.0401).contains(&a_day), "{daily:?}");
 }

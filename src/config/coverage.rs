@@ -46,8 +46,8 @@ impl Default for Coverage {
             exclude_tag: None,
             history_days: 30,
             console_usd_per_gb: None,
-            guardduty_usd_per_gb: 0.09,
-            guardduty_usd_per_1000_objects: 0.215,
+            guardduty_usd_per_gb: crate::price::GUARDDUTY_PER_GB,
+            guardduty_usd_per_1000_objects: crate::price::GUARDDUTY_PER_1000_OBJECTS,
             role: None,
             console_api: ProtectionApi::default(),
         }

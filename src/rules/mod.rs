@@ -249,7 +249,7 @@ pub type AlertKey = (RuleKind, SeriesKey);
 /// (the UTC day before it); nothing here reads a clock. `told` is what the teams were last
 /// told: the capacity rule, a gauge without history, keeps a level from it.
 pub fn evaluate(rules: &[SeriesRules], obs: &Observations, now: DateTime<Utc>, told: &Told) -> Vec<Finding> {
-    let last_complete = now.date_naive().pred_opt().expect("a day before today");
+    let last_complete = crate::model::day_before(now.date_naive());
     // Sized for the most verdicts the rules can give: doubling would leave up to half unused.
     let most = |r: &SeriesRules| {
         usize::from(r.capacity.is_some())

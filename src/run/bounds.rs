@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 use crate::config::Config;
 use crate::metrics::{DIM_BUCKET, DIM_CLUSTER, DIM_OWNER, DIM_SERVICE, DIM_TAG_VALUE};
 use crate::model::{short_name, SeriesKey};
-use crate::selfcost::{price, streams_usd};
+use crate::price;
+use crate::selfcost::streams_usd;
 use crate::sources::SourceOutput;
 
 /// Whether thresholds.toml names the resource of `key` (a bucket, a tag value, a service, a

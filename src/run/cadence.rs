@@ -17,7 +17,7 @@ use crate::wire::metric_data;
 /// Why a daily source is not read now, or None when it is due. Pure.
 pub fn not_due(last_published: Option<NaiveDate>, now: DateTime<Utc>, settle_hours: u32) -> Option<String> {
     let today = now.date_naive();
-    let yesterday = today.pred_opt().expect("a day before today");
+    let yesterday = crate::model::day_before(today);
     let settled = today.and_hms_opt(0, 0, 0).expect("midnight").and_utc() + TimeDelta::hours(i64::from(settle_hours));
     let at = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%MZ");
     if last_published.is_some_and(|d| d >= yesterday) {
@@ -43,7 +43,7 @@ pub struct Published {
 /// Whether this run re-reads yesterday's Cost Explorer totals: published, still Estimated when
 /// last read, and that read `reread_hours` ago or more. Pure.
 pub fn reread_due(p: Option<&Published>, now: DateTime<Utc>, reread_hours: u32) -> bool {
-    let yesterday = now.date_naive().pred_opt().expect("a day before today");
+    let yesterday = crate::model::day_before(now.date_naive());
     let Some(p) = p.filter(|p| reread_hours > 0 && p.day == yesterday) else { return false };
     p.estimated_read.is_some_and(|t| now - t >= TimeDelta::hours(i64::from(reread_hours)))
 }

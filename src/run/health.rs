@@ -31,7 +31,7 @@ pub fn record(path: &Path, beat: &Beat) -> std::io::Result<()> {
 /// Two intervals of the schedule and a minute: a beat older than that means the daemon no
 /// longer runs its schedule.
 pub fn max_age(runs_per_month: f64) -> chrono::TimeDelta {
-    let interval = crate::selfcost::price::HOURS_PER_MONTH * 3600.0 / runs_per_month.max(1.0);
+    let interval = crate::price::HOURS_PER_MONTH * 3600.0 / runs_per_month.max(1.0);
     chrono::TimeDelta::seconds((2.0 * interval) as i64 + 60)
 }
 

@@ -8,6 +8,7 @@ pub mod daemon;
 pub mod health;
 pub mod lambda;
 pub mod lock;
+pub mod publish;
 pub mod revise;
 
 /// Logs on stderr: text for people, JSON for Lambda and log pipelines. `COSTWARDEN_LOG` filters.

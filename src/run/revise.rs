@@ -4,9 +4,9 @@
 //! that day alone (not the whole window) and one GetMetricData of what was published of it; a
 //! total that changed is published again, once. The rules are not judged again: they need the
 //! whole window, which the next daily run reads. A republished datum is still stamped today,
-//! so it still means yesterday (`run::cycle::publishable`).
+//! so it still means yesterday (`run::publish::publishable`).
 
-use chrono::{DateTime, Days, Utc};
+use chrono::{DateTime, Utc};
 
 use super::cadence;
 use crate::app::App;
@@ -25,7 +25,7 @@ pub struct Revision {
 pub async fn reread(app: &App, now: DateTime<Utc>) -> Result<Revision, String> {
     let cfg = app.config.cost.as_ref().expect("called only with [cost]");
     let today = now.date_naive();
-    let yesterday = today - Days::new(1);
+    let yesterday = crate::model::day_before(today);
     let out = cost_explorer::collect_days(&app.clients.cost_explorer, cfg, yesterday, today)
         .await
         .map_err(|e| e.to_string())?;

@@ -66,7 +66,7 @@ pub fn check(samples: &[Sample]) -> (Vec<&Sample>, Vec<String>) {
 
 /// One sample as a datum stamped at `now`: Datadog's crawler does not backfill, so an older
 /// stamp could never reach it. A daily sample's day is recoverable as the UTC day before its
-/// timestamp, because only the previous day's totals are published (`run::cycle::publishable`).
+/// timestamp, because only the previous day's totals are published (`run::publish::publishable`).
 pub fn datum(s: &Sample, now: ChronoDateTime<Utc>) -> MetricDatum {
     let def = s.key.metric.def();
     MetricDatum::builder()

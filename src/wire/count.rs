@@ -98,15 +98,16 @@ impl Api {
 
     /// List price in USD of one request (0 where the API is free or billed otherwise).
     pub fn usd_per_request(self) -> f64 {
+        use crate::price;
         match self {
-            // Every Cost Explorer API request, ListCostAllocationTags included.
-            Api::GetCostAndUsage | Api::ListCostAllocationTags => 0.01,
-            Api::PutMetricData | Api::GetMetricData | Api::ListMetrics => 0.00001,
-            Api::SnsPublish => 0.0000005,
-            Api::GetSecretValue => 0.000005,
-            // S3: LIST-class USD 0.005 per 1,000 requests, GET-class USD 0.0004 per 1,000.
-            Api::ListBuckets => 0.000005,
-            Api::GetBucketLocation | Api::GetBucketTagging => 0.0000004,
+            Api::GetCostAndUsage | Api::ListCostAllocationTags => price::COST_EXPLORER_REQUEST,
+            Api::PutMetricData | Api::ListMetrics => price::CLOUDWATCH_REQUEST,
+            // Priced by the metrics it asks for; counted here one metric a request.
+            Api::GetMetricData => price::GET_METRIC_DATA_PER_METRIC,
+            Api::SnsPublish => price::SNS_PUBLISH,
+            Api::GetSecretValue => price::SECRETS_MANAGER_CALL,
+            Api::ListBuckets => price::S3_LIST,
+            Api::GetBucketLocation | Api::GetBucketTagging => price::S3_GET,
             _ => 0.0,
         }
     }

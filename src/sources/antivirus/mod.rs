@@ -99,7 +99,7 @@ fn type_bit(t: Option<&str>) -> u8 {
 
 impl Totals {
     pub fn new(start: NaiveDate, before: NaiveDate) -> Totals {
-        let report_day = before.pred_opt().unwrap_or(before);
+        let report_day = crate::model::day_before(before);
         Totals {
             start,
             before,
@@ -207,7 +207,7 @@ pub async fn collect(
     new_buckets: usize,
 ) -> Result<SourceOutput, Error> {
     let from = today - chrono::Days::new(u64::from(cfg.history_days));
-    let to = today.pred_opt().unwrap_or(today);
+    let to = crate::model::day_before(today);
     let configured = cfg.buckets.iter().map(|b| b.name.clone()).collect();
     let mut totals = Totals::new(from, today).bounded(configured, new_buckets);
     let mut problems = Problems::default();
