@@ -8,6 +8,10 @@ use crate::secret;
 use crate::sources::antivirus;
 use crate::wire::Clients;
 
+/// The Console client when `[antivirus]` is enabled, or why it could not be built; None without
+/// `[antivirus]`.
+pub type ConsoleIfEnabled<'a> = Option<Result<&'a antivirus::ConsoleClient, String>>;
+
 pub struct App {
     pub config: Config,
     pub clients: Clients,
@@ -51,5 +55,14 @@ impl App {
                 ))
             })
             .await
+    }
+
+    /// The Console client when `[antivirus]` is enabled (or why it could not be built), for a
+    /// command that hands it to the parts that read the Console.
+    pub async fn console_if_enabled(&self) -> ConsoleIfEnabled<'_> {
+        match self.config.antivirus.as_ref().is_some_and(|a| a.enabled) {
+            true => Some(self.console().await.map_err(|e| e.to_string())),
+            false => None,
+        }
     }
 }

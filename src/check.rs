@@ -13,13 +13,16 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::app::App;
+use crate::app::ConsoleIfEnabled;
+use crate::config::Config;
 use crate::metrics::{DIM_CLUSTER, DIM_SERVICE};
 use crate::model::short_name;
 use crate::notify::{slack, sns, Notification};
 use crate::rules::Level;
 use crate::sources::antivirus::discover::{discover, Discovery};
+use crate::sources::antivirus::ConsoleClient;
 use crate::sources::{antivirus, cost_explorer, ecs, guardduty};
+use crate::wire::Clients;
 use crate::wire::{aws_message, counted, Api};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -70,31 +73,42 @@ pub struct CheckReport {
     pub usd: f64,
 }
 
-/// Every probe, each area concurrently, reported in a fixed order.
-pub async fn check(app: &App, today: NaiveDate, send_test: bool) -> CheckReport {
-    let ((ids, (console, discovery), cost, ecs, gd, cov, ns, teams), requests) = counted(async {
+/// Every probe, each area concurrently, reported in a fixed order. Each probe gets the part of
+/// the configuration and the clients it reads.
+/// `console` builds the Console client (reading its credentials): awaited inside the check's
+/// count, so its requests are priced with the rest.
+pub async fn check<'a>(
+    cfg: &Config,
+    clients: &Clients,
+    console: impl std::future::Future<Output = ConsoleIfEnabled<'a>>,
+    today: NaiveDate,
+    send_test: bool,
+) -> CheckReport {
+    let ((ids, (console_probes, discovery), cost, ecs, gd, cov, ns, teams), requests) = counted(async {
+        let console = console.await;
         tokio::join!(
-            identities(app),
-            console(app, today),
-            cost(app, today),
-            ecs(app),
-            guardduty(app),
-            coverage(app),
-            namespace(app),
-            teams(app, send_test)
+            identities(&clients.identities),
+            self::console(cfg.antivirus.as_ref().filter(|a| a.enabled).zip(console.clone()), today),
+            self::cost(cfg.cost.as_ref().filter(|c| c.enabled), &clients.cost_explorer, today),
+            self::ecs(cfg.ecs.as_ref().filter(|e| e.enabled), clients, cfg.collector.concurrency),
+            guardduty(cfg.guardduty.as_ref().filter(|g| g.enabled), &clients.guardduty_metrics),
+            coverage(&cfg.coverage, &clients.s3, console.clone()),
+            namespace(&cfg.collector.namespace, &clients.cloudwatch),
+            teams(cfg, clients, send_test)
         )
     })
     .await;
+    let console = console_probes;
     let requests = requests.snapshot();
     let usd = crate::wire::usd(&requests);
     let probes: Vec<Probe> = [ids, console, cost, ecs, gd, cov, ns, teams].into_iter().flatten().collect();
     let ok = probes.iter().all(|p| p.verdict != Verdict::Fail);
-    CheckReport { ok, region: app.config.collector.region.clone(), probes, discovery, requests, usd }
+    CheckReport { ok, region: cfg.collector.region.clone(), probes, discovery, requests, usd }
 }
 
-async fn identities(app: &App) -> Vec<Probe> {
+async fn identities(ids: &[(String, aws_sdk_sts::Client)]) -> Vec<Probe> {
     let mut out = Vec::new();
-    for (who, sts) in &app.clients.identities {
+    for (who, sts) in ids {
         let name = format!("identity {who}");
         out.push(match sts.get_caller_identity().send().await {
             Ok(id) => ok(name, format!("{} (account {})", id.arn().unwrap_or("?"), id.account().unwrap_or("?"))),
@@ -113,9 +127,12 @@ async fn identities(app: &App) -> Vec<Probe> {
     out
 }
 
-async fn console(app: &App, today: NaiveDate) -> (Vec<Probe>, Option<Discovery>) {
-    let Some(av) = app.config.antivirus.as_ref().filter(|a| a.enabled) else { return (Vec::new(), None) };
-    let client = match app.console().await {
+async fn console(
+    av: Option<(&crate::config::Antivirus, Result<&ConsoleClient, String>)>,
+    today: NaiveDate,
+) -> (Vec<Probe>, Option<Discovery>) {
+    let Some((av, client)) = av else { return (Vec::new(), None) };
+    let client = match client {
         Ok(c) => c,
         Err(e) => {
             let fix = "set antivirus.credentials (username_env / password_env, or secret_id with a JSON {\"username\", \"password\"}) and an https antivirus.base_url";
@@ -202,9 +219,8 @@ fn statistics(
     (fail(name, detail, fix), Some(d))
 }
 
-async fn cost(app: &App, today: NaiveDate) -> Vec<Probe> {
-    let Some(c) = app.config.cost.as_ref().filter(|c| c.enabled) else { return Vec::new() };
-    let ce = &app.clients.cost_explorer;
+async fn cost(c: Option<&crate::config::Cost>, ce: &aws_sdk_costexplorer::Client, today: NaiveDate) -> Vec<Probe> {
+    let Some(c) = c else { return Vec::new() };
     let mut out = Vec::new();
     let name = "cost tag key";
     let payer = "Cost Explorer answers in the management (payer) account: see [cost.role]";
@@ -252,10 +268,10 @@ async fn cost(app: &App, today: NaiveDate) -> Vec<Probe> {
     out
 }
 
-async fn ecs(app: &App) -> Vec<Probe> {
-    let Some(cfg) = app.config.ecs.as_ref().filter(|e| e.enabled) else { return Vec::new() };
-    let clients = ecs::EcsClients { ecs: app.clients.ecs.clone(), autoscaling: app.clients.autoscaling.clone() };
-    let got = ecs::read(&clients, cfg, app.config.collector.concurrency).await;
+async fn ecs(cfg: Option<&crate::config::Ecs>, clients: &Clients, concurrency: usize) -> Vec<Probe> {
+    let Some(cfg) = cfg else { return Vec::new() };
+    let clients = ecs::EcsClients { ecs: clients.ecs.clone(), autoscaling: clients.autoscaling.clone() };
+    let got = ecs::read(&clients, cfg, concurrency).await;
     let gauge = |cluster: &str, service: &str, m: crate::metrics::Metric| {
         got.gauges
             .iter()
@@ -300,16 +316,14 @@ async fn ecs(app: &App) -> Vec<Probe> {
     out
 }
 
-async fn guardduty(app: &App) -> Vec<Probe> {
-    let Some(cfg) = app.config.guardduty.as_ref().filter(|g| g.enabled) else { return Vec::new() };
+async fn guardduty(cfg: Option<&crate::config::GuardDuty>, metrics: &aws_sdk_cloudwatch::Client) -> Vec<Probe> {
+    let Some(cfg) = cfg else { return Vec::new() };
     let name = "guardduty metrics";
     let plan = aws_sdk_cloudwatch::types::DimensionFilter::builder()
         .name("Malware Protection Plan Id")
         .value(&cfg.plan_id)
         .build();
-    let mut pages = app
-        .clients
-        .guardduty_metrics
+    let mut pages = metrics
         .list_metrics()
         .namespace(guardduty::NAMESPACE)
         .metric_name("CompletedScanBytes")
@@ -354,12 +368,11 @@ async fn guardduty(app: &App) -> Vec<Probe> {
 }
 
 /// With `[coverage] alert`: one page of S3's bucket list, and the Console's protection settings.
-async fn coverage(app: &App) -> Vec<Probe> {
-    let cov = &app.config.coverage;
+async fn coverage(cov: &crate::config::Coverage, s3: &aws_sdk_s3::Client, console: ConsoleIfEnabled<'_>) -> Vec<Probe> {
     if !cov.alert {
         return Vec::new();
     }
-    let mut out = vec![match app.clients.s3.list_buckets().max_buckets(1000).send().await {
+    let mut out = vec![match s3.list_buckets().max_buckets(1000).send().await {
         Ok(o) => {
             let more = if o.continuation_token().is_some() { " (first page)" } else { "" };
             ok("coverage buckets", format!("S3 ListBuckets: {} buckets{more}", o.buckets().len()))
@@ -370,13 +383,13 @@ async fn coverage(app: &App) -> Vec<Probe> {
             "the credentials of [coverage] (base, or [coverage.role]) need s3:ListAllMyBuckets, s3:GetBucketLocation and s3:GetBucketTagging",
         ),
     }];
-    if app.config.antivirus.as_ref().is_some_and(|a| a.enabled) {
-        let got = match app.console().await {
+    if let Some(client) = console {
+        let got = match client {
             Ok(c) => match c.protection_pages(&cov.console_api).await {
                 (pages, None) => Ok(pages),
                 (_, Some(e)) => Err(e.to_string()),
             },
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(e),
         };
         out.push(match got {
             Ok(pages) => {
@@ -408,10 +421,9 @@ async fn coverage(app: &App) -> Vec<Probe> {
     out
 }
 
-async fn namespace(app: &App) -> Vec<Probe> {
-    let ns = &app.config.collector.namespace;
+async fn namespace(ns: &str, cloudwatch: &aws_sdk_cloudwatch::Client) -> Vec<Probe> {
     let name = "cloudwatch namespace";
-    match app.clients.cloudwatch.list_metrics().namespace(ns).send().await {
+    match cloudwatch.list_metrics().namespace(ns).send().await {
         Ok(out) => {
             let more = if out.next_token().is_some() { " or more" } else { "" };
             vec![ok(
@@ -427,8 +439,7 @@ async fn namespace(app: &App) -> Vec<Probe> {
     }
 }
 
-async fn teams(app: &App, send_test: bool) -> Vec<Probe> {
-    let cfg = &app.config;
+async fn teams(cfg: &Config, clients: &Clients, send_test: bool) -> Vec<Probe> {
     if !cfg.alerts.enabled {
         return vec![warn(
             "alerts",
@@ -438,7 +449,7 @@ async fn teams(app: &App, send_test: bool) -> Vec<Probe> {
     }
     let mut out = Vec::new();
     for team in cfg.teams.keys() {
-        let channels = match crate::alerts::deliver::channels(cfg, &app.clients.secrets, team).await {
+        let channels = match crate::alerts::deliver::channels(cfg, &clients.secrets, team).await {
             Ok(c) => c,
             Err(e) => {
                 out.push(fail(
@@ -449,12 +460,12 @@ async fn teams(app: &App, send_test: bool) -> Vec<Probe> {
                 continue;
             }
         };
-        let test = test_message(app, team);
+        let test = test_message(cfg, team);
         if let Some(hook) = &channels.slack {
             let name = format!("team {team} slack");
             out.push(match send_test {
                 false => ok(name, "webhook resolved (https); --send-test posts a test message"),
-                true => match slack::send(&app.clients.http, hook, &test, app.clients.policy.request_timeout).await {
+                true => match slack::send(&clients.http, hook, &test, clients.policy.request_timeout).await {
                     Ok(()) => ok(name, "test message posted"),
                     Err(e) => fail(
                         name,
@@ -465,7 +476,7 @@ async fn teams(app: &App, send_test: bool) -> Vec<Probe> {
             });
         }
         if let Some(arn) = &channels.sns {
-            out.push(topic(app, team, arn, send_test.then_some(&test)).await);
+            out.push(topic(&clients.sns, team, arn, send_test.then_some(&test)).await);
         }
         if channels.slack.is_none() && channels.sns.is_none() {
             out.push(warn(
@@ -478,14 +489,14 @@ async fn teams(app: &App, send_test: bool) -> Vec<Probe> {
     out
 }
 
-async fn topic(app: &App, team: &str, arn: &str, test: Option<&Notification>) -> Probe {
+async fn topic(sns_client: &aws_sdk_sns::Client, team: &str, arn: &str, test: Option<&Notification>) -> Probe {
     let name = format!("team {team} sns");
-    if let Err(e) = app.clients.sns.get_topic_attributes().topic_arn(arn).send().await {
+    if let Err(e) = sns_client.get_topic_attributes().topic_arn(arn).send().await {
         let fix = "check the topic ARN and region; the credentials need sns:GetTopicAttributes and sns:Publish on it";
         return fail(name, format!("{arn}: {}", aws_message(&e)), fix);
     }
     // Who receives it: the first page (100) is plenty to tell "nobody" from "someone".
-    let subscribers = match app.clients.sns.list_subscriptions_by_topic().topic_arn(arn).send().await {
+    let subscribers = match sns_client.list_subscriptions_by_topic().topic_arn(arn).send().await {
         Ok(out) => {
             let subs = out.subscriptions();
             let pending = subs.iter().filter(|s| s.subscription_arn() == Some("PendingConfirmation")).count();
@@ -494,7 +505,7 @@ async fn topic(app: &App, team: &str, arn: &str, test: Option<&Notification>) ->
         Err(_) => None,
     };
     if let Some(n) = test {
-        if let Err(e) = sns::publish(&app.clients.sns, arn, n).await {
+        if let Err(e) = sns::publish(sns_client, arn, n).await {
             return fail(name, format!("{arn}: {e}"), "the credentials need sns:Publish on the topic");
         }
     }
@@ -513,7 +524,7 @@ async fn topic(app: &App, team: &str, arn: &str, test: Option<&Notification>) ->
 }
 
 /// What `--send-test` sends: a real notification, so the team sees how alerts will look.
-fn test_message(app: &App, team: &str) -> Notification {
+fn test_message(cfg: &Config, team: &str) -> Notification {
     Notification {
         title: format!("[OK] costwarden check: test message for team {team}"),
         kind: "test",
@@ -530,7 +541,7 @@ fn test_message(app: &App, team: &str) -> Notification {
         breach_uncertainty_days: None,
         day: None,
         message: "Sent by `costwarden check --send-test`: this team's alerts arrive here.".into(),
-        dashboard_url: app.config.alerts.dashboard_url.clone(),
+        dashboard_url: cfg.alerts.dashboard_url.clone(),
         console_url: None,
     }
 }

@@ -208,7 +208,9 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Check { json, send_test, console_url } => {
             let app = app(load(&config)?, console_url).await;
-            let report = costwarden::check::check(&app, chrono::Utc::now().date_naive(), send_test).await;
+            let today = chrono::Utc::now().date_naive();
+            let console = app.console_if_enabled();
+            let report = costwarden::check::check(&app.config, &app.clients, console, today, send_test).await;
             if json {
                 print_json(&report)?;
             } else {
@@ -274,7 +276,19 @@ async fn coverage(app: App, out: &Path, formats: &[String], check: bool) -> anyh
     let today = chrono::Utc::now().date_naive();
     let progress = |line: String| eprintln!("{}", terminal(&line));
     let started = std::time::Instant::now();
-    let reading = coverage::collect::collect(&app, today, coverage::collect::Volumes::Read, &progress);
+    // The Console client is built (its credentials read) inside the count.
+    let reading = async {
+        let console = app.console_if_enabled().await;
+        coverage::collect::collect(
+            &app.config,
+            &app.clients,
+            console,
+            today,
+            coverage::collect::Volumes::Read,
+            &progress,
+        )
+        .await
+    };
     let (inputs, requests) = costwarden::wire::counted(reading).await;
     let inputs = inputs.map_err(anyhow::Error::msg)?;
     let requests = requests.snapshot();

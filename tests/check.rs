@@ -4,7 +4,12 @@
 
 mod support;
 
-use costwarden::check::{check, CheckReport, Verdict};
+use costwarden::check::{CheckReport, Verdict};
+
+/// `costwarden check` as `main` runs it: the Console client resolved by the app, handed over.
+async fn check(app: &costwarden::App, today: chrono::NaiveDate, send_test: bool) -> CheckReport {
+    costwarden::check::check(&app.config, &app.clients, app.console_if_enabled(), today, send_test).await
+}
 use costwarden::config::Config;
 use support::*;
 

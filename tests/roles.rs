@@ -94,7 +94,9 @@ async fn coverage_lists_the_buckets_with_coverage_role_and_its_account() {
     let policy = Policy { request_timeout: Duration::from_secs(5), ..Policy::of(&config.collector) };
     let app = App::new(config.clone(), Clients::with_roles(&sdk_config(&proxy.url).await, &config, policy).await);
     let inputs = costwarden::coverage::collect::collect(
-        &app,
+        &app.config,
+        &app.clients,
+        app.console_if_enabled().await,
         Utc::now().date_naive(),
         costwarden::coverage::collect::Volumes::Read,
         &|_| {},

@@ -394,7 +394,16 @@ async fn coverage_reads_every_page_of_the_protection_list_and_never_calls_a_miss
         let (moto, console) = (&moto, &console);
         async move {
             let app = app(moto, config(&console.url, cfg_extra)).await;
-            let inputs = coverage::collect::collect(&app, today(), Volumes::Skip, &|_| {}).await.unwrap();
+            let inputs = coverage::collect::collect(
+                &app.config,
+                &app.clients,
+                app.console_if_enabled().await,
+                today(),
+                Volumes::Skip,
+                &|_| {},
+            )
+            .await
+            .unwrap();
             let rows = coverage::rows(&app.config, &inputs);
             let states: Vec<Scanned> =
                 rows.iter().filter(|r| r.bucket.starts_with("scanned-")).map(|r| r.scanned).collect();
@@ -415,7 +424,16 @@ async fn coverage_reads_every_page_of_the_protection_list_and_never_calls_a_miss
     // The last page fails: the buckets it held are unknown, not unscanned, and raise no alert.
     *console.state.protection_fail_page.lock().unwrap() = Some(3);
     let app = app(&moto, config(&console.url, "[coverage.console_api]\npaging = \"page\"\npage_size = 2\n")).await;
-    let inputs = coverage::collect::collect(&app, today(), Volumes::Skip, &|_| {}).await.unwrap();
+    let inputs = coverage::collect::collect(
+        &app.config,
+        &app.clients,
+        app.console_if_enabled().await,
+        today(),
+        Volumes::Skip,
+        &|_| {},
+    )
+    .await
+    .unwrap();
     let rows = coverage::rows(&app.config, &inputs);
     let states: Vec<(&str, Scanned)> = rows.iter().map(|r| (r.bucket.as_str(), r.scanned)).collect();
     assert_eq!(

@@ -7,10 +7,13 @@ use chrono::NaiveDate;
 use serde_json::Value;
 
 use super::{Engine, Inputs, Protection, S3Bucket, UNKNOWN_REGION};
-use crate::app::App;
+use crate::app::ConsoleIfEnabled;
+use crate::config::Config;
 use crate::config::ProtectionApi;
 use crate::metrics::{Metric, DIM_BUCKET, DIM_SOURCE, SOURCE_CONSOLE, SOURCE_GUARDDUTY};
+use crate::sources::antivirus::ConsoleClient;
 use crate::wire::metric_data::midnight;
+use crate::wire::Clients;
 use crate::wire::{aws_message, bounded};
 
 /// What to read besides the buckets and their scan settings.
@@ -22,20 +25,24 @@ pub enum Volumes {
     Skip,
 }
 
-/// Everything `rows` needs; `Err` when the buckets themselves cannot be listed.
+/// Everything `rows` needs; `Err` when the buckets themselves cannot be listed. `console`:
+/// the Console client when `[antivirus]` is enabled.
 pub async fn collect(
-    app: &App,
+    cfg: &Config,
+    clients: &Clients,
+    console: ConsoleIfEnabled<'_>,
     today: NaiveDate,
     wanted: Volumes,
     progress: &(dyn Fn(String) + Sync),
 ) -> Result<Inputs, String> {
-    let mut inputs = Inputs { account: account(app).await, ..Inputs::default() };
-    inputs.buckets = buckets(app, progress, &mut inputs.warnings).await?;
-    if app.config.antivirus.as_ref().is_some_and(|a| a.enabled) {
-        console(app, &mut inputs, progress).await;
+    let conc = cfg.collector.concurrency;
+    let mut inputs = Inputs { account: account(&clients.identities).await, ..Inputs::default() };
+    inputs.buckets = buckets(&clients.s3, conc, progress, &mut inputs.warnings).await?;
+    if let Some(client) = console {
+        self::console(&cfg.coverage.console_api, client, &mut inputs, progress).await;
     }
-    if app.config.guardduty.is_some() {
-        match plans(app).await {
+    if cfg.guardduty.is_some() {
+        match plans(&clients.guardduty, conc).await {
             Ok(found) => {
                 progress(format!("GuardDuty: {} malware protection plans", found.len()));
                 inputs.protections.extend(found);
@@ -44,7 +51,8 @@ pub async fn collect(
         }
     }
     if wanted == Volumes::Read {
-        match volumes(app, today, &inputs).await {
+        let (ns, days) = (&cfg.collector.namespace, cfg.coverage.history_days);
+        match volumes(&clients.cloudwatch, ns, days, conc, today, &inputs).await {
             Ok(v) => inputs.volumes = v,
             Err(e) => inputs.warnings.push(format!("scanned volumes not read: {e}")),
         }
@@ -53,8 +61,7 @@ pub async fn collect(
 }
 
 /// The account of the S3 credentials ([coverage.role], else the base ones).
-async fn account(app: &App) -> String {
-    let ids = &app.clients.identities;
+async fn account(ids: &[(String, aws_sdk_sts::Client)]) -> String {
     let sts = ids.iter().find(|(w, _)| w == "coverage.role").or_else(|| ids.first()).map(|(_, c)| c);
     match sts {
         Some(c) => c.get_caller_identity().send().await.ok().and_then(|o| o.account).unwrap_or_else(|| "?".into()),
@@ -63,11 +70,11 @@ async fn account(app: &App) -> String {
 }
 
 async fn buckets(
-    app: &App,
+    s3: &aws_sdk_s3::Client,
+    concurrency: usize,
     progress: &(dyn Fn(String) + Sync),
     warnings: &mut Vec<String>,
 ) -> Result<Vec<S3Bucket>, String> {
-    let s3 = &app.clients.s3;
     let mut names = Vec::new();
     let mut pages = s3.list_buckets().into_paginator().send();
     while let Some(page) = pages.next().await {
@@ -77,7 +84,7 @@ async fn buckets(
     }
     let total = names.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
-    let out = bounded(names, app.config.collector.concurrency, |name| {
+    let out = bounded(names, concurrency, |name| {
         let done = &done;
         async move {
             let b = bucket(s3, name).await;
@@ -128,11 +135,15 @@ async fn bucket(s3: &aws_sdk_s3::Client, name: String) -> (S3Bucket, Option<Stri
 /// page that failed, a page without its list) makes it `partly_read`; an item not read puts
 /// the bucket it names in `unknown_buckets`: a bucket the list may have missed is then
 /// "unknown", never "unscanned".
-async fn console(app: &App, inputs: &mut Inputs, progress: &(dyn Fn(String) + Sync)) {
-    let api = &app.config.coverage.console_api;
-    let client = match app.console().await {
+async fn console(
+    api: &ProtectionApi,
+    client: Result<&ConsoleClient, String>,
+    inputs: &mut Inputs,
+    progress: &(dyn Fn(String) + Sync),
+) {
+    let client = match client {
         Ok(c) => c,
-        Err(e) => return inputs.partly_read(e.to_string()),
+        Err(e) => return inputs.partly_read(e),
     };
     let (pages, stopped) = client.protection_pages(api).await;
     let mut found = 0;
@@ -222,8 +233,7 @@ fn protection(item: &Value, api: &ProtectionApi) -> Result<Protection, String> {
 }
 
 /// ListMalwareProtectionPlans, then GetMalwareProtectionPlan for each: its bucket and prefixes.
-async fn plans(app: &App) -> Result<Vec<Protection>, String> {
-    let gd = &app.clients.guardduty;
+async fn plans(gd: &aws_sdk_guardduty::Client, concurrency: usize) -> Result<Vec<Protection>, String> {
     let mut ids = Vec::new();
     let mut token: Option<String> = None;
     // No paginator in the SDK for this operation: NextToken by hand, bounded like every pager.
@@ -238,7 +248,7 @@ async fn plans(app: &App) -> Result<Vec<Protection>, String> {
             _ => break,
         }
     }
-    let got = bounded(ids, app.config.collector.concurrency, |id| async move {
+    let got = bounded(ids, concurrency, |id| async move {
         let out = gd.get_malware_protection_plan().malware_protection_plan_id(&id).send().await;
         out.map_err(|e| format!("GuardDuty GetMalwareProtectionPlan {id}: {}", aws_message(&e)))
     })
@@ -264,14 +274,16 @@ async fn plans(app: &App) -> Result<Vec<Protection>, String> {
 /// The window's ScannedBytes and ScannedObjects per protected bucket, from costwarden's own
 /// metrics: the daily Maximum (a day written twice counts once), summed.
 async fn volumes(
-    app: &App,
+    cloudwatch: &aws_sdk_cloudwatch::Client,
+    ns: &str,
+    history_days: u32,
+    concurrency: usize,
     today: NaiveDate,
     inputs: &Inputs,
 ) -> Result<std::collections::BTreeMap<(Engine, String), (f64, Option<f64>)>, String> {
     let keys: std::collections::BTreeSet<(Engine, String)> =
         inputs.protections.iter().filter(|p| p.enabled).map(|p| (p.engine, p.bucket.clone())).collect();
     let keys: Vec<(Engine, String)> = keys.into_iter().collect();
-    let ns = &app.config.collector.namespace;
     let mut queries = Vec::with_capacity(keys.len() * 2);
     for (i, (engine, bucket)) in keys.iter().enumerate() {
         let source = match engine {
@@ -296,16 +308,9 @@ async fn volumes(
     }
     // A daily datum is stamped when it was collected (the day after the day it holds): the
     // window's days are those stamped from `days - 1` days ago through today.
-    let days = u64::from(app.config.coverage.history_days.max(1));
+    let days = u64::from(history_days.max(1));
     let window = (midnight(today - chrono::Days::new(days - 1)), midnight(today + chrono::Days::new(1)));
-    let results = crate::wire::metric_data::read(
-        &app.clients.cloudwatch,
-        queries,
-        window,
-        None,
-        app.config.collector.concurrency,
-    )
-    .await?;
+    let results = crate::wire::metric_data::read(cloudwatch, queries, window, None, concurrency).await?;
     let mut out = std::collections::BTreeMap::new();
     for (id, values) in results {
         let Some((i, m)) = id.strip_prefix('v').and_then(|r| r.split_once('m')) else { continue };

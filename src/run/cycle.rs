@@ -133,8 +133,15 @@ async fn collect(
         Ok(ecs::collect(&clients, c, conc).await)
     });
     let cov = timed(wanted(SourceId::Coverage), SourceId::Coverage, deadline, async move {
-        let inputs =
-            crate::coverage::collect::collect(app, today, crate::coverage::collect::Volumes::Skip, &|_| {}).await?;
+        let inputs = crate::coverage::collect::collect(
+            &app.config,
+            &app.clients,
+            app.console_if_enabled().await,
+            today,
+            crate::coverage::collect::Volumes::Skip,
+            &|_| {},
+        )
+        .await?;
         for w in &inputs.warnings {
             tracing::warn!(source = "coverage", warning = %terminal(w), "coverage read in part");
         }
