@@ -44,6 +44,11 @@ pub struct SourceReport {
 }
 
 impl SourceReport {
+    /// A source being read: Ok until its outcome says otherwise.
+    pub fn read(source: SourceId) -> SourceReport {
+        SourceReport { status: Status::Ok, skipped: None, ..SourceReport::skipped(source, String::new()) }
+    }
+
     pub fn skipped(source: SourceId, why: String) -> SourceReport {
         SourceReport {
             source,

@@ -1,26 +1,21 @@
-//! One cycle, in three phases: **collect** (every wanted source that is due, at once, each may
-//! fail alone; daily totals once a day, see `cadence`),
-//! **evaluate and alert** (the pure rules, then what changed is told to its team), **publish**
-//! (one write of the datums, the health metrics riding in the same requests). Every request of
+//! One cycle, in three phases: **collect** (`collect`: every wanted source that is due, at once,
+//! each may fail alone; daily totals once a day, see `cadence`), **evaluate and alert** (here:
+//! the pure rules, then what changed is told to its team), **publish** (`publish`: one write of
+//! the datums, the health metrics riding in the same requests). Every request of
 //! the cycle is counted at the wire inside the cycle's scope (`wire::count`).
 
-use std::collections::BTreeMap;
-use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 
-use super::{bounds, cadence, publish, revise};
+use super::{collect, publish};
 use crate::alerts::deliver::{self, AlertReport};
 use crate::alerts::route;
 use crate::app::App;
-use crate::config::DailyTotals;
-use crate::model::{Sample, SeriesKey, SourceId};
-use crate::outcome::{RunReport, SourceReport, Status};
+use crate::model::{Sample, SourceId};
+use crate::outcome::RunReport;
 use crate::rules::{self, Finding, Observations};
 use crate::sink::cloudwatch::SinkReport;
-use crate::sources::{antivirus, cost_explorer, ecs, guardduty, SourceOutput};
-use crate::text::terminal;
 use crate::wire::{counted, usd};
 
 /// How a cycle runs.
@@ -56,13 +51,13 @@ pub async fn run_cycle(app: &App, now: DateTime<Utc>, opts: Options, only: Optio
 async fn phases(app: &App, now: DateTime<Utc>, opts: Options, only: Option<&[SourceId]>) -> RunReport {
     let started = Instant::now();
     let dry_run = opts.dry_run;
-    let (mut sources, observations, records) = collect(app, now, opts.force, only).await;
+    let (mut sources, observations, records) = collect::collect(app, now, opts.force, only).await;
     let (findings, alerts, rule_samples) = evaluate_and_alert(app, &observations, now, dry_run).await;
     let report_day = crate::model::day_before(now.date_naive());
     let mut published = publish::publishable(&observations, report_day, &app.config);
     published.extend(rule_samples);
     if !opts.force {
-        published.extend(reread(app, now, &records, &mut sources).await);
+        published.extend(collect::reread(app, now, &records, &mut sources).await);
     }
     let mut report = RunReport {
         started: now,
@@ -82,201 +77,6 @@ async fn phases(app: &App, now: DateTime<Utc>, opts: Options, only: Option<&[Sou
     };
     publish::publish(app, &mut report, started, &records, opts.daily_series).await;
     report
-}
-
-/// Phase 1: every wanted, enabled and due source concurrently; what each delivered, or why not.
-async fn collect(
-    app: &App,
-    now: DateTime<Utc>,
-    force: bool,
-    only: Option<&[SourceId]>,
-) -> (Vec<SourceReport>, Observations, Records) {
-    let cfg = &app.config;
-    let (today, conc) = (now.date_naive(), cfg.collector.concurrency);
-    let configured = |id: SourceId| cfg.source_schedule(id).is_some();
-    let enabled = |id: SourceId| only.is_none_or(|o| o.contains(&id)) && configured(id);
-    // Every configured daily source's records, also those this run does not read: they carry
-    // the daily part of the self-cost projection.
-    let daily: Vec<SourceId> = SourceId::ALL.into_iter().filter(|&id| configured(id) && id.is_daily()).collect();
-    let records = read_records(app, now, &daily).await;
-    let skipped: BTreeMap<SourceId, String> = match force {
-        true => BTreeMap::new(),
-        false => daily
-            .into_iter()
-            .filter(|&id| enabled(id))
-            .filter_map(|id| Some((id, not_due(app, now, &records, id)?)))
-            .collect(),
-    };
-    let wanted = |id: SourceId| enabled(id) && !skipped.contains_key(&id);
-    // What each daily source wrote last time, and so how many new series it may add.
-    let baseline = |id: SourceId| records.as_ref().and_then(|r| r.get(&id)?.footprint).map_or(0, |f| f.streams);
-    let new_series = |id: SourceId| baseline(id).saturating_add(cfg.collector.max_new_series);
-    // Every source starts now: the deadline is the same instant for all of them.
-    let secs = cfg.collector.read_deadline_secs;
-    let deadline = (tokio::time::Instant::now() + Duration::from_secs(secs), secs);
-    let av = timed(wanted(SourceId::Antivirus), SourceId::Antivirus, deadline, async move {
-        let c = cfg.antivirus.as_ref().expect("an enabled source is configured");
-        let client = app.console().await.map_err(|e| e.to_string())?;
-        antivirus::collect(client, c, today, conc, new_series(SourceId::Antivirus)).await.map_err(|e| e.to_string())
-    });
-    let gd = timed(wanted(SourceId::GuardDuty), SourceId::GuardDuty, deadline, async move {
-        let c = cfg.guardduty.as_ref().expect("an enabled source is configured");
-        guardduty::collect(&app.clients.guardduty_metrics, c, today, conc).await.map_err(|e| e.to_string())
-    });
-    let ce = timed(wanted(SourceId::Cost), SourceId::Cost, deadline, async move {
-        let c = cfg.cost.as_ref().expect("an enabled source is configured");
-        cost_explorer::collect(&app.clients.cost_explorer, c, today).await.map_err(|e| e.to_string())
-    });
-    let ecs = timed(wanted(SourceId::Ecs), SourceId::Ecs, deadline, async move {
-        let c = cfg.ecs.as_ref().expect("an enabled source is configured");
-        let clients = ecs::EcsClients { ecs: app.clients.ecs.clone(), autoscaling: app.clients.autoscaling.clone() };
-        Ok(ecs::collect(&clients, c, conc).await)
-    });
-    let cov = timed(wanted(SourceId::Coverage), SourceId::Coverage, deadline, async move {
-        let inputs = crate::coverage::collect::collect(
-            &app.config,
-            &app.clients,
-            app.console_if_enabled().await,
-            today,
-            crate::coverage::collect::Volumes::Skip,
-            &|_| {},
-        )
-        .await?;
-        for w in &inputs.warnings {
-            tracing::warn!(source = "coverage", warning = %terminal(w), "coverage read in part");
-        }
-        let rows = crate::coverage::rows(cfg, &inputs);
-        Ok(SourceOutput { daily: Vec::new(), gauges: crate::coverage::observations(&rows), problems: inputs.problems })
-    });
-    // Boxed: the sources' futures nest deep enough to strain the compiler's layout queries.
-    let (a, g, c, e, v) = tokio::join!(Box::pin(av), Box::pin(gd), Box::pin(ce), Box::pin(ecs), Box::pin(cov));
-    let mut obs = Observations::default();
-    let reports = [a, g, c, e, v].into_iter().flatten().map(|(mut rep, out)| {
-        if let Some(mut out) = out {
-            let known = |k: &SeriesKey| bounds::configured(cfg, k);
-            if let Some((dropped, why)) =
-                bounds::cap_new_series(&mut out, &known, baseline(rep.source), cfg.collector.max_new_series)
-            {
-                tracing::warn!(source = rep.source.name(), problem = %why, "series over the bound");
-                (rep.series, rep.samples) = (rep.series - dropped, out.samples());
-                rep.status = Status::Partial;
-                rep.problems.insert(0, why);
-            }
-            obs.extend(out.daily, out.gauges);
-        }
-        rep
-    });
-    let mut reports: Vec<SourceReport> = reports.collect();
-    reports.extend(skipped.into_iter().map(|(id, why)| SourceReport::skipped(id, why)));
-    reports.sort_by_key(|r| r.source);
-    (reports, obs, records)
-}
-
-/// What each daily source last published; None when they need not be read (`every_run`, or
-/// no daily source) or could not be.
-pub(super) type Records = Option<BTreeMap<SourceId, cadence::Published>>;
-
-async fn read_records(app: &App, now: DateTime<Utc>, daily: &[SourceId]) -> Records {
-    let c = &app.config.collector;
-    if c.daily_totals == DailyTotals::EveryRun || daily.is_empty() {
-        return None;
-    }
-    match cadence::published(&app.clients.cloudwatch, &c.namespace, daily, now).await {
-        Ok(records) => Some(records),
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot tell which daily totals are published; reading them all");
-            None
-        }
-    }
-}
-
-/// Why a daily source is not read this run, or None when it is due. With `daily_totals =
-/// "every_run"` it always is; a failed read of the records makes it due too: a run too many
-/// costs little, a day not written is lost to Datadog.
-fn not_due(app: &App, now: DateTime<Utc>, records: &Records, id: SourceId) -> Option<String> {
-    let last = records.as_ref()?.get(&id).map(|p| p.day);
-    cadence::not_due(last, now, app.config.collector.settle_hours)
-}
-
-/// Phase 1b: between daily runs, the bounded re-read of Cost Explorer's yesterday when it is
-/// due (`run::revise`); its requests are on the skipped source's report, its outcome in the
-/// reason it was skipped.
-async fn reread(app: &App, now: DateTime<Utc>, records: &Records, sources: &mut [SourceReport]) -> Vec<Sample> {
-    let Some(cost) = &app.config.cost else { return Vec::new() };
-    let Some(rep) = sources.iter_mut().find(|r| r.source == SourceId::Cost && r.status == Status::Skipped) else {
-        return Vec::new();
-    };
-    if !cadence::reread_due(records.as_ref().and_then(|r| r.get(&SourceId::Cost)), now, cost.reread_hours) {
-        return Vec::new();
-    }
-    let res = measured(rep, revise::reread(app, now)).await;
-    let why = rep.skipped.take().unwrap_or_default();
-    match res {
-        Ok(r) => {
-            rep.skipped = Some(format!("{why}; {}", r.note));
-            r.samples
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "re-reading Cost Explorer's estimated yesterday failed; the next run tries again");
-            rep.skipped = Some(format!("{why}; the re-read of its Estimated totals failed: {e}"));
-            Vec::new()
-        }
-    }
-}
-
-/// Runs `fut` in its own counting scope; its requests, their price and its time go on `rep`.
-async fn measured<T>(rep: &mut SourceReport, fut: impl Future<Output = T>) -> T {
-    let t = Instant::now();
-    let (res, requests) = counted(fut).await;
-    let requests = requests.snapshot();
-    (rep.requests, rep.requests_usd) = (requests.values().sum(), usd(&requests));
-    rep.duration_ms = t.elapsed().as_millis() as u64;
-    res
-}
-
-/// Runs one source (when `wanted`) in its own counting scope and turns its outcome into its
-/// report; the data goes on to evaluation.
-async fn timed(
-    wanted: bool,
-    id: SourceId,
-    (deadline, secs): (tokio::time::Instant, u64),
-    fut: impl Future<Output = Result<SourceOutput, String>>,
-) -> Option<(SourceReport, Option<SourceOutput>)> {
-    if !wanted {
-        return None;
-    }
-    let mut rep = SourceReport::skipped(id, String::new());
-    (rep.status, rep.skipped) = (Status::Ok, None);
-    let fut = async {
-        tokio::time::timeout_at(deadline, fut).await.unwrap_or_else(|_| Err(bounds::deadline_reached(id, secs)))
-    };
-    match measured(&mut rep, fut).await {
-        Ok(mut out) => {
-            rep.series = out.daily.len() + out.gauges.len();
-            rep.samples = out.samples();
-            rep.latest_day = out.daily.iter().filter_map(|d| d.last_day()).max();
-            if !out.problems.is_empty() {
-                rep.status = Status::Partial;
-            }
-            // The first few in the log, each; all of them (bounded by the source) in the report.
-            const LOGGED: usize = 5;
-            for p in out.problems.iter().take(LOGGED) {
-                tracing::warn!(source = id.name(), problem = %terminal(p), "source problem");
-            }
-            if out.problems.len() > LOGGED {
-                let more = out.problems.len() - LOGGED;
-                tracing::warn!(source = id.name(), more, "more source problems, in the run's report (--json)");
-            }
-            rep.problems = std::mem::take(&mut out.problems);
-            Some((rep, Some(out)))
-        }
-        Err(err) => {
-            tracing::error!(source = id.name(), error = %terminal(&err), "source failed");
-            rep.status = Status::Failed;
-            rep.error = Some(err);
-            Some((rep, None))
-        }
-    }
 }
 
 /// Phase 2: what each team was told, every rule's verdict, the transitions told, and the

@@ -3,6 +3,7 @@
 
 pub mod bounds;
 pub mod cadence;
+pub mod collect;
 pub mod cycle;
 pub mod daemon;
 pub mod health;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDate;
 
 use super::cadence;
-use super::cycle::Records;
+use super::collect::Records;
 use crate::app::App;
 use crate::config::DailyTotals;
 use crate::metrics::{Metric, DIM_API, DIM_SOURCE};
