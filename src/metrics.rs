@@ -37,8 +37,23 @@ pub enum Unit {
     Count,
     Percent,
     Seconds,
-    /// Money: CloudWatch has no currency unit; the currency is Cost Explorer's (USD).
+    /// Money, in Cost Explorer's currency (USD); CloudWatch has no currency unit: sent as None.
+    Usd,
+    /// A plain number (days, a planned value in its series' unit, a date code).
     None,
+}
+
+impl Unit {
+    /// CloudWatch's name of the unit a datum is sent with.
+    pub fn cloudwatch_name(self) -> &'static str {
+        match self {
+            Unit::Bytes => "Bytes",
+            Unit::Count => "Count",
+            Unit::Percent => "Percent",
+            Unit::Seconds => "Seconds",
+            Unit::Usd | Unit::None => "None",
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -105,7 +120,7 @@ pub const CATALOGUE: &[MetricDef] = &[
     MetricDef {
         metric: Metric::Cost,
         name: "Cost",
-        unit: Unit::None,
+        unit: Unit::Usd,
         dimensions: &[DIM_TAG_KEY, DIM_TAG_VALUE],
         daily: true,
         series_dims: false,
@@ -177,7 +192,7 @@ pub const CATALOGUE: &[MetricDef] = &[
     MetricDef {
         metric: Metric::ApiCostEstimate,
         name: "ApiCostEstimate",
-        unit: Unit::None,
+        unit: Unit::Usd,
         dimensions: &[DIM_API],
         daily: false,
         series_dims: false,
@@ -267,7 +282,7 @@ pub const CATALOGUE: &[MetricDef] = &[
     MetricDef {
         metric: Metric::DailyRequestsCost,
         name: "DailyTotalsRequestsCost",
-        unit: Unit::None,
+        unit: Unit::Usd,
         dimensions: &[DIM_SOURCE],
         daily: false,
         series_dims: false,
@@ -285,7 +300,7 @@ pub const CATALOGUE: &[MetricDef] = &[
     MetricDef {
         metric: Metric::SelfCostMonthly,
         name: "SelfCostMonthly",
-        unit: Unit::None,
+        unit: Unit::Usd,
         dimensions: &[],
         daily: false,
         series_dims: false,
@@ -316,7 +331,9 @@ mod tests {
     fn readme_catalogue_lists_every_metric_with_its_unit_and_dimensions() {
         let readme = include_str!("../README.md");
         for d in CATALOGUE {
-            let prefix = format!("| `{}` | {:?}", d.name, d.unit);
+            // The unit column is what CloudWatch is sent; money says its currency.
+            let unit = if d.unit == Unit::Usd { "None (USD) |" } else { d.unit.cloudwatch_name() };
+            let prefix = format!("| `{}` | {unit}", d.name);
             let line = readme
                 .lines()
                 .find(|l| l.starts_with(&prefix))

@@ -162,10 +162,10 @@ pub fn datums(r: &RunReport) -> String {
         .map(|s| {
             let def = s.key.metric.def();
             format!(
-                "{} {} {:?}{}",
+                "{} {} {}{}",
                 t(&s.key.to_string()),
                 s.value,
-                def.unit,
+                def.unit.cloudwatch_name(),
                 if s.estimated { " (estimated)" } else { "" }
             )
         })

@@ -92,7 +92,7 @@ pub fn series_rules(cfg: &Config, obs: &Observations) -> Vec<SeriesRules> {
                     key: key.clone(),
                     label: format!("cost of {tag_key}={value}").into(),
                     owner: t.and_then(|t| t.owner.clone()),
-                    unit: Unit::None,
+                    unit: Unit::Usd,
                     threshold: plan.map(|p| threshold(p, d)),
                     monthly_budget: t.and_then(|t| t.monthly_budget),
                     capacity: None,

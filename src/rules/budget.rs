@@ -62,7 +62,7 @@ mod tests {
     use crate::metrics::Unit;
 
     fn cost_rules() -> SeriesRules {
-        SeriesRules { unit: Unit::None, label: "cost scanner".into(), ..rules(None) }
+        SeriesRules { unit: Unit::Usd, label: "cost scanner".into(), ..rules(None) }
     }
 
     #[test]

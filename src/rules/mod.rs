@@ -309,7 +309,8 @@ pub fn human(v: f64, unit: Unit) -> String {
                 .unwrap_or((1.0, "B"));
             format!("{:.1} {suffix}", v / div)
         }
-        Unit::None => format!("USD {v:.2}"),
+        Unit::Usd => format!("USD {v:.2}"),
+        Unit::None => format!("{v:.2}"),
         Unit::Percent => format!("{v:.0}%"),
         Unit::Seconds => format!("{v:.1} s"),
         Unit::Count => {
@@ -383,9 +384,10 @@ mod tests {
     #[test]
     fn human_units() {
         assert_eq!(human(52_300_000_000.0, Unit::Bytes), "52.3 GB");
-        assert_eq!(human(1234.5, Unit::None), "USD 1234.50");
+        assert_eq!(human(1234.5, Unit::Usd), "USD 1234.50");
+        assert_eq!(human(12.0, Unit::None), "12.00", "days or a plain number are no money");
         assert_eq!(human(70.0, Unit::Percent), "70%");
         assert_eq!(human(7.0, Unit::Count), "7");
-        assert_eq!(human(std::iter::empty::<f64>().sum(), Unit::None), "USD 0.00");
+        assert_eq!(human(std::iter::empty::<f64>().sum(), Unit::Usd), "USD 0.00");
     }
 }
