@@ -1,6 +1,6 @@
 //! The application a command runs: the configuration, the injected clients, and the Console
-//! client kept across runs. The entry points (`main.rs`, `run/`) and the commands that read
-//! everything (`check`, `coverage`) take it.
+//! client kept across runs. Only the entry points (`main.rs`, `run/`) take it; `check` and
+//! `coverage` get its parts, the Console client through `console_if_enabled`.
 
 use crate::config::Config;
 use crate::model;
