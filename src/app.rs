@@ -8,9 +8,7 @@ use crate::secret;
 use crate::sources::antivirus;
 use crate::wire::Clients;
 
-/// The Console client when `[antivirus]` is enabled, or why it could not be built; None without
-/// `[antivirus]`.
-pub type ConsoleIfEnabled<'a> = Option<Result<&'a antivirus::ConsoleClient, String>>;
+pub use crate::sources::antivirus::ConsoleIfEnabled;
 
 pub struct App {
     pub config: Config,
@@ -64,5 +62,12 @@ impl App {
             true => Some(self.console().await.map_err(|e| e.to_string())),
             false => None,
         }
+    }
+}
+
+/// The sources get the Console through this: built on their first call, inside their count.
+impl antivirus::Access for App {
+    fn console(&self) -> futures::future::BoxFuture<'_, ConsoleIfEnabled<'_>> {
+        Box::pin(self.console_if_enabled())
     }
 }

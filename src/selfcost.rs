@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::config::{Config, DailyTotals};
-use crate::metrics::{Metric, DIM_SERIES, DIM_SOURCE, SOURCE_CONSOLE, SOURCE_GUARDDUTY};
+use crate::metrics::{Metric, DIM_SERIES, DIM_SOURCE};
 use crate::model::{Sample, SourceId};
 use crate::price;
 use crate::wire::Api;
@@ -32,16 +32,10 @@ impl Footprint {
 /// health and published-day records), or None for what every run writes. A daily part is
 /// written once a day with `daily_totals = "once"`.
 pub fn daily_part(s: &Sample) -> Option<SourceId> {
-    if s.day.is_some() || s.key.dim(DIM_SERIES).is_some() {
-        // A daily total or a rule verdict on a series: its origin by metric and Source.
-        let metric = s.key.dim(DIM_SERIES).unwrap_or(s.key.metric.def().name);
-        return match (metric, s.key.dim(DIM_SOURCE)) {
-            (m, _) if m == Metric::Cost.def().name => Some(SourceId::Cost),
-            (m, _) if m == Metric::UnscannedBuckets.def().name => Some(SourceId::Coverage),
-            (_, Some(SOURCE_CONSOLE)) => Some(SourceId::Antivirus),
-            (_, Some(SOURCE_GUARDDUTY)) => Some(SourceId::GuardDuty),
-            _ => None,
-        };
+    if s.day.is_some() || s.key.dim(DIM_SERIES).is_some() || s.key.metric == Metric::UnscannedBuckets {
+        // A daily total, a rule verdict on a series, coverage's per-owner gauge: the source
+        // whose work it is, by metric and Source.
+        return crate::sources::owner_of(&s.key);
     }
     match s.key.metric {
         Metric::SourceUp
@@ -52,7 +46,6 @@ pub fn daily_part(s: &Sample) -> Option<SourceId> {
             let id = SourceId::ALL.into_iter().find(|id| s.key.dim(DIM_SOURCE) == Some(id.name()))?;
             id.is_daily().then_some(id)
         }
-        Metric::UnscannedBuckets => Some(SourceId::Coverage),
         _ => None,
     }
 }
@@ -187,8 +180,7 @@ pub fn month(
                 (Some(f), _) => daily.add(f),
                 (None, Some(_)) => {
                     unrecorded = true;
-                    let pages = if id == SourceId::Cost { 1.0 } else { 0.0 };
-                    daily.requests_usd += pages * Api::GetCostAndUsage.usd_per_request();
+                    daily.requests_usd += crate::sources::get(id).least_read_usd();
                 }
                 (None, None) => unknown.push(id),
             }

@@ -153,11 +153,12 @@ async fn a_correct_configuration_passes_every_probe_and_send_test_reaches_each_c
             "console health",
             "console token",
             "console statistics",
+            // The sources in the order of sources::ALL, as `status` and a run report them.
+            "guardduty metrics",
             "cost tag key",
             "cost query",
             &format!("ecs {AGENTS}"),
             &format!("ecs {RETRO}"),
-            "guardduty metrics",
             "cloudwatch namespace",
             "team media slack",
             "team media sns",

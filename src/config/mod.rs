@@ -104,18 +104,24 @@ impl Config {
             .map_err(|problems| ConfigError::Invalid { path: origin.to_string(), problems: locate(text, problems) })
     }
 
+    /// A source's section as the run sees it: whether it is enabled, and its own schedule.
+    /// None for a source that is not configured. One arm per source (`sources::ALL`).
+    fn source_section(&self, id: crate::model::SourceId) -> Option<(bool, Option<&String>)> {
+        use crate::model::SourceId;
+        Some(match id {
+            SourceId::Antivirus => self.antivirus.as_ref().map(|c| (c.enabled, c.schedule.as_ref()))?,
+            SourceId::GuardDuty => self.guardduty.as_ref().map(|c| (c.enabled, c.schedule.as_ref()))?,
+            SourceId::Cost => self.cost.as_ref().map(|c| (c.enabled, c.schedule.as_ref()))?,
+            SourceId::Ecs => self.ecs.as_ref().map(|c| (c.enabled, c.schedule.as_ref()))?,
+            SourceId::Coverage => (self.coverage.alert, self.coverage.schedule.as_ref()),
+        })
+    }
+
     /// The daemon schedule of a source that is configured and enabled: its own, else
     /// `collector.schedule`. None for a source that is absent or disabled.
     pub fn source_schedule(&self, id: crate::model::SourceId) -> Option<&str> {
-        use crate::model::SourceId;
-        let (enabled, own) = match id {
-            SourceId::Antivirus => self.antivirus.as_ref().map(|c| (c.enabled, &c.schedule))?,
-            SourceId::GuardDuty => self.guardduty.as_ref().map(|c| (c.enabled, &c.schedule))?,
-            SourceId::Cost => self.cost.as_ref().map(|c| (c.enabled, &c.schedule))?,
-            SourceId::Ecs => self.ecs.as_ref().map(|c| (c.enabled, &c.schedule))?,
-            SourceId::Coverage => (self.coverage.alert, &self.coverage.schedule),
-        };
-        enabled.then(|| own.as_deref().unwrap_or(&self.collector.schedule))
+        let (enabled, own) = self.source_section(id)?;
+        enabled.then(|| own.map_or(self.collector.schedule.as_str(), String::as_str))
     }
 }
 
@@ -134,15 +140,9 @@ impl Config {
             return Vec::new();
         }
         let settle = self.collector.settle_hours;
-        let own = |id: SourceId| match id {
-            SourceId::Antivirus => self.antivirus.as_ref().and_then(|c| c.schedule.as_ref()),
-            SourceId::GuardDuty => self.guardduty.as_ref().and_then(|c| c.schedule.as_ref()),
-            SourceId::Cost => self.cost.as_ref().and_then(|c| c.schedule.as_ref()),
-            SourceId::Ecs => None,
-            SourceId::Coverage => self.coverage.schedule.as_ref(),
-        };
+        let own = |id: SourceId| self.source_section(id).and_then(|(_, own)| own);
         let mut out: Vec<(String, String)> = Vec::new();
-        for id in [SourceId::Antivirus, SourceId::GuardDuty, SourceId::Cost, SourceId::Coverage] {
+        for id in SourceId::ALL.into_iter().filter(|id| id.is_daily()) {
             let Some(schedule) = self.source_schedule(id) else { continue };
             let path = match own(id) {
                 Some(_) => format!("{}.schedule", id.name()),

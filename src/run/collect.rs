@@ -14,7 +14,7 @@ use crate::config::DailyTotals;
 use crate::model::{Sample, SeriesKey, SourceId};
 use crate::outcome::{SourceReport, Status};
 use crate::rules::Observations;
-use crate::sources::{antivirus, cost_explorer, ecs, guardduty, SourceOutput};
+use crate::sources::{self, Context, SourceOutput};
 use crate::text::terminal;
 use crate::wire::{counted, usd};
 
@@ -26,7 +26,7 @@ pub(super) async fn collect(
     only: Option<&[SourceId]>,
 ) -> (Vec<SourceReport>, Observations, Records) {
     let cfg = &app.config;
-    let (today, conc) = (now.date_naive(), cfg.collector.concurrency);
+    let today = now.date_naive();
     let configured = |id: SourceId| cfg.source_schedule(id).is_some();
     let enabled = |id: SourceId| only.is_none_or(|o| o.contains(&id)) && configured(id);
     // Every configured daily source's records, also those this run does not read: they carry
@@ -48,44 +48,15 @@ pub(super) async fn collect(
     // Every source starts now: the deadline is the same instant for all of them.
     let secs = cfg.collector.read_deadline_secs;
     let deadline = (tokio::time::Instant::now() + Duration::from_secs(secs), secs);
-    let av = timed(wanted(SourceId::Antivirus), SourceId::Antivirus, deadline, async move {
-        let c = cfg.antivirus.as_ref().expect("an enabled source is configured");
-        let client = app.console().await.map_err(|e| e.to_string())?;
-        antivirus::collect(client, c, today, conc, new_series(SourceId::Antivirus)).await.map_err(|e| e.to_string())
+    let reads = sources::ALL.iter().filter(|s| wanted(s.id())).map(|&source| {
+        let ctx =
+            Context { config: cfg, clients: &app.clients, console: app, today, new_series: new_series(source.id()) };
+        // Boxed: the sources' futures nest deep enough to strain the compiler's layout queries.
+        Box::pin(async move { timed(source.id(), deadline, source.read(&ctx)).await })
     });
-    let gd = timed(wanted(SourceId::GuardDuty), SourceId::GuardDuty, deadline, async move {
-        let c = cfg.guardduty.as_ref().expect("an enabled source is configured");
-        guardduty::collect(&app.clients.guardduty_metrics, c, today, conc).await.map_err(|e| e.to_string())
-    });
-    let ce = timed(wanted(SourceId::Cost), SourceId::Cost, deadline, async move {
-        let c = cfg.cost.as_ref().expect("an enabled source is configured");
-        cost_explorer::collect(&app.clients.cost_explorer, c, today).await.map_err(|e| e.to_string())
-    });
-    let ecs = timed(wanted(SourceId::Ecs), SourceId::Ecs, deadline, async move {
-        let c = cfg.ecs.as_ref().expect("an enabled source is configured");
-        let clients = ecs::EcsClients { ecs: app.clients.ecs.clone(), autoscaling: app.clients.autoscaling.clone() };
-        Ok(ecs::collect(&clients, c, conc).await)
-    });
-    let cov = timed(wanted(SourceId::Coverage), SourceId::Coverage, deadline, async move {
-        let inputs = crate::coverage::collect::collect(
-            &app.config,
-            &app.clients,
-            app.console_if_enabled().await,
-            today,
-            crate::coverage::collect::Volumes::Skip,
-            &|_| {},
-        )
-        .await?;
-        for w in &inputs.warnings {
-            tracing::warn!(source = "coverage", warning = %terminal(w), "coverage read in part");
-        }
-        let rows = crate::coverage::rows(cfg, &inputs);
-        Ok(SourceOutput { daily: Vec::new(), gauges: crate::coverage::observations(&rows), problems: inputs.problems })
-    });
-    // Boxed: the sources' futures nest deep enough to strain the compiler's layout queries.
-    let (a, g, c, e, v) = tokio::join!(Box::pin(av), Box::pin(gd), Box::pin(ce), Box::pin(ecs), Box::pin(cov));
+    let read = futures::future::join_all(reads).await;
     let mut obs = Observations::default();
-    let reports = [a, g, c, e, v].into_iter().flatten().map(|(mut rep, out)| {
+    let reports = read.into_iter().map(|(mut rep, out)| {
         if let Some(mut out) = out {
             let known = |k: &SeriesKey| bounds::configured(cfg, k);
             if let Some((dropped, why)) =
@@ -173,17 +144,13 @@ async fn measured<T>(rep: &mut SourceReport, fut: impl Future<Output = T>) -> T 
     res
 }
 
-/// Runs one source (when `wanted`) in its own counting scope and turns its outcome into its
+/// Runs one source in its own counting scope and turns its outcome into its
 /// report; the data goes on to evaluation.
 async fn timed(
-    wanted: bool,
     id: SourceId,
     (deadline, secs): (tokio::time::Instant, u64),
     fut: impl Future<Output = Result<SourceOutput, String>>,
-) -> Option<(SourceReport, Option<SourceOutput>)> {
-    if !wanted {
-        return None;
-    }
+) -> (SourceReport, Option<SourceOutput>) {
     let mut rep = SourceReport::read(id);
     let fut = async {
         tokio::time::timeout_at(deadline, fut).await.unwrap_or_else(|_| Err(bounds::deadline_reached(id, secs)))
@@ -206,13 +173,13 @@ async fn timed(
                 tracing::warn!(source = id.name(), more, "more source problems, in the run's report (--json)");
             }
             rep.problems = std::mem::take(&mut out.problems);
-            Some((rep, Some(out)))
+            (rep, Some(out))
         }
         Err(err) => {
             tracing::error!(source = id.name(), error = %terminal(&err), "source failed");
             rep.status = Status::Failed;
             rep.error = Some(err);
-            Some((rep, None))
+            (rep, None)
         }
     }
 }

@@ -4,13 +4,17 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_costexplorer::operation::get_cost_and_usage::GetCostAndUsageOutput;
-use aws_sdk_costexplorer::types::{DateInterval, Granularity, GroupDefinition, GroupDefinitionType};
+use aws_sdk_costexplorer::types::{
+    CostAllocationTagStatus, DateInterval, Granularity, GroupDefinition, GroupDefinitionType,
+};
 use chrono::NaiveDate;
+use futures::future::BoxFuture;
 
 use crate::config::Cost;
 use crate::metrics::{Metric, DIM_TAG_KEY, DIM_TAG_VALUE};
 use crate::model::{Daily, SeriesKey};
-use crate::sources::SourceOutput;
+use crate::sources::probe::{fail, ok, warn, Probe};
+use crate::sources::{Context, Probed, Source, SourceId, SourceOutput};
 use crate::wire::aws_message;
 
 /// The tag value reported for resources that do not carry the tag (CE returns `key$`).
@@ -171,6 +175,86 @@ pub async fn collect_days(
         }
     }
     Ok(SourceOutput { daily, gauges: Vec::new(), problems })
+}
+
+/// Whether the tag key is active, and one day's query.
+async fn probe(c: Option<&Cost>, ce: &aws_sdk_costexplorer::Client, today: NaiveDate) -> Vec<Probe> {
+    let Some(c) = c else { return Vec::new() };
+    let mut out = Vec::new();
+    let name = "cost tag key";
+    let payer = "Cost Explorer answers in the management (payer) account: see [cost.role]";
+    out.push(match ce.list_cost_allocation_tags().tag_keys(&c.tag_key).send().await {
+        Ok(tags) => match tags.cost_allocation_tags().iter().find(|t| t.tag_key() == c.tag_key) {
+            Some(t) if *t.status() == CostAllocationTagStatus::Active => {
+                ok(name, format!("{:?} is active ({})", c.tag_key, t.r#type().as_str()))
+            }
+            Some(t) => fail(
+                name,
+                format!("{:?} is {}: Cost Explorer does not group by it", c.tag_key, t.status().as_str()),
+                "activate it in Billing and Cost Management > Cost allocation tags (payer account); costs are grouped by it from then on, within 24 hours",
+            ),
+            None => fail(
+                name,
+                format!("Cost Explorer has never seen the tag key {:?}", c.tag_key),
+                format!("tag the scanner's resources with {:?}; the key appears in Billing > Cost allocation tags within 24 hours, then activate it; or fix cost.tag_key. {payer}", c.tag_key),
+            ),
+        },
+        Err(e) => fail(name, aws_message(&e), format!("the credentials of [cost] need ce:ListCostAllocationTags. {payer}")),
+    });
+    let yesterday = crate::model::day_before(today);
+    let name = "cost query";
+    out.push(match collect_days(ce, c, yesterday, today).await {
+        Ok(o) if o.daily.is_empty() => warn(
+            name,
+            format!("GetCostAndUsage for {yesterday}: no cost under {:?}", c.tag_key),
+            "a tag activated today groups costs from tomorrow; else the tagged resources cost nothing yet",
+        ),
+        Ok(o) => {
+            let total: f64 = o.daily.iter().filter_map(|d| d.get(yesterday)).sum();
+            let estimated = o.daily.iter().any(|d| d.estimated_from.is_some_and(|e| e <= yesterday));
+            let state = if estimated { ", Estimated" } else { "" };
+            ok(
+                name,
+                format!(
+                    "GetCostAndUsage for {yesterday}: {} tag values, USD {total:.2} {}{state}",
+                    o.daily.len(),
+                    c.metric
+                ),
+            )
+        }
+        Err(e) => fail(name, e.to_string(), format!("the credentials of [cost] need ce:GetCostAndUsage. {payer}")),
+    });
+    out
+}
+
+/// The source: the daily cost per value of the cost-allocation tag.
+pub struct CostExplorer;
+
+impl Source for CostExplorer {
+    fn id(&self) -> SourceId {
+        SourceId::Cost
+    }
+
+    fn read<'a>(&'a self, ctx: &'a Context<'a>) -> BoxFuture<'a, Result<SourceOutput, String>> {
+        Box::pin(async move {
+            let c = ctx.config.cost.as_ref().expect("an enabled source is configured");
+            collect(&ctx.clients.cost_explorer, c, ctx.today).await.map_err(|e| e.to_string())
+        })
+    }
+
+    fn probe<'a>(&'a self, ctx: &'a Context<'a>) -> BoxFuture<'a, Probed> {
+        let c = ctx.config.cost.as_ref().filter(|c| c.enabled);
+        Box::pin(async move { probe(c, &ctx.clients.cost_explorer, ctx.today).await.into() })
+    }
+
+    fn wrote(&self, metric: &str, _source: Option<&str>) -> bool {
+        metric == Metric::Cost.def().name
+    }
+
+    /// One page of GetCostAndUsage.
+    fn least_read_usd(&self) -> f64 {
+        crate::wire::Api::GetCostAndUsage.usd_per_request()
+    }
 }
 
 #[cfg(test)]

@@ -3,10 +3,13 @@
 
 use std::collections::BTreeMap;
 
+use futures::future::BoxFuture;
+
 use crate::config::{Ecs, EcsService, TaskCount};
 use crate::metrics::{Metric, DIM_CLUSTER, DIM_SERVICE};
 use crate::model::{short_name as short, Sample, SeriesKey};
-use crate::sources::SourceOutput;
+use crate::sources::probe::{fail, ok, warn, Probe};
+use crate::sources::{Context, Probed, Source, SourceId, SourceOutput};
 use crate::wire::{aws_message, bounded};
 
 /// DescribeServices takes at most 10 services per call, DescribeScalableTargets 50 resource ids.
@@ -197,6 +200,86 @@ pub async fn read(clients: &EcsClients, cfg: &Ecs, concurrency: usize) -> Read {
     let (gauges, mut more) = to_samples(cfg, &counts, &max);
     problems.append(&mut more);
     Read { gauges, problems }
+}
+
+/// Each configured service's tasks and maximum, through the reads of a run.
+async fn probe(cfg: Option<&Ecs>, clients: &EcsClients, concurrency: usize) -> Vec<Probe> {
+    let Some(cfg) = cfg else { return Vec::new() };
+    let got = read(clients, cfg, concurrency).await;
+    let gauge = |cluster: &str, service: &str, m: crate::metrics::Metric| {
+        got.gauges
+            .iter()
+            .find(|s| {
+                s.key.metric == m && s.key.dim(DIM_CLUSTER) == Some(cluster) && s.key.dim(DIM_SERVICE) == Some(service)
+            })
+            .map(|s| s.value)
+    };
+    let mut out = Vec::new();
+    for s in &cfg.services {
+        let (cluster, service) = (short(&s.cluster), short(&s.service));
+        let name = format!("ecs {service}");
+        let mine: Vec<&str> =
+            got.problems.iter().filter(|p| p.is_about(cluster, service)).map(|p| p.text.as_str()).collect();
+        let fix = "check ecs.services (cluster, service) and collector.region; the credentials of [ecs] need ecs:DescribeServices and application-autoscaling:DescribeScalableTargets";
+        out.push(match (gauge(cluster, service, Metric::RunningTasks), mine.is_empty()) {
+            (Some(running), true) => {
+                let max = gauge(cluster, service, Metric::MaxTasks).unwrap_or(f64::NAN);
+                let from = if s.max_tasks.is_some() { "max_tasks" } else { "Application Auto Scaling" };
+                let detail = format!("cluster {cluster}: {running} running, maximum {max} ({from})");
+                match running > max {
+                    true => warn(
+                        name,
+                        detail,
+                        "more tasks run than the maximum: is max_tasks (or the scalable target) right?",
+                    ),
+                    false => ok(name, detail),
+                }
+            }
+            _ => fail(name, mine.join("; "), fix),
+        });
+    }
+    // A whole call's problem (DescribeScalableTargets) is about no one service.
+    let untold = got.problems.iter().filter(|p| !cfg.services.iter().any(|s| p.is_about(&s.cluster, &s.service)));
+    for p in untold {
+        out.push(fail(
+            "ecs",
+            p.text.clone(),
+            "the credentials of [ecs] need application-autoscaling:DescribeScalableTargets",
+        ));
+    }
+    out
+}
+
+/// The source: the scanning services' task counts against their maximum, every run.
+pub struct Services;
+
+impl Services {
+    fn clients(ctx: &Context<'_>) -> EcsClients {
+        EcsClients { ecs: ctx.clients.ecs.clone(), autoscaling: ctx.clients.autoscaling.clone() }
+    }
+}
+
+impl Source for Services {
+    fn id(&self) -> SourceId {
+        SourceId::Ecs
+    }
+
+    fn read<'a>(&'a self, ctx: &'a Context<'a>) -> BoxFuture<'a, Result<SourceOutput, String>> {
+        Box::pin(async move {
+            let c = ctx.config.ecs.as_ref().expect("an enabled source is configured");
+            Ok(collect(&Self::clients(ctx), c, ctx.config.collector.concurrency).await)
+        })
+    }
+
+    fn probe<'a>(&'a self, ctx: &'a Context<'a>) -> BoxFuture<'a, Probed> {
+        let c = ctx.config.ecs.as_ref().filter(|e| e.enabled);
+        Box::pin(async move { probe(c, &Self::clients(ctx), ctx.config.collector.concurrency).await.into() })
+    }
+
+    /// Gauges of every run: no daily part.
+    fn wrote(&self, _metric: &str, _source: Option<&str>) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]

@@ -1,15 +1,18 @@
 //! GuardDuty Malware Protection for S3: per-bucket daily scanned bytes and objects, read from
 //! its CloudWatch metrics (namespace AWS/GuardDuty/MalwareProtection) with GetMetricData.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_cloudwatch::types::{Dimension, Metric as CwMetric, MetricDataQuery, MetricStat};
 use chrono::NaiveDate;
+use futures::future::BoxFuture;
 
 use crate::config::GuardDuty;
 use crate::metrics::{Metric, DIM_BUCKET, DIM_SOURCE, SOURCE_GUARDDUTY};
 use crate::model::{Daily, SeriesKey};
-use crate::sources::SourceOutput;
+use crate::sources::probe::{fail, ok, warn, Probe};
+use crate::sources::{Context, Probed, Source, SourceId, SourceOutput};
+use crate::wire::aws_message;
 use crate::wire::metric_data::{self, midnight};
 
 pub const NAMESPACE: &str = "AWS/GuardDuty/MalwareProtection";
@@ -91,6 +94,84 @@ pub async fn collect(
     let results = metric_data::read(client, queries(cfg), (start, end), None, concurrency).await.map_err(Error)?;
     let (daily, problems) = to_series(cfg, &results);
     Ok(SourceOutput { daily, gauges: Vec::new(), problems })
+}
+
+/// Whether CloudWatch lists GuardDuty's metrics for each configured bucket of the plan.
+async fn probe(cfg: Option<&GuardDuty>, metrics: &aws_sdk_cloudwatch::Client) -> Vec<Probe> {
+    let Some(cfg) = cfg else { return Vec::new() };
+    let name = "guardduty metrics";
+    let plan = aws_sdk_cloudwatch::types::DimensionFilter::builder()
+        .name("Malware Protection Plan Id")
+        .value(&cfg.plan_id)
+        .build();
+    let mut pages = metrics
+        .list_metrics()
+        .namespace(NAMESPACE)
+        .metric_name("CompletedScanBytes")
+        .dimensions(plan)
+        .into_paginator()
+        .send();
+    let mut seen = BTreeSet::new();
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(p) => seen.extend(
+                p.metrics()
+                    .iter()
+                    .flat_map(|m| m.dimensions())
+                    .filter(|d| d.name() == Some("Resource Name"))
+                    .map(|d| d.value().unwrap_or_default().to_string()),
+            ),
+            Err(e) => {
+                let fix = "the credentials reading GuardDuty's metrics (base, or [guardduty.role]) need cloudwatch:ListMetrics and cloudwatch:GetMetricData";
+                return vec![fail(name, format!("ListMetrics: {}", aws_message(&e)), fix)];
+            }
+        }
+    }
+    let missing: Vec<&str> = cfg.buckets.iter().map(|b| b.name.as_str()).filter(|b| !seen.contains(*b)).collect();
+    let found = cfg.buckets.len() - missing.len();
+    let detail = format!("plan {}: metrics for {found} of {} buckets", cfg.plan_id, cfg.buckets.len());
+    let why = "GuardDuty writes a bucket's metrics after its first scan, and CloudWatch lists them for two weeks";
+    match (found, missing.is_empty()) {
+        (_, true) => vec![ok(name, detail)],
+        (0, _) => vec![fail(
+            name,
+            detail,
+            format!(
+                "check guardduty.plan_id (aws guardduty list-malware-protection-plans) and collector.region; {why}"
+            ),
+        )],
+        _ => vec![warn(
+            name,
+            format!("{detail}; none for {}", missing.join(", ")),
+            format!("is each bucket in the plan? {why}"),
+        )],
+    }
+}
+
+/// The source: GuardDuty's per-bucket metrics of one malware protection plan.
+pub struct GuardDutyMetrics;
+
+impl Source for GuardDutyMetrics {
+    fn id(&self) -> SourceId {
+        SourceId::GuardDuty
+    }
+
+    fn read<'a>(&'a self, ctx: &'a Context<'a>) -> BoxFuture<'a, Result<SourceOutput, String>> {
+        Box::pin(async move {
+            let c = ctx.config.guardduty.as_ref().expect("an enabled source is configured");
+            let conc = ctx.config.collector.concurrency;
+            collect(&ctx.clients.guardduty_metrics, c, ctx.today, conc).await.map_err(|e| e.to_string())
+        })
+    }
+
+    fn probe<'a>(&'a self, ctx: &'a Context<'a>) -> BoxFuture<'a, Probed> {
+        let cfg = ctx.config.guardduty.as_ref().filter(|g| g.enabled);
+        Box::pin(async move { probe(cfg, &ctx.clients.guardduty_metrics).await.into() })
+    }
+
+    fn wrote(&self, _metric: &str, source: Option<&str>) -> bool {
+        source == Some(SOURCE_GUARDDUTY)
+    }
 }
 
 #[cfg(test)]

@@ -1,13 +1,88 @@
 //! Sources: each fetches (I/O) apart from parsing (pure) and returns samples plus the problems
-//! it met; a problem with one item never hides the others.
+//! it met; a problem with one item never hides the others. Every source is one module that
+//! implements [`Source`] and one line in [`ALL`]: the cycle, `check` and the self-cost
+//! projection go through that list, not through the sources by name.
 
 pub mod antivirus;
 pub mod cost_explorer;
+pub mod coverage;
 pub mod ecs;
 pub mod guardduty;
+pub mod probe;
 
+use chrono::NaiveDate;
+use futures::future::BoxFuture;
+
+use crate::config::Config;
 pub use crate::model::SourceId;
-use crate::model::{Daily, Sample};
+use crate::model::{Daily, Sample, SeriesKey};
+use crate::wire::Clients;
+pub use probe::{Probe, Verdict};
+
+/// Every source, in the order runs report them. Registering a source is one line here.
+pub static ALL: [&dyn Source; 5] =
+    [&antivirus::Console, &guardduty::GuardDutyMetrics, &cost_explorer::CostExplorer, &ecs::Services, &coverage::Daily];
+
+/// The registered source with this id.
+pub fn get(id: SourceId) -> &'static dyn Source {
+    *ALL.iter().find(|s| s.id() == id).expect("every SourceId is registered in sources::ALL")
+}
+
+/// One source: what the cycle reads, what `check` probes, and which datums are its own.
+/// Its configuration section is `Config`'s (a file under `config/`, one arm in
+/// `Config::source_schedule`); its metrics are in the catalogue (`metrics`).
+pub trait Source: Sync {
+    fn id(&self) -> SourceId;
+
+    /// One read: the samples and the problems met, or why nothing could be read. Called only
+    /// when the source is configured, enabled and due.
+    fn read<'a>(&'a self, ctx: &'a Context<'a>) -> BoxFuture<'a, Result<SourceOutput, String>>;
+
+    /// `costwarden check`: cheap live probes through the same code a read uses; nothing is
+    /// written. Empty when the source is not configured.
+    fn probe<'a>(&'a self, ctx: &'a Context<'a>) -> BoxFuture<'a, Probed>;
+
+    /// Whether a datum of this metric (or a rule verdict on it), with this `Source` dimension,
+    /// is this source's work: the self-cost projection prices a daily source's part by it.
+    fn wrote(&self, metric: &str, source_dim: Option<&str>) -> bool;
+
+    /// The least a daily read costs in requests beyond PutMetricData, in USD: what a month is
+    /// projected with before the source has a record (`cost --daily-series`).
+    fn least_read_usd(&self) -> f64 {
+        0.0
+    }
+}
+
+/// What a source is given: the configuration (it reads its own section), the clients, the
+/// Console when it reads it, the run's day, and how many series it may add to those it wrote.
+pub struct Context<'a> {
+    pub config: &'a Config,
+    pub clients: &'a Clients,
+    pub console: &'a dyn antivirus::Access,
+    pub today: NaiveDate,
+    pub new_series: usize,
+}
+
+/// What `check` learned of a source: its probes, and for the Console the real shape of a page
+/// the configured one does not read.
+#[derive(Debug, Default)]
+pub struct Probed {
+    pub probes: Vec<Probe>,
+    pub discovery: Option<antivirus::discover::Discovery>,
+}
+
+impl From<Vec<Probe>> for Probed {
+    fn from(probes: Vec<Probe>) -> Probed {
+        Probed { probes, discovery: None }
+    }
+}
+
+/// The source whose work a sample is, by its metric (or the series a verdict is on) and its
+/// `Source` dimension.
+pub fn owner_of(key: &SeriesKey) -> Option<SourceId> {
+    let metric = key.dim(crate::metrics::DIM_SERIES).unwrap_or(key.metric.def().name);
+    ALL.iter().find(|s| s.wrote(metric, key.dim(crate::metrics::DIM_SOURCE))).map(|s| s.id())
+}
 
 /// What one source delivered. `problems` are item-level failures (a malformed record, an unknown
 /// service); they fail the run without discarding the good items.
@@ -78,6 +153,25 @@ impl Problems {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_source_id_is_registered_once_in_its_order() {
+        let ids: Vec<SourceId> = ALL.iter().map(|s| s.id()).collect();
+        assert_eq!(ids, SourceId::ALL, "sources::ALL registers each SourceId once, in SourceId's order");
+    }
+
+    #[test]
+    fn each_daily_datum_has_one_owner() {
+        use crate::metrics::{Metric, DIM_SOURCE, DIM_TAG_KEY, SOURCE_CONSOLE, SOURCE_GUARDDUTY};
+        let key = |m: Metric, dims: &[(&'static str, &str)]| {
+            SeriesKey::new(m, dims.iter().map(|(d, v)| (*d, v.to_string())).collect())
+        };
+        assert_eq!(owner_of(&key(Metric::ScannedBytes, &[(DIM_SOURCE, SOURCE_CONSOLE)])), Some(SourceId::Antivirus));
+        assert_eq!(owner_of(&key(Metric::ScannedBytes, &[(DIM_SOURCE, SOURCE_GUARDDUTY)])), Some(SourceId::GuardDuty));
+        assert_eq!(owner_of(&key(Metric::Cost, &[(DIM_TAG_KEY, "team")])), Some(SourceId::Cost));
+        assert_eq!(owner_of(&key(Metric::UnscannedBuckets, &[])), Some(SourceId::Coverage));
+        assert_eq!(owner_of(&key(Metric::RunningTasks, &[])), None);
+    }
 
     #[test]
     fn problems_past_the_bound_are_counted_not_kept() {

@@ -6,18 +6,67 @@
 mod client;
 pub mod discover;
 mod page;
+mod probe;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::NaiveDate;
+use futures::future::BoxFuture;
 use reqwest::StatusCode;
 
 use crate::config::Antivirus;
 use crate::metrics::{Metric, DIM_BUCKET, DIM_SOURCE, SOURCE_CONSOLE};
 use crate::model::{Daily, SeriesKey};
-use crate::sources::{Problems, SourceOutput};
+use crate::sources::{Context, Probed, Problems, Source, SourceId, SourceOutput};
 pub use client::ConsoleClient;
 pub use page::{parse_page, total_pages, Page};
+
+/// The Console client when `[antivirus]` is enabled, or why it could not be built; None without
+/// `[antivirus]`.
+pub type ConsoleIfEnabled<'a> = Option<Result<&'a ConsoleClient, String>>;
+
+/// Whoever holds the Console client (`App`, across runs) hands it out: built on first use, so its
+/// credentials are read inside the counting scope of the first source that needs it.
+pub trait Access: Sync {
+    fn console(&self) -> BoxFuture<'_, ConsoleIfEnabled<'_>>;
+}
+
+/// A Console client already built (or not): what a command that built it once hands on.
+pub struct Built<'a>(pub ConsoleIfEnabled<'a>);
+
+impl Access for Built<'_> {
+    fn console(&self) -> BoxFuture<'_, ConsoleIfEnabled<'_>> {
+        let c = self.0.clone();
+        Box::pin(async move { c })
+    }
+}
+
+/// The source: the Console's statistics, per bucket and day.
+pub struct Console;
+
+impl Source for Console {
+    fn id(&self) -> SourceId {
+        SourceId::Antivirus
+    }
+
+    fn read<'a>(&'a self, ctx: &'a Context<'a>) -> BoxFuture<'a, Result<SourceOutput, String>> {
+        Box::pin(async move {
+            let c = ctx.config.antivirus.as_ref().expect("an enabled source is configured");
+            let client = ctx.console.console().await.expect("an enabled [antivirus] has a Console")?;
+            collect(client, c, ctx.today, ctx.config.collector.concurrency, ctx.new_series)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn probe<'a>(&'a self, ctx: &'a Context<'a>) -> BoxFuture<'a, Probed> {
+        Box::pin(probe::probe(ctx))
+    }
+
+    fn wrote(&self, _metric: &str, source: Option<&str>) -> bool {
+        source == Some(SOURCE_CONSOLE)
+    }
+}
 
 /// Pages beyond this are refused: a Console that never stops paging must not run up a bill.
 const MAX_PAGES: u64 = 10_000;

@@ -7,11 +7,10 @@ use chrono::NaiveDate;
 use serde_json::Value;
 
 use super::{Engine, Inputs, Protection, S3Bucket, UNKNOWN_REGION};
-use crate::app::ConsoleIfEnabled;
 use crate::config::Config;
 use crate::config::ProtectionApi;
 use crate::metrics::{Metric, DIM_BUCKET, DIM_SOURCE, SOURCE_CONSOLE, SOURCE_GUARDDUTY};
-use crate::sources::antivirus::ConsoleClient;
+use crate::sources::antivirus::{ConsoleClient, ConsoleIfEnabled};
 use crate::wire::metric_data::midnight;
 use crate::wire::Clients;
 use crate::wire::{aws_message, bounded};
