@@ -82,7 +82,7 @@ pub fn quick_rules(level: f64, d: &crate::config::RuleDefaults) -> Result<Series
         monthly_budget: None,
         capacity: None,
         anomaly: d.anomaly,
-        params: crate::alerts::route::params(d, None, None, crate::alerts::route::DROPS_ON_VOLUME),
+        params: d.for_series(None, None, crate::rules::DROPS_ON_VOLUME),
     })
 }
 

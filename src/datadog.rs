@@ -198,8 +198,8 @@ struct Watched {
 fn watched(cfg: &Config) -> Vec<Watched> {
     let d = &cfg.rules;
     let ratio = |p: Option<&crate::config::Plan>| {
-        let w = p.and_then(|p| p.warn_tolerance).unwrap_or(d.warn_tolerance);
-        let c = p.and_then(|p| p.crit_tolerance).unwrap_or(d.crit_tolerance);
+        let w = p.map_or(d.warn_tolerance, |p| p.warn_tolerance);
+        let c = p.map_or(d.crit_tolerance, |p| p.crit_tolerance);
         100.0 * w / c
     };
     let mut out = Vec::new();

@@ -2,51 +2,13 @@
 
 use std::collections::HashMap;
 
-use crate::config::{Bucket, Config, Plan, RuleDefaults};
+use crate::config::{Bucket, Config};
 use crate::metrics::{
     Metric, Unit, DIM_BUCKET, DIM_CLUSTER, DIM_SERVICE, DIM_SOURCE, DIM_TAG_KEY, DIM_TAG_VALUE, SOURCE_CONSOLE,
     SOURCE_GUARDDUTY,
 };
 use crate::model::{short_name, SeriesKey};
-use crate::rules::{Observations, Params, SeriesRules, Threshold};
-
-pub fn threshold(plan: &Plan, d: &RuleDefaults) -> Threshold {
-    Threshold {
-        baseline: plan.baseline,
-        since: plan.since,
-        monthly_growth: plan.monthly_growth,
-        warn: plan.warn_tolerance.unwrap_or(d.warn_tolerance),
-        crit: plan.crit_tolerance.unwrap_or(d.crit_tolerance),
-        fixed: false,
-    }
-}
-
-/// Whether falls alert where neither the series nor `[rules]` says. Scanned volume falling is a
-/// scanner that stopped or uploads that stopped reaching it: files go unscanned, and the team
-/// hears of it from no one else. A cost falling is good news, and Cost Explorer's latest days
-/// are estimates that start low and rise as they settle.
-pub const DROPS_ON_VOLUME: bool = true;
-pub const DROPS_ON_COST: bool = false;
-
-/// The parameters of one series: its own `anomaly_drops`, else `[rules]`'s, else its kind's.
-pub fn params(d: &RuleDefaults, plan: Option<&Plan>, anomaly_drops: Option<bool>, drops_default: bool) -> Params {
-    Params {
-        growth_recovery: d.growth_recovery,
-        horizon_days: plan.and_then(|p| p.horizon_days).unwrap_or(d.horizon_days),
-        trend_window_days: d.trend_window_days,
-        forecast_max_rise: d.forecast_max_rise,
-        forecast_hold_days: d.forecast_hold_days,
-        anomaly_z: d.anomaly_z,
-        anomaly_ratio: d.anomaly_ratio,
-        anomaly_new_high_days: d.anomaly_new_high_days,
-        anomaly_hold_days: d.anomaly_hold_days,
-        anomaly_drops: anomaly_drops.or(d.anomaly_drops).unwrap_or(drops_default),
-        anomaly_shift_days: d.anomaly_shift_days,
-        anomaly_shift_z: d.anomaly_shift_z,
-        anomaly_shift_ratio: d.anomaly_shift_ratio,
-        capacity_recovery: d.capacity_recovery,
-    }
-}
+use crate::rules::{Observations, SeriesRules, DROPS_ON_COST, DROPS_ON_VOLUME};
 
 /// The rules of every observed series that rules apply to: scanned bytes per bucket, cost per
 /// tag value, ECS capacity. Series the config does not list still get anomaly detection.
@@ -75,11 +37,15 @@ pub fn series_rules(cfg: &Config, obs: &Observations) -> Vec<SeriesRules> {
                     label: format!("bucket {bucket} ({source})").into(),
                     owner: b.and_then(|b| b.owner.clone()),
                     unit: Unit::Bytes,
-                    threshold: plan.map(|p| threshold(p, d)),
+                    threshold: plan.map(|p| p.threshold()),
                     monthly_budget: None,
                     capacity: None,
                     anomaly: d.anomaly,
-                    params: params(d, plan, b.and_then(|b| b.anomaly_drops), DROPS_ON_VOLUME),
+                    params: d.for_series(
+                        plan.and_then(|p| p.horizon_days),
+                        b.and_then(|b| b.anomaly_drops),
+                        DROPS_ON_VOLUME,
+                    ),
                 });
             }
             Metric::Cost => {
@@ -93,11 +59,15 @@ pub fn series_rules(cfg: &Config, obs: &Observations) -> Vec<SeriesRules> {
                     label: format!("cost of {tag_key}={value}").into(),
                     owner: t.and_then(|t| t.owner.clone()),
                     unit: Unit::Usd,
-                    threshold: plan.map(|p| threshold(p, d)),
+                    threshold: plan.map(|p| p.threshold()),
                     monthly_budget: t.and_then(|t| t.monthly_budget),
                     capacity: None,
                     anomaly: d.anomaly,
-                    params: params(d, plan, t.and_then(|t| t.anomaly_drops), DROPS_ON_COST),
+                    params: d.for_series(
+                        plan.and_then(|p| p.horizon_days),
+                        t.and_then(|t| t.anomaly_drops),
+                        DROPS_ON_COST,
+                    ),
                 });
             }
             _ => {}
@@ -123,7 +93,7 @@ pub fn series_rules(cfg: &Config, obs: &Observations) -> Vec<SeriesRules> {
             )),
             anomaly: false,
             // A gauge has no anomaly rule, so its drops setting is never read.
-            params: params(d, None, None, false),
+            params: d.for_series(None, None, false),
         });
     }
     // Each bucket the coverage source observed (the owners' totals carry no Bucket).
@@ -141,7 +111,7 @@ pub fn series_rules(cfg: &Config, obs: &Observations) -> Vec<SeriesRules> {
             monthly_budget: None,
             capacity: None,
             anomaly: false,
-            params: params(d, None, None, false),
+            params: d.for_series(None, None, false),
         });
     }
     out
@@ -241,7 +211,7 @@ mod tests {
                 ));
             }
             let mut out: Vec<_> =
-                series_rules(&cfg, &obs).iter().map(|r| (r.label.to_string(), r.params.anomaly_drops)).collect();
+                series_rules(&cfg, &obs).iter().map(|r| (r.label.to_string(), r.params.drops())).collect();
             out.sort();
             out
         };

@@ -174,7 +174,7 @@ impl TryFrom<RawConfig> for Config {
             e.validate(&mut v);
         }
         coverage.validate(&mut v);
-        rules.validate(&mut v);
+        rules::validate(&rules, &mut v);
         alerts.validate(&mut v);
         let any = antivirus.as_ref().is_some_and(|a| a.enabled)
             || guardduty.as_ref().is_some_and(|g| g.enabled)

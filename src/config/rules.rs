@@ -3,104 +3,39 @@ use serde::Deserialize;
 
 use super::validate::Validator;
 
-/// Defaults of every rule; a series' `plan` (or an ECS service) may override some.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RuleDefaults {
-    /// Warning when the level reaches planned × warn_tolerance.
-    pub warn_tolerance: f64,
-    /// Critical when the level reaches planned × crit_tolerance.
-    pub crit_tolerance: f64,
-    /// A growth WARNING / CRITICAL is kept until the 7-day mean falls below this × its threshold.
-    pub growth_recovery: f64,
-    /// The forecast warns when its projection crosses critical within this many days.
-    pub horizon_days: u32,
-    /// Days of history the forecast's trend is fitted on.
-    pub trend_window_days: u32,
-    /// The forecast warns only of a crossing within this multiple of the level (the lower of
-    /// the trend's and the last 7 days' median).
-    pub forecast_max_rise: f64,
-    /// A forecast WARNING stays this many days after the last day that forecast a crossing.
-    pub forecast_hold_days: u32,
-    /// Spike / level-shift detection on every daily series.
-    pub anomaly: bool,
-    pub anomaly_z: f64,
-    pub anomaly_ratio: f64,
-    pub anomaly_new_high_days: u32,
-    pub anomaly_hold_days: u32,
-    /// Falls alert too, on every series; unset: on scanned volume, off on cost (see
-    /// `alerts::route::DROPS_ON_VOLUME`).
-    pub anomaly_drops: Option<bool>,
-    pub anomaly_shift_days: u32,
-    pub anomaly_shift_z: f64,
-    pub anomaly_shift_ratio: f64,
-    /// ECS task capacity ratios.
-    pub capacity_warn: f64,
-    pub capacity_crit: f64,
-    pub capacity_recovery: f64,
-}
+/// `[rules]`: the defaults of every rule, read straight into the rules' own parameters; a
+/// series' `plan` (or an ECS service) may override some.
+pub use crate::rules::Params as RuleDefaults;
 
-impl Default for RuleDefaults {
-    fn default() -> Self {
-        let p = crate::rules::Params::default();
-        RuleDefaults {
-            warn_tolerance: 1.2,
-            crit_tolerance: 1.5,
-            growth_recovery: p.growth_recovery,
-            horizon_days: p.horizon_days,
-            trend_window_days: p.trend_window_days,
-            forecast_max_rise: p.forecast_max_rise,
-            forecast_hold_days: p.forecast_hold_days,
-            anomaly: true,
-            anomaly_z: p.anomaly_z,
-            anomaly_ratio: p.anomaly_ratio,
-            anomaly_new_high_days: p.anomaly_new_high_days,
-            anomaly_hold_days: p.anomaly_hold_days,
-            anomaly_drops: None,
-            anomaly_shift_days: p.anomaly_shift_days,
-            anomaly_shift_z: p.anomaly_shift_z,
-            anomaly_shift_ratio: p.anomaly_shift_ratio,
-            capacity_warn: 0.7,
-            capacity_crit: 1.0,
-            capacity_recovery: p.capacity_recovery,
-        }
-    }
-}
-
-impl RuleDefaults {
-    pub(super) fn validate(&self, v: &mut Validator) {
-        v.tolerances("rules", Some(self.warn_tolerance), Some(self.crit_tolerance));
-        v.check(
-            "rules.growth_recovery",
-            self.growth_recovery > 0.0 && self.growth_recovery <= 1.0,
-            "must be above 0 and at most 1",
-        );
-        v.check("rules.horizon_days", (1..=365).contains(&self.horizon_days), "must be between 1 and 365");
-        v.check(
-            "rules.trend_window_days",
-            (21..=400).contains(&self.trend_window_days),
-            "must be between 21 and 400 (the forecast needs 21 days)",
-        );
-        v.check("rules.forecast_max_rise", self.forecast_max_rise > 1.0, "must be above 1");
-        v.check("rules.forecast_hold_days", self.forecast_hold_days <= 56, "must be between 0 and 56");
-        v.check("rules.anomaly_z", self.anomaly_z > 0.0, "must be above 0");
-        v.check("rules.anomaly_ratio", self.anomaly_ratio >= 1.0, "must be at least 1");
-        v.check(
-            "rules.anomaly_new_high_days",
-            (7..=430).contains(&self.anomaly_new_high_days),
-            "must be between 7 and 430",
-        );
-        v.check("rules.anomaly_hold_days", self.anomaly_hold_days <= 56, "must be between 0 and 56");
-        v.check("rules.anomaly_shift_days", self.anomaly_shift_days <= 28, "must be between 0 (off) and 28");
-        v.check("rules.anomaly_shift_z", self.anomaly_shift_z > 0.0, "must be above 0");
-        v.check("rules.anomaly_shift_ratio", self.anomaly_shift_ratio >= 1.0, "must be at least 1");
-        v.ratios("rules", self.capacity_warn, self.capacity_crit);
-        v.check(
-            "rules.capacity_recovery",
-            self.capacity_recovery > 0.0 && self.capacity_recovery <= 1.0,
-            "must be above 0 and at most 1",
-        );
-    }
+/// `[rules]`'s values, each problem at its key.
+pub(super) fn validate(r: &RuleDefaults, v: &mut Validator) {
+    v.tolerances("rules", Some(r.warn_tolerance), Some(r.crit_tolerance));
+    v.check(
+        "rules.growth_recovery",
+        r.growth_recovery > 0.0 && r.growth_recovery <= 1.0,
+        "must be above 0 and at most 1",
+    );
+    v.check("rules.horizon_days", (1..=365).contains(&r.horizon_days), "must be between 1 and 365");
+    v.check(
+        "rules.trend_window_days",
+        (21..=400).contains(&r.trend_window_days),
+        "must be between 21 and 400 (the forecast needs 21 days)",
+    );
+    v.check("rules.forecast_max_rise", r.forecast_max_rise > 1.0, "must be above 1");
+    v.check("rules.forecast_hold_days", r.forecast_hold_days <= 56, "must be between 0 and 56");
+    v.check("rules.anomaly_z", r.anomaly_z > 0.0, "must be above 0");
+    v.check("rules.anomaly_ratio", r.anomaly_ratio >= 1.0, "must be at least 1");
+    v.check("rules.anomaly_new_high_days", (7..=430).contains(&r.anomaly_new_high_days), "must be between 7 and 430");
+    v.check("rules.anomaly_hold_days", r.anomaly_hold_days <= 56, "must be between 0 and 56");
+    v.check("rules.anomaly_shift_days", r.anomaly_shift_days <= 28, "must be between 0 (off) and 28");
+    v.check("rules.anomaly_shift_z", r.anomaly_shift_z > 0.0, "must be above 0");
+    v.check("rules.anomaly_shift_ratio", r.anomaly_shift_ratio >= 1.0, "must be at least 1");
+    v.ratios("rules", r.capacity_warn, r.capacity_crit);
+    v.check(
+        "rules.capacity_recovery",
+        r.capacity_recovery > 0.0 && r.capacity_recovery <= 1.0,
+        "must be above 0 and at most 1",
+    );
 }
 
 /// A series' planned growth, checked: its level per day (bytes for a bucket, USD for cost) on
@@ -110,9 +45,25 @@ pub struct Plan {
     pub baseline: f64,
     pub since: NaiveDate,
     pub monthly_growth: f64,
-    pub warn_tolerance: Option<f64>,
-    pub crit_tolerance: Option<f64>,
+    /// The plan's own, else `[rules]`'s: lowered once, when the file is read.
+    pub warn_tolerance: f64,
+    pub crit_tolerance: f64,
+    /// The plan's own forecast horizon, if it sets one.
     pub horizon_days: Option<u32>,
+}
+
+impl Plan {
+    /// The planned curve the growth and forecast rules judge against.
+    pub fn threshold(&self) -> crate::rules::Threshold {
+        crate::rules::Threshold {
+            baseline: self.baseline,
+            since: self.since,
+            monthly_growth: self.monthly_growth,
+            warn: self.warn_tolerance,
+            crit: self.crit_tolerance,
+            fixed: false,
+        }
+    }
 }
 
 /// The planned growth of a series as written: a baseline level on a day and a monthly growth
@@ -227,8 +178,8 @@ impl PlanSpec {
             baseline,
             since,
             monthly_growth: self.monthly_growth,
-            warn_tolerance: self.warn_tolerance,
-            crit_tolerance: self.crit_tolerance,
+            warn_tolerance: self.warn_tolerance.unwrap_or(v.rules.warn_tolerance),
+            crit_tolerance: self.crit_tolerance.unwrap_or(v.rules.crit_tolerance),
             horizon_days: self.horizon_days,
         }
     }

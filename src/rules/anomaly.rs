@@ -139,7 +139,7 @@ fn judge(r: &SeriesRules, history: &[(NaiveDate, f64)], i: usize) -> Option<Judg
     let (day, value) = history[i];
     let p = &r.params;
     let mut spike = Judged::new(baseline(&history[..i], day, p.anomaly_new_high_days)?, value);
-    if spike.beyond(p.anomaly_z, p.anomaly_ratio, p.anomaly_drops, (value, value)) {
+    if spike.beyond(p.anomaly_z, p.anomaly_ratio, p.drops(), (value, value)) {
         spike.anomalous = Some(Kind::Spike);
         return Some(spike);
     }
@@ -152,7 +152,7 @@ fn judge(r: &SeriesRules, history: &[(NaiveDate, f64)], i: usize) -> Option<Judg
         if before.len() >= MIN_HISTORY {
             let b = Baseline::of(&before, "28-day median").expect("non-empty");
             let mut shift = Judged::new(b, median(&shifted));
-            if shift.beyond(p.anomaly_shift_z, p.anomaly_shift_ratio, p.anomaly_drops, range(shifted.iter().copied())) {
+            if shift.beyond(p.anomaly_shift_z, p.anomaly_shift_ratio, p.drops(), range(shifted.iter().copied())) {
                 shift.anomalous = Some(Kind::Shift(from));
                 return Some(shift);
             }
@@ -177,7 +177,7 @@ fn may_be_anomalous(r: &SeriesRules, history: &[(NaiveDate, f64)], i: usize) -> 
     let weeks8 = history[..i].iter().rev().take_while(|(d, _)| *d >= day - Days::new(56));
     let (least, most) = range(weeks8.map(|(_, v)| *v));
     let ratio = p.anomaly_ratio;
-    if (value > high && value >= ratio * least) || (p.anomaly_drops && value < low && value * ratio <= most) {
+    if (value > high && value >= ratio * least) || (p.drops() && value < low && value * ratio <= most) {
         return true;
     }
     let k = p.anomaly_shift_days as usize;
@@ -192,7 +192,7 @@ fn may_be_anomalous(r: &SeriesRules, history: &[(NaiveDate, f64)], i: usize) -> 
     let ratio = p.anomaly_shift_ratio;
     before.len() >= MIN_HISTORY
         && ((shifted_low > high && shifted_high >= ratio * low)
-            || (p.anomaly_drops && shifted_high < low && shifted_low * ratio <= high))
+            || (p.drops() && shifted_high < low && shifted_low * ratio <= high))
 }
 
 /// How long an episode stays open at most, from the day its level began (or `anomaly_hold_days`,
@@ -328,7 +328,7 @@ pub fn evaluate(r: &SeriesRules, history: &[(NaiveDate, f64)]) -> Finding {
         // Far enough from the baseline, but not beyond the look-back's range: say so, or the
         // finding reads like a spike that was missed.
         let p = &r.params;
-        let seen = match j.far(p.anomaly_z, p.anomaly_ratio, p.anomaly_drops) {
+        let seen = match j.far(p.anomaly_z, p.anomaly_ratio, p.drops()) {
             (true, _) => b.high_on.map(|on| ("high", b.high, on)),
             (_, true) => b.low_on.map(|on| ("low", b.low, on)),
             _ => None,
@@ -360,7 +360,7 @@ mod tests {
 
     fn with_drops() -> SeriesRules {
         let mut r = rules(None);
-        r.params.anomaly_drops = true;
+        r.params.anomaly_drops = Some(true);
         r
     }
 

@@ -14,7 +14,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::metrics::Unit;
 use crate::model::{Daily, SeriesKey};
@@ -106,9 +106,16 @@ impl Threshold {
     }
 }
 
-/// Parameters of the growth, forecast, anomaly, budget and capacity rules; global defaults, overridable per series.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The parameters of every rule, one type from thresholds.toml to the rules: `[rules]` is read
+/// into it (defaults filled in, unknown keys refused; `config` validates it), and a series gets
+/// its copy with its own overrides (`for_series`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct Params {
+    /// Warning when the level reaches planned × warn_tolerance.
+    pub warn_tolerance: f64,
+    /// Critical when the level reaches planned × crit_tolerance.
+    pub crit_tolerance: f64,
     /// A growth level is kept until the 7-day mean falls below this fraction of its threshold.
     pub growth_recovery: f64,
     /// Warn when the projection crosses critical within this many days.
@@ -120,6 +127,8 @@ pub struct Params {
     pub forecast_max_rise: f64,
     /// A forecast WARNING stays this many days after the last day that forecast a crossing.
     pub forecast_hold_days: u32,
+    /// Spike / level-shift detection on every daily series.
+    pub anomaly: bool,
     /// Robust z-score (MADs above the baseline median) that makes a day anomalous.
     pub anomaly_z: f64,
     /// ... and the least ratio to the baseline median, so tiny series do not page anyone.
@@ -128,13 +137,17 @@ pub struct Params {
     pub anomaly_new_high_days: u32,
     /// An anomaly stays WARNING until this many days are back within its baseline (quiet).
     pub anomaly_hold_days: u32,
-    /// Falls (below median / ratio, the same z below) alert too.
-    pub anomaly_drops: bool,
+    /// Falls (below median / ratio, the same z below) alert too. Unset in `[rules]`: the
+    /// series' kind decides (`DROPS_ON_VOLUME`, `DROPS_ON_COST`); a series' copy is always set.
+    pub anomaly_drops: Option<bool>,
     /// A level shift: this many days (0: off) all beyond the 28 days before, their median at
     /// least `anomaly_shift_z` robust SDs and `anomaly_shift_ratio` × away.
     pub anomaly_shift_days: u32,
     pub anomaly_shift_z: f64,
     pub anomaly_shift_ratio: f64,
+    /// ECS task capacity: warning and critical shares of the maximum.
+    pub capacity_warn: f64,
+    pub capacity_crit: f64,
     /// A capacity level the team was told of is kept until the share falls below this fraction
     /// of its threshold.
     pub capacity_recovery: f64,
@@ -143,21 +156,50 @@ pub struct Params {
 impl Default for Params {
     fn default() -> Self {
         Params {
+            warn_tolerance: 1.2,
+            crit_tolerance: 1.5,
             growth_recovery: 0.95,
             horizon_days: 45,
             trend_window_days: 28,
             forecast_max_rise: 1.5,
             forecast_hold_days: 7,
+            anomaly: true,
             anomaly_z: 6.0,
             anomaly_ratio: 1.5,
             anomaly_new_high_days: 364,
             anomaly_hold_days: 7,
-            anomaly_drops: false,
+            anomaly_drops: None,
             anomaly_shift_days: 5,
             anomaly_shift_z: 3.0,
             anomaly_shift_ratio: 1.2,
+            capacity_warn: 0.7,
+            capacity_crit: 1.0,
             capacity_recovery: 0.85,
         }
+    }
+}
+
+/// Whether falls alert where neither the series nor `[rules]` says. Scanned volume falling is a
+/// scanner that stopped or uploads that stopped reaching it: files go unscanned, and the team
+/// hears of it from no one else. A cost falling is good news, and Cost Explorer's latest days
+/// are estimates that start low and rise as they settle.
+pub const DROPS_ON_VOLUME: bool = true;
+pub const DROPS_ON_COST: bool = false;
+
+impl Params {
+    /// A series' parameters: its plan's horizon where it has one; its own `anomaly_drops`, else
+    /// `[rules]`'s, else its kind's.
+    pub fn for_series(&self, horizon_days: Option<u32>, anomaly_drops: Option<bool>, kind_drops: bool) -> Params {
+        Params {
+            horizon_days: horizon_days.unwrap_or(self.horizon_days),
+            anomaly_drops: Some(anomaly_drops.or(self.anomaly_drops).unwrap_or(kind_drops)),
+            ..self.clone()
+        }
+    }
+
+    /// Whether falls alert (a series' copy is always set; unset means no).
+    pub fn drops(&self) -> bool {
+        self.anomaly_drops.unwrap_or(false)
     }
 }
 
