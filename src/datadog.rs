@@ -115,21 +115,7 @@ pub fn dashboard(cfg: &Config) -> Value {
                 json!({"value": format!("y = {}", pct(cfg.rules.capacity_crit)), "display_type": "error dashed", "label": "critical"}),
             ],
         ),
-        json!({"definition": {
-            "type": "query_table",
-            "title": "Threshold utilisation and days to breach per series",
-            "requests": [{
-                "queries": [
-                    q("q1", format!("avg:{}{{*}} by {{rule,series,bucket,tagvalue,service}}", m(Metric::ThresholdUtilization))),
-                    q("q2", format!("avg:{}{{*}} by {{rule,series,bucket,tagvalue,service}}", m(Metric::DaysToBreach))),
-                ],
-                "formulas": [
-                    {"formula": "q1", "alias": "utilisation %"},
-                    {"formula": "q2", "alias": "days to breach"},
-                ],
-                "response_format": "scalar",
-            }],
-        }}),
+        utilisation_table(&m),
         timeseries(
             "Alert states (0 OK, 1 WARNING, 2 CRITICAL)",
             vec![q("q1", format!("max:{}{{*}} by {{rule,series,bucket,tagvalue,service}}", m(Metric::AlertState)))],
@@ -173,6 +159,25 @@ pub fn dashboard(cfg: &Config) -> Value {
         ],
         "widgets": widgets,
     })
+}
+
+/// Every rule's threshold utilisation and days to breach, one row per series.
+fn utilisation_table(m: &impl Fn(Metric) -> String) -> Value {
+    json!({"definition": {
+        "type": "query_table",
+        "title": "Threshold utilisation and days to breach per series",
+        "requests": [{
+            "queries": [
+                q("q1", format!("avg:{}{{*}} by {{rule,series,bucket,tagvalue,service}}", m(Metric::ThresholdUtilization))),
+                q("q2", format!("avg:{}{{*}} by {{rule,series,bucket,tagvalue,service}}", m(Metric::DaysToBreach))),
+            ],
+            "formulas": [
+                {"formula": "q1", "alias": "utilisation %"},
+                {"formula": "q2", "alias": "days to breach"},
+            ],
+            "response_format": "scalar",
+        }],
+    }})
 }
 
 fn pct(ratio: f64) -> String {
@@ -382,47 +387,59 @@ pub fn monitors(cfg: &Config) -> Vec<(String, Value)> {
             ));
         }
     }
-    if let Some(e) = cfg.ecs.as_ref().filter(|e| e.enabled) {
-        let cap = metric(ns, Metric::TaskUtilization);
-        for s in &e.services {
-            let (cluster, service) = (crate::model::short_name(&s.cluster), crate::model::short_name(&s.service));
-            let warn = s.capacity_warn.unwrap_or(cfg.rules.capacity_warn);
-            let crit = s.capacity_crit.unwrap_or(cfg.rules.capacity_crit);
-            let team = route::team(cfg, s.owner.as_deref());
-            out.push((
-                format!("capacity-{service}"),
-                monitor(
-                    format!("[costwarden] ECS service {service} near its maximum task count"),
-                    format!("max(last_15m):avg:{cap}{{{},{}}} >= {}", tag("cluster", cluster), tag("service", service), pct(crit)),
-                    format!(
-                        "ECS service {cluster}/{service} runs at {{{{value}}}}% of its maximum task count (warning {}%, critical {}%). Scanning is about to queue up, or the maximum needs raising.{dash}\n{}",
-                        pct(warn),
-                        pct(crit),
-                        mention(cfg, s.owner.as_deref())
-                    ),
-                    team,
-                    "capacity",
-                    100.0 * crit,
-                    Some(100.0 * warn),
-                    Some(cfg.rules.capacity_recovery),
-                ),
-            ));
-        }
-    }
-    out.push((
-        "collector-health".into(),
-        monitor(
-            "[costwarden] a source could not be read".into(),
-            format!("max(last_1h):min:{}{{*}} by {{source}} < 1", metric(ns, Metric::SourceUp)),
-            format!("costwarden could not read source {{{{source.name}}}} completely: its data is missing or partial, so its warnings may be late. Check the collector's logs.{dash}\n{}", mention(cfg, None)),
-            route::team(cfg, None),
-            "health",
-            1.0,
-            None,
-            None,
-        ),
-    ));
+    out.extend(capacity_monitors(cfg, &dash));
+    out.push(health_monitor(cfg, &dash));
     out
+}
+
+/// One monitor per ECS service: its task count against the maximum, at the capacity ratios.
+fn capacity_monitors(cfg: &Config, dash: &str) -> Vec<(String, Value)> {
+    let Some(e) = cfg.ecs.as_ref().filter(|e| e.enabled) else { return Vec::new() };
+    let cap = metric(&cfg.collector.namespace, Metric::TaskUtilization);
+    let mut out = Vec::new();
+    for s in &e.services {
+        let (cluster, service) = (crate::model::short_name(&s.cluster), crate::model::short_name(&s.service));
+        let warn = s.capacity_warn.unwrap_or(cfg.rules.capacity_warn);
+        let crit = s.capacity_crit.unwrap_or(cfg.rules.capacity_crit);
+        let team = route::team(cfg, s.owner.as_deref());
+        out.push((
+            format!("capacity-{service}"),
+            monitor(
+                format!("[costwarden] ECS service {service} near its maximum task count"),
+                format!("max(last_15m):avg:{cap}{{{},{}}} >= {}", tag("cluster", cluster), tag("service", service), pct(crit)),
+                format!(
+                    "ECS service {cluster}/{service} runs at {{{{value}}}}% of its maximum task count (warning {}%, critical {}%). Scanning is about to queue up, or the maximum needs raising.{dash}\n{}",
+                    pct(warn),
+                    pct(crit),
+                    mention(cfg, s.owner.as_deref())
+                ),
+                team,
+                "capacity",
+                100.0 * crit,
+                Some(100.0 * warn),
+                Some(cfg.rules.capacity_recovery),
+            ),
+        ));
+    }
+    out
+}
+
+/// One monitor for the collector itself: a source not read completely.
+fn health_monitor(cfg: &Config, dash: &str) -> (String, Value) {
+    let ns = &cfg.collector.namespace;
+    (
+    "collector-health".into(),
+    monitor(
+        "[costwarden] a source could not be read".into(),
+        format!("max(last_1h):min:{}{{*}} by {{source}} < 1", metric(ns, Metric::SourceUp)),
+        format!("costwarden could not read source {{{{source.name}}}} completely: its data is missing or partial, so its warnings may be late. Check the collector's logs.{dash}\n{}", mention(cfg, None)),
+        route::team(cfg, None),
+        "health",
+        1.0,
+        None,
+        None,
+    ),
+)
 }
 
 /// Every generated file: (path relative to the output folder, JSON).

@@ -73,6 +73,15 @@ pub fn series_rules(cfg: &Config, obs: &Observations) -> Vec<SeriesRules> {
             _ => {}
         }
     }
+    out.extend(gauge_rules(cfg, obs));
+    out
+}
+
+/// The gauges' rules: capacity per ECS service, coverage per bucket the coverage source observed
+/// (the owners' totals carry no Bucket). Neither has an anomaly rule, so drops are never read.
+fn gauge_rules(cfg: &Config, obs: &Observations) -> Vec<SeriesRules> {
+    let d = &cfg.rules;
+    let mut out = Vec::new();
     for key in obs.gauges.keys().filter(|k| k.metric == Metric::TaskUtilization) {
         let (Some(cluster), Some(service)) = (key.dim(DIM_CLUSTER), key.dim(DIM_SERVICE)) else {
             continue;
@@ -92,16 +101,14 @@ pub fn series_rules(cfg: &Config, obs: &Observations) -> Vec<SeriesRules> {
                 s.and_then(|s| s.capacity_crit).unwrap_or(d.capacity_crit),
             )),
             anomaly: false,
-            // A gauge has no anomaly rule, so its drops setting is never read.
             params: d.for_series(None, None, false),
         });
     }
-    // Each bucket the coverage source observed (the owners' totals carry no Bucket).
     for key in obs.gauges.keys().filter(|k| k.metric == Metric::UnscannedBuckets) {
         let (Some(bucket), Some(owner)) = (key.dim(DIM_BUCKET), key.dim(crate::metrics::DIM_OWNER)) else {
             continue;
         };
-        let owned = ![crate::coverage::UNOWNED, crate::coverage::OWNER_UNKNOWN].contains(&owner);
+        let owned = ![crate::sources::coverage::UNOWNED, crate::sources::coverage::OWNER_UNKNOWN].contains(&owner);
         out.push(SeriesRules {
             key: key.clone(),
             label: format!("bucket {bucket}").into(),
