@@ -12,7 +12,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::notify::{slack, sns, Notification};
+use crate::notify::{slack, sns, Message, Notification};
 use crate::rules::Level;
 use crate::sources::antivirus::discover::Discovery;
 use crate::sources::antivirus::{self, ConsoleIfEnabled};
@@ -160,7 +160,7 @@ async fn teams(cfg: &Config, clients: &Clients, send_test: bool) -> Vec<Probe> {
     out
 }
 
-async fn topic(sns_client: &aws_sdk_sns::Client, team: &str, arn: &str, test: Option<&Notification>) -> Probe {
+async fn topic(sns_client: &aws_sdk_sns::Client, team: &str, arn: &str, test: Option<&Message>) -> Probe {
     let name = format!("team {team} sns");
     if let Err(e) = sns_client.get_topic_attributes().topic_arn(arn).send().await {
         let fix = "check the topic ARN and region; the credentials need sns:GetTopicAttributes and sns:Publish on it";
@@ -195,8 +195,8 @@ async fn topic(sns_client: &aws_sdk_sns::Client, team: &str, arn: &str, test: Op
 }
 
 /// What `--send-test` sends: a real notification, so the team sees how alerts will look.
-fn test_message(cfg: &Config, team: &str) -> Notification {
-    Notification {
+fn test_message(cfg: &Config, team: &str) -> Message {
+    let n = Notification {
         title: format!("[OK] costwarden check: test message for team {team}"),
         kind: "test",
         rule: "check",
@@ -214,7 +214,8 @@ fn test_message(cfg: &Config, team: &str) -> Notification {
         message: "Sent by `costwarden check --send-test`: this team's alerts arrive here.".into(),
         dashboard_url: cfg.alerts.dashboard_url.clone(),
         console_url: None,
-    }
+    };
+    Message::new(Some(team), cfg.alerts.dashboard_url.as_deref(), vec![n])
 }
 
 /// The table a person reads at a glance, the discovery when there is one, and the price.

@@ -114,17 +114,25 @@ async fn an_unchanged_breach_is_notified_once_an_escalation_once_more() {
         assert!(text.contains(needed), "{needed:?} not in {text}");
     }
 
-    // SNS got the same two, as JSON with filterable attributes.
+    // SNS got the same two, one publish each (a team's changes of a run in one), as JSON with
+    // filterable attributes.
     let msgs = sqs.receive_message().queue_url(&queue).max_number_of_messages(10).send().await.unwrap();
     let bodies: Vec<serde_json::Value> =
         msgs.messages().iter().map(|m| serde_json::from_str(m.body().unwrap()).unwrap()).collect();
     let notes: Vec<serde_json::Value> =
         bodies.iter().map(|b| serde_json::from_str(b["Message"].as_str().unwrap()).unwrap()).collect();
-    let levels: Vec<(&str, &str)> =
-        notes.iter().map(|n| (n["rule"].as_str().unwrap(), n["level"].as_str().unwrap())).collect();
+    assert_eq!(notes.len(), 2, "{notes:#?}");
+    let levels: Vec<(&str, &str)> = notes
+        .iter()
+        .flat_map(|n| n["transitions"].as_array().unwrap())
+        .filter(|t| t["rule"] == "growth")
+        .map(|t| (t["rule"].as_str().unwrap(), t["level"].as_str().unwrap()))
+        .collect();
     assert_eq!(levels, vec![("growth", "WARNING"), ("growth", "CRITICAL")]);
     assert_eq!(bodies[1]["MessageAttributes"]["severity"]["Value"], "CRITICAL");
     assert_eq!(bodies[1]["MessageAttributes"]["team"]["Value"], "media");
+    assert_eq!(bodies[1]["MessageAttributes"]["rule"]["Type"], "String.Array");
+    assert!(bodies[1]["MessageAttributes"]["rule"]["Value"].as_str().unwrap().contains("\"growth\""));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -172,6 +180,56 @@ async fn a_slack_outage_is_retried_on_the_next_run_and_a_restart_does_not_resend
             "[OK] bucket uploads-prod (console) growth recovered"
         ]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_teams_changes_of_a_run_are_one_message_retried_whole_until_told() {
+    let (moto, console, slack) = peers().await;
+    // Two of media's buckets over plan: uploads-prod (4 GB against 1 GB) and avatars (0.45 GB
+    // against 0.1 GB), each CRITICAL on growth, with whatever else their rules say.
+    let mut cfg = config_with(&console.url, 1e9, None);
+    let avatars: costwarden::config::Config = costwarden::config::Config::parse(
+        &format!(
+            "{}\n[[antivirus.buckets]]\nname = \"avatars\"\nowner = \"media\"\nplan = {{ baseline = 1e8, since = 2026-01-01 }}\n",
+            config_text(&console.url, "")
+        ),
+        "t.toml",
+    )
+    .unwrap();
+    cfg.antivirus.as_mut().unwrap().buckets.extend(avatars.antivirus.unwrap().buckets.into_iter().skip(1));
+    let app = app(&moto, cfg).await;
+    let media = |r: &costwarden::RunReport| {
+        r.alerts.transitions.iter().filter(|t| t.team.as_deref() == Some("media")).cloned().collect::<Vec<_>>()
+    };
+
+    slack.outage(500);
+    let r = run_once(&app, at(0), false).await;
+    let told = media(&r);
+    assert!(told.len() >= 2, "{}", costwarden::report::human(&r));
+    assert!(told.iter().all(|t| !t.delivered), "one message: it failed for every change in it");
+    assert_eq!(*slack.state.attempts.lock().unwrap(), 1, "one request for the team's changes");
+
+    let r = run_once(&app, at(1), false).await;
+    assert!(r.ok(), "{}", costwarden::report::human(&r));
+    let sent = slack.received();
+    assert_eq!(sent.len(), 1, "one Slack message for all of media's changes: {sent:#?}");
+    let retried = media(&r);
+    assert_eq!(retried.len(), told.len(), "every change not told is sent again, and only those");
+    assert!(retried.iter().all(|t| t.delivered));
+    let text = sent[0].to_string();
+    for bucket in
+        ["*bucket uploads-prod (console)*\\n*growth* raised (OK → CRITICAL): mean of", "*bucket avatars (console)*"]
+    {
+        assert!(text.contains(bucket), "{bucket} not in {text}");
+    }
+    assert_eq!(sent[0]["text"], format!("[CRITICAL] {} changes for team media", told.len()));
+    // Worst first: a CRITICAL series heads the message.
+    assert!(sent[0]["blocks"][1]["text"]["text"].as_str().unwrap().starts_with(":red_circle:"));
+
+    // Told: the next run sends nothing.
+    let r = run_once(&app, at(2), false).await;
+    assert!(r.ok() && media(&r).is_empty(), "{}", costwarden::report::human(&r));
+    assert_eq!(slack.received().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -262,4 +320,88 @@ async fn a_slack_webhook_over_plain_http_is_refused_and_never_shown() {
     let printed = format!("{}{}", costwarden::report::human(&r), serde_json::to_string(&r).unwrap());
     assert!(!printed.contains("s3cr3tW3bh00kT0k3n") && !printed.contains("hooks.example.com"), "{printed}");
     assert_eq!(r.requests.get(&costwarden::wire::Api::SlackWebhook), None, "nothing was posted");
+}
+
+fn note(resource: &str, rule: &'static str, level: Level, message: &str) -> costwarden::notify::Notification {
+    costwarden::notify::Notification {
+        title: format!("[{level}] {resource} {rule} raised"),
+        kind: "raised",
+        rule,
+        level,
+        previous: Level::Ok,
+        resource: resource.into(),
+        series: format!("ScannedBytes{{Bucket={resource}}}"),
+        team: Some("media".into()),
+        value: Some("52.3 GB".into()),
+        threshold: Some("75.0 GB".into()),
+        planned: None,
+        projected_breach: None,
+        breach_uncertainty_days: None,
+        day: Some(today()),
+        message: message.into(),
+        dashboard_url: Some("https://app.datadoghq.com/dashboard/abc".into()),
+        console_url: Some(format!("https://s3.console.aws.amazon.com/s3/buckets/{resource}")),
+    }
+}
+
+/// Runs scripts/check_slack.py (slack_sdk's Block Kit models) on the payloads.
+fn slack_sdk_check(payloads: &[serde_json::Value]) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<std::path::PathBuf> = payloads
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let f = dir.path().join(format!("payload-{i}.json"));
+            std::fs::write(&f, p.to_string()).unwrap();
+            f
+        })
+        .collect();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = root.join(".venv/bin/python");
+    assert!(python.exists(), "run scripts/setup first (it installs slack_sdk into .venv)");
+    let out =
+        std::process::Command::new(python).arg(root.join("scripts/check_slack.py")).args(&files).output().unwrap();
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn every_message_shape_passes_slacks_block_kit_models_and_sns_size() {
+    use costwarden::notify::{slack, sns, Message};
+    let dash = Some("https://app.datadoghq.com/dashboard/abc");
+    let long = "b".repeat(5000);
+    let single = Message::new(Some("media"), dash, vec![note("uploads", "growth", Level::Critical, "above plan")]);
+    let grouped = Message::new(
+        Some("media"),
+        None,
+        vec![
+            note("uploads", "growth", Level::Critical, "above plan"),
+            note("uploads", "forecast", Level::Warning, "already at or above critical"),
+            note("<!channel> evil\u{1b}[2J", "anomaly", Level::Warning, &long),
+        ],
+    );
+    // A Retro re-scan across many buckets: 200 changes for one team.
+    let mut many: Vec<_> = (0..200).map(|i| note(&format!("{long}-{i}"), "anomaly", Level::Warning, &long)).collect();
+    many.push(note("the-worst", "growth", Level::Critical, "above plan"));
+    let many = Message::new(Some("media"), dash, many);
+    let payloads: Vec<serde_json::Value> = [&single, &grouped, &many].iter().map(|m| slack::payload(m)).collect();
+    let (ok, text) = slack_sdk_check(&payloads);
+    assert!(ok && text.contains("3 payload(s) checked, 0 problem(s)"), "{text}");
+    assert_eq!(payloads[2]["blocks"].as_array().unwrap().len(), slack::MAX_BLOCKS);
+    assert!(payloads[2]["blocks"][1]["text"]["text"].as_str().unwrap().contains("*the-worst*"));
+    // SNS: one publish, under its 256 KiB, the worst kept and what was left out said.
+    let body = sns::body(&many).unwrap();
+    assert!(body.len() <= 256 * 1024, "{} bytes", body.len());
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["transitions"][0]["resource"], "the-worst");
+    let kept = v["transitions"].as_array().unwrap().len();
+    assert!(
+        kept < 201 && v["title"].as_str().unwrap().contains(&format!("({} less severe changes left out", 201 - kept))
+    );
+    // The check can fail: 51 blocks, and a header over 150 characters.
+    let mut broken = payloads[0].clone();
+    broken["blocks"] = serde_json::Value::Array(vec![payloads[0]["blocks"][1].clone(); 51]);
+    let mut long_header = payloads[0].clone();
+    long_header["blocks"][0]["text"]["text"] = serde_json::Value::String("h".repeat(151));
+    let (ok, text) = slack_sdk_check(&[broken, long_header]);
+    assert!(!ok && text.contains("51 blocks") && text.contains("block 0 (header)"), "{text}");
 }

@@ -1,7 +1,8 @@
 //! One run's alerting: read what each team was last told, notify the transitions to the owning
-//! team's channels, and return the rule metrics (AlertState, ThresholdUtilization,
-//! DaysToBreach). A transition is marked delivered only when every channel of its team took it,
-//! so a failed delivery is retried on the next run instead of being lost.
+//! team's channels (one message per team and run, with every change in it), and return the rule
+//! metrics (AlertState, ThresholdUtilization, DaysToBreach). A transition is marked delivered
+//! only when every channel of its team took the message, so a failed delivery is retried on the
+//! next run instead of being lost.
 
 use std::collections::BTreeMap;
 
@@ -9,11 +10,11 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::route;
-use super::state::{rule_dims, transitions};
+use super::state::{rule_dims, transitions, Transition};
 use crate::config::Config;
 use crate::metrics::Metric;
 use crate::model::{Sample, SeriesKey};
-use crate::notify::{slack, sns, Notification};
+use crate::notify::{slack, sns, Message, Notification};
 use crate::rules::{Finding, Level, RuleKind, Told};
 use crate::secret::Secret;
 use crate::text::terminal;
@@ -123,6 +124,7 @@ pub async fn read_told(
 }
 
 /// Notifies the transitions from `prior` (as `read_told` read it) and returns the rule metrics.
+/// Each team gets one message with all its changes; they are told (or retried next run) together.
 pub async fn notify_transitions(
     cfg: &Config,
     clients: &Clients,
@@ -131,70 +133,84 @@ pub async fn notify_transitions(
 ) -> (AlertReport, Vec<Sample>) {
     let mut delivered = prior.clone();
     if report.enabled && report.state_error.is_none() {
-        let mut resolved: BTreeMap<String, Result<Channels, String>> = BTreeMap::new();
+        let mut by_team: BTreeMap<Option<String>, Vec<Transition>> = BTreeMap::new();
         for t in transitions(&prior, findings) {
-            let f = &t.finding;
-            let team = route::team(cfg, f.owner.as_deref()).map(str::to_string);
-            let n = Notification::new(
-                f,
-                (t.from, t.kind()),
-                team.as_deref(),
-                cfg.alerts.dashboard_url.as_deref(),
-                route::console_url(&f.series, &cfg.collector.region),
-            );
-            if f.level == Level::Ok {
-                tracing::info!(rule = f.rule.name(), series = %terminal(&f.series.to_string()), kind = t.kind(), message = %terminal(&f.message), "alert");
-            } else {
-                tracing::warn!(rule = f.rule.name(), series = %terminal(&f.series.to_string()), level = %f.level, kind = t.kind(), message = %terminal(&f.message), "alert");
-            }
-            let mut used = Vec::new();
-            let mut errors = Vec::new();
-            if let Some(team) = &team {
-                if !resolved.contains_key(team) {
-                    let c = channels(cfg, &clients.secrets, team).await;
-                    resolved.insert(team.clone(), c);
-                }
-                match &resolved[team] {
-                    Err(e) => errors.push(e.clone()),
-                    Ok(c) => {
-                        if let Some(hook) = &c.slack {
-                            used.push("slack");
-                            if let Err(e) = slack::send(&clients.http, hook, &n, clients.policy.request_timeout).await {
-                                errors.push(e.to_string());
-                            }
-                        }
-                        if let Some(arn) = &c.sns {
-                            used.push("sns");
-                            if let Err(e) = sns::publish(&clients.sns, arn, &n).await {
-                                errors.push(e.to_string());
-                            }
-                        }
-                    }
-                }
-            }
+            let team = route::team(cfg, t.finding.owner.as_deref()).map(str::to_string);
+            by_team.entry(team).or_default().push(t);
+        }
+        for (team, changes) in by_team {
+            let notes = changes.iter().map(|t| notification(cfg, team.as_deref(), t)).collect();
+            let message = Message::new(team.as_deref(), cfg.alerts.dashboard_url.as_deref(), notes);
+            let (used, errors) = match &team {
+                Some(team) => send(cfg, clients, team, &message).await,
+                None => (Vec::new(), Vec::new()),
+            };
             let ok = errors.is_empty();
-            if ok {
-                delivered.insert((f.rule, f.series.clone()), f.level);
-            } else {
-                report.failed += 1;
-                tracing::error!(rule = f.rule.name(), series = %terminal(&f.series.to_string()), errors = %terminal(&errors.join("; ")), "notification failed; retried next run");
+            for t in &changes {
+                let f = &t.finding;
+                if ok {
+                    delivered.insert((f.rule, f.series.clone()), f.level);
+                } else {
+                    report.failed += 1;
+                    tracing::error!(rule = f.rule.name(), series = %terminal(&f.series.to_string()), errors = %terminal(&errors.join("; ")), "notification failed; retried next run");
+                }
+                report.transitions.push(TransitionReport {
+                    rule: f.rule,
+                    series: f.series.to_string(),
+                    label: f.label.to_string(),
+                    from: t.from,
+                    to: f.level,
+                    kind: t.kind(),
+                    team: team.clone(),
+                    channels: used.clone(),
+                    delivered: ok,
+                    error: (!ok).then(|| errors.join("; ")),
+                    message: f.message.clone(),
+                });
             }
-            report.transitions.push(TransitionReport {
-                rule: f.rule,
-                series: f.series.to_string(),
-                label: f.label.to_string(),
-                from: t.from,
-                to: f.level,
-                kind: t.kind(),
-                team,
-                channels: used,
-                delivered: ok,
-                error: (!ok).then(|| errors.join("; ")),
-                message: f.message.clone(),
-            });
         }
     }
     (report, rule_samples(findings, &prior, &delivered))
+}
+
+/// One change as its team reads it, logged as it is.
+fn notification(cfg: &Config, team: Option<&str>, t: &Transition) -> Notification {
+    let f = &t.finding;
+    if f.level == Level::Ok {
+        tracing::info!(rule = f.rule.name(), series = %terminal(&f.series.to_string()), kind = t.kind(), message = %terminal(&f.message), "alert");
+    } else {
+        tracing::warn!(rule = f.rule.name(), series = %terminal(&f.series.to_string()), level = %f.level, kind = t.kind(), message = %terminal(&f.message), "alert");
+    }
+    Notification::new(
+        f,
+        (t.from, t.kind()),
+        team,
+        cfg.alerts.dashboard_url.as_deref(),
+        route::console_url(&f.series, &cfg.collector.region),
+    )
+}
+
+/// The team's message to each of its channels: the channels used, and what failed.
+async fn send(cfg: &Config, clients: &Clients, team: &str, m: &Message) -> (Vec<&'static str>, Vec<String>) {
+    let (mut used, mut errors) = (Vec::new(), Vec::new());
+    match channels(cfg, &clients.secrets, team).await {
+        Err(e) => errors.push(e),
+        Ok(c) => {
+            if let Some(hook) = &c.slack {
+                used.push("slack");
+                if let Err(e) = slack::send(&clients.http, hook, m, clients.policy.request_timeout).await {
+                    errors.push(e.to_string());
+                }
+            }
+            if let Some(arn) = &c.sns {
+                used.push("sns");
+                if let Err(e) = sns::publish(&clients.sns, arn, m).await {
+                    errors.push(e.to_string());
+                }
+            }
+        }
+    }
+    (used, errors)
 }
 
 /// The verdicts as metrics. AlertState is written only while a series is not OK (and once on

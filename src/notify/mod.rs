@@ -1,8 +1,10 @@
-//! Notifiers: Slack incoming webhooks, SNS, and the log. Each turns one alert transition into
-//! its wire form (pure, tested from the payload) and sends it.
+//! Notifiers: Slack incoming webhooks, SNS, and the log. Each turns one team's changes of a run
+//! (a `Message`) into its wire form (pure, tested from the payload) and sends it.
 
 pub mod slack;
 pub mod sns;
+
+use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -61,4 +63,66 @@ impl Notification {
             console_url,
         }
     }
+}
+
+/// Every change of one run for one team: what one Slack message and one SNS publish carry.
+/// The changes are ordered worst first, those of one series together (the series in the order
+/// of their worst level, then by name), so a cut message keeps what matters most.
+#[derive(Debug, Clone, Serialize)]
+pub struct Message {
+    /// One change: its own title; several: the worst level, how many, for whom.
+    pub title: String,
+    pub team: Option<String>,
+    /// The worst level among the changes.
+    pub level: Level,
+    pub dashboard_url: Option<String>,
+    pub transitions: Vec<Notification>,
+}
+
+impl Message {
+    pub fn new(team: Option<&str>, dashboard_url: Option<&str>, mut transitions: Vec<Notification>) -> Message {
+        let worst_of = |series: &str, ts: &[Notification]| {
+            ts.iter().filter(|t| t.series == series).map(|t| t.level).max().unwrap_or(Level::Ok)
+        };
+        let worst: BTreeMap<String, Level> =
+            transitions.iter().map(|t| (t.series.clone(), worst_of(&t.series, &transitions))).collect();
+        transitions.sort_by(|a, b| {
+            (worst[&b.series], &a.resource, &a.series, b.level, a.rule).cmp(&(
+                worst[&a.series],
+                &b.resource,
+                &b.series,
+                a.level,
+                b.rule,
+            ))
+        });
+        let level = transitions.iter().map(|t| t.level).max().unwrap_or(Level::Ok);
+        let title = match transitions.as_slice() {
+            [one] => one.title.clone(),
+            all => format!(
+                "[{level}] {} changes for {}",
+                all.len(),
+                team.map_or("no team".into(), |t| format!("team {t}"))
+            ),
+        };
+        Message {
+            title,
+            team: team.map(str::to_string),
+            level,
+            dashboard_url: dashboard_url.map(str::to_string),
+            transitions,
+        }
+    }
+
+    /// The changes of each series, in the message's order: (the series' changes, of which the
+    /// first is its worst).
+    pub fn by_series(&self) -> Vec<&[Notification]> {
+        self.transitions.chunk_by(|a, b| a.series == b.series).collect()
+    }
+}
+
+/// Whether a change adds nothing beside the others of its series: a forecast WARNING (a crossing
+/// ahead) next to a rule of the same series already CRITICAL. It is still told (and its state
+/// kept); the message just does not say it.
+pub fn redundant(n: &Notification, series: &[Notification]) -> bool {
+    n.rule == "forecast" && n.level == Level::Warning && series.iter().any(|o| o.level == Level::Critical)
 }

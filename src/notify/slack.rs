@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::Notification;
+use super::{Message, Notification};
 use crate::rules::Level;
 use crate::secret::Secret;
 use std::time::Duration;
@@ -18,17 +18,80 @@ pub enum Error {
     Transport(String),
 }
 
-/// The Block Kit payload (pure). Every text in it may hold a name read from outside (a
-/// bucket, a tag value): mrkdwn text is escaped (`text::mrkdwn`), so it can neither mention
-/// nor link; links are built here from URLs whose parts were percent-encoded.
-pub fn payload(n: &Notification) -> Value {
-    use crate::text::mrkdwn;
-    let icon = match n.level {
+/// Slack's limits on a message: blocks, and characters of a header and of a section's text.
+pub const MAX_BLOCKS: usize = 50;
+const MAX_HEADER: usize = 150;
+const MAX_SECTION: usize = 3000;
+/// Fields of a section (Slack's limit is 10).
+const MAX_FIELDS: usize = 10;
+
+fn icon(level: Level) -> &'static str {
+    match level {
         Level::Critical => ":red_circle:",
         Level::Warning => ":large_yellow_circle:",
         Level::Ok => ":large_green_circle:",
+    }
+}
+
+/// A link's URL may not hold `|`, `<` or `>`: they would end it early.
+fn link(u: &str, label: &str) -> String {
+    format!("<{}|{label}>", u.replace('|', "%7C").replace('<', "%3C").replace('>', "%3E"))
+}
+
+/// The Block Kit payload (pure): a header, one section per series (worst first: its changes,
+/// each rule's reason, the worst change's figures as fields, its AWS console link), the
+/// dashboard link. What does not fit Slack's 50 blocks is counted in a last section, never
+/// sent as a payload Slack would refuse. Every text in it may hold a name read from outside
+/// (a bucket, a tag value): mrkdwn text is escaped (`text::mrkdwn`), so it can neither mention
+/// nor link; links are built here from URLs whose parts were percent-encoded.
+pub fn payload(m: &Message) -> Value {
+    use crate::text::mrkdwn;
+    let header = match m.transitions.as_slice() {
+        [one] => format!("{} {}", one.level, one.resource),
+        all => format!(
+            "{} {} changes{}",
+            m.level,
+            all.len(),
+            m.team.as_ref().map_or(String::new(), |t| format!(" for {t}"))
+        ),
     };
-    let mut fields = vec![format!("*State*\n{} → {}", n.previous, n.level), format!("*Rule*\n{}", n.rule)];
+    let mut blocks =
+        vec![json!({"type": "header", "text": {"type": "plain_text", "text": truncate(&mrkdwn(&header), MAX_HEADER)}})];
+    let series = m.by_series();
+    // Blocks for the series: all but the header and the links; one of them for what does not fit.
+    let room = MAX_BLOCKS - 1 - usize::from(m.dashboard_url.is_some());
+    let shown = if series.len() > room { room - 1 } else { series.len() };
+    for changes in &series[..shown] {
+        blocks.push(section(changes));
+    }
+    if shown < series.len() {
+        let rest: usize = series[shown..].iter().map(|s| s.len()).sum();
+        let text = format!(
+            "… and {rest} more changes on {} more series, less severe than those above: every change is in the run's report and on the dashboard",
+            series.len() - shown
+        );
+        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": text}}));
+    }
+    if let Some(u) = &m.dashboard_url {
+        blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": link(u, "Datadog dashboard")}]}));
+    }
+    json!({"text": truncate(&mrkdwn(&m.title), MAX_SECTION), "blocks": blocks})
+}
+
+/// One series' section: its worst change first, each change's reason under it.
+fn section(changes: &[Notification]) -> Value {
+    use crate::text::mrkdwn;
+    let n = &changes[0];
+    let mut text = format!("{} *{}*", icon(n.level), mrkdwn(&n.resource));
+    for c in changes.iter().filter(|c| !super::redundant(c, changes)) {
+        // The series is named once, above its changes.
+        let why = c.message.strip_prefix(&format!("{}: ", c.resource)).unwrap_or(&c.message);
+        text.push_str(&format!("\n*{}* {} ({} → {}): {}", c.rule, c.kind, c.previous, c.level, mrkdwn(why)));
+    }
+    if let Some(u) = &n.console_url {
+        text.push_str(&format!("\n{}", link(u, "AWS console")));
+    }
+    let mut fields = Vec::new();
     let mut field = |name: &str, v: &Option<String>| {
         if let Some(v) = v {
             fields.push(format!("*{name}*\n{}", mrkdwn(v)));
@@ -46,25 +109,12 @@ pub fn payload(n: &Notification) -> Value {
     );
     field("Owner", &n.team);
     field("Day", &n.day.map(|d| d.to_string()));
-    // A link's URL may not hold `|`, `<` or `>`: they would end it early.
-    let link =
-        |u: &str, label: &str| format!("<{}|{label}>", u.replace('|', "%7C").replace('<', "%3C").replace('>', "%3E"));
-    let mut links = Vec::new();
-    if let Some(u) = &n.dashboard_url {
-        links.push(link(u, "Datadog dashboard"));
+    let fields: Vec<Value> = fields.iter().take(MAX_FIELDS).map(|f| json!({"type": "mrkdwn", "text": f})).collect();
+    let mut s = json!({"type": "section", "text": {"type": "mrkdwn", "text": truncate(&text, MAX_SECTION)}});
+    if !fields.is_empty() {
+        s["fields"] = Value::Array(fields);
     }
-    if let Some(u) = &n.console_url {
-        links.push(link(u, "AWS console"));
-    }
-    let mut blocks = vec![
-        json!({"type": "header", "text": {"type": "plain_text", "text": truncate(&mrkdwn(&format!("{} {}", n.level, n.resource)), 150)}}),
-        json!({"type": "section", "text": {"type": "mrkdwn", "text": truncate(&format!("{icon} {}", mrkdwn(&n.message)), 3000)}}),
-        json!({"type": "section", "fields": fields.iter().take(10).map(|f| json!({"type": "mrkdwn", "text": f})).collect::<Vec<_>>()}),
-    ];
-    if !links.is_empty() {
-        blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": links.join(" · ")}]}));
-    }
-    json!({"text": mrkdwn(&n.title), "blocks": blocks})
+    s
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -75,9 +125,9 @@ fn truncate(s: &str, max: usize) -> String {
     }
 }
 
-pub async fn send(http: &reqwest::Client, webhook: &Secret, n: &Notification, timeout: Duration) -> Result<(), Error> {
+pub async fn send(http: &reqwest::Client, webhook: &Secret, m: &Message, timeout: Duration) -> Result<(), Error> {
     // Not retried: a webhook that timed out may have posted, and a repeat is a second message.
-    let resp = wire::http::send(Api::SlackWebhook, http.post(webhook.expose()).json(&payload(n)), timeout)
+    let resp = wire::http::send(Api::SlackWebhook, http.post(webhook.expose()).json(&payload(m)), timeout)
         .await
         .map_err(|e| Error::Transport(e.to_string()))?;
     let status = resp.status();
@@ -100,16 +150,15 @@ pub async fn send(http: &reqwest::Client, webhook: &Secret, n: &Notification, ti
 mod tests {
     use super::*;
 
-    #[test]
-    fn payload_carries_what_crossed_what() {
-        let n = Notification {
-            title: "[WARNING] bucket uploads (console) forecast raised".into(),
+    fn note(resource: &str, rule: &'static str, level: Level, message: &str) -> Notification {
+        Notification {
+            title: format!("[{level}] {resource} {rule} raised"),
             kind: "raised",
-            rule: "forecast",
-            level: Level::Warning,
+            rule,
+            level,
             previous: Level::Ok,
-            resource: "bucket uploads (console)".into(),
-            series: "ScannedBytes{Bucket=uploads,Source=console}".into(),
+            resource: resource.into(),
+            series: format!("ScannedBytes{{Bucket={resource}}}"),
             team: Some("media".into()),
             value: Some("52.3 GB".into()),
             threshold: Some("75.0 GB".into()),
@@ -117,20 +166,27 @@ mod tests {
             projected_breach: Some("2026-12-20".parse().unwrap()),
             breach_uncertainty_days: Some(4),
             day: Some("2026-11-27".parse().unwrap()),
-            message: "trend +6.1%/week".into(),
+            message: message.into(),
             dashboard_url: Some("https://app.datadoghq.com/dashboard/abc".into()),
-            console_url: Some("https://s3.console.aws.amazon.com/s3/buckets/uploads".into()),
-        };
-        let p = payload(&n);
-        assert_eq!(p["text"], "[WARNING] bucket uploads (console) forecast raised");
-        assert_eq!(p["blocks"][0]["text"]["text"], "WARNING bucket uploads (console)");
+            console_url: Some(format!("https://s3.console.aws.amazon.com/s3/buckets/{resource}")),
+        }
+    }
+
+    #[test]
+    fn payload_carries_what_crossed_what() {
+        let n = note("uploads", "forecast", Level::Warning, "trend +6.1%/week");
+        let p = payload(&Message::new(Some("media"), Some("https://app.datadoghq.com/dashboard/abc"), vec![n]));
+        assert_eq!(p["text"], "[WARNING] uploads forecast raised");
+        assert_eq!(p["blocks"][0]["text"]["text"], "WARNING uploads");
+        assert_eq!(
+            p["blocks"][1]["text"]["text"],
+            ":large_yellow_circle: *uploads*\n*forecast* raised (OK → WARNING): trend +6.1%/week\n<https://s3.console.aws.amazon.com/s3/buckets/uploads|AWS console>"
+        );
         let fields: Vec<&str> =
-            p["blocks"][2]["fields"].as_array().unwrap().iter().map(|f| f["text"].as_str().unwrap()).collect();
+            p["blocks"][1]["fields"].as_array().unwrap().iter().map(|f| f["text"].as_str().unwrap()).collect();
         assert_eq!(
             fields,
             vec![
-                "*State*\nOK → WARNING",
-                "*Rule*\nforecast",
                 "*Current*\n52.3 GB",
                 "*Threshold*\n75.0 GB",
                 "*Planned*\n50.0 GB",
@@ -140,8 +196,44 @@ mod tests {
             ]
         );
         assert_eq!(
-            p["blocks"][3]["elements"][0]["text"],
-            "<https://app.datadoghq.com/dashboard/abc|Datadog dashboard> · <https://s3.console.aws.amazon.com/s3/buckets/uploads|AWS console>"
+            p["blocks"][2]["elements"][0]["text"],
+            "<https://app.datadoghq.com/dashboard/abc|Datadog dashboard>"
+        );
+    }
+
+    #[test]
+    fn one_message_per_team_worst_series_first_without_redundant_forecasts() {
+        let notes = vec![
+            note("avatars", "anomaly", Level::Warning, "a spike"),
+            note("uploads", "forecast", Level::Warning, "is already at or above critical"),
+            note("uploads", "growth", Level::Critical, "7-day mean 189% of plan"),
+        ];
+        let m = Message::new(Some("media"), None, notes);
+        assert_eq!(m.title, "[CRITICAL] 3 changes for team media");
+        let p = payload(&m);
+        assert_eq!(p["blocks"][0]["text"]["text"], "CRITICAL 3 changes for media");
+        let uploads = p["blocks"][1]["text"]["text"].as_str().unwrap();
+        assert!(
+            uploads.starts_with(":red_circle: *uploads*\n*growth* raised (OK → CRITICAL): 7-day mean 189% of plan\n<"),
+            "{uploads}"
+        );
+        assert!(!uploads.contains("forecast"), "the forecast adds nothing beside a CRITICAL: {uploads}");
+        assert!(p["blocks"][2]["text"]["text"].as_str().unwrap().starts_with(":large_yellow_circle: *avatars*"));
+        assert_eq!(p["blocks"].as_array().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn past_slacks_block_limit_the_worst_are_shown_and_the_rest_counted() {
+        let mut notes: Vec<Notification> =
+            (0..200).map(|i| note(&format!("b-{i:03}"), "anomaly", Level::Warning, "a spike")).collect();
+        notes.push(note("z-last", "growth", Level::Critical, "above plan"));
+        let p = payload(&Message::new(Some("media"), Some("https://app.datadoghq.com/dashboard/abc"), notes));
+        let blocks = p["blocks"].as_array().unwrap();
+        assert_eq!(blocks.len(), MAX_BLOCKS);
+        assert!(blocks[1]["text"]["text"].as_str().unwrap().contains("*z-last*"), "the critical one first");
+        assert_eq!(
+            blocks[48]["text"]["text"],
+            "… and 154 more changes on 154 more series, less severe than those above: every change is in the run's report and on the dashboard"
         );
     }
 }
