@@ -164,4 +164,9 @@ async fn main() {
     drop(out);
     // Serve until the caller closes our stdin (or kills us); moto stops with us.
     tokio::task::spawn_blocking(|| for _ in std::io::stdin().lock().lines() {}).await.unwrap();
+    // What the teams received on Slack, to read (COSTWARDEN_DEMO_SLACK_OUT=FILE: one payload a line).
+    if let Ok(path) = std::env::var("COSTWARDEN_DEMO_SLACK_OUT") {
+        let lines: Vec<String> = slack.received().iter().map(|p| p.to_string()).collect();
+        std::fs::write(path, lines.join("\n")).unwrap();
+    }
 }
