@@ -82,7 +82,11 @@ pub fn human(r: &RunReport) -> String {
             (Some(team), true) => format!("team {team}"),
             (None, _) => "no team (log only)".to_string(),
         };
-        let status = if tr.delivered { "sent" } else { "NOT SENT, retried next run" };
+        let status = match (&tr.snoozed, tr.delivered) {
+            (Some(s), _) => format!("snoozed {}", t(s)),
+            (None, true) => "sent".to_string(),
+            (None, false) => "NOT SENT, retried next run".to_string(),
+        };
         let _ = writeln!(out, "    {} {} {}: {} → {}: {status}", tr.to, tr.rule.name(), tr.kind, t(&tr.label), to);
         let _ = writeln!(out, "      {}", t(&tr.message));
         if let Some(e) = &tr.error {
@@ -174,8 +178,13 @@ pub fn datums(r: &RunReport) -> String {
     lines.join("\n") + "\n"
 }
 
-/// `costwarden status`: one line per rule and series, worst first.
-pub fn status_table(findings: &[crate::rules::Finding]) -> String {
+/// `costwarden status`: one line per rule and series, worst first; a series snoozed on `today`
+/// says so, with its reason.
+pub fn status_table(
+    findings: &[crate::rules::Finding],
+    cfg: &crate::config::Config,
+    today: chrono::NaiveDate,
+) -> String {
     use crate::rules::human;
     let mut rows: Vec<&crate::rules::Finding> = findings.iter().collect();
     rows.sort_by(|a, b| b.level.cmp(&a.level).then(a.label.cmp(&b.label)).then(a.rule.cmp(&b.rule)));
@@ -203,7 +212,12 @@ pub fn status_table(findings: &[crate::rules::Finding]) -> String {
                 (Some(d), None) => d.to_string(),
                 _ => "-".into(),
             },
-            f.level.name().into(),
+            match crate::alerts::route::snooze(cfg, &f.series)
+                .filter(|s| s.active(today) && f.level != crate::rules::Level::Ok)
+            {
+                Some(s) => format!("{} SNOOZED until {}: {}", f.level.name(), s.until, t(&s.reason)),
+                None => f.level.name().into(),
+            },
         ]);
     }
     let widths: Vec<usize> = (0..8).map(|c| table.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();

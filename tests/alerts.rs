@@ -233,6 +233,48 @@ async fn a_teams_changes_of_a_run_are_one_message_retried_whole_until_told() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snoozed_series_sends_nothing_until_its_day_then_tells_once() {
+    let (moto, console, slack) = peers().await;
+    let snoozed = |until: chrono::NaiveDate| {
+        let mut cfg = config_with(&console.url, 1e9, None);
+        let text = format!("until = {until}\nreason = \"launch week: uploads x3 expected\"");
+        let snooze: costwarden::config::Snooze = toml::from_str(&text).unwrap();
+        cfg.antivirus.as_mut().unwrap().buckets[0].snooze = Some(snooze);
+        cfg
+    };
+    let growth = |r: &costwarden::RunReport| {
+        r.alerts.transitions.iter().filter(|t| t.rule == RuleKind::Growth).cloned().collect::<Vec<_>>()
+    };
+    let app1 = app(&moto, snoozed(today() + chrono::Days::new(2))).await;
+    for minute in 0..2 {
+        let r = run_once(&app1, at(minute), false).await;
+        assert!(r.ok(), "a snoozed change is no failure:\n{}", costwarden::report::human(&r));
+        let g = growth(&r);
+        assert_eq!(g.len(), 1, "still pending each run: {g:#?}");
+        assert!(!g[0].delivered);
+        assert_eq!(
+            g[0].snoozed.as_deref(),
+            Some(format!("until {}: launch week: uploads x3 expected", today() + chrono::Days::new(2)).as_str())
+        );
+        assert!(costwarden::report::human(&r)
+            .contains("growth raised: bucket uploads-prod (console) → team media: snoozed until"));
+        let status = costwarden::report::status_table(&r.findings, &app1.config, today());
+        assert!(status.contains("CRITICAL SNOOZED until"), "{status}");
+    }
+    assert!(growth_messages(&slack).is_empty(), "nothing sent while snoozed");
+
+    // The snooze ends (its day has come): the change still holds, and is told once.
+    let app2 = app(&moto, snoozed(today())).await;
+    let r = run_once(&app2, at(2), false).await;
+    assert!(r.ok() && growth(&r).iter().all(|t| t.delivered && t.snoozed.is_none()));
+    assert!(!costwarden::report::status_table(&r.findings, &app2.config, today()).contains("SNOOZED"));
+    assert_eq!(growth_messages(&slack), vec!["[CRITICAL] bucket uploads-prod (console) growth raised"]);
+    let r = run_once(&app2, at(3), false).await;
+    assert!(r.ok() && growth(&r).is_empty());
+    assert_eq!(growth_messages(&slack).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_one_task_under_its_warning_level_stays_warning_until_it_clears_the_band() {
     let (moto, console, _slack) = peers().await;
     // The retro service runs 3 tasks; its maximum comes from the config.

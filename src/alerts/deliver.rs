@@ -50,6 +50,10 @@ pub struct TransitionReport {
     pub delivered: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Not sent: its resource is snoozed ("until DATE: reason"); told once the snooze ends if
+    /// the change still holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snoozed: Option<String>,
     pub message: String,
 }
 
@@ -130,12 +134,22 @@ pub async fn notify_transitions(
     clients: &Clients,
     findings: &[Finding],
     (prior, mut report): (Told, AlertReport),
+    now: DateTime<Utc>,
 ) -> (AlertReport, Vec<Sample>) {
     let mut delivered = prior.clone();
     if report.enabled && report.state_error.is_none() {
         let mut by_team: BTreeMap<Option<String>, Vec<Transition>> = BTreeMap::new();
         for t in transitions(&prior, findings) {
             let team = route::team(cfg, t.finding.owner.as_deref()).map(str::to_string);
+            // Snoozed: not sent and not marked told, so the change is told once the snooze ends.
+            if let Some(s) = route::snooze(cfg, &t.finding.series).filter(|s| s.active(now.date_naive())) {
+                let f = &t.finding;
+                tracing::info!(rule = f.rule.name(), series = %terminal(&f.series.to_string()), level = %f.level, until = %s.until, "alert snoozed");
+                report.transitions.push(transition_report(&t, team, Vec::new(), true, None));
+                let last = report.transitions.last_mut().expect("just pushed");
+                (last.delivered, last.snoozed) = (false, Some(format!("until {}: {}", s.until, s.reason)));
+                continue;
+            }
             by_team.entry(team).or_default().push(t);
         }
         for (team, changes) in by_team {
@@ -154,23 +168,36 @@ pub async fn notify_transitions(
                     report.failed += 1;
                     tracing::error!(rule = f.rule.name(), series = %terminal(&f.series.to_string()), errors = %terminal(&errors.join("; ")), "notification failed; retried next run");
                 }
-                report.transitions.push(TransitionReport {
-                    rule: f.rule,
-                    series: f.series.to_string(),
-                    label: f.label.to_string(),
-                    from: t.from,
-                    to: f.level,
-                    kind: t.kind(),
-                    team: team.clone(),
-                    channels: used.clone(),
-                    delivered: ok,
-                    error: (!ok).then(|| errors.join("; ")),
-                    message: f.message.clone(),
-                });
+                let error = (!ok).then(|| errors.join("; "));
+                report.transitions.push(transition_report(t, team.clone(), used.clone(), ok, error));
             }
         }
     }
     (report, rule_samples(findings, &prior, &delivered))
+}
+
+fn transition_report(
+    t: &Transition,
+    team: Option<String>,
+    channels: Vec<&'static str>,
+    delivered: bool,
+    error: Option<String>,
+) -> TransitionReport {
+    let f = &t.finding;
+    TransitionReport {
+        rule: f.rule,
+        series: f.series.to_string(),
+        label: f.label.to_string(),
+        from: t.from,
+        to: f.level,
+        kind: t.kind(),
+        team,
+        channels,
+        delivered,
+        error,
+        snoozed: None,
+        message: f.message.clone(),
+    }
 }
 
 /// One change as its team reads it, logged as it is.

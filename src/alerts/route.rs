@@ -161,6 +161,26 @@ pub fn rules_for_name(cfg: &Config, name: &str) -> Option<SeriesRules> {
 }
 
 /// The team told about a series: its owner, else the default team.
+/// The snooze thresholds.toml puts on the resource of `key` (a bucket of its source, a tag
+/// value, a service), whether or not it is active.
+pub fn snooze<'a>(cfg: &'a Config, key: &SeriesKey) -> Option<&'a crate::config::Snooze> {
+    if let (Some(source), Some(b)) = (key.dim(DIM_SOURCE), key.dim(DIM_BUCKET)) {
+        let list = match source {
+            SOURCE_GUARDDUTY => cfg.guardduty.as_ref().map(|g| &g.buckets),
+            _ => cfg.antivirus.as_ref().map(|a| &a.buckets),
+        };
+        return list?.iter().find(|x| x.name == b)?.snooze.as_ref();
+    }
+    if let Some(t) = key.dim(DIM_TAG_VALUE) {
+        return cfg.cost.as_ref()?.tags.iter().find(|x| x.value == t)?.snooze.as_ref();
+    }
+    if let (Some(c), Some(s)) = (key.dim(DIM_CLUSTER), key.dim(DIM_SERVICE)) {
+        let services = &cfg.ecs.as_ref()?.services;
+        return services.iter().find(|x| short_name(&x.cluster) == c && short_name(&x.service) == s)?.snooze.as_ref();
+    }
+    None
+}
+
 pub fn team<'a>(cfg: &'a Config, owner: Option<&'a str>) -> Option<&'a str> {
     owner.or(cfg.alerts.default_team.as_deref())
 }

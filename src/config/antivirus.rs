@@ -158,6 +158,7 @@ pub struct Bucket<P = Plan> {
     pub plan: Option<P>,
     /// Overrides `rules.anomaly_drops` for this bucket.
     pub anomaly_drops: Option<bool>,
+    pub snooze: Option<super::Snooze>,
 }
 
 impl Antivirus<PlanSpec> {
@@ -238,7 +239,8 @@ pub(super) fn resolve_buckets(path: &str, buckets: Vec<Bucket<PlanSpec>>, v: &mu
     let resolve = |(i, b): (usize, Bucket<PlanSpec>), v: &mut Validator| {
         v.team(&format!("{path}[{i}].owner"), &b.owner);
         let plan = b.plan.map(|p| p.resolve(&format!("{path}[{i}].plan"), v));
-        Bucket { name: b.name, owner: b.owner, plan, anomaly_drops: b.anomaly_drops }
+        super::Snooze::validate(&b.snooze, &format!("{path}[{i}]"), v);
+        Bucket { name: b.name, owner: b.owner, plan, anomaly_drops: b.anomaly_drops, snooze: b.snooze }
     };
     buckets.into_iter().enumerate().map(|b| resolve(b, v)).collect()
 }

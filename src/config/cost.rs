@@ -40,6 +40,7 @@ pub struct TagValue<P = Plan> {
     pub monthly_budget: Option<f64>,
     /// Overrides `rules.anomaly_drops` for this tag value.
     pub anomaly_drops: Option<bool>,
+    pub snooze: Option<super::Snooze>,
 }
 
 impl Cost<PlanSpec> {
@@ -68,6 +69,7 @@ impl Cost<PlanSpec> {
         let resolve = |(i, t): (usize, TagValue<PlanSpec>), v: &mut Validator| {
             v.team(&format!("cost.tags[{i}].owner"), &t.owner);
             let plan = t.plan.map(|p| p.resolve(&format!("cost.tags[{i}].plan"), v));
+            super::Snooze::validate(&t.snooze, &format!("cost.tags[{i}]"), v);
             if let Some(b) = t.monthly_budget {
                 v.check(&format!("cost.tags[{i}].monthly_budget"), b > 0.0, "must be above 0");
             }
@@ -77,6 +79,7 @@ impl Cost<PlanSpec> {
                 plan,
                 monthly_budget: t.monthly_budget,
                 anomaly_drops: t.anomaly_drops,
+                snooze: t.snooze,
             }
         };
         let tags = self.tags.into_iter().enumerate().map(|t| resolve(t, v)).collect();

@@ -43,6 +43,7 @@ pub struct EcsService {
     pub owner: Option<String>,
     pub capacity_warn: Option<f64>,
     pub capacity_crit: Option<f64>,
+    pub snooze: Option<super::Snooze>,
 }
 
 impl Ecs {
@@ -62,6 +63,7 @@ impl Ecs {
         }
         for (i, s) in self.services.iter().enumerate() {
             v.team(&format!("ecs.services[{i}].owner"), &s.owner);
+            super::Snooze::validate(&s.snooze, &format!("ecs.services[{i}]"), v);
             let (warn, crit) = (v.rules.capacity_warn, v.rules.capacity_crit);
             v.ratios(&format!("ecs.services[{i}]"), s.capacity_warn.unwrap_or(warn), s.capacity_crit.unwrap_or(crit));
         }

@@ -17,6 +17,8 @@ mod validate;
 use std::fmt;
 use std::path::Path;
 
+use chrono::NaiveDate;
+
 use serde::Deserialize;
 
 pub use alerts::{Alerts, Team};
@@ -27,7 +29,7 @@ pub use coverage::{Coverage, ProtectionApi};
 pub use ecs::{Ecs, EcsService, TaskCount};
 pub use guardduty::GuardDuty;
 pub use role::Role;
-pub use rules::{Plan, PlanDate, PlanSpec, Quantity, RuleDefaults};
+pub use rules::{Plan, PlanDate, PlanSpec, Quantity, RuleDefaults, Snooze};
 use validate::{locate, Validator};
 
 #[derive(Debug, thiserror::Error)]
@@ -90,17 +92,29 @@ pub struct Config<P = Plan> {
 pub type RawConfig = Config<PlanSpec>;
 
 impl Config {
+    /// Reads and validates the file on `today` (a snooze more than 90 days ahead is refused).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|io| ConfigError::Read { path: path.display().to_string(), io })?;
-        Config::parse(&text, &path.display().to_string())
+        Config::load_on(path, chrono::Utc::now().date_naive(), false)
     }
 
-    /// Parses and validates; `origin` names the text in error messages.
+    /// `load` on a given day; `strict` (`costwarden validate`): a snooze that has ended is a
+    /// problem too.
+    pub fn load_on(path: &Path, today: NaiveDate, strict: bool) -> Result<Config, ConfigError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|io| ConfigError::Read { path: path.display().to_string(), io })?;
+        Config::parse_on(&text, &path.display().to_string(), Some((today, strict)))
+    }
+
+    /// Parses and validates; `origin` names the text in error messages. Pure: what depends on
+    /// the day (snoozes' dates) is checked by `load`.
     pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        Config::parse_on(text, origin, None)
+    }
+
+    pub fn parse_on(text: &str, origin: &str, today: Option<(NaiveDate, bool)>) -> Result<Config, ConfigError> {
         let raw: RawConfig = toml::from_str(text)
             .map_err(|e| ConfigError::Parse { path: origin.to_string(), message: describe_toml_error(&e) })?;
-        Config::try_from(raw)
+        Config::validated(raw, today)
             .map_err(|problems| ConfigError::Invalid { path: origin.to_string(), problems: locate(text, problems) })
     }
 
@@ -164,8 +178,16 @@ impl TryFrom<RawConfig> for Config {
     type Error = Vec<(String, String)>;
 
     fn try_from(raw: RawConfig) -> Result<Config, Self::Error> {
+        Config::validated(raw, None)
+    }
+}
+
+impl Config {
+    /// Every problem found, as (TOML path, message); `today` as in `parse_on`.
+    fn validated(raw: RawConfig, today: Option<(NaiveDate, bool)>) -> Result<Config, Vec<(String, String)>> {
         let RawConfig { collector, antivirus, guardduty, cost, ecs, coverage, rules, alerts, teams } = raw;
         let mut v = Validator::new(&rules, &teams);
+        v.today = today;
         collector.validate(&mut v);
         let antivirus = antivirus.map(|a| a.resolve(&mut v));
         let guardduty = guardduty.map(|g| g.resolve(&mut v));
@@ -233,6 +255,40 @@ mod tests {
         assert_eq!(day("\"2026-10-01\""), "2026-10-01".parse().ok());
         let err = Config::parse(&text("\"Oct 1st\""), "t").unwrap_err().to_string();
         assert!(err.contains("line 5: cost.tags[0].plan.since: must be a date (YYYY-MM-DD)"), "{err}");
+    }
+
+    #[test]
+    fn a_snooze_needs_a_reason_and_a_date_at_most_90_days_ahead_and_ends_quietly() {
+        let text = |snooze: &str| {
+            format!("[cost]\ntag_key = \"t\"\n[[cost.tags]]\nvalue = \"x\"\nsnooze = {{ {snooze} }}\n[[cost.tags]]\nvalue = \"y\"\n")
+        };
+        let today: NaiveDate = "2026-12-05".parse().unwrap();
+        let problems = |snooze: &str, strict: bool| match Config::parse_on(&text(snooze), "t", Some((today, strict))) {
+            Ok(_) => Vec::new(),
+            Err(ConfigError::Invalid { problems, .. }) => {
+                problems.into_iter().map(|p| format!("line {:?}: {}: {}", p.line, p.path, p.message)).collect()
+            }
+            Err(e) => vec![e.to_string()],
+        };
+        assert_eq!(problems("until = 2026-12-20, reason = \"launch\"", true), Vec::<String>::new());
+        assert_eq!(problems("until = \"2027-03-05\", reason = \"launch\"", true), Vec::<String>::new(), "90 days");
+        assert_eq!(
+            problems("until = 2027-03-06, reason = \" \"", false),
+            vec![
+                "line Some(5): cost.tags[0].snooze.reason: empty",
+                "line Some(5): cost.tags[0].snooze.until: 2027-03-06 is more than 90 days ahead (at most 2027-03-05): replan instead",
+            ]
+        );
+        // Ended: a run goes on (the snooze simply ends); `validate` asks for its removal.
+        assert_eq!(problems("until = 2026-12-05, reason = \"launch\"", false), Vec::<String>::new());
+        assert_eq!(
+            problems("until = 2026-12-05, reason = \"launch\"", true),
+            vec!["line Some(5): cost.tags[0].snooze.until: 2026-12-05 has passed: remove the snooze"]
+        );
+        let err = problems("until = \"soon\", reason = \"launch\"", false).join("");
+        assert!(err.contains("must be a date (YYYY-MM-DD)") && err.contains("line 5"), "{err}");
+        let s = Snooze { until: "2026-12-06".parse().unwrap(), reason: "r".into() };
+        assert!(s.active(today) && !s.active(today.succ_opt().unwrap()));
     }
 
     #[test]

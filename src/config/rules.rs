@@ -38,6 +38,52 @@ pub(super) fn validate(r: &RuleDefaults, v: &mut Validator) {
     );
 }
 
+/// `snooze = { until = 2026-12-20, reason = "launch week" }` on a bucket, tag value or service:
+/// nothing is sent for its series before that day; a change still pending then is told once.
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Snooze {
+    #[serde(deserialize_with = "date")]
+    pub until: NaiveDate,
+    pub reason: String,
+}
+
+impl Snooze {
+    /// The longest snooze: a quarter is long enough to replan; longer is forgetting.
+    pub const MAX_DAYS: u64 = 90;
+
+    /// Whether it silences its series on `today` (up to the day before `until`).
+    pub fn active(&self, today: NaiveDate) -> bool {
+        today < self.until
+    }
+
+    /// A reason, and (when the day is known) a date at most `MAX_DAYS` ahead; with `strict`
+    /// (`costwarden validate`) a snooze that has ended is a problem too (remove it). A run
+    /// does not refuse an ended snooze: it simply ends.
+    pub(super) fn validate(s: &Option<Snooze>, path: &str, v: &mut Validator) {
+        let Some(s) = s else { return };
+        v.non_empty(&format!("{path}.snooze.reason"), &s.reason);
+        if let Some((today, strict)) = v.today {
+            let last = today + chrono::Days::new(Snooze::MAX_DAYS);
+            if s.until > last {
+                let msg = format!(
+                    "{} is more than {} days ahead (at most {last}): replan instead",
+                    s.until,
+                    Snooze::MAX_DAYS
+                );
+                v.push(&format!("{path}.snooze.until"), msg);
+            } else if strict && !s.active(today) {
+                v.push(&format!("{path}.snooze.until"), format!("{} has passed: remove the snooze", s.until));
+            }
+        }
+    }
+}
+
+/// A TOML date (`2026-12-20`) or the same as a string.
+fn date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error> {
+    toml_date(&PlanDate::deserialize(d)?).ok_or_else(|| serde::de::Error::custom("must be a date (YYYY-MM-DD)"))
+}
+
 /// A series' planned growth, checked: its level per day (bytes for a bucket, USD for cost) on
 /// `since`, growing by `monthly_growth`, with its own tolerances and horizon where set.
 #[derive(Debug, Clone, PartialEq)]

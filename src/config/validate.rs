@@ -10,11 +10,14 @@ pub(super) struct Validator<'c> {
     problems: Vec<(String, String)>,
     pub rules: &'c RuleDefaults,
     pub teams: &'c BTreeMap<String, Team>,
+    /// The day the file is read on, when known (not in `Config::parse`, which is pure), and
+    /// whether ended snoozes are problems (`costwarden validate`).
+    pub today: Option<(chrono::NaiveDate, bool)>,
 }
 
 impl<'c> Validator<'c> {
     pub fn new(rules: &'c RuleDefaults, teams: &'c BTreeMap<String, Team>) -> Validator<'c> {
-        Validator { problems: Vec::new(), rules, teams }
+        Validator { problems: Vec::new(), rules, teams, today: None }
     }
     pub fn into_problems(self) -> Vec<(String, String)> {
         self.problems

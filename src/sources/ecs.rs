@@ -294,6 +294,7 @@ mod tests {
             owner: None,
             capacity_warn: None,
             capacity_crit: None,
+            snooze: None,
         }
     }
 

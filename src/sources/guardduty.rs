@@ -189,8 +189,8 @@ mod tests {
             object_counts: true,
             role: None,
             buckets: vec![
-                Bucket { name: "alpha".into(), owner: None, plan: None, anomaly_drops: None },
-                Bucket { name: "beta".into(), owner: None, plan: None, anomaly_drops: None },
+                Bucket { name: "alpha".into(), owner: None, plan: None, anomaly_drops: None, snooze: None },
+                Bucket { name: "beta".into(), owner: None, plan: None, anomaly_drops: None, snooze: None },
             ],
         };
         let q = queries(&cfg);
