@@ -214,6 +214,7 @@ fn test_message(cfg: &Config, team: &str) -> Message {
         message: "Sent by `costwarden check --send-test`: this team's alerts arrive here.".into(),
         dashboard_url: cfg.alerts.dashboard_url.clone(),
         console_url: None,
+        replan: None,
     };
     Message::new(Some(team), cfg.alerts.dashboard_url.as_deref(), vec![n])
 }

@@ -89,6 +89,11 @@ pub fn human(r: &RunReport) -> String {
         };
         let _ = writeln!(out, "    {} {} {}: {} → {}: {status}", tr.to, tr.rule.name(), tr.kind, t(&tr.label), to);
         let _ = writeln!(out, "      {}", t(&tr.message));
+        if let Some(r) = &tr.replan {
+            for line in r.lines() {
+                let _ = writeln!(out, "      {}", t(line));
+            }
+        }
         if let Some(e) = &tr.error {
             let _ = writeln!(out, "      error: {}", t(e));
         }

@@ -22,9 +22,12 @@ fn at(minute: i64) -> DateTime<Utc> {
 /// Every run reads the daily totals (`daily_totals = "every_run"`): these tests change the
 /// data between runs of one day to drive the alert state.
 fn config_with(console: &str, baseline: f64, sns_topic: Option<&str>) -> costwarden::config::Config {
+    costwarden::config::Config::parse(&config_text_with(console, baseline, sns_topic), "alerts.toml").unwrap()
+}
+
+fn config_text_with(console: &str, baseline: f64, sns_topic: Option<&str>) -> String {
     let base = config_text(console, "");
-    let text = base
-        .replace("max_attempts = 2\n", "max_attempts = 2\ndaily_totals = \"every_run\"\n")
+    base.replace("max_attempts = 2\n", "max_attempts = 2\ndaily_totals = \"every_run\"\n")
         .replace(
             "name = \"uploads-prod\"\nowner = \"media\"",
             &format!(
@@ -37,8 +40,7 @@ fn config_with(console: &str, baseline: f64, sns_topic: Option<&str>) -> costwar
                 "[teams.media]\nslack_webhook_secret_id = \"{SLACK_SECRET}\"\n{}",
                 sns_topic.map(|t| format!("sns_topic_arn = \"{t}\"\n")).unwrap_or_default()
             ),
-        );
-    costwarden::config::Config::parse(&text, "alerts.toml").unwrap()
+        )
 }
 
 async fn peers() -> (Moto, Console, Slack) {
@@ -275,6 +277,44 @@ async fn a_snoozed_series_sends_nothing_until_its_day_then_tells_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_replan_in_a_growth_warning_validates_and_makes_the_next_run_ok() {
+    let (moto, console, slack) = peers().await;
+    let text = config_text_with(&console.url, 1e9, None);
+    let cfg = costwarden::config::Config::parse(&text, "alerts.toml").unwrap();
+    let r = run_once(&app(&moto, cfg).await, at(0), false).await;
+    assert!(r.ok(), "{}", costwarden::report::human(&r));
+    let growth = r.alerts.transitions.iter().find(|t| t.rule == RuleKind::Growth).unwrap();
+    assert_eq!(growth.to, Level::Critical);
+    let replan = growth.replan.clone().expect("a growth CRITICAL carries its replan");
+    // The 2-day mean judged (3 GB/day), from the day judged, flat (no forecast yet on 2 days).
+    assert_eq!(
+        replan,
+        format!(
+            "# thresholds.toml, replace the line in [[antivirus.buckets]] name = \"uploads-prod\":\nplan = {{ baseline = \"3.000 GB\", since = {}, monthly_growth = 0.000 }}",
+            today().pred_opt().unwrap()
+        )
+    );
+    assert!(costwarden::report::human(&r).contains("      plan = { baseline = \"3.000 GB\""));
+    let sent = slack.received().last().unwrap().to_string();
+    assert!(sent.contains("Replan in one paste:\\n```# thresholds.toml, replace the line in"), "{sent}");
+
+    // Pasted over the bucket's plan line: the file validates, and the next run is OK.
+    let line = replan.lines().last().unwrap();
+    let old = "plan = { baseline = 1000000000, since = 2026-01-01 }";
+    assert!(text.contains(old));
+    let cfg = costwarden::config::Config::parse(&text.replace(old, line), "replanned.toml").unwrap();
+    let r = run_once(&app(&moto, cfg).await, at(1), false).await;
+    let verdict = r
+        .findings
+        .iter()
+        .find(|f| f.rule == RuleKind::Growth && f.series.to_string().contains("uploads-prod"))
+        .unwrap();
+    assert_eq!(verdict.level, Level::Ok, "{}", verdict.message);
+    let told: Vec<(RuleKind, Level)> = r.alerts.transitions.iter().map(|t| (t.rule, t.to)).collect();
+    assert!(told.contains(&(RuleKind::Growth, Level::Ok)), "the CRITICAL recovers: {told:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_one_task_under_its_warning_level_stays_warning_until_it_clears_the_band() {
     let (moto, console, _slack) = peers().await;
     // The retro service runs 3 tasks; its maximum comes from the config.
@@ -383,6 +423,7 @@ fn note(resource: &str, rule: &'static str, level: Level, message: &str) -> cost
         message: message.into(),
         dashboard_url: Some("https://app.datadoghq.com/dashboard/abc".into()),
         console_url: Some(format!("https://s3.console.aws.amazon.com/s3/buckets/{resource}")),
+        replan: None,
     }
 }
 

@@ -136,6 +136,7 @@ fn notification(resource: &str, message: &str, console_url: Option<String>) -> c
         message: message.into(),
         dashboard_url: None,
         console_url,
+        replan: None,
     };
     costwarden::notify::Message::new(Some("media"), None, vec![n])
 }

@@ -55,6 +55,9 @@ pub struct TransitionReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snoozed: Option<String>,
     pub message: String,
+    /// thresholds.toml lines that replan the series (`alerts::replan`), when there are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replan: Option<String>,
 }
 
 /// A team's resolved channels; the webhook URL stays a Secret.
@@ -145,22 +148,24 @@ pub async fn notify_transitions(
             if let Some(s) = route::snooze(cfg, &t.finding.series).filter(|s| s.active(now.date_naive())) {
                 let f = &t.finding;
                 tracing::info!(rule = f.rule.name(), series = %terminal(&f.series.to_string()), level = %f.level, until = %s.until, "alert snoozed");
-                report.transitions.push(transition_report(&t, team, Vec::new(), true, None));
-                let last = report.transitions.last_mut().expect("just pushed");
-                (last.delivered, last.snoozed) = (false, Some(format!("until {}: {}", s.until, s.reason)));
+                let mut snoozed = transition_report(&t, team, Vec::new(), false, None);
+                snoozed.snoozed = Some(format!("until {}: {}", s.until, s.reason));
+                report.transitions.push(snoozed);
                 continue;
             }
             by_team.entry(team).or_default().push(t);
         }
         for (team, changes) in by_team {
-            let notes = changes.iter().map(|t| notification(cfg, team.as_deref(), t)).collect();
+            let notes: Vec<Notification> =
+                changes.iter().map(|t| notification(cfg, team.as_deref(), t, findings)).collect();
+            let replans: Vec<Option<String>> = notes.iter().map(|n| n.replan.clone()).collect();
             let message = Message::new(team.as_deref(), cfg.alerts.dashboard_url.as_deref(), notes);
             let (used, errors) = match &team {
                 Some(team) => send(cfg, clients, team, &message).await,
                 None => (Vec::new(), Vec::new()),
             };
             let ok = errors.is_empty();
-            for t in &changes {
+            for (t, replan) in changes.iter().zip(replans) {
                 let f = &t.finding;
                 if ok {
                     delivered.insert((f.rule, f.series.clone()), f.level);
@@ -169,7 +174,9 @@ pub async fn notify_transitions(
                     tracing::error!(rule = f.rule.name(), series = %terminal(&f.series.to_string()), errors = %terminal(&errors.join("; ")), "notification failed; retried next run");
                 }
                 let error = (!ok).then(|| errors.join("; "));
-                report.transitions.push(transition_report(t, team.clone(), used.clone(), ok, error));
+                let mut rep = transition_report(t, team.clone(), used.clone(), ok, error);
+                rep.replan = replan;
+                report.transitions.push(rep);
             }
         }
     }
@@ -197,24 +204,28 @@ fn transition_report(
         error,
         snoozed: None,
         message: f.message.clone(),
+        replan: None,
     }
 }
 
-/// One change as its team reads it, logged as it is.
-fn notification(cfg: &Config, team: Option<&str>, t: &Transition) -> Notification {
+/// One change as its team reads it (with the replan that answers it), logged as it is.
+fn notification(cfg: &Config, team: Option<&str>, t: &Transition, findings: &[Finding]) -> Notification {
     let f = &t.finding;
     if f.level == Level::Ok {
         tracing::info!(rule = f.rule.name(), series = %terminal(&f.series.to_string()), kind = t.kind(), message = %terminal(&f.message), "alert");
     } else {
         tracing::warn!(rule = f.rule.name(), series = %terminal(&f.series.to_string()), level = %f.level, kind = t.kind(), message = %terminal(&f.message), "alert");
     }
-    Notification::new(
+    let mut n = Notification::new(
         f,
         (t.from, t.kind()),
         team,
         cfg.alerts.dashboard_url.as_deref(),
         route::console_url(&f.series, &cfg.collector.region),
-    )
+    );
+    let series: Vec<&Finding> = findings.iter().filter(|x| x.series == f.series).collect();
+    n.replan = super::replan::snippet(cfg, f, &series);
+    n
 }
 
 /// The team's message to each of its channels: the channels used, and what failed.

@@ -161,6 +161,19 @@ pub fn rules_for_name(cfg: &Config, name: &str) -> Option<SeriesRules> {
 }
 
 /// The team told about a series: its owner, else the default team.
+/// The plan thresholds.toml gives the resource of `key` (a bucket of its source, a tag value).
+pub fn plan<'a>(cfg: &'a Config, key: &SeriesKey) -> Option<&'a crate::config::Plan> {
+    if let (Some(source), Some(b)) = (key.dim(DIM_SOURCE), key.dim(DIM_BUCKET)) {
+        let list = match source {
+            SOURCE_GUARDDUTY => cfg.guardduty.as_ref().map(|g| &g.buckets),
+            _ => cfg.antivirus.as_ref().map(|a| &a.buckets),
+        };
+        return list?.iter().find(|x| x.name == b)?.plan.as_ref();
+    }
+    let t = key.dim(DIM_TAG_VALUE)?;
+    cfg.cost.as_ref()?.tags.iter().find(|x| x.value == t)?.plan.as_ref()
+}
+
 /// The snooze thresholds.toml puts on the resource of `key` (a bucket of its source, a tag
 /// value, a service), whether or not it is active.
 pub fn snooze<'a>(cfg: &'a Config, key: &SeriesKey) -> Option<&'a crate::config::Snooze> {

@@ -31,6 +31,9 @@ pub struct Notification {
     pub message: String,
     pub dashboard_url: Option<String>,
     pub console_url: Option<String>,
+    /// thresholds.toml lines that replan the series (`alerts::replan`), when there are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replan: Option<String>,
 }
 
 impl Notification {
@@ -61,6 +64,7 @@ impl Notification {
             message: f.message.clone(),
             dashboard_url: dashboard_url.map(str::to_string),
             console_url,
+            replan: None,
         }
     }
 }

@@ -88,6 +88,10 @@ fn section(changes: &[Notification]) -> Value {
         let why = c.message.strip_prefix(&format!("{}: ", c.resource)).unwrap_or(&c.message);
         text.push_str(&format!("\n*{}* {} ({} → {}): {}", c.rule, c.kind, c.previous, c.level, mrkdwn(why)));
     }
+    if let Some(r) = changes.iter().find_map(|c| c.replan.as_ref()) {
+        let lines: Vec<_> = r.lines().map(mrkdwn).collect();
+        text.push_str(&format!("\n*Expected?* Replan in one paste:\n```{}```", lines.join("\n")));
+    }
     if let Some(u) = &n.console_url {
         text.push_str(&format!("\n{}", link(u, "AWS console")));
     }
@@ -169,6 +173,7 @@ mod tests {
             message: message.into(),
             dashboard_url: Some("https://app.datadoghq.com/dashboard/abc".into()),
             console_url: Some(format!("https://s3.console.aws.amazon.com/s3/buckets/{resource}")),
+            replan: None,
         }
     }
 

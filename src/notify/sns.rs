@@ -36,17 +36,18 @@ pub fn attributes(m: &Message) -> Vec<(&'static str, &'static str, String)> {
 
 /// The JSON body: the message, cut (least severe changes first) to SNS's limit.
 pub fn body(m: &Message) -> Result<String, Error> {
-    let mut m = std::borrow::Cow::Borrowed(m);
+    let mut cut = std::borrow::Cow::Borrowed(m);
     loop {
-        let body = serde_json::to_string(&m).map_err(|e| Error(e.to_string()))?;
-        if body.len() <= MAX_BODY || m.transitions.len() <= 1 {
+        let body = serde_json::to_string(&cut).map_err(|e| Error(e.to_string()))?;
+        if body.len() <= MAX_BODY || cut.transitions.len() <= 1 {
             return Ok(body);
         }
-        let keep = m.transitions.len() * MAX_BODY / body.len();
-        let owned = m.to_mut();
-        let left_out = owned.transitions.len() - keep.max(1);
-        owned.transitions.truncate(keep.max(1));
-        owned.title = format!("{} ({left_out} less severe changes left out: see the run's report)", owned.title);
+        // Fewer than now (the body is over the limit), at least one.
+        let keep = (cut.transitions.len() * MAX_BODY / body.len()).max(1);
+        let owned = cut.to_mut();
+        owned.transitions.truncate(keep);
+        let left_out = m.transitions.len() - keep;
+        owned.title = format!("{} ({left_out} less severe changes left out: see the run's report)", m.title);
     }
 }
 

@@ -60,6 +60,16 @@ impl Trend {
         }
     }
 
+    /// The central slope as a monthly growth rate relative to the level (None for a linear trend
+    /// at or below zero level).
+    pub fn per_month(&self) -> Option<f64> {
+        let days = super::DAYS_PER_MONTH;
+        match self.log {
+            true => Some((days * self.central.1).exp() - 1.0),
+            false => (self.level() > 0.0).then(|| days * self.central.1 / self.level()),
+        }
+    }
+
     /// First day (0 = `last`) within `limit` days at which `line` reaches `crit`.
     pub fn crossing(&self, line: (f64, f64), t: &Threshold, limit: u32) -> Option<u32> {
         (0..=limit).find(|&k| self.at(line, f64::from(k)) >= t.crit_at(self.last + Days::new(u64::from(k))))
@@ -257,6 +267,7 @@ fn finding(r: &SeriesRules, t: &Threshold, day: NaiveDate, trend: Option<&Trend>
     let end = day + Days::new(u64::from(horizon));
     let on = |k: u32| day + Days::new(u64::from(k));
     f.value = Some(trend.level());
+    f.trend_per_month = trend.per_month();
     f.planned = (!t.fixed).then(|| t.planned(day));
     f.utilisation = Some(trend.at(trend.central, f64::from(horizon)) / t.crit_at(end));
     f.threshold = Some(t.crit_at(end));

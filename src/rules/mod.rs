@@ -253,6 +253,10 @@ pub struct Finding {
     pub projected_breach: Option<NaiveDate>,
     /// Half-width in days of the projected breach date's 90% range.
     pub breach_uncertainty_days: Option<u32>,
+    /// The forecast's trend as a monthly growth rate (0.05 = +5% a month), when it has one: what
+    /// a replan of the series would plan with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trend_per_month: Option<f64>,
     pub message: String,
 }
 
@@ -272,6 +276,7 @@ impl Finding {
             utilisation: None,
             projected_breach: None,
             breach_uncertainty_days: None,
+            trend_per_month: None,
             message: String::new(),
         }
     }

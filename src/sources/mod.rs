@@ -30,7 +30,7 @@ pub fn get(id: SourceId) -> &'static dyn Source {
 
 /// One source: what the cycle reads, what `check` probes, and which datums are its own.
 /// Its configuration section is `Config`'s (a file under `config/`, one arm in
-/// `Config::source_schedule`); its metrics are in the catalogue (`metrics`).
+/// `Config::source_section`); its metrics are in the catalogue (`metrics`).
 pub trait Source: Sync {
     fn id(&self) -> SourceId;
 
