@@ -290,13 +290,13 @@ async fn the_replan_in_a_growth_warning_validates_and_makes_the_next_run_ok() {
     assert_eq!(
         replan,
         format!(
-            "# thresholds.toml, replace the line in [[antivirus.buckets]] name = \"uploads-prod\":\nplan = {{ baseline = \"3.000 GB\", since = {}, monthly_growth = 0.000 }}",
+            "# thresholds.toml, in [[antivirus.buckets]] name = \"uploads-prod\", set:\nplan = {{ baseline = \"3.000 GB\", since = {}, monthly_growth = 0.000 }}",
             today().pred_opt().unwrap()
         )
     );
     assert!(costwarden::report::human(&r).contains("      plan = { baseline = \"3.000 GB\""));
     let sent = slack.received().last().unwrap().to_string();
-    assert!(sent.contains("Replan in one paste:\\n```# thresholds.toml, replace the line in"), "{sent}");
+    assert!(sent.contains("Replan in one paste:\\n```# thresholds.toml, in [[antivirus.buckets]]"), "{sent}");
 
     // Pasted over the bucket's plan line: the file validates, and the next run is OK.
     let line = replan.lines().last().unwrap();

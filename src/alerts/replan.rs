@@ -26,7 +26,7 @@ pub fn snippet(cfg: &Config, f: &Finding, series: &[&Finding]) -> Option<String>
         _ => return None,
     };
     Some(match entry {
-        Entry::Listed(at) => format!("# thresholds.toml, replace the line in {at}:\n{line}"),
+        Entry::Listed(at) => format!("# thresholds.toml, in {at}, set:\n{line}"),
         Entry::New(at) => format!("# thresholds.toml, add:\n{at}\n{line}"),
     })
 }

@@ -88,8 +88,16 @@ fn section(changes: &[Notification]) -> Value {
         let why = c.message.strip_prefix(&format!("{}: ", c.resource)).unwrap_or(&c.message);
         text.push_str(&format!("\n*{}* {} ({} → {}): {}", c.rule, c.kind, c.previous, c.level, mrkdwn(why)));
     }
-    if let Some(r) = changes.iter().find_map(|c| c.replan.as_ref()) {
-        let lines: Vec<_> = r.lines().map(mrkdwn).collect();
+    // Every change's replan in one block: the same entry, its distinct lines (growth and
+    // forecast replan alike; a budget adds its own).
+    let mut lines: Vec<_> = Vec::new();
+    for line in changes.iter().filter_map(|c| c.replan.as_deref()).flat_map(str::lines) {
+        let line = mrkdwn(line);
+        if !lines.contains(&line) {
+            lines.push(line);
+        }
+    }
+    if !lines.is_empty() {
         text.push_str(&format!("\n*Expected?* Replan in one paste:\n```{}```", lines.join("\n")));
     }
     if let Some(u) = &n.console_url {
