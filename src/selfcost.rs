@@ -35,7 +35,7 @@ pub fn daily_part(s: &Sample) -> Option<SourceId> {
     if s.day.is_some() || s.key.dim(DIM_SERIES).is_some() || s.key.metric == Metric::UnscannedBuckets {
         // A daily total, a rule verdict on a series, coverage's per-owner gauge: the source
         // whose work it is, by metric and Source.
-        return crate::sources::owner_of(&s.key);
+        return crate::sources::owner_of(&s.key).filter(|id| id.is_daily());
     }
     match s.key.metric {
         Metric::SourceUp

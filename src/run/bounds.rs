@@ -5,8 +5,7 @@
 use std::collections::BTreeSet;
 
 use crate::config::Config;
-use crate::metrics::{DIM_BUCKET, DIM_CLUSTER, DIM_OWNER, DIM_SERVICE, DIM_TAG_VALUE};
-use crate::model::{short_name, SeriesKey};
+use crate::model::SeriesKey;
 use crate::price;
 use crate::selfcost::streams_usd;
 use crate::sources::SourceOutput;
@@ -14,18 +13,7 @@ use crate::sources::SourceOutput;
 /// Whether thresholds.toml names the resource of `key` (a bucket, a tag value, a service, a
 /// team): such series are always kept; the others are "new" to the bound.
 pub fn configured(cfg: &Config, key: &SeriesKey) -> bool {
-    if let Some(b) = key.dim(DIM_BUCKET) {
-        let av = cfg.antivirus.iter().flat_map(|a| &a.buckets);
-        return av.chain(cfg.guardduty.iter().flat_map(|g| &g.buckets)).any(|c| c.name == b);
-    }
-    if let Some(t) = key.dim(DIM_TAG_VALUE) {
-        return cfg.cost.iter().flat_map(|c| &c.tags).any(|c| c.value == t);
-    }
-    if let (Some(c), Some(s)) = (key.dim(DIM_CLUSTER), key.dim(DIM_SERVICE)) {
-        let services = cfg.ecs.iter().flat_map(|e| &e.services);
-        return services.into_iter().any(|x| short_name(&x.cluster) == c && short_name(&x.service) == s);
-    }
-    key.dim(DIM_OWNER).is_some_and(|o| cfg.teams.contains_key(o))
+    crate::sources::ALL.iter().any(|s| s.configures(cfg, key))
 }
 
 /// Keeps every series of a configured resource, and of the others ("new") as many as leave the
@@ -76,7 +64,7 @@ pub fn deadline_reached(id: crate::model::SourceId, secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::{Metric, DIM_SOURCE};
+    use crate::metrics::{Metric, DIM_BUCKET, DIM_SOURCE};
     use crate::model::Daily;
 
     #[test]

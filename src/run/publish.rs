@@ -147,22 +147,13 @@ fn footprints(
 /// What is written to CloudWatch: every gauge, and each daily series' total for `report_day`
 /// (the previous UTC day), stamped at collection time. So the day a datum belongs to is always
 /// the UTC day before its timestamp, and Datadog (which does not backfill) sees every datum.
-/// The ECS counts beside the running one are written only with `ecs.task_details`, object
-/// counts only with their source's `object_counts` (the rules read the observations either way).
+/// What each source writes is its own call (`Source::publishes`: ECS details, object counts, the
+/// per-bucket coverage series); the rules read the observations either way.
 pub fn publishable(obs: &Observations, report_day: NaiveDate, cfg: &crate::config::Config) -> Vec<Sample> {
-    let details = cfg.ecs.as_ref().is_some_and(|e| e.task_details);
-    let written = |k: &SeriesKey| match k.metric {
-        Metric::DesiredTasks | Metric::PendingTasks | Metric::MaxTasks => details,
-        // Per bucket only for the coverage rule: the metric is per owner.
-        Metric::UnscannedBuckets => k.dim(crate::metrics::DIM_BUCKET).is_none(),
-        _ => true,
-    };
-    let objects = |source: Option<&str>| match source {
-        Some(crate::metrics::SOURCE_CONSOLE) => cfg.antivirus.as_ref().is_some_and(|a| a.object_counts),
-        _ => cfg.guardduty.as_ref().is_none_or(|g| g.object_counts),
-    };
+    let written =
+        |k: &SeriesKey| crate::sources::owner_of(k).is_none_or(|id| crate::sources::get(id).publishes(cfg, k));
     let mut out = Vec::with_capacity(obs.daily.len() + obs.gauges.len());
-    for d in obs.daily.values().filter(|d| d.key.metric != Metric::ScannedObjects || objects(d.key.dim(DIM_SOURCE))) {
+    for d in obs.daily.values().filter(|d| written(&d.key)) {
         if let Some(v) = d.get(report_day) {
             let mut s = Sample::daily(d.key.clone(), report_day, v);
             s.estimated = d.is_estimated(report_day);

@@ -251,6 +251,11 @@ impl Source for CostExplorer {
         metric == Metric::Cost.def().name
     }
 
+    fn configures(&self, cfg: &crate::config::Config, key: &SeriesKey) -> bool {
+        let listed = |t: &str| cfg.cost.iter().flat_map(|c| &c.tags).any(|x| x.value == t);
+        key.dim(DIM_TAG_VALUE).is_some_and(listed)
+    }
+
     /// One page of GetCostAndUsage.
     fn least_read_usd(&self) -> f64 {
         crate::wire::Api::GetCostAndUsage.usd_per_request()

@@ -276,9 +276,21 @@ impl Source for Services {
         Box::pin(async move { probe(c, &Self::clients(ctx), ctx.config.collector.concurrency).await.into() })
     }
 
-    /// Gauges of every run: no daily part.
-    fn wrote(&self, _metric: &str, _source: Option<&str>) -> bool {
-        false
+    fn wrote(&self, metric: &str, _source: Option<&str>) -> bool {
+        [Metric::RunningTasks, Metric::DesiredTasks, Metric::PendingTasks, Metric::MaxTasks, Metric::TaskUtilization]
+            .iter()
+            .any(|m| m.def().name == metric)
+    }
+
+    /// The counts beside the running one only with `ecs.task_details`.
+    fn publishes(&self, cfg: &crate::config::Config, key: &SeriesKey) -> bool {
+        let details = [Metric::DesiredTasks, Metric::PendingTasks, Metric::MaxTasks].contains(&key.metric);
+        !details || cfg.ecs.as_ref().is_some_and(|e| e.task_details)
+    }
+
+    fn configures(&self, cfg: &crate::config::Config, key: &SeriesKey) -> bool {
+        let (Some(c), Some(s)) = (key.dim(DIM_CLUSTER), key.dim(DIM_SERVICE)) else { return false };
+        cfg.ecs.iter().flat_map(|e| &e.services).any(|x| short(&x.cluster) == c && short(&x.service) == s)
     }
 }
 

@@ -172,6 +172,15 @@ impl Source for GuardDutyMetrics {
     fn wrote(&self, _metric: &str, source: Option<&str>) -> bool {
         source == Some(SOURCE_GUARDDUTY)
     }
+
+    /// Object counts unless `guardduty.object_counts = false`.
+    fn publishes(&self, cfg: &crate::config::Config, key: &SeriesKey) -> bool {
+        key.metric != Metric::ScannedObjects || cfg.guardduty.as_ref().is_none_or(|g| g.object_counts)
+    }
+
+    fn configures(&self, cfg: &crate::config::Config, key: &SeriesKey) -> bool {
+        key.dim(DIM_BUCKET).is_some_and(|b| crate::sources::listed_bucket(cfg, b))
+    }
 }
 
 #[cfg(test)]

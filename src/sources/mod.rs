@@ -43,8 +43,19 @@ pub trait Source: Sync {
     fn probe<'a>(&'a self, ctx: &'a Context<'a>) -> BoxFuture<'a, Probed>;
 
     /// Whether a datum of this metric (or a rule verdict on it), with this `Source` dimension,
-    /// is this source's work: the self-cost projection prices a daily source's part by it.
+    /// is this source's work: the self-cost projection prices a daily source's part by it, the
+    /// run asks it what to publish and which series are configured.
     fn wrote(&self, metric: &str, source_dim: Option<&str>) -> bool;
+
+    /// Whether one of its series is written to CloudWatch (each a billed stream), or only read
+    /// by the rules: optional detail streams are its configuration's call.
+    fn publishes(&self, _cfg: &Config, _key: &SeriesKey) -> bool {
+        true
+    }
+
+    /// Whether thresholds.toml names the resource of one of its series: such series are always
+    /// kept, the others are "new" to the bound on new series (`run::bounds`).
+    fn configures(&self, cfg: &Config, key: &SeriesKey) -> bool;
 
     /// The least a daily read costs in requests beyond PutMetricData, in USD: what a month is
     /// projected with before the source has a record (`cost --daily-series`).
@@ -75,6 +86,12 @@ impl From<Vec<Probe>> for Probed {
     fn from(probes: Vec<Probe>) -> Probed {
         Probed { probes, discovery: None }
     }
+}
+
+/// Whether thresholds.toml lists a bucket of this name (for the Console or GuardDuty).
+pub fn listed_bucket(cfg: &Config, name: &str) -> bool {
+    let av = cfg.antivirus.iter().flat_map(|a| &a.buckets);
+    av.chain(cfg.guardduty.iter().flat_map(|g| &g.buckets)).any(|x| x.name == name)
 }
 
 /// The source whose work a sample is, by its metric (or the series a verdict is on) and its
@@ -161,7 +178,7 @@ mod tests {
     }
 
     #[test]
-    fn each_daily_datum_has_one_owner() {
+    fn each_datum_of_a_source_has_it_as_its_owner() {
         use crate::metrics::{Metric, DIM_SOURCE, DIM_TAG_KEY, SOURCE_CONSOLE, SOURCE_GUARDDUTY};
         let key = |m: Metric, dims: &[(&'static str, &str)]| {
             SeriesKey::new(m, dims.iter().map(|(d, v)| (*d, v.to_string())).collect())
@@ -170,7 +187,8 @@ mod tests {
         assert_eq!(owner_of(&key(Metric::ScannedBytes, &[(DIM_SOURCE, SOURCE_GUARDDUTY)])), Some(SourceId::GuardDuty));
         assert_eq!(owner_of(&key(Metric::Cost, &[(DIM_TAG_KEY, "team")])), Some(SourceId::Cost));
         assert_eq!(owner_of(&key(Metric::UnscannedBuckets, &[])), Some(SourceId::Coverage));
-        assert_eq!(owner_of(&key(Metric::RunningTasks, &[])), None);
+        assert_eq!(owner_of(&key(Metric::RunningTasks, &[])), Some(SourceId::Ecs));
+        assert_eq!(owner_of(&key(Metric::SourceUp, &[(DIM_SOURCE, "antivirus")])), None);
     }
 
     #[test]

@@ -66,6 +66,15 @@ impl Source for Console {
     fn wrote(&self, _metric: &str, source: Option<&str>) -> bool {
         source == Some(SOURCE_CONSOLE)
     }
+
+    /// Object counts only with `antivirus.object_counts`.
+    fn publishes(&self, cfg: &crate::config::Config, key: &SeriesKey) -> bool {
+        key.metric != Metric::ScannedObjects || cfg.antivirus.as_ref().is_some_and(|a| a.object_counts)
+    }
+
+    fn configures(&self, cfg: &crate::config::Config, key: &SeriesKey) -> bool {
+        key.dim(DIM_BUCKET).is_some_and(|b| crate::sources::listed_bucket(cfg, b))
+    }
 }
 
 /// Pages beyond this are refused: a Console that never stops paging must not run up a bill.

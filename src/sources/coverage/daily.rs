@@ -4,6 +4,7 @@
 use futures::future::BoxFuture;
 
 use crate::metrics::Metric;
+use crate::model::SeriesKey;
 use crate::sources::antivirus::ConsoleIfEnabled;
 use crate::sources::probe::{fail, ok, Probe};
 use crate::sources::{Context, Probed, Source, SourceId, SourceOutput};
@@ -38,6 +39,19 @@ impl Source for Daily {
 
     fn wrote(&self, metric: &str, _source: Option<&str>) -> bool {
         metric == Metric::UnscannedBuckets.def().name
+    }
+
+    /// Per owner only: the per-bucket series are for the `coverage` rule.
+    fn publishes(&self, _cfg: &crate::config::Config, key: &SeriesKey) -> bool {
+        key.dim(crate::metrics::DIM_BUCKET).is_none()
+    }
+
+    /// A team's series; a bucket's when thresholds.toml lists the bucket.
+    fn configures(&self, cfg: &crate::config::Config, key: &SeriesKey) -> bool {
+        match key.dim(crate::metrics::DIM_BUCKET) {
+            Some(b) => crate::sources::listed_bucket(cfg, b),
+            None => key.dim(crate::metrics::DIM_OWNER).is_some_and(|o| cfg.teams.contains_key(o)),
+        }
     }
 }
 
