@@ -1,126 +1,28 @@
 //! Which rules watch which series, and which team owns each. Pure.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
-use crate::config::{Bucket, Config};
+use crate::config::Config;
 use crate::metrics::{
-    Metric, Unit, DIM_BUCKET, DIM_CLUSTER, DIM_SERVICE, DIM_SOURCE, DIM_TAG_KEY, DIM_TAG_VALUE, SOURCE_CONSOLE,
+    Metric, DIM_BUCKET, DIM_CLUSTER, DIM_SERVICE, DIM_SOURCE, DIM_TAG_KEY, DIM_TAG_VALUE, SOURCE_CONSOLE,
     SOURCE_GUARDDUTY,
 };
 use crate::model::{short_name, SeriesKey};
-use crate::rules::{Observations, SeriesRules, DROPS_ON_COST, DROPS_ON_VOLUME};
+use crate::rules::{Observations, SeriesRules};
+use crate::sources::{self, SourceId};
 
-/// The rules of every observed series that rules apply to: scanned bytes per bucket, cost per
-/// tag value, ECS capacity. Series the config does not list still get anomaly detection.
+/// The rules of every observed series that rules apply to: each series' source says which and
+/// for whom (`Source::rules`). Daily series first, then gauges, each in key order.
 pub fn series_rules(cfg: &Config, obs: &Observations) -> Vec<SeriesRules> {
-    let d = &cfg.rules;
-    let mut out = Vec::with_capacity(obs.daily.len() + obs.gauges.len());
-    // Indexed once: a linear search per series would be quadratic with thousands of listed buckets.
-    fn index(list: Option<&Vec<Bucket>>) -> HashMap<&str, &Bucket> {
-        list.map(|l| l.iter().map(|b| (b.name.as_str(), b)).collect()).unwrap_or_default()
-    }
-    let antivirus = index(cfg.antivirus.as_ref().map(|a| &a.buckets));
-    let guardduty = index(cfg.guardduty.as_ref().map(|g| &g.buckets));
-    let tags: HashMap<&str, _> =
-        cfg.cost.as_ref().map(|c| c.tags.iter().map(|t| (t.value.as_str(), t)).collect()).unwrap_or_default();
-    for key in obs.daily.keys() {
-        match key.metric {
-            Metric::ScannedBytes => {
-                let (Some(source), Some(bucket)) = (key.dim(DIM_SOURCE), key.dim(DIM_BUCKET)) else {
-                    continue;
-                };
-                let listed = if source == SOURCE_GUARDDUTY { &guardduty } else { &antivirus };
-                let b = listed.get(bucket);
-                let plan = b.and_then(|b| b.plan.as_ref());
-                out.push(SeriesRules {
-                    key: key.clone(),
-                    label: format!("bucket {bucket} ({source})").into(),
-                    owner: b.and_then(|b| b.owner.clone()),
-                    unit: Unit::Bytes,
-                    threshold: plan.map(|p| p.threshold()),
-                    monthly_budget: None,
-                    capacity: None,
-                    anomaly: d.anomaly,
-                    params: d.for_series(
-                        plan.and_then(|p| p.horizon_days),
-                        b.and_then(|b| b.anomaly_drops),
-                        DROPS_ON_VOLUME,
-                    ),
-                });
-            }
-            Metric::Cost => {
-                let (Some(tag_key), Some(value)) = (key.dim(DIM_TAG_KEY), key.dim(DIM_TAG_VALUE)) else {
-                    continue;
-                };
-                let t = tags.get(value);
-                let plan = t.and_then(|t| t.plan.as_ref());
-                out.push(SeriesRules {
-                    key: key.clone(),
-                    label: format!("cost of {tag_key}={value}").into(),
-                    owner: t.and_then(|t| t.owner.clone()),
-                    unit: Unit::Usd,
-                    threshold: plan.map(|p| p.threshold()),
-                    monthly_budget: t.and_then(|t| t.monthly_budget),
-                    capacity: None,
-                    anomaly: d.anomaly,
-                    params: d.for_series(
-                        plan.and_then(|p| p.horizon_days),
-                        t.and_then(|t| t.anomaly_drops),
-                        DROPS_ON_COST,
-                    ),
-                });
-            }
-            _ => {}
+    let mut mine: BTreeMap<SourceId, Vec<&SeriesKey>> = BTreeMap::new();
+    for key in obs.daily.keys().chain(obs.gauges.keys()) {
+        if let Some(id) = sources::owner_of(key) {
+            mine.entry(id).or_default().push(key);
         }
     }
-    out.extend(gauge_rules(cfg, obs));
-    out
-}
-
-/// The gauges' rules: capacity per ECS service, coverage per bucket the coverage source observed
-/// (the owners' totals carry no Bucket). Neither has an anomaly rule, so drops are never read.
-fn gauge_rules(cfg: &Config, obs: &Observations) -> Vec<SeriesRules> {
-    let d = &cfg.rules;
-    let mut out = Vec::new();
-    for key in obs.gauges.keys().filter(|k| k.metric == Metric::TaskUtilization) {
-        let (Some(cluster), Some(service)) = (key.dim(DIM_CLUSTER), key.dim(DIM_SERVICE)) else {
-            continue;
-        };
-        let s = cfg.ecs.as_ref().and_then(|e| {
-            e.services.iter().find(|s| short_name(&s.service) == service && short_name(&s.cluster) == cluster)
-        });
-        out.push(SeriesRules {
-            key: key.clone(),
-            label: format!("ECS service {cluster}/{service}").into(),
-            owner: s.and_then(|s| s.owner.clone()),
-            unit: Unit::Percent,
-            threshold: None,
-            monthly_budget: None,
-            capacity: Some((
-                s.and_then(|s| s.capacity_warn).unwrap_or(d.capacity_warn),
-                s.and_then(|s| s.capacity_crit).unwrap_or(d.capacity_crit),
-            )),
-            anomaly: false,
-            params: d.for_series(None, None, false),
-        });
-    }
-    for key in obs.gauges.keys().filter(|k| k.metric == Metric::UnscannedBuckets) {
-        let (Some(bucket), Some(owner)) = (key.dim(DIM_BUCKET), key.dim(crate::metrics::DIM_OWNER)) else {
-            continue;
-        };
-        let owned = ![crate::sources::coverage::UNOWNED, crate::sources::coverage::OWNER_UNKNOWN].contains(&owner);
-        out.push(SeriesRules {
-            key: key.clone(),
-            label: format!("bucket {bucket}").into(),
-            owner: owned.then(|| owner.to_string()),
-            unit: Unit::Count,
-            threshold: None,
-            monthly_budget: None,
-            capacity: None,
-            anomaly: false,
-            params: d.for_series(None, None, false),
-        });
-    }
+    let mut out: Vec<SeriesRules> =
+        mine.into_iter().flat_map(|(id, keys)| sources::get(id).rules(cfg, &keys)).collect();
+    out.sort_by(|a, b| (obs.gauges.contains_key(&a.key), &a.key).cmp(&(obs.gauges.contains_key(&b.key), &b.key)));
     out
 }
 

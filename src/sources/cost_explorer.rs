@@ -256,6 +256,35 @@ impl Source for CostExplorer {
         key.dim(DIM_TAG_VALUE).is_some_and(listed)
     }
 
+    /// Per tag value: its plan, budget and drops setting from `[[cost.tags]]`.
+    fn rules(&self, cfg: &crate::config::Config, keys: &[&SeriesKey]) -> Vec<crate::rules::SeriesRules> {
+        let d = &cfg.rules;
+        let tags: std::collections::HashMap<&str, _> =
+            cfg.cost.as_ref().map(|c| c.tags.iter().map(|t| (t.value.as_str(), t)).collect()).unwrap_or_default();
+        let mut out = Vec::new();
+        for key in keys.iter().filter(|k| k.metric == Metric::Cost) {
+            let (Some(tag_key), Some(value)) = (key.dim(DIM_TAG_KEY), key.dim(DIM_TAG_VALUE)) else { continue };
+            let t = tags.get(value);
+            let plan = t.and_then(|t| t.plan.as_ref());
+            out.push(crate::rules::SeriesRules {
+                key: (*key).clone(),
+                label: format!("cost of {tag_key}={value}").into(),
+                owner: t.and_then(|t| t.owner.clone()),
+                unit: crate::metrics::Unit::Usd,
+                threshold: plan.map(|p| p.threshold()),
+                monthly_budget: t.and_then(|t| t.monthly_budget),
+                capacity: None,
+                anomaly: d.anomaly,
+                params: d.for_series(
+                    plan.and_then(|p| p.horizon_days),
+                    t.and_then(|t| t.anomaly_drops),
+                    crate::rules::DROPS_ON_COST,
+                ),
+            });
+        }
+        out
+    }
+
     /// One page of GetCostAndUsage.
     fn least_read_usd(&self) -> f64 {
         crate::wire::Api::GetCostAndUsage.usd_per_request()

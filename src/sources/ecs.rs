@@ -292,6 +292,34 @@ impl Source for Services {
         let (Some(c), Some(s)) = (key.dim(DIM_CLUSTER), key.dim(DIM_SERVICE)) else { return false };
         cfg.ecs.iter().flat_map(|e| &e.services).any(|x| short(&x.cluster) == c && short(&x.service) == s)
     }
+
+    /// Capacity per service, at its own ratios else `[rules]`'s; no anomaly rule on a gauge.
+    fn rules(&self, cfg: &crate::config::Config, keys: &[&SeriesKey]) -> Vec<crate::rules::SeriesRules> {
+        let d = &cfg.rules;
+        let mut out = Vec::new();
+        for key in keys.iter().filter(|k| k.metric == Metric::TaskUtilization) {
+            let (Some(cluster), Some(service)) = (key.dim(DIM_CLUSTER), key.dim(DIM_SERVICE)) else { continue };
+            let s = cfg
+                .ecs
+                .as_ref()
+                .and_then(|e| e.services.iter().find(|s| short(&s.service) == service && short(&s.cluster) == cluster));
+            out.push(crate::rules::SeriesRules {
+                key: (*key).clone(),
+                label: format!("ECS service {cluster}/{service}").into(),
+                owner: s.and_then(|s| s.owner.clone()),
+                unit: crate::metrics::Unit::Percent,
+                threshold: None,
+                monthly_budget: None,
+                capacity: Some((
+                    s.and_then(|s| s.capacity_warn).unwrap_or(d.capacity_warn),
+                    s.and_then(|s| s.capacity_crit).unwrap_or(d.capacity_crit),
+                )),
+                anomaly: false,
+                params: d.for_series(None, None, false),
+            });
+        }
+        out
+    }
 }
 
 #[cfg(test)]

@@ -181,6 +181,10 @@ impl Source for GuardDutyMetrics {
     fn configures(&self, cfg: &crate::config::Config, key: &SeriesKey) -> bool {
         key.dim(DIM_BUCKET).is_some_and(|b| crate::sources::listed_bucket(cfg, b))
     }
+
+    fn rules(&self, cfg: &crate::config::Config, keys: &[&SeriesKey]) -> Vec<crate::rules::SeriesRules> {
+        crate::sources::bucket_rules(cfg, keys, cfg.guardduty.as_ref().map(|g| &g.buckets))
+    }
 }
 
 #[cfg(test)]

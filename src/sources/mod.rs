@@ -57,6 +57,13 @@ pub trait Source: Sync {
     /// kept, the others are "new" to the bound on new series (`run::bounds`).
     fn configures(&self, cfg: &Config, key: &SeriesKey) -> bool;
 
+    /// The rules that watch its series among `keys` (all its own), with their owners: the
+    /// configuration's plans and overrides, already lowered (`Params::for_series`). Series the
+    /// configuration does not list still get anomaly detection where it applies.
+    fn rules(&self, _cfg: &Config, _keys: &[&SeriesKey]) -> Vec<crate::rules::SeriesRules> {
+        Vec::new()
+    }
+
     /// The least a daily read costs in requests beyond PutMetricData, in USD: what a month is
     /// projected with before the source has a record (`cost --daily-series`).
     fn least_read_usd(&self) -> f64 {
@@ -86,6 +93,42 @@ impl From<Vec<Probe>> for Probed {
     fn from(probes: Vec<Probe>) -> Probed {
         Probed { probes, discovery: None }
     }
+}
+
+/// The rules of a scanning source's daily scanned bytes per bucket, from its list in
+/// thresholds.toml (indexed once: a search per series would be quadratic with thousands of
+/// listed buckets).
+pub fn bucket_rules(
+    cfg: &Config,
+    keys: &[&SeriesKey],
+    list: Option<&Vec<crate::config::Bucket>>,
+) -> Vec<crate::rules::SeriesRules> {
+    use crate::metrics::{Metric, Unit, DIM_BUCKET, DIM_SOURCE};
+    let d = &cfg.rules;
+    let listed: std::collections::HashMap<&str, &crate::config::Bucket> =
+        list.map(|l| l.iter().map(|b| (b.name.as_str(), b)).collect()).unwrap_or_default();
+    let mut out = Vec::new();
+    for key in keys.iter().filter(|k| k.metric == Metric::ScannedBytes) {
+        let (Some(source), Some(bucket)) = (key.dim(DIM_SOURCE), key.dim(DIM_BUCKET)) else { continue };
+        let b = listed.get(bucket);
+        let plan = b.and_then(|b| b.plan.as_ref());
+        out.push(crate::rules::SeriesRules {
+            key: (*key).clone(),
+            label: format!("bucket {bucket} ({source})").into(),
+            owner: b.and_then(|b| b.owner.clone()),
+            unit: Unit::Bytes,
+            threshold: plan.map(|p| p.threshold()),
+            monthly_budget: None,
+            capacity: None,
+            anomaly: d.anomaly,
+            params: d.for_series(
+                plan.and_then(|p| p.horizon_days),
+                b.and_then(|b| b.anomaly_drops),
+                crate::rules::DROPS_ON_VOLUME,
+            ),
+        });
+    }
+    out
 }
 
 /// Whether thresholds.toml lists a bucket of this name (for the Console or GuardDuty).

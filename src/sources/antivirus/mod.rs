@@ -75,6 +75,10 @@ impl Source for Console {
     fn configures(&self, cfg: &crate::config::Config, key: &SeriesKey) -> bool {
         key.dim(DIM_BUCKET).is_some_and(|b| crate::sources::listed_bucket(cfg, b))
     }
+
+    fn rules(&self, cfg: &crate::config::Config, keys: &[&SeriesKey]) -> Vec<crate::rules::SeriesRules> {
+        crate::sources::bucket_rules(cfg, keys, cfg.antivirus.as_ref().map(|a| &a.buckets))
+    }
 }
 
 /// Pages beyond this are refused: a Console that never stops paging must not run up a bill.

@@ -53,6 +53,29 @@ impl Source for Daily {
             None => key.dim(crate::metrics::DIM_OWNER).is_some_and(|o| cfg.teams.contains_key(o)),
         }
     }
+
+    /// The `coverage` rule per bucket it observed, told to the bucket's owner (the owners'
+    /// totals carry no Bucket); no anomaly rule.
+    fn rules(&self, cfg: &crate::config::Config, keys: &[&SeriesKey]) -> Vec<crate::rules::SeriesRules> {
+        use crate::metrics::{DIM_BUCKET, DIM_OWNER};
+        let mut out = Vec::new();
+        for key in keys.iter().filter(|k| k.metric == Metric::UnscannedBuckets) {
+            let (Some(bucket), Some(owner)) = (key.dim(DIM_BUCKET), key.dim(DIM_OWNER)) else { continue };
+            let owned = ![super::UNOWNED, super::OWNER_UNKNOWN].contains(&owner);
+            out.push(crate::rules::SeriesRules {
+                key: (*key).clone(),
+                label: format!("bucket {bucket}").into(),
+                owner: owned.then(|| owner.to_string()),
+                unit: crate::metrics::Unit::Count,
+                threshold: None,
+                monthly_budget: None,
+                capacity: None,
+                anomaly: false,
+                params: cfg.rules.for_series(None, None, false),
+            });
+        }
+        out
+    }
 }
 
 /// With `[coverage] alert`: one page of S3's bucket list, and the Console's protection settings.
