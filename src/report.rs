@@ -76,27 +76,7 @@ pub fn human(r: &RunReport) -> String {
         count(crate::rules::Level::Critical)
     );
     for tr in &r.alerts.transitions {
-        let to = match (&tr.team, tr.channels.is_empty()) {
-            (Some(team), false) => format!("team {team} via {}", tr.channels.join(", ")),
-            (Some(team), true) if tr.delivered => format!("team {team} (log only)"),
-            (Some(team), true) => format!("team {team}"),
-            (None, _) => "no team (log only)".to_string(),
-        };
-        let status = match (&tr.snoozed, tr.delivered) {
-            (Some(s), _) => format!("snoozed {}", t(s)),
-            (None, true) => "sent".to_string(),
-            (None, false) => "NOT SENT, retried next run".to_string(),
-        };
-        let _ = writeln!(out, "    {} {} {}: {} → {}: {status}", tr.to, tr.rule.name(), tr.kind, t(&tr.label), to);
-        let _ = writeln!(out, "      {}", t(&tr.message));
-        if let Some(r) = &tr.replan {
-            for line in r.lines() {
-                let _ = writeln!(out, "      {}", t(line));
-            }
-        }
-        if let Some(e) = &tr.error {
-            let _ = writeln!(out, "      error: {}", t(e));
-        }
+        transition(&mut out, tr);
     }
     if let Some(e) = &r.alerts.state_error {
         let _ = writeln!(out, "    error: {}", t(e));
@@ -106,6 +86,31 @@ pub fn human(r: &RunReport) -> String {
     let _ = writeln!(out, "  estimated API cost of this run: USD {:.5}", r.estimated_usd);
     let _ = writeln!(out, "  {}", self_cost_line(&r.self_cost));
     out
+}
+
+/// One change told (or not) in the summary: to whom, whether it went, why, and its replan.
+fn transition(out: &mut String, tr: &crate::alerts::deliver::TransitionReport) {
+    let to = match (&tr.team, tr.channels.is_empty()) {
+        (Some(team), false) => format!("team {team} via {}", tr.channels.join(", ")),
+        (Some(team), true) if tr.delivered => format!("team {team} (log only)"),
+        (Some(team), true) => format!("team {team}"),
+        (None, _) => "no team (log only)".to_string(),
+    };
+    let status = match (&tr.snoozed, tr.delivered) {
+        (Some(s), _) => format!("snoozed {}", t(s)),
+        (None, true) => "sent".to_string(),
+        (None, false) => "NOT SENT, retried next run".to_string(),
+    };
+    let _ = writeln!(out, "    {} {} {}: {} → {}: {status}", tr.to, tr.rule.name(), tr.kind, t(&tr.label), to);
+    let _ = writeln!(out, "      {}", t(&tr.message));
+    if let Some(r) = &tr.replan {
+        for line in r.lines() {
+            let _ = writeln!(out, "      {}", t(line));
+        }
+    }
+    if let Some(e) = &tr.error {
+        let _ = writeln!(out, "      error: {}", t(e));
+    }
 }
 
 /// `costwarden cost`: the month's projection, line by line, with what measured it.
