@@ -61,12 +61,12 @@ pub async fn check<'a>(
     .await;
     let requests = requests.snapshot();
     let usd = crate::wire::usd(&requests);
-    let mut discovery = None;
-    let sources = sources.into_iter().flat_map(|p| {
-        discovery = discovery.take().or(p.discovery);
-        p.probes
-    });
-    let probes: Vec<Probe> = ids.into_iter().chain(sources.collect::<Vec<_>>()).chain(ns).chain(teams).collect();
+    let (mut probes, mut discovery) = (ids, None);
+    for p in sources {
+        probes.extend(p.probes);
+        discovery = discovery.or(p.discovery);
+    }
+    probes.extend(ns.into_iter().chain(teams));
     let ok = probes.iter().all(|p| p.verdict != Verdict::Fail);
     CheckReport { ok, region: cfg.collector.region.clone(), probes, discovery, requests, usd }
 }

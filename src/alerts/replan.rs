@@ -39,17 +39,13 @@ enum Entry {
 
 fn entry(cfg: &Config, f: &Finding) -> Option<Entry> {
     let quoted = |s: &str| toml::Value::String(s.to_string()).to_string();
-    let (table, key, name, listed) = if let Some(b) = f.series.dim(DIM_BUCKET) {
-        let (table, list) = match f.series.dim(DIM_SOURCE) {
-            Some(SOURCE_GUARDDUTY) => ("guardduty.buckets", cfg.guardduty.as_ref().map(|g| &g.buckets)),
-            _ => ("antivirus.buckets", cfg.antivirus.as_ref().map(|a| &a.buckets)),
-        };
-        (table, "name", b, list.is_some_and(|l| l.iter().any(|x| x.name == b)))
-    } else {
-        let t = f.series.dim(DIM_TAG_VALUE)?;
-        ("cost.tags", "value", t, cfg.cost.as_ref().is_some_and(|c| c.tags.iter().any(|x| x.value == t)))
+    let (table, key, name) = match (f.series.dim(DIM_BUCKET), f.series.dim(DIM_TAG_VALUE)) {
+        (Some(b), _) if f.series.dim(DIM_SOURCE) == Some(SOURCE_GUARDDUTY) => ("guardduty.buckets", "name", b),
+        (Some(b), _) => ("antivirus.buckets", "name", b),
+        (None, Some(t)) => ("cost.tags", "value", t),
+        (None, None) => return None,
     };
-    Some(match listed {
+    Some(match crate::alerts::route::entry(cfg, &f.series).is_some() {
         true => Entry::Listed(format!("[[{table}]] {key} = {}", quoted(name))),
         false => Entry::New(format!("[[{table}]]\n{key} = {}", quoted(name))),
     })

@@ -63,37 +63,47 @@ pub fn rules_for_name(cfg: &Config, name: &str) -> Option<SeriesRules> {
 }
 
 /// The team told about a series: its owner, else the default team.
-/// The plan thresholds.toml gives the resource of `key` (a bucket of its source, a tag value).
-pub fn plan<'a>(cfg: &'a Config, key: &SeriesKey) -> Option<&'a crate::config::Plan> {
-    if let (Some(source), Some(b)) = (key.dim(DIM_SOURCE), key.dim(DIM_BUCKET)) {
-        let list = match source {
-            SOURCE_GUARDDUTY => cfg.guardduty.as_ref().map(|g| &g.buckets),
-            _ => cfg.antivirus.as_ref().map(|a| &a.buckets),
-        };
-        return list?.iter().find(|x| x.name == b)?.plan.as_ref();
-    }
-    let t = key.dim(DIM_TAG_VALUE)?;
-    cfg.cost.as_ref()?.tags.iter().find(|x| x.value == t)?.plan.as_ref()
+/// The entry of thresholds.toml that names the resource of a series.
+pub enum Entry<'a> {
+    /// In the list of the series' source (`[[antivirus.buckets]]` or `[[guardduty.buckets]]`).
+    Bucket(&'a crate::config::Bucket),
+    Tag(&'a crate::config::TagValue),
+    Service(&'a crate::config::EcsService),
 }
 
-/// The snooze thresholds.toml puts on the resource of `key` (a bucket of its source, a tag
-/// value, a service), whether or not it is active.
-pub fn snooze<'a>(cfg: &'a Config, key: &SeriesKey) -> Option<&'a crate::config::Snooze> {
+/// The entry naming the resource of `key`, if thresholds.toml has one.
+pub fn entry<'a>(cfg: &'a Config, key: &SeriesKey) -> Option<Entry<'a>> {
     if let (Some(source), Some(b)) = (key.dim(DIM_SOURCE), key.dim(DIM_BUCKET)) {
         let list = match source {
             SOURCE_GUARDDUTY => cfg.guardduty.as_ref().map(|g| &g.buckets),
             _ => cfg.antivirus.as_ref().map(|a| &a.buckets),
         };
-        return list?.iter().find(|x| x.name == b)?.snooze.as_ref();
+        return list?.iter().find(|x| x.name == b).map(Entry::Bucket);
     }
     if let Some(t) = key.dim(DIM_TAG_VALUE) {
-        return cfg.cost.as_ref()?.tags.iter().find(|x| x.value == t)?.snooze.as_ref();
+        return cfg.cost.as_ref()?.tags.iter().find(|x| x.value == t).map(Entry::Tag);
     }
-    if let (Some(c), Some(s)) = (key.dim(DIM_CLUSTER), key.dim(DIM_SERVICE)) {
-        let services = &cfg.ecs.as_ref()?.services;
-        return services.iter().find(|x| short_name(&x.cluster) == c && short_name(&x.service) == s)?.snooze.as_ref();
+    let (Some(c), Some(s)) = (key.dim(DIM_CLUSTER), key.dim(DIM_SERVICE)) else { return None };
+    let services = &cfg.ecs.as_ref()?.services;
+    services.iter().find(|x| short_name(&x.cluster) == c && short_name(&x.service) == s).map(Entry::Service)
+}
+
+/// The plan thresholds.toml gives the resource of `key` (a bucket of its source, a tag value).
+pub fn plan<'a>(cfg: &'a Config, key: &SeriesKey) -> Option<&'a crate::config::Plan> {
+    match entry(cfg, key)? {
+        Entry::Bucket(b) => b.plan.as_ref(),
+        Entry::Tag(t) => t.plan.as_ref(),
+        Entry::Service(_) => None,
     }
-    None
+}
+
+/// The snooze thresholds.toml puts on the resource of `key`, whether or not it is active.
+pub fn snooze<'a>(cfg: &'a Config, key: &SeriesKey) -> Option<&'a crate::config::Snooze> {
+    match entry(cfg, key)? {
+        Entry::Bucket(b) => b.snooze.as_ref(),
+        Entry::Tag(t) => t.snooze.as_ref(),
+        Entry::Service(s) => s.snooze.as_ref(),
+    }
 }
 
 pub fn team<'a>(cfg: &'a Config, owner: Option<&'a str>) -> Option<&'a str> {

@@ -85,11 +85,11 @@ pub struct Message {
 
 impl Message {
     pub fn new(team: Option<&str>, dashboard_url: Option<&str>, mut transitions: Vec<Notification>) -> Message {
-        let worst_of = |series: &str, ts: &[Notification]| {
-            ts.iter().filter(|t| t.series == series).map(|t| t.level).max().unwrap_or(Level::Ok)
-        };
-        let worst: BTreeMap<String, Level> =
-            transitions.iter().map(|t| (t.series.clone(), worst_of(&t.series, &transitions))).collect();
+        let mut worst: BTreeMap<String, Level> = BTreeMap::new();
+        for t in &transitions {
+            let w = worst.entry(t.series.clone()).or_insert(t.level);
+            *w = (*w).max(t.level);
+        }
         transitions.sort_by(|a, b| {
             (worst[&b.series], &a.resource, &a.series, b.level, a.rule).cmp(&(
                 worst[&a.series],
