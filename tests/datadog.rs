@@ -103,10 +103,49 @@ fn with_the_coverage_alert_the_dashboard_graphs_unscanned_buckets_and_datadog_ac
     let dashboard = costwarden::datadog::dashboard(&config);
     let titles: Vec<&str> =
         dashboard["widgets"].as_array().unwrap().iter().filter_map(|w| w["definition"]["title"].as_str()).collect();
-    assert_eq!(titles.last(), Some(&"Unscanned S3 buckets per team"), "{titles:?}");
+    // A source's charts follow the registry's order, before the collector's own.
+    let at = |t: &str| titles.iter().position(|x| *x == t).unwrap_or_else(|| panic!("no {t:?} in {titles:?}"));
+    assert!(at("ECS task capacity (% of maximum)") < at("Unscanned S3 buckets per team"), "{titles:?}");
+    assert!(
+        at("Unscanned S3 buckets per team") < at("Threshold utilisation and days to breach per series"),
+        "{titles:?}"
+    );
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("dashboard.json");
     std::fs::write(&path, serde_json::to_string_pretty(&dashboard).unwrap()).unwrap();
     let (ok, out) = check(&[path]);
     assert!(ok && out.contains("1 file(s) checked, 0 problem(s)"), "{out}");
+}
+
+#[test]
+fn a_source_that_is_off_has_no_charts_and_no_monitors() {
+    let text = std::fs::read_to_string(root().join("thresholds.toml")).unwrap();
+    let on = costwarden::config::Config::parse(&text, "on.toml").unwrap();
+    assert!(on.ecs.as_ref().is_some_and(|e| e.enabled), "the shipped example watches ECS");
+    let text = text.replacen("[ecs]\n", "[ecs]\nenabled = false\n", 1);
+    let off = costwarden::config::Config::parse(&text, "off.toml").unwrap();
+    let titles = |c: &costwarden::config::Config| -> Vec<String> {
+        let d = costwarden::datadog::dashboard(c);
+        d["widgets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["definition"]["title"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let stems = |c: &costwarden::config::Config| -> Vec<String> {
+        costwarden::datadog::monitors(c).into_iter().map(|(s, _)| s).collect()
+    };
+    let (t_on, t_off) = (titles(&on), titles(&off));
+    assert!(t_on.iter().any(|t| t.starts_with("ECS task")), "{t_on:?}");
+    assert!(!t_off.iter().any(|t| t.starts_with("ECS task")), "{t_off:?}");
+    let (m_on, m_off) = (stems(&on), stems(&off));
+    let capacity = |m: &[String]| m.iter().filter(|s| s.starts_with("capacity-")).count();
+    assert_eq!(capacity(&m_on), on.ecs.as_ref().unwrap().services.len(), "{m_on:?}");
+    assert_eq!(capacity(&m_off), 0, "{m_off:?}");
+    assert_eq!(m_on.len() - m_off.len(), capacity(&m_on));
+    // The service filter goes with the ECS charts.
+    let vars = |c| costwarden::datadog::dashboard(c)["template_variables"].to_string();
+    assert!(vars(&on).contains("\"service\""));
+    assert!(!vars(&off).contains("\"service\""));
 }

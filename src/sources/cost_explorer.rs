@@ -285,6 +285,27 @@ impl Source for CostExplorer {
         out
     }
 
+    fn listed(&self, cfg: &crate::config::Config) -> Vec<SeriesKey> {
+        let Some(c) = cfg.cost.as_ref() else { return Vec::new() };
+        let dims = |v: &str| vec![(DIM_TAG_KEY, c.tag_key.clone()), (DIM_TAG_VALUE, v.to_string())];
+        c.tags.iter().map(|t| SeriesKey::new(Metric::Cost, dims(&t.value))).collect()
+    }
+
+    /// The cost per tag value against its planned curve (the growth rule's `PlannedValue`).
+    fn panels(&self, _cfg: &crate::config::Config) -> Vec<crate::sources::Panel> {
+        use crate::metrics::{DIM_RULE, DIM_SERIES};
+        use crate::sources::panel::{Agg, Chart, Line, Panel};
+        let planned = Line {
+            only: vec![(DIM_RULE, "growth"), (DIM_SERIES, Metric::Cost.def().name)],
+            ..Line::new(Agg::Avg, Metric::PlannedValue, &[DIM_TAG_VALUE], "planned").picked(DIM_TAG_VALUE)
+        };
+        vec![Panel::new(
+            "Cost per tag value against its planned curve (USD/day)",
+            Chart::Line,
+            vec![Line::new(Agg::Avg, Metric::Cost, &[DIM_TAG_VALUE], "cost").picked(DIM_TAG_VALUE), planned],
+        )]
+    }
+
     /// One page of GetCostAndUsage.
     fn least_read_usd(&self) -> f64 {
         crate::wire::Api::GetCostAndUsage.usd_per_request()

@@ -293,6 +293,39 @@ impl Source for Services {
         cfg.ecs.iter().flat_map(|e| &e.services).any(|x| short(&x.cluster) == c && short(&x.service) == s)
     }
 
+    fn listed(&self, cfg: &crate::config::Config) -> Vec<SeriesKey> {
+        let dims = |s: &EcsService| {
+            vec![(DIM_CLUSTER, short(&s.cluster).to_string()), (DIM_SERVICE, short(&s.service).to_string())]
+        };
+        cfg.ecs.iter().flat_map(|e| &e.services).map(|s| SeriesKey::new(Metric::TaskUtilization, dims(s))).collect()
+    }
+
+    /// Running tasks (desired and the maximum as lines of their own only when `task_details`
+    /// writes them, else the capacity chart shows the maximum as 100%) and the capacity ratio
+    /// against `[rules]`' levels.
+    fn panels(&self, cfg: &crate::config::Config) -> Vec<crate::sources::Panel> {
+        use crate::sources::panel::{Agg, Chart, Line, Mark, Panel};
+        let line = |m, alias| Line::new(Agg::Avg, m, &[DIM_SERVICE], alias).picked(DIM_SERVICE);
+        let details = cfg.ecs.as_ref().is_some_and(|e| e.task_details);
+        let mut tasks = vec![line(Metric::RunningTasks, "running")];
+        if details {
+            tasks.extend([line(Metric::DesiredTasks, "desired"), line(Metric::MaxTasks, "maximum")]);
+        }
+        let title = if details { "ECS tasks: running and desired against the maximum" } else { "ECS tasks running" };
+        let capacity = Panel {
+            marks: vec![
+                Mark { at: 100.0 * cfg.rules.capacity_warn, critical: false, label: "warning" },
+                Mark { at: 100.0 * cfg.rules.capacity_crit, critical: true, label: "critical" },
+            ],
+            ..Panel::new(
+                "ECS task capacity (% of maximum)",
+                Chart::Line,
+                vec![line(Metric::TaskUtilization, "capacity %")],
+            )
+        };
+        vec![Panel::new(title, Chart::Line, tasks), capacity]
+    }
+
     /// Capacity per service, at its own ratios else `[rules]`'s; no anomaly rule on a gauge.
     fn rules(&self, cfg: &crate::config::Config, keys: &[&SeriesKey]) -> Vec<crate::rules::SeriesRules> {
         let d = &cfg.rules;

@@ -185,6 +185,14 @@ impl Source for GuardDutyMetrics {
     fn rules(&self, cfg: &crate::config::Config, keys: &[&SeriesKey]) -> Vec<crate::rules::SeriesRules> {
         crate::sources::bucket_rules(cfg, keys, cfg.guardduty.as_ref().map(|g| &g.buckets))
     }
+
+    fn listed(&self, cfg: &crate::config::Config) -> Vec<SeriesKey> {
+        crate::sources::listed_buckets(SOURCE_GUARDDUTY, cfg.guardduty.as_ref().map(|g| &g.buckets))
+    }
+
+    fn panels(&self, _cfg: &crate::config::Config) -> Vec<crate::sources::Panel> {
+        crate::sources::bucket_panels()
+    }
 }
 
 #[cfg(test)]

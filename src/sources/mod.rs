@@ -8,6 +8,7 @@ pub mod cost_explorer;
 pub mod coverage;
 pub mod ecs;
 pub mod guardduty;
+pub mod panel;
 pub mod probe;
 
 use chrono::NaiveDate;
@@ -17,6 +18,7 @@ use crate::config::Config;
 pub use crate::model::SourceId;
 use crate::model::{Daily, Sample, SeriesKey};
 use crate::wire::Clients;
+pub use panel::Panel;
 pub use probe::{Probe, Verdict};
 
 /// Every source, in the order runs report them. Registering a source is one line here.
@@ -61,6 +63,17 @@ pub trait Source: Sync {
     /// configuration's plans and overrides, already lowered (`Params::for_series`). Series the
     /// configuration does not list still get anomaly detection where it applies.
     fn rules(&self, _cfg: &Config, _keys: &[&SeriesKey]) -> Vec<crate::rules::SeriesRules> {
+        Vec::new()
+    }
+
+    /// The series thresholds.toml names for it (when its section is enabled): the generated
+    /// Datadog monitors watch each with the rules `rules` gives it.
+    fn listed(&self, _cfg: &Config) -> Vec<SeriesKey> {
+        Vec::new()
+    }
+
+    /// Its charts on the generated dashboard, shown when it is configured and enabled.
+    fn panels(&self, _cfg: &Config) -> Vec<Panel> {
         Vec::new()
     }
 
@@ -129,6 +142,33 @@ pub fn bucket_rules(
         });
     }
     out
+}
+
+/// The scanned-bytes series of the buckets a scanning source lists.
+pub fn listed_buckets(source: &'static str, list: Option<&Vec<crate::config::Bucket>>) -> Vec<SeriesKey> {
+    use crate::metrics::{Metric, DIM_BUCKET, DIM_SOURCE};
+    let dims = |b: &crate::config::Bucket| vec![(DIM_SOURCE, source.to_string()), (DIM_BUCKET, b.name.clone())];
+    list.into_iter().flatten().map(|b| SeriesKey::new(Metric::ScannedBytes, dims(b))).collect()
+}
+
+/// The charts of scanned bytes per bucket, the same for every scanning source (the dashboard
+/// shows a chart once).
+pub fn bucket_panels() -> Vec<Panel> {
+    use crate::metrics::{Metric, DIM_BUCKET, DIM_SOURCE};
+    use panel::{Agg, Chart, Line};
+    let gb = |l: Line| Line { per: Some(1_000_000_000), ..l.picked(DIM_BUCKET) };
+    vec![
+        Panel::new(
+            "Scanned GB per bucket per day",
+            Chart::Bars,
+            vec![gb(Line::new(Agg::Avg, Metric::ScannedBytes, &[DIM_BUCKET, DIM_SOURCE], "GB/day"))],
+        ),
+        Panel::new(
+            "Top buckets by scanned GB (latest day)",
+            Chart::Top(20),
+            vec![gb(Line::new(Agg::Avg, Metric::ScannedBytes, &[DIM_BUCKET], "GB/day"))],
+        ),
+    ]
 }
 
 /// Whether thresholds.toml lists a bucket of this name (for the Console or GuardDuty).

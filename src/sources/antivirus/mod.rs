@@ -79,6 +79,14 @@ impl Source for Console {
     fn rules(&self, cfg: &crate::config::Config, keys: &[&SeriesKey]) -> Vec<crate::rules::SeriesRules> {
         crate::sources::bucket_rules(cfg, keys, cfg.antivirus.as_ref().map(|a| &a.buckets))
     }
+
+    fn listed(&self, cfg: &crate::config::Config) -> Vec<SeriesKey> {
+        crate::sources::listed_buckets(SOURCE_CONSOLE, cfg.antivirus.as_ref().map(|a| &a.buckets))
+    }
+
+    fn panels(&self, _cfg: &crate::config::Config) -> Vec<crate::sources::Panel> {
+        crate::sources::bucket_panels()
+    }
 }
 
 /// Pages beyond this are refused: a Console that never stops paging must not run up a bill.

@@ -54,6 +54,12 @@ impl Source for Daily {
         }
     }
 
+    fn panels(&self, _cfg: &crate::config::Config) -> Vec<crate::sources::Panel> {
+        use crate::sources::panel::{Agg, Chart, Line, Panel};
+        let line = Line::new(Agg::Max, Metric::UnscannedBuckets, &[crate::metrics::DIM_OWNER], "unscanned buckets");
+        vec![Panel::new("Unscanned S3 buckets per team", Chart::Bars, vec![line])]
+    }
+
     /// The `coverage` rule per bucket it observed, told to the bucket's owner (the owners'
     /// totals carry no Bucket); no anomaly rule.
     fn rules(&self, cfg: &crate::config::Config, keys: &[&SeriesKey]) -> Vec<crate::rules::SeriesRules> {
