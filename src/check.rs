@@ -215,6 +215,8 @@ fn test_message(cfg: &Config, team: &str) -> Message {
         dashboard_url: cfg.alerts.dashboard_url.clone(),
         console_url: None,
         replan: None,
+        why: Vec::new(),
+        costs: None,
     };
     Message::new(Some(team), cfg.alerts.dashboard_url.as_deref(), vec![n])
 }

@@ -196,6 +196,16 @@ impl Daily {
     }
 }
 
+/// One bucket's scanned bytes by scan type as the Console names them (Event, Retro, API): the
+/// mean a day over the 7 days to `day` and over the 7 before. Read by a warning's why, never
+/// published (a stream per type would bill three times the streams).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanTypes {
+    pub day: NaiveDate,
+    /// (type, mean a day of the 7 days to `day`, of the 7 before).
+    pub types: Vec<(String, f64, f64)>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

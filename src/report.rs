@@ -75,8 +75,10 @@ pub fn human(r: &RunReport) -> String {
         count(crate::rules::Level::Warning),
         count(crate::rules::Level::Critical)
     );
+    // A series' why is the same for each of its changes: said under the first.
+    let mut said = std::collections::HashSet::new();
     for tr in &r.alerts.transitions {
-        transition(&mut out, tr);
+        transition(&mut out, tr, &mut said);
     }
     if let Some(e) = &r.alerts.state_error {
         let _ = writeln!(out, "    error: {}", t(e));
@@ -89,7 +91,11 @@ pub fn human(r: &RunReport) -> String {
 }
 
 /// One change told (or not) in the summary: to whom, whether it went, why, and its replan.
-fn transition(out: &mut String, tr: &crate::alerts::deliver::TransitionReport) {
+fn transition<'a>(
+    out: &mut String,
+    tr: &'a crate::alerts::deliver::TransitionReport,
+    said: &mut std::collections::HashSet<(&'a str, &'a str)>,
+) {
     let to = match (&tr.team, tr.channels.is_empty()) {
         (Some(team), false) => format!("team {team} via {}", tr.channels.join(", ")),
         (Some(team), true) if tr.delivered => format!("team {team} (log only)"),
@@ -103,6 +109,11 @@ fn transition(out: &mut String, tr: &crate::alerts::deliver::TransitionReport) {
     };
     let _ = writeln!(out, "    {} {} {}: {} → {}: {status}", tr.to, tr.rule.name(), tr.kind, t(&tr.label), to);
     let _ = writeln!(out, "      {}", t(&tr.message));
+    for line in tr.why.iter().chain(&tr.costs) {
+        if said.insert((&tr.label, line)) {
+            let _ = writeln!(out, "      {}", t(line));
+        }
+    }
     if let Some(r) = &tr.replan {
         for line in r.lines() {
             let _ = writeln!(out, "      {}", t(line));

@@ -44,9 +44,18 @@ fn config_text_with(console: &str, baseline: f64, sns_topic: Option<&str>) -> St
 }
 
 async fn peers() -> (Moto, Console, Slack) {
+    peers_with(true).await
+}
+
+/// With `cost` false, Cost Explorer answers whatever the test presets (moto answers presets
+/// in the order they were made).
+async fn peers_with(cost: bool) -> (Moto, Console, Slack) {
     let moto = Moto::start(&[("MOTO_ECS_SERVICE_RUNNING", "1")]).await;
     let console = Console::start(USERNAME, PASSWORD, Paging::Page).await;
-    seed(&moto, &console).await;
+    seed_base(&moto, &console).await;
+    if cost {
+        preset_cost(&moto).await;
+    }
     let slack = Slack::start().await;
     aws_sdk_secretsmanager::Client::new(&moto.sdk_config().await)
         .create_secret()
@@ -232,6 +241,68 @@ async fn a_teams_changes_of_a_run_are_one_message_retried_whole_until_told() {
     let r = run_once(&app, at(2), false).await;
     assert!(r.ok() && media(&r).is_empty(), "{}", costwarden::report::human(&r));
     assert_eq!(slack.received().len(), 1);
+}
+
+/// Two weeks: uploads-prod's Retro triples (1 → 3 GB/day) beside a flat 3 GB/day of Event
+/// scans, avatars' Event scans rise a little (1 → 1.2 GB/day), and the agents' cost doubles
+/// (USD 10 → 20 a day) against a flat plan of USD 10: its growth warning says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cost_warning_names_the_bucket_and_scan_type_that_drove_it_with_its_share() {
+    use support::console::item;
+    let (moto, console, slack) = peers_with(false).await;
+    let mut items = Vec::new();
+    for back in 1..=14u64 {
+        let newer = back <= 7;
+        items.push(item("uploads-prod", days_ago(back), "Event", 3_000_000_000, 3_000));
+        items.push(item(
+            "uploads-prod",
+            days_ago(back),
+            "Retro",
+            if newer { 3_000_000_000 } else { 1_000_000_000 },
+            900,
+        ));
+        items.push(item("avatars", days_ago(back), "Event", if newer { 1_200_000_000 } else { 1_000_000_000 }, 100));
+    }
+    console.set_items(items);
+    let days: Vec<serde_json::Value> = (1..=14u64)
+        .map(|back| ce_day(days_ago(back), false, &[("scanner-agents", if back <= 7 { "20.00" } else { "10.00" })]))
+        .collect();
+    moto.preset_cost_and_usage(
+        serde_json::json!([{"ResultsByTime": days, "GroupDefinitions": [{"Type": "TAG", "Key": TAG_KEY}]}]),
+    )
+    .await;
+    // uploads-prod planned at 2 GB/day: over it, priced.
+    let text = config_text_with(&console.url, 2e9, None).replace("history_days = 10", "history_days = 20")
+        + &format!(
+            "\n[[cost.tags]]\nvalue = \"scanner-agents\"\nowner = \"media\"\nplan = {{ baseline = 10.0, since = {} }}\n",
+            days_ago(60)
+        );
+    let cfg = costwarden::config::Config::parse(&text, "why.toml").unwrap();
+    let r = run_once(&app(&moto, cfg).await, at(0), false).await;
+    let summary = costwarden::report::human(&r);
+    let growth = r
+        .alerts
+        .transitions
+        .iter()
+        .find(|t| t.rule == RuleKind::Growth && t.label.contains("scanner-agents"))
+        .unwrap_or_else(|| panic!("no growth change on the agents' cost: {summary}"));
+    assert_eq!(growth.to, Level::Critical, "{summary}");
+    let why = growth.why.join("\n");
+    // Rises: uploads-prod +2 GB/day, avatars +0.2: shares 91% and 9% of the 2.2 GB/day.
+    let first =
+        why.find("Top: uploads-prod +2.0 GB/day (91% of the rise, +50%; Retro +2.0 GB/day (×3.0))").expect(&why);
+    assert!(first < why.find("avatars +200.0 MB/day (9% of the rise").expect(&why), "{why}");
+    // USD 20 / 7.2 GB against USD 10 / 5 GB.
+    assert!(why.contains("Cost per GB scanned: USD 2.7778 (the 7 before: USD 2.0000)"), "{why}");
+    // The same why reaches the team's Slack message, under the series, escaped.
+    let sent = slack.received();
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    let body = sent[0].to_string();
+    assert!(body.contains("\\n> Scanned volume of the 2 bucket(s) it pays for"), "{body}");
+    assert!(body.contains("Retro +2.0 GB/day"), "{body}");
+    // The buckets' warnings carry their price (no console_usd_per_gb: the measured cost per GB).
+    assert!(summary.contains("a month at the current level"), "{summary}");
+    assert!(summary.contains("the measured cost per GB scanned of costwarden:component = scanner-agents"), "{summary}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -424,6 +495,8 @@ fn note(resource: &str, rule: &'static str, level: Level, message: &str) -> cost
         dashboard_url: Some("https://app.datadoghq.com/dashboard/abc".into()),
         console_url: Some(format!("https://s3.console.aws.amazon.com/s3/buckets/{resource}")),
         replan: None,
+        why: vec![format!("Scanned volume of the 1 bucket(s) it pays for: 52.3 GB/day, +40% on the 7 before. Top: {resource} +15.0 GB/day (100% of the rise; Retro +15.0 GB/day (×3.0))."), "Cost per GB scanned: USD 0.0500 (the 7 before: USD 0.0400).".into()],
+        costs: Some("About USD 80 a month at the current level, USD 57 at the plan (USD 0.0500/GB, coverage.console_usd_per_gb).".into()),
     }
 }
 

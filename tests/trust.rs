@@ -137,6 +137,9 @@ fn notification(resource: &str, message: &str, console_url: Option<String>) -> c
         dashboard_url: None,
         console_url,
         replan: None,
+        // The why and the price name buckets read from outside too.
+        why: vec![format!("Top: {resource} +1.0 GB/day (100% of the rise)")],
+        costs: Some(format!("About USD 3 a month ({message})")),
     };
     costwarden::notify::Message::new(Some("media"), None, vec![n])
 }
@@ -179,10 +182,9 @@ fn slack_payloads_neither_mention_nor_link_from_a_name() {
     assert!(p["blocks"][1]["text"]["text"].as_str().unwrap().ends_with(
         "\n<https://s3.console.aws.amazon.com/s3/buckets/%3C%21channel%3E%20%3Chttps%3A%2F%2Fevil.example%2Flogin%7CClick%20to%20re-authenticate%3E?region=us-east-1|AWS console>"
     ));
-    assert!(p["blocks"][1]["text"]["text"]
-        .as_str()
-        .unwrap()
-        .contains("&lt;!channel&gt; &lt;https://evil.example/login|Click"));
+    let section = p["blocks"][1]["text"]["text"].as_str().unwrap();
+    assert!(section.contains("&lt;!channel&gt; &lt;https://evil.example/login|Click"));
+    assert!(section.contains("\n> Top: &lt;!channel&gt; &lt;https://evil.example/login|Click"), "{section}");
 }
 
 /// Asserts `out` holds no byte a terminal acts on, and no line that a name started.

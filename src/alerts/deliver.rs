@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::metrics::Metric;
 use crate::model::{Sample, SeriesKey};
 use crate::notify::{slack, sns, Message, Notification};
-use crate::rules::{Finding, Level, RuleKind, Told};
+use crate::rules::{Finding, Level, Observations, RuleKind, Told};
 use crate::secret::Secret;
 use crate::text::terminal;
 use crate::wire::Clients;
@@ -58,6 +58,12 @@ pub struct TransitionReport {
     /// thresholds.toml lines that replan the series (`alerts::replan`), when there are.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replan: Option<String>,
+    /// Why it changed, from the run's other series (`alerts::explain`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub why: Vec<String>,
+    /// What its volume costs a month, at its level and at its plan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub costs: Option<String>,
 }
 
 /// A team's resolved channels; the webhook URL stays a Secret.
@@ -135,7 +141,7 @@ pub async fn read_told(
 pub async fn notify_transitions(
     cfg: &Config,
     clients: &Clients,
-    findings: &[Finding],
+    (findings, obs): (&[Finding], &Observations),
     (prior, mut report): (Told, AlertReport),
     now: DateTime<Utc>,
 ) -> (AlertReport, Vec<Sample>) {
@@ -157,15 +163,16 @@ pub async fn notify_transitions(
         }
         for (team, changes) in by_team {
             let notes: Vec<Notification> =
-                changes.iter().map(|t| notification(cfg, team.as_deref(), t, findings)).collect();
-            let replans: Vec<Option<String>> = notes.iter().map(|n| n.replan.clone()).collect();
+                changes.iter().map(|t| notification(cfg, team.as_deref(), t, (findings, obs))).collect();
+            let notes_of = |n: &Notification| (n.replan.clone(), n.why.clone(), n.costs.clone());
+            let replans: Vec<_> = notes.iter().map(notes_of).collect();
             let message = Message::new(team.as_deref(), cfg.alerts.dashboard_url.as_deref(), notes);
             let (used, errors) = match &team {
                 Some(team) => send(cfg, clients, team, &message).await,
                 None => (Vec::new(), Vec::new()),
             };
             let ok = errors.is_empty();
-            for (t, replan) in changes.iter().zip(replans) {
+            for (t, (replan, why, costs)) in changes.iter().zip(replans) {
                 let f = &t.finding;
                 if ok {
                     delivered.insert((f.rule, f.series.clone()), f.level);
@@ -175,7 +182,7 @@ pub async fn notify_transitions(
                 }
                 let error = (!ok).then(|| errors.join("; "));
                 let mut rep = transition_report(t, team.clone(), used.clone(), ok, error);
-                rep.replan = replan;
+                (rep.replan, rep.why, rep.costs) = (replan, why, costs);
                 report.transitions.push(rep);
             }
         }
@@ -205,11 +212,18 @@ fn transition_report(
         snoozed: None,
         message: f.message.clone(),
         replan: None,
+        why: Vec::new(),
+        costs: None,
     }
 }
 
 /// One change as its team reads it (with the replan that answers it), logged as it is.
-fn notification(cfg: &Config, team: Option<&str>, t: &Transition, findings: &[Finding]) -> Notification {
+fn notification(
+    cfg: &Config,
+    team: Option<&str>,
+    t: &Transition,
+    (findings, obs): (&[Finding], &Observations),
+) -> Notification {
     let f = &t.finding;
     if f.level == Level::Ok {
         tracing::info!(rule = f.rule.name(), series = %terminal(&f.series.to_string()), kind = t.kind(), message = %terminal(&f.message), "alert");
@@ -225,6 +239,11 @@ fn notification(cfg: &Config, team: Option<&str>, t: &Transition, findings: &[Fi
     );
     let series: Vec<&Finding> = findings.iter().filter(|x| x.series == f.series).collect();
     n.replan = super::replan::snippet(cfg, f, &series);
+    // The why of a change to OK would explain what is over.
+    if f.level != Level::Ok {
+        let e = super::explain::explain(cfg, obs, f);
+        (n.why, n.costs) = (e.why, e.costs);
+    }
     n
 }
 

@@ -41,6 +41,9 @@ pub struct TagValue<P = Plan> {
     /// Overrides `rules.anomaly_drops` for this tag value.
     pub anomaly_drops: Option<bool>,
     pub snooze: Option<super::Snooze>,
+    /// The buckets whose scanning this value pays for (its warnings' why, its cost per GB);
+    /// default: every scanned bucket.
+    pub pays_for: Option<Vec<String>>,
 }
 
 impl Cost<PlanSpec> {
@@ -73,6 +76,13 @@ impl Cost<PlanSpec> {
             if let Some(b) = t.monthly_budget {
                 v.check(&format!("cost.tags[{i}].monthly_budget"), b > 0.0, "must be above 0");
             }
+            if let Some(list) = &t.pays_for {
+                let at = format!("cost.tags[{i}].pays_for");
+                v.check(&at, !list.is_empty(), "lists no bucket: leave it out to mean every scanned bucket");
+                if let Some(bad) = list.iter().find(|b| b.is_empty() || b.len() > 63) {
+                    v.push(&at, format!("{bad:?} is not a bucket name (1 to 63 characters)"));
+                }
+            }
             TagValue {
                 value: t.value,
                 owner: t.owner,
@@ -80,6 +90,7 @@ impl Cost<PlanSpec> {
                 monthly_budget: t.monthly_budget,
                 anomaly_drops: t.anomaly_drops,
                 snooze: t.snooze,
+                pays_for: t.pays_for,
             }
         };
         let tags = self.tags.into_iter().enumerate().map(|t| resolve(t, v)).collect();

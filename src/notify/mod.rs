@@ -34,6 +34,12 @@ pub struct Notification {
     /// thresholds.toml lines that replan the series (`alerts::replan`), when there are.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replan: Option<String>,
+    /// Why, from the run's other series (`alerts::explain`): contributors, cost per GB.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub why: Vec<String>,
+    /// What the volume costs a month at its level and at its plan, and at which price.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub costs: Option<String>,
 }
 
 impl Notification {
@@ -65,6 +71,8 @@ impl Notification {
             dashboard_url: dashboard_url.map(str::to_string),
             console_url,
             replan: None,
+            why: Vec::new(),
+            costs: None,
         }
     }
 }

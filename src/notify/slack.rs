@@ -88,6 +88,14 @@ fn section(changes: &[Notification]) -> Value {
         let why = c.message.strip_prefix(&format!("{}: ", c.resource)).unwrap_or(&c.message);
         text.push_str(&format!("\n*{}* {} ({} → {}): {}", c.rule, c.kind, c.previous, c.level, mrkdwn(why)));
     }
+    // The series' why and price once, though each of its changes carries them.
+    let mut said: Vec<&str> = Vec::new();
+    for line in changes.iter().flat_map(|c| c.why.iter().chain(&c.costs)) {
+        if !said.contains(&line.as_str()) {
+            said.push(line);
+            text.push_str(&format!("\n> {}", mrkdwn(line)));
+        }
+    }
     // Every change's replan in one block: the same entry, its distinct lines (growth and
     // forecast replan alike; a budget adds its own).
     let mut lines: Vec<_> = Vec::new();
@@ -182,6 +190,8 @@ mod tests {
             dashboard_url: Some("https://app.datadoghq.com/dashboard/abc".into()),
             console_url: Some(format!("https://s3.console.aws.amazon.com/s3/buckets/{resource}")),
             replan: None,
+            why: Vec::new(),
+            costs: None,
         }
     }
 

@@ -225,6 +225,8 @@ pub struct SeriesRules {
 pub struct Observations {
     pub daily: BTreeMap<SeriesKey, Daily>,
     pub gauges: BTreeMap<SeriesKey, f64>,
+    /// Buckets' scanned bytes by scan type, where a source tells them (a warning's why).
+    pub scan_types: BTreeMap<SeriesKey, crate::model::ScanTypes>,
 }
 
 impl Observations {

@@ -68,6 +68,7 @@ pub(super) async fn collect(
                 rep.problems.insert(0, why);
             }
             obs.extend(out.daily, out.gauges);
+            obs.scan_types.extend(out.scan_types.into_iter().filter(|(k, _)| obs.daily.contains_key(k)));
         }
         rep
     });

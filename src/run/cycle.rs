@@ -101,7 +101,7 @@ async fn evaluate_and_alert(
     // Not needed past here, and 300 bytes a series at 10,000 buckets: gone before the write peaks.
     drop(watched);
     let phase = Instant::now();
-    let (alerts, rule_samples) = deliver::notify_transitions(cfg, &app.clients, &findings, told, now).await;
+    let (alerts, rule_samples) = deliver::notify_transitions(cfg, &app.clients, (&findings, obs), told, now).await;
     tracing::debug!(transitions = alerts.transitions.len(), ms = phase.elapsed().as_millis() as u64, "alerted");
     (findings, alerts, rule_samples)
 }

@@ -174,7 +174,7 @@ pub async fn collect_days(
             tracing::info!(tag_value = %t.value, tag_key = %cfg.tag_key, "Cost Explorer reported no cost for this tag value in the window");
         }
     }
-    Ok(SourceOutput { daily, gauges: Vec::new(), problems })
+    Ok(SourceOutput { daily, problems, ..SourceOutput::default() })
 }
 
 /// Whether the tag key is active, and one day's query.

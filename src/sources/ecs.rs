@@ -102,7 +102,7 @@ pub fn to_samples(
 
 pub async fn collect(clients: &EcsClients, cfg: &Ecs, concurrency: usize) -> SourceOutput {
     let Read { gauges, problems } = read(clients, cfg, concurrency).await;
-    SourceOutput { daily: Vec::new(), gauges, problems: problems.into_iter().map(|p| p.text).collect() }
+    SourceOutput { gauges, problems: problems.into_iter().map(|p| p.text).collect(), ..SourceOutput::default() }
 }
 
 pub async fn read(clients: &EcsClients, cfg: &Ecs, concurrency: usize) -> Read {

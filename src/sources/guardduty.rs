@@ -93,7 +93,7 @@ pub async fn collect(
     let end = midnight(today);
     let results = metric_data::read(client, queries(cfg), (start, end), None, concurrency).await.map_err(Error)?;
     let (daily, problems) = to_series(cfg, &results);
-    Ok(SourceOutput { daily, gauges: Vec::new(), problems })
+    Ok(SourceOutput { daily, problems, ..SourceOutput::default() })
 }
 
 /// Whether CloudWatch lists GuardDuty's metrics for each configured bucket of the plan.

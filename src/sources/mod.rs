@@ -191,6 +191,8 @@ pub struct SourceOutput {
     pub daily: Vec<Daily>,
     pub gauges: Vec<Sample>,
     pub problems: Vec<String>,
+    /// Buckets' bytes by scan type, where the source tells them apart (the Console).
+    pub scan_types: Vec<(SeriesKey, crate::model::ScanTypes)>,
 }
 
 impl SourceOutput {

@@ -16,7 +16,7 @@ use reqwest::StatusCode;
 
 use crate::config::Antivirus;
 use crate::metrics::{Metric, DIM_BUCKET, DIM_SOURCE, SOURCE_CONSOLE};
-use crate::model::{Daily, SeriesKey};
+use crate::model::{Daily, ScanTypes, SeriesKey};
 use crate::sources::{Context, Probed, Problems, Source, SourceId, SourceOutput};
 pub use client::ConsoleClient;
 pub use page::{parse_page, total_pages, Page};
@@ -152,8 +152,24 @@ impl Dropped {
 struct Acc {
     bytes: Vec<f64>,
     types: Vec<u8>,
+    /// Bytes per scan type (`TYPE_NAMES`) over the 7 days to the report day and the 7 before:
+    /// a warning's why, 80 bytes a bucket.
+    by_type: [[f64; 2]; 5],
     /// Objects only for the published day: no rule reads their history.
     report_objects: f64,
+}
+
+/// The scan types told apart, by `type_slot`.
+const TYPE_NAMES: [&str; 5] = ["unnamed", "Event", "Retro", "API", "other"];
+
+fn type_slot(bit: u8) -> usize {
+    match bit {
+        1 => 0,
+        2 => 1,
+        4 => 2,
+        8 => 3,
+        _ => 4,
+    }
 }
 
 fn type_bit(t: Option<&str>) -> u8 {
@@ -206,7 +222,12 @@ impl Totals {
                 }
                 self.new_buckets -= 1;
             }
-            let fresh = Acc { bytes: vec![f64::NAN; days], types: vec![0; days], report_objects: f64::NAN };
+            let fresh = Acc {
+                bytes: vec![f64::NAN; days],
+                types: vec![0; days],
+                by_type: [[0.0; 2]; 5],
+                report_objects: f64::NAN,
+            };
             self.buckets.insert(it.bucket.clone(), fresh);
         }
         let acc = self.buckets.get_mut(&it.bucket).expect("inserted above");
@@ -222,6 +243,10 @@ impl Totals {
         }
         acc.types[i] |= bit;
         acc.bytes[i] = if acc.bytes[i].is_nan() { it.bytes } else { acc.bytes[i] + it.bytes };
+        let back = (self.report_day - it.date).num_days();
+        if (0..14).contains(&back) {
+            acc.by_type[type_slot(bit)][usize::from(back >= 7)] += it.bytes;
+        }
         if it.date == self.report_day {
             acc.report_objects = if acc.report_objects.is_nan() { it.objects } else { acc.report_objects + it.objects };
         }
@@ -246,14 +271,26 @@ impl Totals {
         std::mem::take(&mut self.problems)
     }
 
-    /// ScannedBytes history per bucket, and ScannedObjects for the published day.
-    pub fn into_series(self) -> Vec<Daily> {
+    /// ScannedBytes history per bucket, and ScannedObjects for the published day; the split by
+    /// scan type of the buckets whose items name one.
+    pub fn into_series(self) -> (Vec<Daily>, Vec<(SeriesKey, ScanTypes)>) {
         let mut out = Vec::with_capacity(self.buckets.len() * 2);
+        let mut split = Vec::new();
         let mut buckets: Vec<(String, Acc)> = self.buckets.into_iter().collect();
         buckets.sort_by(|a, b| a.0.cmp(&b.0));
         for (bucket, acc) in buckets {
             let key =
                 |m| SeriesKey::new(m, vec![(DIM_SOURCE, SOURCE_CONSOLE.to_string()), (DIM_BUCKET, bucket.clone())]);
+            let named = acc.by_type.iter().skip(1).any(|w| w[0] + w[1] > 0.0);
+            if named {
+                let types = TYPE_NAMES
+                    .iter()
+                    .zip(acc.by_type)
+                    .filter(|(_, w)| w[0] + w[1] > 0.0)
+                    .map(|(t, w)| (t.to_string(), w[0] / 7.0, w[1] / 7.0))
+                    .collect();
+                split.push((key(Metric::ScannedBytes), ScanTypes { day: self.report_day, types }));
+            }
             let mut bytes = Daily::new(key(Metric::ScannedBytes), self.start);
             bytes.values = acc.bytes;
             out.push(bytes);
@@ -263,7 +300,7 @@ impl Totals {
             }
             out.push(objects);
         }
-        out
+        (out, split)
     }
 }
 
@@ -299,7 +336,8 @@ pub async fn collect(
             tracing::info!(bucket = %b.name, "the Console reported no scans for this bucket in the window");
         }
     }
-    Ok(SourceOutput { daily: totals.into_series(), gauges: Vec::new(), problems: problems.into_vec() })
+    let (daily, scan_types) = totals.into_series();
+    Ok(SourceOutput { daily, scan_types, problems: problems.into_vec(), ..SourceOutput::default() })
 }
 
 #[cfg(test)]
@@ -324,7 +362,7 @@ mod tests {
             totals.take_problems().into_vec(),
             ["2 item(s) of buckets not in thresholds.toml, beyond the 2 new ones a run may hold, were not read (collector.max_new_series); the first: bucket \"new-3\" on 2026-11-20"]
         );
-        let kept: Vec<String> = totals.into_series().iter().step_by(2).map(|d| d.key.to_string()).collect();
+        let kept: Vec<String> = totals.into_series().0.iter().step_by(2).map(|d| d.key.to_string()).collect();
         assert_eq!(kept.len(), 3, "{kept:?}");
         assert!(kept.iter().any(|k| k.contains("zz-known")) && !kept.iter().any(|k| k.contains("new-3")));
     }
@@ -356,7 +394,7 @@ mod tests {
                 "bucket \"a-bucket\" on 2026-11-20 (Retro): reported twice; counted once",
             ]
         );
-        let series = totals.into_series();
+        let (series, _) = totals.into_series();
         assert_eq!(series[0].key.to_string(), "ScannedBytes{Bucket=a-bucket,Source=console}");
         let bytes: Vec<_> = series[0].points().collect();
         assert_eq!(bytes, vec![(day("2026-11-19"), 30.0), (day("2026-11-20"), 150.0)]);

@@ -29,7 +29,11 @@ impl Source for Daily {
                 tracing::warn!(source = "coverage", warning = %terminal(w), "coverage read in part");
             }
             let rows = super::rows(cfg, &inputs);
-            Ok(SourceOutput { daily: Vec::new(), gauges: super::observations(&rows), problems: inputs.problems })
+            Ok(SourceOutput {
+                gauges: super::observations(&rows),
+                problems: inputs.problems,
+                ..SourceOutput::default()
+            })
         })
     }
 
