@@ -8,6 +8,7 @@ pub enum Metric {
     ScannedBytes,
     ScannedObjects,
     Cost,
+    CostPerScannedGb,
     RunningTasks,
     DesiredTasks,
     PendingTasks,
@@ -39,6 +40,8 @@ pub enum Unit {
     Seconds,
     /// Money, in Cost Explorer's currency (USD); CloudWatch has no currency unit: sent as None.
     Usd,
+    /// Money per GB scanned (USD/GB).
+    UsdPerGb,
     /// A plain number (days, a planned value in its series' unit, a date code).
     None,
 }
@@ -51,7 +54,7 @@ impl Unit {
             Unit::Count => "Count",
             Unit::Percent => "Percent",
             Unit::Seconds => "Seconds",
-            Unit::Usd | Unit::None => "None",
+            Unit::Usd | Unit::UsdPerGb | Unit::None => "None",
         }
     }
 }
@@ -125,6 +128,15 @@ pub const CATALOGUE: &[MetricDef] = &[
         daily: true,
         series_dims: false,
         description: "Cost Explorer cost (configured metric, USD) of resources with this cost-allocation tag value during the previous UTC day; TagValue \"untagged\" for resources without the tag",
+    },
+    MetricDef {
+        metric: Metric::CostPerScannedGb,
+        name: "CostPerScannedGB",
+        unit: Unit::UsdPerGb,
+        dimensions: &[DIM_TAG_KEY, DIM_TAG_VALUE],
+        daily: true,
+        series_dims: false,
+        description: "The tag value's cost over the GB scanned in the buckets it pays for (`pays_for`, default all), the previous UTC day; only for values listed in `[[cost.tags]]` with scanned buckets. The `unit_cost` rule watches it",
     },
     MetricDef {
         metric: Metric::RunningTasks,

@@ -305,6 +305,50 @@ async fn a_cost_warning_names_the_bucket_and_scan_type_that_drove_it_with_its_sh
     assert!(summary.contains("the measured cost per GB scanned of costwarden:component = scanner-agents"), "{summary}");
 }
 
+/// Five weeks of 3 GB/day scanned; the agents' cost steps from USD 10 to 15 a day for the
+/// last week: the cost per GB scanned rises 50% on flat volume, and its warning says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cost_per_gb_rising_on_flat_volume_warns_its_team_and_is_written() {
+    use support::console::item;
+    let (moto, console, slack) = peers_with(false).await;
+    console.set_items(
+        (1..=35u64).map(|back| item("uploads-prod", days_ago(back), "Event", 3_000_000_000, 3_000)).collect(),
+    );
+    let days: Vec<serde_json::Value> = (1..=35u64)
+        .map(|back| ce_day(days_ago(back), false, &[("scanner-agents", if back <= 7 { "15.00" } else { "10.00" })]))
+        .collect();
+    moto.preset_cost_and_usage(
+        serde_json::json!([{"ResultsByTime": days, "GroupDefinitions": [{"Type": "TAG", "Key": TAG_KEY}]}]),
+    )
+    .await;
+    let text = config_text_with(&console.url, 1e12, None).replace("history_days = 10", "history_days = 40")
+        + "\n[[cost.tags]]\nvalue = \"scanner-agents\"\nowner = \"media\"\n";
+    let cfg = costwarden::config::Config::parse(&text, "unit.toml").unwrap();
+    // Now: the datum is read back from the last hours.
+    let r = run_once(&app(&moto, cfg).await, Utc::now(), false).await;
+    let summary = costwarden::report::human(&r);
+    let t = r
+        .alerts
+        .transitions
+        .iter()
+        .find(|t| t.rule == RuleKind::UnitCost)
+        .unwrap_or_else(|| panic!("no unit_cost change: {summary}"));
+    assert_eq!((t.to, t.team.as_deref()), (Level::Warning, Some("media")), "{summary}");
+    assert_eq!(
+        t.message,
+        "cost per GB scanned of costwarden:component=scanner-agents: 7-day mean USD 5.0000/GB is +50% on the 28 days before (USD 3.3333/GB); warning at +25%"
+    );
+    assert!(t.why.iter().any(|w| w.starts_with("Cost +50% while volume moved +0%: not scanning")), "{:?}", t.why);
+    let sent = slack.received();
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert!(sent[0].to_string().contains("*unit_cost* raised (OK → WARNING)"), "{}", sent[0]);
+    // The day's cost per GB, written for Datadog: USD 15 / 3 GB.
+    let dims = [("TagKey", TAG_KEY), ("TagValue", "scanner-agents")];
+    let written =
+        read_metric(&moto, NAMESPACE, "CostPerScannedGB", &dims, aws_sdk_cloudwatch::types::StandardUnit::None).await;
+    assert_eq!(written, Some(5.0), "{summary}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_snoozed_series_sends_nothing_until_its_day_then_tells_once() {
     let (moto, console, slack) = peers().await;

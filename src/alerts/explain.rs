@@ -35,10 +35,43 @@ pub struct Explained {
 
 pub fn explain(cfg: &Config, obs: &Observations, f: &Finding) -> Explained {
     match f.series.metric {
-        Metric::Cost => cost(cfg, obs, f),
+        Metric::Cost => cost(cfg, obs, f, &f.series),
+        // The cost per GB rising: the same why as its cost's.
+        Metric::CostPerScannedGb => cost(cfg, obs, f, &SeriesKey { metric: Metric::Cost, dims: f.series.dims.clone() }),
         Metric::ScannedBytes => volume(cfg, obs, f),
         _ => Explained::default(),
     }
+}
+
+/// `CostPerScannedGB` per cost value listed in `[[cost.tags]]` (not "untagged", nor values
+/// nobody listed), a day at a time: the value's cost over the GB scanned that day in the
+/// buckets it pays for. None for a value with no scanned bucket, and no day whose buckets
+/// scanned nothing. The caller derives it only from complete reads: a bucket missing
+/// from a partial read would make the cost per GB jump.
+pub fn cost_per_gb_series(cfg: &Config, obs: &Observations) -> Vec<Daily> {
+    let mut out = Vec::new();
+    for cost in obs.daily.values().filter(|d| d.key.metric == Metric::Cost) {
+        let Some(value) = cost.key.dim(DIM_TAG_VALUE) else { continue };
+        if !cfg.cost.iter().flat_map(|c| &c.tags).any(|t| t.value == value) {
+            continue;
+        }
+        let buckets = paid(cfg, obs, value);
+        if buckets.is_empty() {
+            continue;
+        }
+        let mut d = Daily::new(SeriesKey { metric: Metric::CostPerScannedGb, dims: cost.key.dims.clone() }, cost.start);
+        for (day, usd) in cost.points() {
+            let bytes: f64 = buckets.iter().filter_map(|b| b.get(day)).sum();
+            if bytes > 0.0 {
+                d.set(day, usd / (bytes / 1e9));
+            }
+        }
+        d.estimated_from = cost.estimated_from;
+        if d.points().next().is_some() {
+            out.push(d);
+        }
+    }
+    out
 }
 
 /// Mean a day over the 7 days to `day` and over the 7 before; a window with no day is None.
@@ -91,9 +124,9 @@ fn per_gb(costs: &[&Daily], buckets: &[&Daily], day: NaiveDate) -> (Option<f64>,
     (ratio(0), ratio(1))
 }
 
-fn cost(cfg: &Config, obs: &Observations, f: &Finding) -> Explained {
-    let (Some(day), Some(value)) = (f.day, f.series.dim(DIM_TAG_VALUE)) else { return Explained::default() };
-    let Some(series) = obs.daily.get(&f.series) else { return Explained::default() };
+fn cost(cfg: &Config, obs: &Observations, f: &Finding, key: &SeriesKey) -> Explained {
+    let (Some(day), Some(value)) = (f.day, key.dim(DIM_TAG_VALUE)) else { return Explained::default() };
+    let Some(series) = obs.daily.get(key) else { return Explained::default() };
     let buckets = paid(cfg, obs, value);
     let mut why = Vec::new();
     let (c_now, c_before) = weeks(series, day);

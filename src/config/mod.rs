@@ -318,6 +318,7 @@ mod tests {
             ("growth_recovery", "0.95", ["0.0", "1.01"], "must be above 0 and at most 1"),
             ("capacity_recovery", "0.85", ["-1", "2"], "must be above 0 and at most 1"),
             ("forecast_hold_days", "7", ["57", "100"], "must be between 0 and 56"),
+            ("unit_cost_rise", "0.25", ["-0.1", "nan"], "must be between 0 (off) and 10 (+1000%)"),
         ];
         for (key, default, bads, message) in cases {
             let line = format!("{key} = {default}");

@@ -36,6 +36,11 @@ pub(super) fn validate(r: &RuleDefaults, v: &mut Validator) {
         r.capacity_recovery > 0.0 && r.capacity_recovery <= 1.0,
         "must be above 0 and at most 1",
     );
+    v.check(
+        "rules.unit_cost_rise",
+        r.unit_cost_rise >= 0.0 && r.unit_cost_rise <= 10.0,
+        "must be between 0 (off) and 10 (+1000%)",
+    );
 }
 
 /// `snooze = { until = 2026-12-20, reason = "launch week" }` on a bucket, tag value or service:

@@ -8,6 +8,7 @@ pub mod coverage;
 pub mod forecast;
 pub mod growth;
 pub mod stats;
+pub mod unit_cost;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -61,6 +62,7 @@ pub enum RuleKind {
     Budget,
     Anomaly,
     Coverage,
+    UnitCost,
 }
 
 impl RuleKind {
@@ -72,6 +74,7 @@ impl RuleKind {
             RuleKind::Budget => "budget",
             RuleKind::Anomaly => "anomaly",
             RuleKind::Coverage => "coverage",
+            RuleKind::UnitCost => "unit_cost",
         }
     }
 }
@@ -151,6 +154,9 @@ pub struct Params {
     /// A capacity level the team was told of is kept until the share falls below this fraction
     /// of its threshold.
     pub capacity_recovery: f64,
+    /// The cost per GB scanned warns when its 7-day mean is this much above the 28 days
+    /// before (0.25: +25%); 0: off.
+    pub unit_cost_rise: f64,
 }
 
 impl Default for Params {
@@ -175,6 +181,7 @@ impl Default for Params {
             capacity_warn: 0.7,
             capacity_crit: 1.0,
             capacity_recovery: 0.85,
+            unit_cost_rise: 0.25,
         }
     }
 }
@@ -306,6 +313,7 @@ pub fn evaluate(rules: &[SeriesRules], obs: &Observations, now: DateTime<Utc>, t
             + usize::from(r.monthly_budget.is_some())
             + usize::from(r.anomaly)
             + usize::from(r.key.metric == crate::metrics::Metric::UnscannedBuckets)
+            + usize::from(r.key.metric == crate::metrics::Metric::CostPerScannedGb)
     };
     let mut out = Vec::with_capacity(rules.iter().map(most).sum());
     for r in rules {
@@ -342,6 +350,9 @@ pub fn evaluate(rules: &[SeriesRules], obs: &Observations, now: DateTime<Utc>, t
         if r.anomaly {
             out.push(anomaly::evaluate(r, &history));
         }
+        if r.key.metric == crate::metrics::Metric::CostPerScannedGb && r.params.unit_cost_rise > 0.0 {
+            out.extend(unit_cost::evaluate(r, &history));
+        }
     }
     out
 }
@@ -359,6 +370,7 @@ pub fn human(v: f64, unit: Unit) -> String {
             format!("{:.1} {suffix}", v / div)
         }
         Unit::Usd => format!("USD {v:.2}"),
+        Unit::UsdPerGb => format!("USD {v:.4}/GB"),
         Unit::None => format!("{v:.2}"),
         Unit::Percent => format!("{v:.0}%"),
         Unit::Seconds => format!("{v:.1} s"),

@@ -73,6 +73,13 @@ pub(super) async fn collect(
         rep
     });
     let mut reports: Vec<SourceReport> = reports.collect();
+    // The cost per GB scanned from this run's cost and volumes, when each scanning source read
+    // completely (a missing bucket would make it jump).
+    let scanning = [SourceId::Antivirus, SourceId::GuardDuty];
+    if reports.iter().filter(|r| scanning.contains(&r.source)).all(|r| r.status == Status::Ok) {
+        let derived = crate::alerts::explain::cost_per_gb_series(cfg, &obs);
+        obs.extend(derived, Vec::new());
+    }
     reports.extend(skipped.into_iter().map(|(id, why)| SourceReport::skipped(id, why)));
     reports.sort_by_key(|r| r.source);
     (reports, obs, records)

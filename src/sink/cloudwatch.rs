@@ -39,7 +39,7 @@ fn unit(u: Unit) -> StandardUnit {
         Unit::Count => StandardUnit::Count,
         Unit::Percent => StandardUnit::Percent,
         Unit::Seconds => StandardUnit::Seconds,
-        Unit::Usd | Unit::None => StandardUnit::None,
+        Unit::Usd | Unit::UsdPerGb | Unit::None => StandardUnit::None,
     }
 }
 

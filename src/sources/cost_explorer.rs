@@ -247,8 +247,9 @@ impl Source for CostExplorer {
         Box::pin(async move { probe(c, &ctx.clients.cost_explorer, ctx.today).await.into() })
     }
 
+    /// Its cost, and the cost per GB scanned derived from it (`alerts::explain`).
     fn wrote(&self, metric: &str, _source: Option<&str>) -> bool {
-        metric == Metric::Cost.def().name
+        metric == Metric::Cost.def().name || metric == Metric::CostPerScannedGb.def().name
     }
 
     fn configures(&self, cfg: &crate::config::Config, key: &SeriesKey) -> bool {
@@ -262,6 +263,20 @@ impl Source for CostExplorer {
         let tags: std::collections::HashMap<&str, _> =
             cfg.cost.as_ref().map(|c| c.tags.iter().map(|t| (t.value.as_str(), t)).collect()).unwrap_or_default();
         let mut out = Vec::new();
+        for key in keys.iter().filter(|k| k.metric == Metric::CostPerScannedGb) {
+            let (Some(tag_key), Some(value)) = (key.dim(DIM_TAG_KEY), key.dim(DIM_TAG_VALUE)) else { continue };
+            out.push(crate::rules::SeriesRules {
+                key: (*key).clone(),
+                label: format!("cost per GB scanned of {tag_key}={value}").into(),
+                owner: tags.get(value).and_then(|t| t.owner.clone()),
+                unit: crate::metrics::Unit::UsdPerGb,
+                threshold: None,
+                monthly_budget: None,
+                capacity: None,
+                anomaly: false,
+                params: d.for_series(None, None, false),
+            });
+        }
         for key in keys.iter().filter(|k| k.metric == Metric::Cost) {
             let (Some(tag_key), Some(value)) = (key.dim(DIM_TAG_KEY), key.dim(DIM_TAG_VALUE)) else { continue };
             let t = tags.get(value);
@@ -299,11 +314,15 @@ impl Source for CostExplorer {
             only: vec![(DIM_RULE, "growth"), (DIM_SERIES, Metric::Cost.def().name)],
             ..Line::new(Agg::Avg, Metric::PlannedValue, &[DIM_TAG_VALUE], "planned").picked(DIM_TAG_VALUE)
         };
-        vec![Panel::new(
-            "Cost per tag value against its planned curve (USD/day)",
-            Chart::Line,
-            vec![Line::new(Agg::Avg, Metric::Cost, &[DIM_TAG_VALUE], "cost").picked(DIM_TAG_VALUE), planned],
-        )]
+        let per_gb = Line::new(Agg::Avg, Metric::CostPerScannedGb, &[DIM_TAG_VALUE], "USD/GB").picked(DIM_TAG_VALUE);
+        vec![
+            Panel::new(
+                "Cost per tag value against its planned curve (USD/day)",
+                Chart::Line,
+                vec![Line::new(Agg::Avg, Metric::Cost, &[DIM_TAG_VALUE], "cost").picked(DIM_TAG_VALUE), planned],
+            ),
+            Panel::new("Cost per GB scanned per tag value (USD/GB)", Chart::Line, vec![per_gb]),
+        ]
     }
 
     /// One page of GetCostAndUsage.
