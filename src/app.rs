@@ -16,11 +16,20 @@ pub struct App {
     /// Overrides `antivirus.base_url` (`COSTWARDEN_CONSOLE_URL`), e.g. for the local double.
     pub console_url: Option<reqwest::Url>,
     console: tokio::sync::OnceCell<antivirus::ConsoleClient>,
+    /// The week each team's digest is known sent, so that a long-lived process reads the
+    /// markers once a week (`digest::send::Sent`).
+    pub digest_sent: std::sync::Mutex<std::collections::BTreeMap<String, chrono::NaiveDate>>,
 }
 
 impl App {
     pub fn new(config: Config, clients: Clients) -> App {
-        App { config, clients, console_url: None, console: tokio::sync::OnceCell::new() }
+        App {
+            config,
+            clients,
+            console_url: None,
+            console: tokio::sync::OnceCell::new(),
+            digest_sent: Default::default(),
+        }
     }
 
     /// The Console client is built on first use and kept, so its token survives across runs of

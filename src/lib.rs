@@ -9,6 +9,7 @@ pub mod check;
 pub mod config;
 pub mod coverage;
 pub mod datadog;
+pub mod digest;
 pub mod metrics;
 pub mod model;
 pub mod notify;

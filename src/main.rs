@@ -101,6 +101,21 @@ enum Command {
         #[arg(long, env = "COSTWARDEN_CONSOLE_URL")]
         console_url: Option<reqwest::Url>,
     },
+    /// Each team's weekly digest now, whatever [digest]'s day: its buckets and cost values last
+    /// week against the week before, month-end projections, the largest moves and why, open
+    /// alerts and snoozes. Sent to the team's channels (and marked sent for the week) unless
+    /// --dry-run; read from what costwarden wrote to CloudWatch
+    Digest {
+        /// Only this team
+        #[arg(long)]
+        team: Option<String>,
+        /// Print it; send nothing, mark nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the digests as JSON
+        #[arg(long)]
+        json: bool,
+    },
     /// One cheap live probe per credential set, source and team channel, each with its verdict
     /// and fix; writes nothing. Exit 0: all good (warnings allowed), 1: a probe failed, 2: the
     /// configuration is invalid
@@ -205,6 +220,34 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Health { max_age } => Ok(health(&load(&config)?, max_age)),
         Command::Cost { json, daily_series, console_url } => {
             cost(app(load(&config)?, console_url).await, json, daily_series).await
+        }
+        Command::Digest { team, dry_run, json } => {
+            let app = app(load(&config)?, None).await;
+            if let Some(t) = team.as_deref().filter(|t| !app.config.teams.contains_key(*t)) {
+                anyhow::bail!("no team {t:?} in the configuration's [teams]");
+            }
+            let opts = costwarden::digest::send::Options { dry_run, force: true };
+            let now = chrono::Utc::now();
+            let r =
+                costwarden::digest::send::run(&app.config, &app.clients, &app.digest_sent, now, team.as_deref(), opts)
+                    .await;
+            if json {
+                print_json(&r)?;
+            } else {
+                for d in &r.digests {
+                    println!("{}", costwarden::digest::render::text(d));
+                }
+                if r.digests.is_empty() {
+                    println!("no team owns a series thresholds.toml lists: no digest");
+                }
+                for (t, via) in &r.sent {
+                    println!("sent to team {} via {}", costwarden::text::terminal(t), via.join(", "));
+                }
+            }
+            for e in &r.errors {
+                eprintln!("error: {}", costwarden::text::terminal(e));
+            }
+            Ok(exit(r.errors.is_empty()))
         }
         Command::Check { json, send_test, console_url } => {
             let app = app(load(&config)?, console_url).await;

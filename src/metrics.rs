@@ -30,6 +30,7 @@ pub enum Metric {
     DailyEstimated,
     SelfCostMonthly,
     UnscannedBuckets,
+    DigestSent,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -326,6 +327,15 @@ pub const CATALOGUE: &[MetricDef] = &[
         daily: false,
         series_dims: false,
         description: "S3 buckets of the owning team scanned by neither the Console nor GuardDuty and not excluded (with coverage.alert, once a day)",
+    },
+    MetricDef {
+        metric: Metric::DigestSent,
+        name: "DigestSent",
+        unit: Unit::None,
+        dimensions: &[DIM_OWNER],
+        daily: false,
+        series_dims: false,
+        description: "the week (`YYYYMMDD`, the local due day) of the last digest sent to the team; read back so that separate invocations and a restarted daemon send each week's once",
     },
 ];
 

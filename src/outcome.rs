@@ -87,6 +87,9 @@ pub struct RunReport {
     /// Every rule's verdict on every watched series.
     pub findings: Vec<rules::Finding>,
     pub alerts: alerts::deliver::AlertReport,
+    /// The weekly digests this run sent (`[digest]`), if any was due.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<crate::digest::send::Report>,
     /// What was (or, with --dry-run, would have been) written.
     #[serde(skip)]
     pub published: Vec<Sample>,
@@ -102,5 +105,6 @@ impl RunReport {
             && self.sink.failed == 0
             && self.rejected.is_empty()
             && self.alerts.ok()
+            && self.digest.as_ref().is_none_or(|d| d.errors.is_empty())
     }
 }

@@ -83,6 +83,18 @@ pub fn human(r: &RunReport) -> String {
     if let Some(e) = &r.alerts.state_error {
         let _ = writeln!(out, "    error: {}", t(e));
     }
+    if let Some(d) = &r.digest {
+        let sent: Vec<String> =
+            d.sent.iter().map(|(team, via)| format!("team {} ({})", t(team), via.join(", "))).collect();
+        let _ = writeln!(
+            out,
+            "  weekly digest sent to: {}",
+            if sent.is_empty() { "nobody".into() } else { sent.join(", ") }
+        );
+        for e in &d.errors {
+            let _ = writeln!(out, "    error: {}, tried again next run", t(e));
+        }
+    }
     let reqs: Vec<String> = r.requests.iter().map(|(a, n)| format!("{} {n}", a.name())).collect();
     let _ = writeln!(out, "  requests: {}", if reqs.is_empty() { "none".into() } else { reqs.join(", ") });
     let _ = writeln!(out, "  estimated API cost of this run: USD {:.5}", r.estimated_usd);
@@ -160,8 +172,9 @@ pub fn cost_table(r: &RunReport, cfg: &crate::config::Config) -> String {
 /// One line: the month's projection, what it is made of, and what it does not know.
 pub fn self_cost_line(p: &crate::selfcost::Projection) -> String {
     let part = |i: usize| p.lines.get(i).map(|l| l.usd).unwrap_or(0.0);
+    let digests = p.lines.get(5).map(|l| format!(", {} USD {:.2}", l.item, l.usd)).unwrap_or_default();
     let mut line = format!(
-        "self-cost: USD {:.2} a month projected ({:.0} runs; streams USD {:.2} every run + {:.2} daily, requests USD {:.2}); Datadog's crawler about USD {:.2} more (estimate); details: costwarden cost",
+        "self-cost: USD {:.2} a month projected ({:.0} runs; streams USD {:.2} every run + {:.2} daily, requests USD {:.2}{digests}); Datadog's crawler about USD {:.2} more (estimate); details: costwarden cost",
         p.monthly_usd,
         p.runs_per_month,
         part(0),

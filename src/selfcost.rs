@@ -195,6 +195,17 @@ pub fn month(
     }
     let mut p = project(runs, every_run, daily, unknown, rereads(cfg, runs));
     p.daily_series_given = given;
+    if let Some((teams, usd)) = crate::digest::monthly_usd(cfg, runs) {
+        p.lines.push(Line {
+            item: "weekly digests".into(),
+            quantity: teams as f64,
+            unit: "teams",
+            usd,
+            assumption: "a week: a GetMetricData metric a series, an SNS publish, the marker (read at most every run)"
+                .into(),
+        });
+        p.monthly_usd += usd;
+    }
     p
 }
 

@@ -8,6 +8,7 @@ mod antivirus;
 mod collector;
 mod cost;
 mod coverage;
+mod digest;
 mod ecs;
 mod guardduty;
 mod role;
@@ -26,6 +27,7 @@ pub use antivirus::{Antivirus, Bucket, ByteUnit, ConsoleApi, Credentials, Paging
 pub use collector::{Collector, DailyTotals};
 pub use cost::{Cost, TagValue, CE_METRICS};
 pub use coverage::{Coverage, ProtectionApi};
+pub use digest::Digest;
 pub use ecs::{Ecs, EcsService, TaskCount};
 pub use guardduty::GuardDuty;
 pub use role::Role;
@@ -83,6 +85,8 @@ pub struct Config<P = Plan> {
     pub rules: RuleDefaults,
     #[serde(default)]
     pub alerts: Alerts,
+    /// Each team's weekly digest; absent: none.
+    pub digest: Option<Digest>,
     /// Owning teams by name: where their notifications go.
     #[serde(default)]
     pub teams: std::collections::BTreeMap<String, Team>,
@@ -185,7 +189,7 @@ impl TryFrom<RawConfig> for Config {
 impl Config {
     /// Every problem found, as (TOML path, message); `today` as in `parse_on`.
     fn validated(raw: RawConfig, today: Option<(NaiveDate, bool)>) -> Result<Config, Vec<(String, String)>> {
-        let RawConfig { collector, antivirus, guardduty, cost, ecs, coverage, rules, alerts, teams } = raw;
+        let RawConfig { collector, antivirus, guardduty, cost, ecs, coverage, rules, alerts, digest, teams } = raw;
         let mut v = Validator::new(&rules, &teams);
         v.today = today;
         collector.validate(&mut v);
@@ -198,6 +202,9 @@ impl Config {
         coverage.validate(&mut v);
         rules::validate(&rules, &mut v);
         alerts.validate(&mut v);
+        if let Some(d) = &digest {
+            d.validate(&mut v);
+        }
         let any = antivirus.as_ref().is_some_and(|a| a.enabled)
             || guardduty.as_ref().is_some_and(|g| g.enabled)
             || cost.as_ref().is_some_and(|c| c.enabled)
@@ -212,7 +219,7 @@ impl Config {
         if !problems.is_empty() {
             return Err(problems);
         }
-        let config = Config { collector, antivirus, guardduty, cost, ecs, coverage, rules, alerts, teams };
+        let config = Config { collector, antivirus, guardduty, cost, ecs, coverage, rules, alerts, digest, teams };
         let skipped = config.days_skipped();
         if !skipped.is_empty() {
             return Err(skipped);

@@ -34,7 +34,7 @@ fn icon(level: Level) -> &'static str {
 }
 
 /// A link's URL may not hold `|`, `<` or `>`: they would end it early.
-fn link(u: &str, label: &str) -> String {
+pub fn link(u: &str, label: &str) -> String {
     format!("<{}|{label}>", u.replace('|', "%7C").replace('<', "%3C").replace('>', "%3E"))
 }
 
@@ -146,8 +146,13 @@ fn truncate(s: &str, max: usize) -> String {
 }
 
 pub async fn send(http: &reqwest::Client, webhook: &Secret, m: &Message, timeout: Duration) -> Result<(), Error> {
+    post(http, webhook, &payload(m), timeout).await
+}
+
+/// Posts a Block Kit payload (a team's changes, or its digest) to the webhook.
+pub async fn post(http: &reqwest::Client, webhook: &Secret, payload: &Value, timeout: Duration) -> Result<(), Error> {
     // Not retried: a webhook that timed out may have posted, and a repeat is a second message.
-    let resp = wire::http::send(Api::SlackWebhook, http.post(webhook.expose()).json(&payload(m)), timeout)
+    let resp = wire::http::send(Api::SlackWebhook, http.post(webhook.expose()).json(payload), timeout)
         .await
         .map_err(|e| Error::Transport(e.to_string()))?;
     let status = resp.status();

@@ -52,14 +52,25 @@ pub fn body(m: &Message) -> Result<String, Error> {
 }
 
 pub async fn publish(client: &aws_sdk_sns::Client, topic_arn: &str, m: &Message) -> Result<(), Error> {
+    publish_json(client, topic_arn, &m.title, body(m)?, attributes(m)).await
+}
+
+/// One publish of a JSON body with its attributes (data type, value) by name.
+pub async fn publish_json(
+    client: &aws_sdk_sns::Client,
+    topic_arn: &str,
+    title: &str,
+    body: String,
+    attributes: Vec<(&'static str, &'static str, String)>,
+) -> Result<(), Error> {
     let mut req = client
         .publish()
         .topic_arn(topic_arn)
         // SNS subjects: ASCII without line breaks or control characters, under 100 characters
         // (a name with a newline would otherwise have the publish refused).
-        .subject(m.title.chars().filter(|c| c.is_ascii() && !c.is_ascii_control()).take(99).collect::<String>())
-        .message(body(m)?);
-    for (k, data_type, v) in attributes(m) {
+        .subject(title.chars().filter(|c| c.is_ascii() && !c.is_ascii_control()).take(99).collect::<String>())
+        .message(body);
+    for (k, data_type, v) in attributes {
         let attr = MessageAttributeValue::builder()
             .data_type(data_type)
             .string_value(v)

@@ -72,10 +72,20 @@ async fn phases(app: &App, now: DateTime<Utc>, opts: Options, only: Option<&[Sou
         rejected: Vec::new(),
         findings,
         alerts,
+        digest: None,
         published,
         observations,
     };
     publish::publish(app, &mut report, started, &records, opts.daily_series).await;
+    // Last: the week's digests read what this run wrote. A dry run sends none.
+    if !dry_run && app.config.digest.is_some() {
+        let d =
+            crate::digest::send::run(&app.config, &app.clients, &app.digest_sent, now, None, Default::default()).await;
+        for e in &d.errors {
+            tracing::error!(error = %crate::text::terminal(e), "digest not sent; tried again next run");
+        }
+        report.digest = (!d.sent.is_empty() || !d.errors.is_empty()).then_some(d);
+    }
     report
 }
 

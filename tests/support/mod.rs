@@ -275,3 +275,23 @@ pub async fn list_metrics(moto: &Moto, namespace: &str) -> Vec<String> {
     out.dedup();
     out
 }
+
+/// Runs scripts/check_slack.py (slack_sdk's Block Kit models) on the payloads.
+pub fn slack_sdk_check(payloads: &[serde_json::Value]) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<std::path::PathBuf> = payloads
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let f = dir.path().join(format!("payload-{i}.json"));
+            std::fs::write(&f, p.to_string()).unwrap();
+            f
+        })
+        .collect();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = root.join(".venv/bin/python");
+    assert!(python.exists(), "run scripts/setup first (it installs slack_sdk into .venv)");
+    let out =
+        std::process::Command::new(python).arg(root.join("scripts/check_slack.py")).args(&files).output().unwrap();
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}

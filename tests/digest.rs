@@ -1,0 +1,144 @@
+//! The weekly digest end to end: moto's CloudWatch holds five weeks of what costwarden wrote,
+//! Slack is the loopback receiver. Two runs in the week send one digest; a restart sends none;
+//! its numbers are CloudWatch's; a failed send is tried again by the next run.
+
+mod support;
+
+use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
+use chrono::{Duration, Utc};
+use costwarden::{run_once, App};
+use support::slack::Slack;
+use support::*;
+
+const SLACK_SECRET: &str = "costwarden/slack/media";
+
+/// uploads-prod's scanned bytes of `back` days ago (the run itself writes yesterday's, 4 GB).
+fn bytes(back: u64) -> f64 {
+    1e9 * back as f64
+}
+
+/// Days 2 to 35 back, each stamped the day after its day, as costwarden stamps a daily total.
+async fn seed_history(moto: &Moto) {
+    let cw = aws_sdk_cloudwatch::Client::new(&moto.sdk_config().await);
+    let dim = |n: &str, v: &str| Dimension::builder().name(n).value(v).build();
+    let data: Vec<MetricDatum> = (2..=35u64)
+        .map(|back| {
+            let stamped = (days_ago(back) + chrono::Days::new(1)).and_hms_opt(3, 0, 0).unwrap().and_utc();
+            MetricDatum::builder()
+                .metric_name("ScannedBytes")
+                .dimensions(dim("Bucket", "uploads-prod"))
+                .dimensions(dim("Source", "console"))
+                .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from_secs(stamped.timestamp()))
+                .unit(StandardUnit::Bytes)
+                .value(bytes(back))
+                .build()
+        })
+        .collect();
+    cw.put_metric_data().namespace(NAMESPACE).set_metric_data(Some(data)).send().await.unwrap();
+}
+
+async fn peers() -> (Moto, Console, Slack) {
+    let moto = Moto::start(&[("MOTO_ECS_SERVICE_RUNNING", "1")]).await;
+    let console = Console::start(USERNAME, PASSWORD, Paging::Page).await;
+    seed(&moto, &console).await;
+    seed_history(&moto).await;
+    let slack = Slack::start().await;
+    aws_sdk_secretsmanager::Client::new(&moto.sdk_config().await)
+        .create_secret()
+        .name(SLACK_SECRET)
+        .secret_string(&slack.url)
+        .send()
+        .await
+        .unwrap();
+    (moto, console, slack)
+}
+
+/// Due every day at 00:00 UTC: whenever the test runs, this week's is due.
+fn config(console: &Console) -> costwarden::config::Config {
+    let weekday = Utc::now().format("%A").to_string();
+    let text = config_text(&console.url, &format!("slack_webhook_secret_id = \"{SLACK_SECRET}\"\n"))
+        + &format!("\n[digest]\nweekday = \"{weekday}\"\nhour = 0\ntimezone = \"UTC\"\n");
+    costwarden::config::Config::parse(&text, "digest.toml").unwrap()
+}
+
+fn digests(slack: &Slack) -> Vec<serde_json::Value> {
+    slack
+        .received()
+        .into_iter()
+        .filter(|m| m["text"].as_str().unwrap_or("").starts_with("Weekly scan cost digest"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runs_in_a_week_send_one_digest_a_restart_none_and_its_numbers_are_cloudwatchs() {
+    let (moto, console, slack) = peers().await;
+    let now = Utc::now();
+    let first: App = app(&moto, config(&console)).await;
+
+    let r = run_once(&first, now, false).await;
+    let summary = costwarden::report::human(&r);
+    let d = r.digest.as_ref().unwrap_or_else(|| panic!("no digest: {summary}"));
+    assert_eq!(d.sent, vec![("media".to_string(), vec!["slack"])], "{summary}");
+    assert!(summary.contains("weekly digest sent to: team media (slack)"), "{summary}");
+    let sent = digests(&slack);
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    // The week: yesterday as this run wrote it (4 GB) and days 2 to 7 as seeded; the week before
+    // days 8 to 14.
+    let digest = &d.digests[0];
+    let row = digest.rows.iter().find(|r| r.label == "bucket uploads-prod (console)").expect("the bucket's row");
+    let week: f64 = 4e9 + (2..=7).map(bytes).sum::<f64>();
+    let before: f64 = (8..=14).map(bytes).sum();
+    assert_eq!((row.last_week, row.week_before, row.last_week_days), (Some(week), Some(before), 7));
+    assert_eq!(row.sparkline.chars().count(), 28);
+    let (ok, checked) = slack_sdk_check(&sent);
+    assert!(ok, "{checked}");
+    let body = sent[0].to_string();
+    assert!(body.contains(&format!("{} ", costwarden::rules::human(week, costwarden::metrics::Unit::Bytes))), "{body}");
+
+    // The same week: the next run sends nothing and reads nothing for it.
+    let r = run_once(&first, now + Duration::minutes(1), false).await;
+    assert!(r.digest.is_none(), "{}", costwarden::report::human(&r));
+    // A restart: the marker in CloudWatch says the week's went.
+    let restarted = app(&moto, config(&console)).await;
+    let r = run_once(&restarted, now + Duration::minutes(2), false).await;
+    assert!(r.digest.is_none(), "{}", costwarden::report::human(&r));
+    assert_eq!(digests(&slack).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_digest_slack_refused_is_sent_by_the_next_run_and_the_command_prints_it() {
+    let (moto, console, slack) = peers().await;
+    let now = Utc::now();
+    let app = app(&moto, config(&console)).await;
+    // The digest is the run's only Slack post (its alerts have no team).
+    slack.outage(500);
+    let r = run_once(&app, now, false).await;
+    let d = r.digest.as_ref().expect("a digest was due");
+    assert!(d.sent.is_empty() && !d.errors.is_empty(), "{d:?}");
+    assert!(!r.ok(), "a digest not sent fails the run");
+    let r = run_once(&app, now + Duration::minutes(1), false).await;
+    assert_eq!(r.digest.as_ref().map(|d| d.sent.len()), Some(1), "{}", costwarden::report::human(&r));
+    assert_eq!(digests(&slack).len(), 1);
+
+    // `costwarden digest --dry-run` prints the week, whatever was sent, and sends nothing.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("thresholds.toml");
+    let weekday = Utc::now().format("%A").to_string();
+    std::fs::write(&path, config_text(&console.url, "") + &format!("\n[digest]\nweekday = \"{weekday}\"\nhour = 0\n"))
+        .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_costwarden"))
+        .args(["--config", path.to_str().unwrap(), "digest", "--dry-run", "--team", "media"])
+        .env_remove("COSTWARDEN_CONFIG")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_ENDPOINT_URL", &moto.url)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.starts_with("Weekly scan cost digest for team media: the 7 days to"), "{text}");
+    assert!(text.contains("bucket uploads-prod (console)"), "{text}");
+    assert_eq!(digests(&slack).len(), 1, "a dry run sends nothing");
+}
