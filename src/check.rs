@@ -135,7 +135,8 @@ async fn teams(cfg: &Config, clients: &Clients, send_test: bool) -> Vec<Probe> {
         if let Some(hook) = &channels.slack {
             let name = format!("team {team} slack");
             out.push(match send_test {
-                false => ok(name, "webhook resolved (https); --send-test posts a test message"),
+                // The scheme only: the URL is the secret.
+                false => ok(name, format!("webhook resolved ({}); --send-test posts a test message", transport(hook))),
                 true => match slack::send(&clients.http, hook, &test, clients.policy.request_timeout).await {
                     Ok(()) => ok(name, "test message posted"),
                     Err(e) => fail(
@@ -191,6 +192,15 @@ async fn topic(sns_client: &aws_sdk_sns::Client, team: &str, arn: &str, test: Op
         None => {
             ok(name, format!("{arn}: exists; subscriptions not listed (sns:ListSubscriptionsByTopic denied){sent}"))
         }
+    }
+}
+
+/// How a webhook is reached, said without its URL (the secret): "https", or "http to loopback"
+/// (a local double; `channels` refuses plain http elsewhere).
+fn transport(hook: &crate::secret::Secret) -> &'static str {
+    match hook.expose().parse::<reqwest::Url>().map(|u| u.scheme() == "https") {
+        Ok(true) => "https",
+        _ => "http to loopback",
     }
 }
 
@@ -267,7 +277,7 @@ pub fn human(r: &CheckReport) -> String {
         count(Verdict::Ok),
         count(Verdict::Warn),
         count(Verdict::Fail),
-        r.usd,
+        r.usd + 0.0,
         r.region
     );
     out

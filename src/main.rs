@@ -182,6 +182,9 @@ fn main() -> ExitCode {
 
 async fn cli_main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Daemon { .. }) {
+        quiet_on_closed_pipe();
+    }
     costwarden::run::init_logs(matches!(cli.log_format, LogFormat::Json));
     match real_main(cli).await {
         Ok(code) => code,
@@ -189,6 +192,17 @@ async fn cli_main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// `costwarden status --json | head`: when the reader goes away, end as `cat` does, quietly
+/// (Rust ignores SIGPIPE, so every print would fail or panic with "Broken pipe"). Not for the
+/// daemon, which has no reader to lose.
+fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restoring a signal's default disposition, before any thread that writes starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -12,10 +12,12 @@ pub fn human(r: &RunReport) -> String {
     let verdict = if r.ok() { "OK" } else { "FAILED" };
     let _ = writeln!(
         out,
-        "costwarden run {} at {} (daily totals for {}){}",
+        "costwarden run {} at {} (daily totals for {}): {}; {}{}",
         verdict,
         r.started.format("%Y-%m-%d %H:%M:%SZ"),
         r.report_day,
+        collected(r),
+        open(r),
         if r.dry_run { " [dry run: nothing written]" } else { "" }
     );
     let _ = writeln!(
@@ -75,6 +77,20 @@ pub fn human(r: &RunReport) -> String {
         count(crate::rules::Level::Warning),
         count(crate::rules::Level::Critical)
     );
+    // What stays critical though nothing changed: a quiet run still names it.
+    let told: std::collections::HashSet<(&str, &str)> =
+        r.alerts.transitions.iter().map(|tr| (tr.rule.name(), tr.series.as_str())).collect();
+    let series: Vec<String> = r.findings.iter().map(|f| f.series.to_string()).collect();
+    let still: Vec<String> = r
+        .findings
+        .iter()
+        .zip(&series)
+        .filter(|(f, key)| f.level == crate::rules::Level::Critical && !told.contains(&(f.rule.name(), key.as_str())))
+        .map(|(f, _)| format!("{} {}", f.rule.name(), t(&f.label)))
+        .collect();
+    if !still.is_empty() {
+        let _ = writeln!(out, "    still CRITICAL (told before): {}", still.join("; "));
+    }
     // A series' why is the same for each of its changes: said under the first.
     let mut said = std::collections::HashSet::new();
     for tr in &r.alerts.transitions {
@@ -102,6 +118,32 @@ pub fn human(r: &RunReport) -> String {
     out
 }
 
+/// How the reading went, apart from what it found: "collected OK", "collected PARTIAL: cost".
+fn collected(r: &RunReport) -> String {
+    let named =
+        |st: Status| -> Vec<&str> { r.sources.iter().filter(|s| s.status == st).map(|s| s.source.name()).collect() };
+    let (failed, partial) = (named(Status::Failed), named(Status::Partial));
+    match (failed.is_empty(), partial.is_empty()) {
+        (true, true) => "collected OK".into(),
+        (true, false) => format!("collected PARTIAL: {}", partial.join(", ")),
+        (false, true) => format!("collected FAILED: {}", failed.join(", ")),
+        (false, false) => format!("collected FAILED: {}; PARTIAL: {}", failed.join(", "), partial.join(", ")),
+    }
+}
+
+/// What the rules found open now, whether or not it was told this run: "2 CRITICAL, 6 WARNING
+/// open", "nothing open".
+fn open(r: &RunReport) -> String {
+    use crate::rules::Level;
+    let count = |l: Level| r.findings.iter().filter(|f| f.level == l).count();
+    match (count(Level::Critical), count(Level::Warning)) {
+        (0, 0) => "nothing open".into(),
+        (c, 0) => format!("{c} CRITICAL open"),
+        (0, w) => format!("{w} WARNING open"),
+        (c, w) => format!("{c} CRITICAL, {w} WARNING open"),
+    }
+}
+
 /// One change told (or not) in the summary: to whom, whether it went, why, and its replan.
 fn transition<'a>(
     out: &mut String,
@@ -110,12 +152,12 @@ fn transition<'a>(
 ) {
     let to = match (&tr.team, tr.channels.is_empty()) {
         (Some(team), false) => format!("team {team} via {}", tr.channels.join(", ")),
-        (Some(team), true) if tr.delivered => format!("team {team} (log only)"),
         (Some(team), true) => format!("team {team}"),
-        (None, _) => "no team (log only)".to_string(),
+        (None, _) => "no team".to_string(),
     };
     let status = match (&tr.snoozed, tr.delivered) {
         (Some(s), _) => format!("snoozed {}", t(s)),
+        (None, true) if tr.channels.is_empty() => "logged (no channel)".to_string(),
         (None, true) => "sent".to_string(),
         (None, false) => "NOT SENT, retried next run".to_string(),
     };

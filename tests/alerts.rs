@@ -278,6 +278,26 @@ async fn a_cost_warning_names_the_bucket_and_scan_type_that_drove_it_with_its_sh
             days_ago(60)
         );
     let cfg = costwarden::config::Config::parse(&text, "why.toml").unwrap();
+    // The agents ran 2 tasks an hour the week before, 4 the last week (what costwarden wrote).
+    let cw = aws_sdk_cloudwatch::Client::new(&moto.sdk_config().await);
+    let dim = |n: &str, v: &str| aws_sdk_cloudwatch::types::Dimension::builder().name(n).value(v).build();
+    let hours: Vec<aws_sdk_cloudwatch::types::MetricDatum> = (1..=14u64)
+        .flat_map(|back| (0..24).map(move |h| (back, h)))
+        .map(|(back, h)| {
+            let at = days_ago(back).and_hms_opt(h, 30, 0).unwrap().and_utc().timestamp();
+            aws_sdk_cloudwatch::types::MetricDatum::builder()
+                .metric_name("RunningTaskCount")
+                .dimensions(dim("Cluster", CLUSTER))
+                .dimensions(dim("Service", AGENTS))
+                .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from_secs(at))
+                .unit(aws_sdk_cloudwatch::types::StandardUnit::Count)
+                .value(if back <= 7 { 4.0 } else { 2.0 })
+                .build()
+        })
+        .collect();
+    for chunk in hours.chunks(500) {
+        cw.put_metric_data().namespace(NAMESPACE).set_metric_data(Some(chunk.to_vec())).send().await.unwrap();
+    }
     let r = run_once(&app(&moto, cfg).await, at(0), false).await;
     let summary = costwarden::report::human(&r);
     let growth = r
@@ -292,6 +312,13 @@ async fn a_cost_warning_names_the_bucket_and_scan_type_that_drove_it_with_its_sh
     let first =
         why.find("Top: uploads-prod +2.0 GB/day (91% of the rise, +50%; Retro +2.0 GB/day (×3.0))").expect(&why);
     assert!(first < why.find("avatars +200.0 MB/day (9% of the rise").expect(&why), "{why}");
+    // 4 × 24 × 7 task-hours against 2 × 24 × 7: all the rise is the agents'.
+    assert!(
+        why.contains(&format!(
+            "ECS task-hours over the same 7 days: 672, +100% on the 7 before. Top: {AGENTS} +336 (100% of the rise)."
+        )),
+        "{why}"
+    );
     // USD 20 / 7.2 GB against USD 10 / 5 GB.
     assert!(why.contains("Cost per GB scanned: USD 2.7778 (the 7 before: USD 2.0000)"), "{why}");
     // The same why reaches the team's Slack message, under the series, escaped.

@@ -165,8 +165,8 @@ async fn run_prints_a_summary_writes_metrics_and_never_prints_the_password() {
         // records of the two daily sources' run (3 and 4) in a request of their own;
         // GetMetricData: which daily totals are due.
         "datums: 27 written, 0 failed, in 2 PutMetricData request(s)",
-        "requests: ConsoleToken 1, ConsoleStats 3, GetMetricData 1, GetCostAndUsage 2, DescribeServices 1, DescribeScalableTargets 1, PutMetricData 2, ListMetrics 1",
-        "estimated API cost of this run: USD 0.02004",
+        "requests: ConsoleToken 1, ConsoleStats 3, GetMetricData 2, GetCostAndUsage 2, DescribeServices 1, DescribeScalableTargets 1, PutMetricData 2, ListMetrics 1",
+        "estimated API cost of this run: USD 0.02005",
     ]);
     assert!(!stdout.contains(PASSWORD) && !stderr.contains(PASSWORD), "the password leaked:\n{stdout}{stderr}");
     assert!(!stderr.contains("tok-1"), "the bearer token leaked:\n{stderr}");
@@ -363,7 +363,7 @@ async fn cost_projects_the_month_from_the_daily_runs_records_without_reading_cos
         "  metric streams written every run         13 streams      3.90  billed 730 h a month each, USD 0.30 per metric-month (tiered)",
         "  metric streams written once a day        14 streams      0.18  billed 30.4 h a month each",
         "  requests of every run                     2920 runs      0.12  USD 0.000040 a run at list price",
-        "  requests of the daily run                   30 days      0.61  USD 0.020010 a day (Cost Explorer USD 0.01 a page)",
+        "  requests of the daily run                   30 days      0.61  USD 0.020020 a day (Cost Explorer USD 0.01 a page)",
         "  re-reads of CE's Estimated yesterday    30 re-reads      0.30  USD 0.010020 each",
         "  total                                                    5.11",
         "  Datadog's crawler (on your AWS bill)                     1.18  an estimate",
@@ -421,4 +421,29 @@ fn coverage_refuses_an_unknown_format_before_reading_anything() {
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("invalid value 'pdf' for '--format <FORMAT>'"), "{stderr}");
+}
+
+#[test]
+fn a_reader_that_goes_away_ends_the_output_quietly() {
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("series.csv");
+    // Long enough that the reader is gone before the first line is written.
+    let mut body = String::from("date,value\n");
+    let d0: chrono::NaiveDate = "2000-01-01".parse().unwrap();
+    for i in 0..1000u64 {
+        body.push_str(&format!("{},{}\n", d0 + chrono::Days::new(i), if i % 20 < 10 { 50 } else { 150 }));
+    }
+    std::fs::write(&csv, body).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_costwarden"))
+        .args(["backtest", "--input", csv.to_str().unwrap(), "--threshold", "100", "--json"])
+        .env_remove("COSTWARDEN_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("Broken pipe") && !stderr.contains("panicked"), "{stderr}");
 }

@@ -86,7 +86,11 @@ fn config(console: &Console, cost: bool) -> costwarden::config::Config {
     let weekday = Utc::now().format("%A").to_string();
     let text = config_text(&console.url, &format!("slack_webhook_secret_id = \"{SLACK_SECRET}\"\n"))
         + &format!("\n[digest]\nweekday = \"{weekday}\"\nhour = 0\ntimezone = \"UTC\"\n")
-        + if cost { "\n[[cost.tags]]\nvalue = \"scanner-agents\"\nowner = \"media\"\nmonthly_budget = 400\n" } else { "" };
+        + if cost {
+            "\n[[cost.tags]]\nvalue = \"scanner-agents\"\nowner = \"media\"\nmonthly_budget = 400\n"
+        } else {
+            ""
+        };
     costwarden::config::Config::parse(&text, "digest.toml").unwrap()
 }
 

@@ -68,7 +68,7 @@ async fn full_cycle_writes_every_metric_with_exact_names_dimensions_values_and_u
         ("ConsoleToken", 1.0),
         ("ConsoleStats", 3.0), // 5 items, page size 2
         ("GetSecretValue", 1.0),
-        ("GetMetricData", 1.0),   // which daily totals are due: nothing published before
+        ("GetMetricData", 2.0), // which daily totals are due (nothing published before); the ECS task-hours
         ("GetCostAndUsage", 2.0), // one query, two pages
         ("DescribeServices", 1.0),
         ("DescribeScalableTargets", 1.0), // only the service without max_tasks

@@ -42,7 +42,8 @@ async fn reported_requests_equal_the_wire_with_cost_explorer_throttled_and_retri
     assert_eq!(report.requests.get(&Api::ConsoleToken).copied(), Some(tokens));
     assert_eq!(report.requests.get(&Api::ConsoleStats).copied(), Some(pages));
     let cost = report.sources.iter().find(|s| s.source == costwarden::sources::SourceId::Cost).unwrap();
-    assert_eq!(cost.requests, 4);
+    // Its four pages, and the ECS task-hours read for its why (one GetMetricData).
+    assert_eq!(cost.requests, 5);
     // The self-cost published with the run counts the retries too: 4 x USD 0.01.
     let ce = [("Api", "GetCostAndUsage")];
     assert_eq!(read_metric(&moto, NAMESPACE, "ApiRequests", &ce, StandardUnit::Count).await, Some(4.0));

@@ -172,6 +172,7 @@ fn cost(cfg: &Config, obs: &Observations, f: &Finding, key: &SeriesKey) -> Expla
             pct(if moved.is_finite() { moved } else { 0.0 })
         ));
     }
+    why.extend(task_hours(obs, day));
     let costs: Vec<&Daily> = vec![series];
     if let (Some(now), before) = per_gb(&costs, &buckets, day) {
         let was = before.map(|b| format!(" (the 7 before: USD {b:.4})")).unwrap_or_default();
@@ -196,6 +197,34 @@ fn volume(cfg: &Config, obs: &Observations, f: &Finding) -> Explained {
         why.extend(split_sentence(split));
     }
     Explained { why, costs: price(cfg, obs, f) }
+}
+
+/// The ECS services' task-hours over the 7 days to `day` against the 7 before, the services
+/// that ran more first with their share of the rise (as the buckets'), when the daily run read
+/// them (`sources::ecs::task_hours`).
+fn task_hours(obs: &Observations, day: NaiveDate) -> Option<String> {
+    let (mut now, mut before, mut rises) = (0.0, 0.0, Vec::new());
+    for d in obs.task_hours.values() {
+        let (n, b) = weeks(d, day);
+        let (n, b) = (7.0 * n.unwrap_or(0.0), 7.0 * b.unwrap_or(0.0));
+        (now, before) = (now + n, before + b);
+        if n > b {
+            rises.push((d.key.dim(crate::metrics::DIM_SERVICE).unwrap_or_default().to_string(), n - b));
+        }
+    }
+    if now + before <= 0.0 {
+        return None;
+    }
+    let total: f64 = rises.iter().map(|r| r.1).sum();
+    rises.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let named: Vec<String> = rises
+        .iter()
+        .take(TOP)
+        .map(|(s, rise)| format!("{s} +{rise:.0} ({:.0}% of the rise)", 100.0 * rise / total))
+        .collect();
+    let change = if before > 0.0 { pct(now / before - 1.0) } else { "new".into() };
+    let top = if named.is_empty() { String::new() } else { format!(" Top: {}.", named.join("; ")) };
+    Some(format!("ECS task-hours over the same 7 days: {now:.0}, {change} on the 7 before.{top}"))
 }
 
 /// What the bucket's volume costs a month at its level and at its plan, and at which price.
@@ -344,6 +373,29 @@ mod tests {
         assert!(why.contains("Cost per GB scanned: USD 1.0286 (the 7 before: USD 1.0000)"), "{why}");
         assert!(!why.contains("not scanning"), "{why}");
         assert_eq!(e.costs, None);
+    }
+
+    #[test]
+    fn a_cost_rise_names_the_services_whose_task_hours_rose() {
+        let cfg = Config::parse("[cost]\ntag_key = \"team\"\n", "t").unwrap();
+        let mut o =
+            obs(vec![series(cost_key("agents"), 100.0, 150.0), series(bucket("media", SOURCE_CONSOLE), 40e9, 40e9)]);
+        let svc = |name: &str| {
+            SeriesKey::new(
+                Metric::RunningTasks,
+                vec![(crate::metrics::DIM_CLUSTER, "c".into()), (crate::metrics::DIM_SERVICE, name.into())],
+            )
+        };
+        // Agents: 24 → 48 task-hours a day; retro: 10 → 12.
+        for (name, before, now) in [("agents", 24.0, 48.0), ("retro", 10.0, 12.0)] {
+            o.task_hours.insert(svc(name), series(svc(name), before, now));
+        }
+        let why = explain(&cfg, &o, &finding(cost_key("agents"), Unit::Usd, 150.0, None)).why.join("\n");
+        // 7 × 60 = 420 against 7 × 34 = 238; rises 168 and 14.
+        assert!(
+            why.contains("ECS task-hours over the same 7 days: 420, +76% on the 7 before. Top: agents +168 (92% of the rise); retro +14 (8% of the rise)."),
+            "{why}"
+        );
     }
 
     #[test]

@@ -36,7 +36,7 @@ pub fn usd(r: &Row) -> String {
     match (r.gb, r.usd) {
         (None, _) => "-".into(),
         (Some(_), None) => "not priced".into(),
-        (Some(_), Some(u)) => format!("USD {u:.2}"),
+        (Some(_), Some(u)) => format!("USD {:.2}", u + 0.0),
     }
 }
 
@@ -58,7 +58,7 @@ pub fn scanned_paths(r: &Row) -> String {
 
 pub fn markdown(rows: &[Row], today: NaiveDate, days: u32) -> String {
     let count = |s: Scanned| rows.iter().filter(|r| r.scanned == s).count();
-    let total_gb: f64 = rows.iter().filter_map(|r| r.gb).sum();
+    let total_gb: f64 = rows.iter().filter_map(|r| r.gb).sum::<f64>() + 0.0;
     // An empty f64 sum is -0.0: not "USD -0.00".
     let total_usd: f64 = rows.iter().filter_map(|r| r.usd).sum::<f64>() + 0.0;
     let unpriced = rows.iter().any(|r| r.gb.is_some() && r.usd.is_none());

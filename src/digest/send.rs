@@ -190,15 +190,12 @@ async fn history<'a>(
         .enumerate()
         .map(|(i, k)| {
             let dims = k.dims.iter().map(|(d, v)| (*d, v.as_str()));
-            metric_data::own_series_by(i, ns, k.metric.def().name, dims, 86_400)
+            metric_data::own_series_by(i, ns, k.metric.def().name, dims, (86_400, "Maximum"))
         })
         .collect();
-    queries.extend(
-        teams
-            .iter()
-            .enumerate()
-            .map(|(i, t)| metric_data::own_series_by(keys.len() + i, ns, unscanned, [(DIM_OWNER, t.as_str())], 86_400)),
-    );
+    queries.extend(teams.iter().enumerate().map(|(i, t)| {
+        metric_data::own_series_by(keys.len() + i, ns, unscanned, [(DIM_OWNER, t.as_str())], (86_400, "Maximum"))
+    }));
     let today = now.date_naive();
     let window = (metric_data::midnight(today - Days::new(HISTORY_DAYS)), CwDateTime::from_secs(now.timestamp() + 60));
     let results = metric_data::read(&clients.cloudwatch, queries, window, None, cfg.collector.concurrency)

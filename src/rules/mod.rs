@@ -234,6 +234,8 @@ pub struct Observations {
     pub gauges: BTreeMap<SeriesKey, f64>,
     /// Buckets' scanned bytes by scan type, where a source tells them (a warning's why).
     pub scan_types: BTreeMap<SeriesKey, crate::model::ScanTypes>,
+    /// ECS services' task-hours a day (the daily run's, for a cost value's why).
+    pub task_hours: BTreeMap<SeriesKey, Daily>,
 }
 
 impl Observations {

@@ -80,6 +80,23 @@ pub(super) async fn collect(
         let derived = crate::alerts::explain::cost_per_gb_series(cfg, &obs);
         obs.extend(derived, Vec::new());
     }
+    // The cost's why: which services' agents ran more. Read with the cost (once a day), on its
+    // report and in its count.
+    let ecs = cfg.ecs.as_ref().filter(|e| e.enabled && !e.services.is_empty());
+    if let (Some(e), Some(cost)) =
+        (ecs, reports.iter_mut().find(|r| r.source == SourceId::Cost && r.status == Status::Ok))
+    {
+        let last = crate::model::day_before(today);
+        let (read, requests) =
+            counted(sources::ecs::task_hours(&app.clients.cloudwatch, &cfg.collector.namespace, e, last)).await;
+        let requests = requests.snapshot();
+        cost.requests += requests.values().sum::<u64>();
+        cost.requests_usd += usd(&requests);
+        match read {
+            Ok(hours) => obs.task_hours.extend(hours.into_iter().map(|d| (d.key.clone(), d))),
+            Err(e) => tracing::warn!(error = %terminal(&e), "no ECS task-hours for the cost's why"),
+        }
+    }
     reports.extend(skipped.into_iter().map(|(id, why)| SourceReport::skipped(id, why)));
     reports.sort_by_key(|r| r.source);
     (reports, obs, records)

@@ -203,6 +203,52 @@ pub async fn read(clients: &EcsClients, cfg: &Ecs, concurrency: usize) -> Read {
 }
 
 /// Each configured service's tasks and maximum, through the reads of a run.
+/// Each listed service's task-hours a UTC day over the 14 days to `last`, from the running
+/// counts costwarden wrote (one GetMetricData: the hourly mean of `RunningTaskCount`, an hour
+/// of it a task-hour; hours with no run are missing, not zero). For the why of a cost value's
+/// change (`alerts::explain`): which services' agents ran more.
+pub async fn task_hours(
+    cw: &aws_sdk_cloudwatch::Client,
+    namespace: &str,
+    cfg: &Ecs,
+    last: chrono::NaiveDate,
+) -> Result<Vec<crate::model::Daily>, String> {
+    use crate::wire::metric_data;
+    let keys: Vec<SeriesKey> = cfg
+        .services
+        .iter()
+        .map(|s| {
+            let dims = vec![(DIM_CLUSTER, short(&s.cluster).to_string()), (DIM_SERVICE, short(&s.service).to_string())];
+            SeriesKey::new(Metric::RunningTasks, dims)
+        })
+        .collect();
+    let name = Metric::RunningTasks.def().name;
+    // The hourly mean, not the maximum: an hour of 7 then 9 tasks is 8 task-hours.
+    let queries = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            let dims = k.dims.iter().map(|(d, v)| (*d, v.as_str()));
+            metric_data::own_series_by(i, namespace, name, dims, (3600, "Average"))
+        })
+        .collect();
+    let first = last - chrono::Days::new(13);
+    let window = (metric_data::midnight(first), metric_data::midnight(last + chrono::Days::new(1)));
+    let results = metric_data::read(cw, queries, window, None, 1)
+        .await
+        .map_err(|e| format!("ECS task-hours (GetMetricData): {e}"))?;
+    let mut out: Vec<crate::model::Daily> = keys.iter().map(|k| crate::model::Daily::new(k.clone(), first)).collect();
+    for (id, values) in results {
+        let Some(d) = metric_data::own_series_index(&id).and_then(|i| out.get_mut(i)) else { continue };
+        for (t, v) in values {
+            if let Some(at) = chrono::DateTime::<chrono::Utc>::from_timestamp(t, 0) {
+                d.add(at.date_naive(), v);
+            }
+        }
+    }
+    Ok(out)
+}
+
 async fn probe(cfg: Option<&Ecs>, clients: &EcsClients, concurrency: usize) -> Vec<Probe> {
     let Some(cfg) = cfg else { return Vec::new() };
     let got = read(clients, cfg, concurrency).await;

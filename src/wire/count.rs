@@ -115,7 +115,8 @@ impl Api {
 
 /// List price in USD of `requests`.
 pub fn usd(requests: &BTreeMap<Api, u64>) -> f64 {
-    requests.iter().map(|(api, n)| api.usd_per_request() * *n as f64).sum()
+    // + 0.0: an empty float sum is -0.0, printed "USD -0.00000".
+    requests.iter().map(|(api, n)| api.usd_per_request() * *n as f64).sum::<f64>() + 0.0
 }
 
 /// Requests per API made inside one scope (and the scopes nested in it).

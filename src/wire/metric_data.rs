@@ -22,22 +22,22 @@ pub fn own_series<'a>(
     name: &str,
     dims: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> MetricDataQuery {
-    own_series_by(index, namespace, name, dims, 60)
+    own_series_by(index, namespace, name, dims, (60, "Maximum"))
 }
 
-/// `own_series` with the Maximum of each `period` seconds (86,400: a value a UTC day).
+/// `own_series` with `stat` over each `period` seconds (86,400, "Maximum": a value a UTC day).
 pub fn own_series_by<'a>(
     index: usize,
     namespace: &str,
     name: &str,
     dims: impl IntoIterator<Item = (&'a str, &'a str)>,
-    period: i32,
+    (period, stat): (i32, &str),
 ) -> MetricDataQuery {
     let dims = dims.into_iter().map(|(k, v)| Dimension::builder().name(k).value(v).build());
     let metric = Metric::builder().namespace(namespace).metric_name(name).set_dimensions(Some(dims.collect())).build();
     MetricDataQuery::builder()
         .id(format!("s{index}"))
-        .metric_stat(MetricStat::builder().metric(metric).period(period).stat("Maximum").build())
+        .metric_stat(MetricStat::builder().metric(metric).period(period).stat(stat).build())
         .build()
 }
 
