@@ -223,9 +223,9 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             if json {
                 print_json(&report.findings)?;
             } else {
-                print!("{}", report::status_table(&report.findings, &app.config, report.started.date_naive()));
+                print!("{}", report::status_table(&report, &app.config));
                 for s in report.sources.iter().filter(|s| s.status != costwarden::Status::Ok) {
-                    eprintln!("warning: source {} is {:?}: the table misses its series", s.source.name(), s.status);
+                    eprintln!("warning: source {} is {:?}: its series show as NO DATA", s.source.name(), s.status);
                 }
             }
             Ok(exit(report.ok()))
@@ -359,7 +359,18 @@ async fn coverage(app: App, out: &Path, formats: &[String], check: bool) -> anyh
     let md = render::markdown(&rows, today, app.config.coverage.history_days);
     if check {
         let path = out.join("coverage.md");
-        let committed = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        // No committed file is as stale as it gets: exit 1, as documented, not a usage error.
+        let committed = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) => {
+                println!(
+                    "{}: cannot read it ({e}); run `costwarden coverage --out {}` and commit it",
+                    path.display(),
+                    out.display()
+                );
+                return Ok(exit(false));
+            }
+        };
         let stale = render::stale(&committed, &md);
         if stale.is_empty() {
             println!("{}: up to date", path.display());

@@ -178,6 +178,28 @@ fn transition<'a>(
     }
 }
 
+/// The series thresholds.toml lists that have no verdict because their source failed or read
+/// in part, with why: a row each, not a silent gap.
+fn no_data(r: &RunReport, cfg: &crate::config::Config) -> Vec<(String, String)> {
+    let judged: std::collections::HashSet<&crate::model::SeriesKey> = r.findings.iter().map(|f| &f.series).collect();
+    let mut out = Vec::new();
+    for s in r.sources.iter().filter(|s| matches!(s.status, Status::Failed | Status::Partial)) {
+        let why = s.error.as_ref().or(s.problems.first()).map_or("no data".into(), |e| t(e).into_owned());
+        let why = format!(
+            "source {} {}: {why}",
+            s.source.name(),
+            if s.status == Status::Failed { "failed" } else { "read in part" }
+        );
+        let source = crate::sources::get(s.source);
+        let keys = source.listed(cfg);
+        let keys: Vec<&crate::model::SeriesKey> = keys.iter().filter(|k| !judged.contains(k)).collect();
+        for rules in source.rules(cfg, &keys) {
+            out.push((t(&rules.label).into_owned(), why.clone()));
+        }
+    }
+    out
+}
+
 /// `costwarden cost`: the month's projection, line by line, with what measured it.
 pub fn cost_table(r: &RunReport, cfg: &crate::config::Config) -> String {
     let p = &r.self_cost;
@@ -256,11 +278,8 @@ pub fn datums(r: &RunReport) -> String {
 
 /// `costwarden status`: one line per rule and series, worst first; a series snoozed on `today`
 /// says so, with its reason.
-pub fn status_table(
-    findings: &[crate::rules::Finding],
-    cfg: &crate::config::Config,
-    today: chrono::NaiveDate,
-) -> String {
+pub fn status_table(r: &RunReport, cfg: &crate::config::Config) -> String {
+    let (findings, today) = (&r.findings, r.started.date_naive());
     use crate::rules::human;
     let mut rows: Vec<&crate::rules::Finding> = findings.iter().collect();
     rows.sort_by(|a, b| b.level.cmp(&a.level).then(a.label.cmp(&b.label)).then(a.rule.cmp(&b.rule)));
@@ -296,6 +315,10 @@ pub fn status_table(
             },
         ]);
     }
+    table.extend(no_data(r, cfg).into_iter().map(|(label, why)| {
+        let dash = || "-".to_string();
+        [label, dash(), dash(), dash(), dash(), dash(), dash(), format!("NO DATA: {why}")]
+    }));
     let widths: Vec<usize> = (0..8).map(|c| table.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
     let mut out = String::new();
     for r in &table {

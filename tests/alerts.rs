@@ -402,7 +402,7 @@ async fn a_snoozed_series_sends_nothing_until_its_day_then_tells_once() {
         );
         assert!(costwarden::report::human(&r)
             .contains("growth raised: bucket uploads-prod (console) → team media: snoozed until"));
-        let status = costwarden::report::status_table(&r.findings, &app1.config, today());
+        let status = costwarden::report::status_table(&r, &app1.config);
         assert!(status.contains("CRITICAL SNOOZED until"), "{status}");
     }
     assert!(growth_messages(&slack).is_empty(), "nothing sent while snoozed");
@@ -411,7 +411,7 @@ async fn a_snoozed_series_sends_nothing_until_its_day_then_tells_once() {
     let app2 = app(&moto, snoozed(today())).await;
     let r = run_once(&app2, at(2), false).await;
     assert!(r.ok() && growth(&r).iter().all(|t| t.delivered && t.snoozed.is_none()));
-    assert!(!costwarden::report::status_table(&r.findings, &app2.config, today()).contains("SNOOZED"));
+    assert!(!costwarden::report::status_table(&r, &app2.config).contains("SNOOZED"));
     assert_eq!(growth_messages(&slack), vec!["[CRITICAL] bucket uploads-prod (console) growth raised"]);
     let r = run_once(&app2, at(3), false).await;
     assert!(r.ok() && growth(&r).is_empty());

@@ -247,6 +247,20 @@ async fn json_summary_and_exit_code_one_when_a_source_fails() {
     // 7 data datums (3 cost, 4 ECS), 4 capacity rule datums, 7 health datums and the cost
     // source's 4 records (the failed Console's totals stay due).
     assert_eq!(v["sink"]["written"], 22);
+
+    // `status` shows the failed source's listed series as rows, not a silent gap.
+    let cfg = p.config.to_str().unwrap().to_string();
+    let mut vars = self::env(&p);
+    vars.retain(|(k, _)| *k != "CSS_CONSOLE_PASSWORD");
+    let out = tokio::task::spawn_blocking(move || costwarden(&["status", "--config", &cfg], &vars)).await.unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    let row =
+        stdout.lines().find(|l| l.starts_with("bucket uploads-prod (console)")).unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        row.ends_with("NO DATA: source antivirus failed: Console credentials: environment variable CSS_CONSOLE_PASSWORD is not set (Console API user credentials)"),
+        "{row}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -214,6 +214,14 @@ async fn coverage_lists_every_bucket_with_its_scan_owner_and_cost_in_every_forma
     assert!(stdout.contains("stale; run `costwarden coverage` and commit it:"), "{stdout}");
     assert!(stdout.contains("  - | `exports` | data | no | - | - | - | - | - |  |\n"), "{stdout}");
     assert!(stdout.contains("  + | `exports` | data | yes | console | all | - | - | - |  |\n"), "{stdout}");
+    // No committed file: stale too (exit 1, as documented), and it says what to do.
+    std::fs::remove_file(out.join("coverage.md")).unwrap();
+    proxy.fail_next("GetBucketTagging /secret-bucket", 1, 403, DENIED);
+    proxy.fail_next("GetBucketLocation /app-logs", 1, 403, DENIED);
+    let o = tokio::task::block_in_place(|| costwarden(&check));
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("cannot read it") && stdout.contains("and commit it"), "{stdout}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -257,6 +257,21 @@ async fn an_unknown_ecs_service_is_named_and_the_known_ones_written() {
     let svc = [("Cluster", CLUSTER), ("Service", AGENTS)];
     assert_eq!(read_metric(&moto, NAMESPACE, "RunningTaskCount", &svc, StandardUnit::Count).await, Some(7.0));
     assert_eq!(read_metric(&moto, NAMESPACE, "SourceUp", &[("Source", "ecs")], StandardUnit::Count).await, Some(0.0));
+
+    // Only unknown services: problems and nothing read is FAILED, not PARTIAL.
+    let text = config_text(&console.url, "")
+        .replace(&format!("service = \"{AGENTS}\""), "service = \"Gone1\"")
+        .replace(&format!("service = \"{RETRO}\""), "service = \"Gone2\"");
+    let gone = support::app(&moto, costwarden::config::Config::parse(&text, "t.toml").unwrap()).await;
+    let report = run_once(&gone, chrono::Utc::now(), false).await;
+    let ecs = report.sources.iter().find(|s| s.source == SourceId::Ecs).unwrap();
+    assert_eq!(
+        (ecs.status, ecs.samples, ecs.problems.len()),
+        (Status::Failed, 0, 2),
+        "{}",
+        costwarden::report::human(&report)
+    );
+    assert!(costwarden::report::human(&report).contains("collected FAILED: ecs"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -217,7 +217,7 @@ async fn hostile_names_are_skipped_or_escaped_in_every_output_and_refused_alone_
     let report = forced(&app).await;
     let human = costwarden::report::human(&report);
     assert_terminal_safe(&human);
-    assert_terminal_safe(&costwarden::report::status_table(&report.findings, &app.config, today()));
+    assert_terminal_safe(&costwarden::report::status_table(&report, &app.config));
     assert_terminal_safe(&costwarden::report::datums(&report));
     // Each hostile Console name: a located problem, skipped; the good buckets written.
     let av = report.sources.iter().find(|s| s.source == SourceId::Antivirus).unwrap();

@@ -185,8 +185,9 @@ async fn timed(
             rep.series = out.daily.len() + out.gauges.len();
             rep.samples = out.samples();
             rep.latest_day = out.daily.iter().filter_map(|d| d.last_day()).max();
+            // Problems and nothing read (every call of ECS failed, say) is a failure, not a part.
             if !out.problems.is_empty() {
-                rep.status = Status::Partial;
+                rep.status = if rep.samples == 0 { Status::Failed } else { Status::Partial };
             }
             // The first few in the log, each; all of them (bounded by the source) in the report.
             const LOGGED: usize = 5;
