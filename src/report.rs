@@ -100,8 +100,8 @@ pub fn human(r: &RunReport) -> String {
         let _ = writeln!(out, "    error: {}", t(e));
     }
     if let Some(d) = &r.digest {
-        let sent: Vec<String> =
-            d.sent.iter().map(|(team, via)| format!("team {} ({})", t(team), via.join(", "))).collect();
+        let via = |v: &[&str]| if v.is_empty() { "logged, no channel".to_string() } else { v.join(", ") };
+        let sent: Vec<String> = d.sent.iter().map(|(team, v)| format!("team {} ({})", t(team), via(v))).collect();
         let _ = writeln!(
             out,
             "  weekly digest sent to: {}",

@@ -42,7 +42,7 @@ pub struct TagValue<P = Plan> {
     pub anomaly_drops: Option<bool>,
     pub snooze: Option<super::Snooze>,
     /// The buckets whose scanning this value pays for (its warnings' why, its cost per GB);
-    /// default: every scanned bucket.
+    /// default: every scanned bucket; `[]`: none (a fixed cost, such as the Console's instance).
     pub pays_for: Option<Vec<String>>,
 }
 
@@ -78,7 +78,6 @@ impl Cost<PlanSpec> {
             }
             if let Some(list) = &t.pays_for {
                 let at = format!("cost.tags[{i}].pays_for");
-                v.check(&at, !list.is_empty(), "lists no bucket: leave it out to mean every scanned bucket");
                 if let Some(bad) = list.iter().find(|b| b.is_empty() || b.len() > 63) {
                     v.push(&at, format!("{bad:?} is not a bucket name (1 to 63 characters)"));
                 }

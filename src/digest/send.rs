@@ -237,6 +237,10 @@ async fn deliver(cfg: &Config, clients: &Clients, d: &Digest) -> (Vec<&'static s
             errors.push(format!("digest for team {}: {e}", d.team));
         }
     }
+    if channels.slack.is_none() && channels.sns.is_none() {
+        // A team with no channel: its digest goes to the log, as its alerts do.
+        tracing::info!(team = %crate::text::terminal(&d.team), digest = %render::text(d), "weekly digest (no channel)");
+    }
     if let Some(topic) = &channels.sns {
         used.push("sns");
         let (body, attributes) = render::sns(d);
