@@ -69,6 +69,16 @@ pub fn human(r: &RunReport) -> String {
     for e in r.sink.errors.iter().chain(&r.rejected) {
         let _ = writeln!(out, "      error: {}", t(e));
     }
+    alerting(&mut out, r);
+    let reqs: Vec<String> = r.requests.iter().map(|(a, n)| format!("{} {n}", a.name())).collect();
+    let _ = writeln!(out, "  requests: {}", if reqs.is_empty() { "none".into() } else { reqs.join(", ") });
+    let _ = writeln!(out, "  estimated API cost of this run: USD {:.5}", r.estimated_usd);
+    let _ = writeln!(out, "  {}", self_cost_line(&r.self_cost));
+    out
+}
+
+/// The rules' count, each change told (or not), what stays critical, the week's digests.
+fn alerting(out: &mut String, r: &RunReport) {
     let count = |l: crate::rules::Level| r.findings.iter().filter(|f| f.level == l).count();
     let _ = writeln!(
         out,
@@ -94,7 +104,7 @@ pub fn human(r: &RunReport) -> String {
     // A series' why is the same for each of its changes: said under the first.
     let mut said = std::collections::HashSet::new();
     for tr in &r.alerts.transitions {
-        transition(&mut out, tr, &mut said);
+        transition(out, tr, &mut said);
     }
     if let Some(e) = &r.alerts.state_error {
         let _ = writeln!(out, "    error: {}", t(e));
@@ -111,11 +121,6 @@ pub fn human(r: &RunReport) -> String {
             let _ = writeln!(out, "    error: {}, tried again next run", t(e));
         }
     }
-    let reqs: Vec<String> = r.requests.iter().map(|(a, n)| format!("{} {n}", a.name())).collect();
-    let _ = writeln!(out, "  requests: {}", if reqs.is_empty() { "none".into() } else { reqs.join(", ") });
-    let _ = writeln!(out, "  estimated API cost of this run: USD {:.5}", r.estimated_usd);
-    let _ = writeln!(out, "  {}", self_cost_line(&r.self_cost));
-    out
 }
 
 /// How the reading went, apart from what it found: "collected OK", "collected PARTIAL: cost".
