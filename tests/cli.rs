@@ -461,3 +461,46 @@ fn a_reader_that_goes_away_ends_the_output_quietly() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("Broken pipe") && !stderr.contains("panicked"), "{stderr}");
 }
+
+/// A port nothing listens on, on loopback.
+fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+#[test]
+fn aws_errors_are_one_line_that_says_what_to_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("thresholds.toml");
+    std::fs::write(&config, config_text("https://acme-1a2b.cloudstoragesecapp.com", "")).unwrap();
+    let endpoint = format!("http://127.0.0.1:{}", closed_port());
+    let check = |creds: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_costwarden"));
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", dir.path())
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_ENDPOINT_URL", &endpoint)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_MAX_ATTEMPTS", "1")
+            .args(["--config", config.to_str().unwrap(), "check"]);
+        if creds {
+            cmd.env("AWS_ACCESS_KEY_ID", "testing").env("AWS_SECRET_ACCESS_KEY", "testing");
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    for (creds, expected) in [
+        (false, "no AWS credentials found (environment, profile, web identity, container or instance role)"),
+        (true, "AWS not reachable: connection refused (check collector.region, the endpoint and the network)"),
+    ] {
+        let stdout = check(creds);
+        let identity = stdout.lines().find(|l| l.starts_with("identity base")).unwrap_or_else(|| panic!("{stdout}"));
+        assert!(identity.ends_with(&format!("FAIL    {expected}")), "{identity}");
+        for l in stdout.lines() {
+            assert!(l.chars().count() < 320, "a line of {} characters: {l}", l.chars().count());
+            assert!(!l.contains("DispatchFailure") && !l.contains("Attempted:") && !l.contains("} }"), "{l}");
+        }
+    }
+}

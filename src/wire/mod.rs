@@ -154,16 +154,81 @@ where
     futures::stream::iter(items.into_iter().map(f)).buffered(limit.max(1)).collect().await
 }
 
-/// A human-readable message for an AWS SDK error: the service's code and message when it sent
-/// one, else the whole error chain.
+/// An AWS SDK error as one line a person can act on: the service's code and message when it
+/// answered (with what to check for the common codes), else what kind of failure it was (no
+/// credentials, no answer in time, AWS not reachable) and the innermost cause's first line. The
+/// whole chain goes to the debug log only: it runs to a thousand characters over several lines.
 pub(crate) fn aws_message<E, R>(e: &aws_sdk_ecs::error::SdkError<E, R>) -> String
 where
     E: aws_sdk_ecs::error::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
+    use aws_sdk_ecs::error::SdkError;
     if let Some(code) = e.as_service_error().and_then(|s| s.code()) {
         let message = e.as_service_error().and_then(|s| s.message()).unwrap_or("");
-        return format!("{code}: {message}");
+        return format!("{code}: {}{}", first_line(message), service_hint(code));
     }
-    aws_sdk_ecs::error::DisplayErrorContext(e).to_string()
+    let chain = aws_sdk_ecs::error::DisplayErrorContext(e).to_string();
+    tracing::debug!(error = %crate::text::terminal(&chain), "AWS error, the whole chain");
+    let lower = chain.to_lowercase();
+    if lower.contains("no credentials found") || lower.contains("credentials provider") && lower.contains("not") {
+        return "no AWS credentials found (environment, profile, web identity, container or instance role)".into();
+    }
+    if matches!(e, SdkError::TimeoutError(_)) || lower.contains("timed out") || lower.contains("timeout") {
+        return "no answer in time (check collector.region, the endpoint and the network)".into();
+    }
+    let why = [
+        ("connection refused", "connection refused"),
+        ("dns error", "the name did not resolve"),
+        ("connect", "no connection"),
+    ]
+    .into_iter()
+    .find(|(needle, _)| lower.contains(needle));
+    match why {
+        Some((_, why)) => format!("AWS not reachable: {why} (check collector.region, the endpoint and the network)"),
+        None => first_line(&chain),
+    }
+}
+
+/// What to check for the codes a first day meets.
+fn service_hint(code: &str) -> &'static str {
+    match code {
+        c if c.contains("AccessDenied") || c == "UnauthorizedOperation" => {
+            " (the IAM policy of these credentials does not allow this action)"
+        }
+        "UnrecognizedClientException"
+        | "InvalidClientTokenId"
+        | "InvalidSignatureException"
+        | "SignatureDoesNotMatch" => " (the credentials are not valid in this account or region)",
+        c if c.starts_with("ExpiredToken") => " (the credentials have expired: renew them)",
+        _ => "",
+    }
+}
+
+/// One line, at most 200 characters.
+fn first_line(s: &str) -> String {
+    let line = s.lines().next().unwrap_or("").trim();
+    if line.chars().count() <= 200 {
+        line.to_string()
+    } else {
+        line.chars().take(199).collect::<String>() + "…"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_service_code_says_what_to_check_and_a_long_message_is_one_cut_line() {
+        assert_eq!(
+            service_hint("AccessDeniedException"),
+            " (the IAM policy of these credentials does not allow this action)"
+        );
+        assert_eq!(service_hint("ExpiredTokenException"), " (the credentials have expired: renew them)");
+        assert_eq!(service_hint("ThrottlingException"), "");
+        let long = format!("{}\nsecond line", "x".repeat(300));
+        let line = first_line(&long);
+        assert_eq!((line.chars().count(), line.ends_with('…'), line.contains('\n')), (200, true, false));
+    }
 }
