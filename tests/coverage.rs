@@ -123,8 +123,8 @@ async fn coverage_lists_every_bucket_with_its_scan_owner_and_cost_in_every_forma
         "S3: location and tags of 7 of 7 buckets\n",
         "Console: 4 bucket settings in 1 page(s)\n",
         "GuardDuty: 1 malware protection plans\n",
-        "warning: bucket secret-bucket: tags: AccessDenied: Access Denied\n",
-        "warning: bucket app-logs: location: AccessDenied: Access Denied; region shown as ?\n",
+        "warning: bucket secret-bucket: tags: AccessDenied: Access Denied (the IAM policy of these credentials does not allow this action)\n",
+        "warning: bucket app-logs: location: AccessDenied: Access Denied (the IAM policy of these credentials does not allow this action); region shown as ?\n",
         "problem: Console bucket settings page 1 item 4: bucket \"bad\": \"protected\" is not true or false; skipped\n",
     ] {
         assert!(stderr.contains(line), "{line:?} not in:\n{stderr}");
