@@ -37,9 +37,9 @@ pub fn schedules(app: &App) -> BTreeMap<String, Vec<SourceId>> {
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// The heartbeat `costwarden health` reads; a failure to write it is logged, never fatal.
-fn beat(app: &App, ok: Option<bool>) {
+fn beat(app: &App, ok: Option<bool>, stopped: bool) {
     let path = super::health::path_for(&app.config.collector.namespace);
-    if let Err(e) = super::health::record(&path, &super::health::Beat { at: Utc::now(), ok }) {
+    if let Err(e) = super::health::record(&path, &super::health::Beat { at: Utc::now(), ok, stopped }) {
         tracing::warn!(path = %path.display(), error = %e, "cannot write the heartbeat");
     }
 }
@@ -69,7 +69,7 @@ pub async fn run(app: Arc<App>) -> Result<(), Error> {
                     }
                 };
                 let report = run_sources(&app, Utc::now(), false, Some(&sources)).await;
-                beat(&app, Some(report.ok()));
+                beat(&app, Some(report.ok()), false);
                 if report.ok() {
                     tracing::info!(schedule = %expr, datums = report.sink.written, transitions = report.alerts.transitions.len(), "run finished");
                 } else {
@@ -81,7 +81,7 @@ pub async fn run(app: Arc<App>) -> Result<(), Error> {
         scheduler.add(job).await.map_err(sched_err)?;
     }
     scheduler.start().await.map_err(sched_err)?;
-    beat(&app, None);
+    beat(&app, None, false);
 
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(Error::Signal)?;
     tokio::select! {
@@ -91,6 +91,8 @@ pub async fn run(app: Arc<App>) -> Result<(), Error> {
     scheduler.shutdown().await.map_err(sched_err)?;
     // Holding the lock until exit also turns away a tick that fired during shutdown.
     let _last = busy.lock().await;
+    // `health` fails at once from here, not two intervals later.
+    beat(&app, None, true);
     tracing::info!("stopped");
     Ok(())
 }

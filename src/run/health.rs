@@ -14,6 +14,9 @@ pub struct Beat {
     pub at: DateTime<Utc>,
     /// None when the daemon has only started; else whether the last run was complete.
     pub ok: Option<bool>,
+    /// The daemon stopped (SIGTERM, SIGINT): no run will come, whatever the beat's age.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stopped: bool,
 }
 
 /// The heartbeat file of a namespace, beside its lock (the system's temporary folder).
@@ -41,6 +44,9 @@ pub fn judge(beat: Option<&Beat>, now: DateTime<Utc>, max_age: chrono::TimeDelta
         return Err("no heartbeat: the daemon has not started on this host (or TMPDIR differs)".into());
     };
     let age = now - b.at;
+    if b.stopped {
+        return Err(format!("the daemon stopped at {}", b.at.format("%Y-%m-%d %H:%M:%SZ")));
+    }
     let what = match b.ok {
         None => "started".to_string(),
         Some(true) => "last run complete".to_string(),
@@ -71,7 +77,7 @@ mod tests {
     fn a_beat_is_fresh_for_two_intervals_and_a_minute() {
         let max = max_age(2920.0);
         assert_eq!(max.num_seconds(), 1860);
-        let beat = Beat { at: at("2026-12-03T10:00:00Z"), ok: Some(false) };
+        let beat = Beat { at: at("2026-12-03T10:00:00Z"), ok: Some(false), stopped: false };
         assert_eq!(
             judge(Some(&beat), at("2026-12-03T10:31:00Z"), max),
             Ok("last run incomplete (see its log and the SourceUp metric) at 2026-12-03 10:00:00Z, 1860 s ago".into())
@@ -81,6 +87,12 @@ mod tests {
             Err("last run incomplete (see its log and the SourceUp metric) at 2026-12-03 10:00:00Z, 1861 s ago: more than 1860 s without a run".into())
         );
         assert!(judge(None, at("2026-12-03T10:00:00Z"), max).unwrap_err().starts_with("no heartbeat"));
+        // Stopped: unhealthy at once, however fresh.
+        let stopped = Beat { stopped: true, ..beat };
+        assert_eq!(
+            judge(Some(&stopped), at("2026-12-03T10:00:01Z"), max),
+            Err("the daemon stopped at 2026-12-03 10:00:00Z".into())
+        );
     }
 
     #[test]
@@ -88,7 +100,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.health");
         assert_eq!(read(&path), None);
-        let beat = Beat { at: at("2026-12-03T10:00:00Z"), ok: None };
+        let beat = Beat { at: at("2026-12-03T10:00:00Z"), ok: None, stopped: false };
         record(&path, &beat).unwrap();
         assert_eq!(read(&path), Some(beat));
     }
