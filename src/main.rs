@@ -76,10 +76,12 @@ enum Command {
         /// The CSV file
         #[arg(long)]
         input: PathBuf,
-        /// Use the rules of this series in thresholds.toml (bucket name or cost tag value)
+        /// Use the rules of this series in thresholds.toml (bucket name or cost tag value); the
+        /// CSV's values are then in its unit: bytes a day for a bucket, USD a day for a tag value
         #[arg(long, conflicts_with = "threshold", required_unless_present = "threshold")]
         series: Option<String>,
-        /// Quick form: a fixed critical level, default warning ratio, forecast and anomaly rules
+        /// Quick form: a fixed critical level (in the CSV's unit), default warning ratio,
+        /// forecast and anomaly rules
         #[arg(long)]
         threshold: Option<f64>,
         /// Print a JSON array

@@ -308,6 +308,8 @@ pub fn status_table(r: &RunReport, cfg: &crate::config::Config) -> String {
             v(f.threshold),
             f.utilisation.map(|u| format!("{:.0}%", 100.0 * u)).unwrap_or_else(|| "-".into()),
             match (f.projected_breach, f.breach_uncertainty_days) {
+                // A forecast already at critical: its "breach" is its own data day.
+                (Some(d), _) if f.day.is_some_and(|day| d <= day) => "now".into(),
                 (Some(d), Some(u)) => format!("{d} ±{u}d"),
                 (Some(d), None) => d.to_string(),
                 _ => "-".into(),

@@ -123,6 +123,7 @@ fn section(changes: &[Notification]) -> Value {
     field(
         "Projected breach",
         &n.projected_breach.map(|d| match n.breach_uncertainty_days {
+            _ if n.day.is_some_and(|day| d <= day) => "now (already at critical)".to_string(),
             Some(u) => format!("{d} ± {u} d"),
             None => d.to_string(),
         }),
@@ -227,6 +228,11 @@ mod tests {
             p["blocks"][2]["elements"][0]["text"],
             "<https://app.datadoghq.com/dashboard/abc|Datadog dashboard>"
         );
+        // A forecast already at critical is not "breached" on its own data day, yesterday.
+        let mut now = note("uploads", "forecast", Level::Warning, "already at or above critical");
+        now.projected_breach = now.day;
+        let p = payload(&Message::new(Some("media"), None, vec![now]));
+        assert!(p["blocks"][1]["fields"].to_string().contains("*Projected breach*\\nnow (already at critical)"), "{p}");
     }
 
     #[test]
