@@ -149,3 +149,47 @@ fn a_source_that_is_off_has_no_charts_and_no_monitors() {
     assert!(vars(&on).contains("\"service\""));
     assert!(!vars(&off).contains("\"service\""));
 }
+
+/// docs/datadog.md's widget table and the generated dashboard name the same widgets (a row's
+/// first cell is the start of a widget's title), with every optional widget on.
+#[test]
+fn the_widget_table_in_docs_is_the_generated_dashboard() {
+    let text = std::fs::read_to_string(root().join("thresholds.toml")).unwrap();
+    let text = text.replacen("[coverage]\n", "[coverage]\nalert = true\n", 1).replacen(
+        "[ecs]\n",
+        "[ecs]\ntask_details = true\n",
+        1,
+    );
+    let config = costwarden::config::Config::parse(&text, "all.toml").unwrap();
+    let dashboard = costwarden::datadog::dashboard(&config);
+    let titles: Vec<String> = dashboard["widgets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["definition"]["title"].as_str().unwrap().to_string())
+        .collect();
+    let doc = std::fs::read_to_string(root().join("docs/datadog.md")).unwrap();
+    let table = doc.split_once("| widget | shows | rule |").expect("the widget table").1;
+    let rows: Vec<String> = table
+        .lines()
+        .skip(2)
+        .take_while(|l| l.starts_with("| "))
+        .map(|l| {
+            let cell = l.trim_start_matches("| ").split(" | ").next().unwrap();
+            cell.split(" (`").next().unwrap().to_string()
+        })
+        .collect();
+    assert!(rows.len() >= 10, "{rows:?}");
+    for row in &rows {
+        assert!(
+            titles.iter().any(|t| t.starts_with(row.as_str())),
+            "docs/datadog.md names {row:?}, not generated: {titles:?}"
+        );
+    }
+    for t in &titles {
+        assert!(
+            rows.iter().any(|r| t.starts_with(r.as_str())),
+            "{t:?} is generated but not in docs/datadog.md's table"
+        );
+    }
+}
