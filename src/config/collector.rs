@@ -80,6 +80,16 @@ impl Default for Collector {
 impl Collector {
     pub(super) fn validate(&self, v: &mut Validator) {
         v.non_empty("collector.region", &self.region);
+        if !self.region.is_empty() {
+            v.check(
+                "collector.region",
+                region_shaped(&self.region),
+                &format!(
+                    "{:?} is not an AWS region name (e.g. \"us-east-1\", \"eu-central-1\", \"ap-northeast-1\")",
+                    self.region
+                ),
+            );
+        }
         v.check(
             "collector.namespace",
             valid_namespace(&self.namespace),
@@ -105,6 +115,20 @@ impl Collector {
             "must be between 0 and 23: a delay of a day or more would skip a day's totals",
         );
     }
+}
+
+/// Shaped as the SDK's partitions name regions (`^(us|eu|ap|sa|ca|me|af|il|mx)-\w+-\d+$` for
+/// aws, `cn-…`, `us-gov-…`, `us-iso-…`): a typo such as `us-east-l` is refused here rather than
+/// met as an endpoint that does not resolve. A new region of a known shape passes.
+fn region_shaped(r: &str) -> bool {
+    const FIRST: [&str; 10] = ["us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx", "cn"];
+    let parts: Vec<&str> = r.split('-').collect();
+    let Some((last, middle)) = parts.split_last() else { return false };
+    parts.len() >= 3
+        && FIRST.contains(&parts[0])
+        && !last.is_empty()
+        && last.chars().all(|c| c.is_ascii_digit())
+        && middle[1..].iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
 }
 
 fn d_region() -> String {
@@ -136,4 +160,25 @@ fn d_attempts() -> u32 {
 /// Console statistics of a day are complete minutes after midnight; two hours leave room.
 fn d_settle() -> u32 {
     2
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_region_is_shaped_as_the_sdks_partitions_name_them() {
+        for ok in [
+            "us-east-1",
+            "eu-central-1",
+            "ap-northeast-3",
+            "us-gov-west-1",
+            "cn-north-1",
+            "us-iso-east-1",
+            "mx-central-1",
+        ] {
+            assert!(super::region_shaped(ok), "{ok}");
+        }
+        for bad in ["us-east-l", "useast1", "us-east", "xx-east-1", "US-EAST-1", "us--1", "us-east-1 "] {
+            assert!(!super::region_shaped(bad), "{bad}");
+        }
+    }
 }
