@@ -6,6 +6,8 @@
 //!   cost's day against the 7 before; a bucket's **share** is its rise over the sum of the
 //!   buckets' rises (falls count as 0, so the shares of the risers add up to 100%). Where the
 //!   Console splits a bucket's bytes by scan type, the type that rose most is named.
+//! - The ECS services' task-hours over the same weeks (`sources::ecs::task_hours`, read by the
+//!   daily run), the services that ran more first with their share of the rise.
 //! - The cost per GB scanned is the cost value's mean a day over its buckets' mean GB a day, the
 //!   same 7 days; cost up while volume is flat points at idle agents or a price change.
 //! - A bucket's volume is priced a month at its level and at its plan: GuardDuty at the list
