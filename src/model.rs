@@ -45,6 +45,18 @@ pub fn day_before(today: NaiveDate) -> NaiveDate {
     today.pred_opt().expect("a day before any date chrono can hold")
 }
 
+/// A day as the value of a marker metric (`DailyTotalsPublished`, `DigestSent`): `YYYYMMDD`.
+pub fn day_code(d: NaiveDate) -> f64 {
+    use chrono::Datelike;
+    f64::from(d.year() as u32 * 10_000 + d.month() * 100 + d.day())
+}
+
+/// The day a marker's value names; None for a value that is no day (0, garbage).
+pub fn from_day_code(v: f64) -> Option<NaiveDate> {
+    let n = v as u32;
+    NaiveDate::from_ymd_opt((n / 10_000) as i32, n / 100 % 100, n % 100)
+}
+
 /// S3's naming rules for a bucket made today: 3-63 characters, lowercase letters, digits, dots
 /// and hyphens, beginning and ending with a letter or digit.
 pub fn valid_bucket_name(n: &str) -> bool {

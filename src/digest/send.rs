@@ -3,11 +3,11 @@
 //! each was told, the send to the team's channels, and the marker written for each team whose
 //! every channel took it. A team whose send failed is tried again by the next run.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use aws_sdk_cloudwatch::primitives::DateTime as CwDateTime;
-use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
+use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde::Serialize;
 
 use super::{build, period, render, shown, teams, Digest, Inputs, HISTORY_DAYS};
@@ -34,10 +34,6 @@ pub struct Report {
     /// Teams sent to, with the channels used.
     pub sent: Vec<(String, Vec<&'static str>)>,
     pub errors: Vec<String>,
-}
-
-fn yyyymmdd(d: NaiveDate) -> f64 {
-    f64::from(d.year() as u32 * 10_000 + d.month() * 100 + d.day())
 }
 
 /// The digests due at `now` (all of them, or `only` the team named, with `force`), sent unless
@@ -125,7 +121,7 @@ pub async fn run(
             if errors.is_empty() {
                 marks.push(Sample::gauge(
                     SeriesKey::new(Metric::DigestSent, vec![(DIM_OWNER, team.clone())]),
-                    yyyymmdd(week),
+                    crate::model::day_code(week),
                 ));
                 sent.lock().expect("not poisoned").insert(team.clone(), week);
                 report.sent.push((team.clone(), used));
@@ -165,10 +161,7 @@ async fn markers<'a>(
     Ok(teams
         .into_iter()
         .zip(latest)
-        .filter_map(|(t, v)| {
-            let n = v?.1 as u32;
-            Some((t.clone(), NaiveDate::from_ymd_opt((n / 10_000) as i32, n / 100 % 100, n % 100)?))
-        })
+        .filter_map(|(t, v)| Some((t.clone(), crate::model::from_day_code(v?.1)?)))
         .collect())
 }
 
@@ -203,7 +196,6 @@ async fn history<'a>(
         .map_err(|e| format!("digest: reading the weeks' series (GetMetricData): {e}"))?;
     let mut obs = Observations::default();
     let mut counts = BTreeMap::new();
-    let mut seen = BTreeSet::new();
     for (id, values) in results {
         let Some(i) = metric_data::own_series_index(&id) else { continue };
         if let Some(k) = keys.get(i) {
@@ -213,10 +205,9 @@ async fn history<'a>(
                 d.set(crate::model::day_before(at.date_naive()), v);
             }
         } else if let Some(t) = teams.get(i - keys.len()) {
+            // The latest day's count (one query a team).
             if let Some((_, v)) = values.iter().max_by_key(|(t, _)| *t) {
-                if seen.insert(*t) {
-                    counts.insert((*t).clone(), *v as u64);
-                }
+                counts.insert((*t).clone(), *v as u64);
             }
         }
     }

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_cloudwatch::primitives::DateTime as CwDateTime;
-use chrono::{DateTime, Datelike, Days, NaiveDate, TimeDelta, Utc};
+use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
 
 use crate::metrics::{Metric, DIM_SOURCE};
 use crate::model::{Sample, SeriesKey, SourceId};
@@ -63,7 +63,7 @@ fn records(id: SourceId) -> &'static [Metric] {
 /// whether `day` was Estimated. Written last.
 pub fn published_markers(id: SourceId, day: NaiveDate, footprint: Footprint, estimated: bool) -> Vec<Sample> {
     let key = |m| SeriesKey::new(m, vec![(DIM_SOURCE, id.name().to_string())]);
-    let yyyymmdd = f64::from(day.year() as u32 * 10_000 + day.month() * 100 + day.day());
+    let yyyymmdd = crate::model::day_code(day);
     let mut out = vec![
         Sample::gauge(key(Metric::DailyPublished), yyyymmdd),
         Sample::gauge(key(Metric::DailyStreams), footprint.streams as f64),
@@ -84,11 +84,6 @@ pub fn estimated_marker(estimated: bool) -> Sample {
 /// The streams `published_markers` adds to a daily run's footprint.
 pub fn marker_streams(id: SourceId) -> usize {
     records(id).len()
-}
-
-fn marker_day(v: f64) -> Option<NaiveDate> {
-    let n = v as u32;
-    NaiveDate::from_ymd_opt((n / 10_000) as i32, n / 100 % 100, n % 100)
 }
 
 /// What each daily source last published, from its records of the last two days (one
@@ -117,7 +112,9 @@ pub async fn published(
     let mut out = BTreeMap::new();
     for (s, id) in sources.iter().enumerate() {
         let get = |m| latest.get(&(s, m));
-        let Some(day) = get(Metric::DailyPublished).and_then(|(_, v)| marker_day(*v)) else { continue };
+        let Some(day) = get(Metric::DailyPublished).and_then(|(_, v)| crate::model::from_day_code(*v)) else {
+            continue;
+        };
         let footprint = match (get(Metric::DailyStreams), get(Metric::DailyRequestsCost)) {
             (Some((_, n)), Some((_, usd))) => Some(Footprint { streams: *n as usize, requests_usd: *usd }),
             _ => None,
@@ -181,9 +178,9 @@ mod tests {
         assert_eq!(published_markers(SourceId::Antivirus, d, Footprint::default(), true).len(), 3);
         assert_eq!(m.value, 20_261_201.0);
         assert_eq!(m.key.to_string(), "DailyTotalsPublished{Source=cost}");
-        assert_eq!(marker_day(m.value), Some(d));
+        assert_eq!(crate::model::from_day_code(m.value), Some(d));
         assert_eq!((streams.key.to_string().as_str(), streams.value), ("DailyTotalsStreams{Source=cost}", 7.0));
         assert_eq!(usd.value, 0.02);
-        assert_eq!(marker_day(0.0), None);
+        assert_eq!(crate::model::from_day_code(0.0), None);
     }
 }
