@@ -56,14 +56,7 @@ async fn peers_with(cost: bool) -> (Moto, Console, Slack) {
     if cost {
         preset_cost(&moto).await;
     }
-    let slack = Slack::start().await;
-    aws_sdk_secretsmanager::Client::new(&moto.sdk_config().await)
-        .create_secret()
-        .name(SLACK_SECRET)
-        .secret_string(&slack.url)
-        .send()
-        .await
-        .unwrap();
+    let slack = slack_behind_secret(&moto, SLACK_SECRET).await;
     (moto, console, slack)
 }
 

@@ -232,14 +232,7 @@ async fn with_coverage_alert_an_unscanned_bucket_is_told_to_its_owner_once_and_i
         s3_bucket(&sdk, name, "us-east-1", Some(team)).await;
     }
     console.state.protection.lock().unwrap().push(console::protection_item("uploads-prod", true, &[], &[]));
-    let slack = support::slack::Slack::start().await;
-    aws_sdk_secretsmanager::Client::new(&sdk)
-        .create_secret()
-        .name("costwarden/slack-data")
-        .secret_string(&slack.url)
-        .send()
-        .await
-        .unwrap();
+    let slack = support::slack_behind_secret(&moto, "costwarden/slack-data").await;
     let extra = "\n[coverage]\nalert = true\nowner_tag = \"team\"\nexclude = [\"*-logs\"]\n\n[teams.data]\nslack_webhook_secret_id = \"costwarden/slack-data\"\n";
     let app = app(&moto, config(&console.url, extra)).await;
     let told = || -> Vec<String> {

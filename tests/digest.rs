@@ -69,14 +69,7 @@ async fn peers() -> (Moto, Console, Slack) {
     let console = Console::start(USERNAME, PASSWORD, Paging::Page).await;
     seed(&moto, &console).await;
     seed_history(&moto).await;
-    let slack = Slack::start().await;
-    aws_sdk_secretsmanager::Client::new(&moto.sdk_config().await)
-        .create_secret()
-        .name(SLACK_SECRET)
-        .secret_string(&slack.url)
-        .send()
-        .await
-        .unwrap();
+    let slack = slack_behind_secret(&moto, SLACK_SECRET).await;
     (moto, console, slack)
 }
 

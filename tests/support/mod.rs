@@ -295,3 +295,17 @@ pub fn slack_sdk_check(payloads: &[serde_json::Value]) -> (bool, String) {
         std::process::Command::new(python).arg(root.join("scripts/check_slack.py")).args(&files).output().unwrap();
     (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
+
+/// The loopback Slack receiver, its webhook URL stored in moto's Secrets Manager as `secret_id`
+/// (what `slack_webhook_secret_id` names).
+pub async fn slack_behind_secret(moto: &Moto, secret_id: &str) -> slack::Slack {
+    let slack = slack::Slack::start().await;
+    aws_sdk_secretsmanager::Client::new(&moto.sdk_config().await)
+        .create_secret()
+        .name(secret_id)
+        .secret_string(&slack.url)
+        .send()
+        .await
+        .unwrap();
+    slack
+}
