@@ -80,15 +80,8 @@ impl Default for Collector {
 impl Collector {
     pub(super) fn validate(&self, v: &mut Validator) {
         v.non_empty("collector.region", &self.region);
-        if !self.region.is_empty() {
-            v.check(
-                "collector.region",
-                region_shaped(&self.region),
-                &format!(
-                    "{:?} is not an AWS region name (e.g. \"us-east-1\", \"eu-central-1\", \"ap-northeast-1\")",
-                    self.region
-                ),
-            );
+        if let Some(problem) = region_problem(&self.region) {
+            v.push("collector.region", problem);
         }
         v.check(
             "collector.namespace",
@@ -129,6 +122,92 @@ fn region_shaped(r: &str) -> bool {
         && !last.is_empty()
         && last.chars().all(|c| c.is_ascii_digit())
         && middle[1..].iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+}
+
+/// The regions the SDK's partition table (aws-sdk 1.x, 2026-12) names.
+const REGIONS: [&str; 46] = [
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-6",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "cn-north-1",
+    "cn-northwest-1",
+    "eusc-de-east-1",
+    "us-iso-east-1",
+    "us-iso-west-1",
+    "us-isob-east-1",
+    "us-isob-west-1",
+    "eu-isoe-west-1",
+    "us-isof-east-1",
+    "us-isof-south-1",
+    "us-gov-east-1",
+    "us-gov-west-1",
+];
+
+/// A region the partition table names is fine, and so is one of its shape made of its words (a
+/// region newer than this build: `ap-southeast-8`). Any other name is refused, with the named
+/// region it resembles (`us-east-l`, `us-eats-1`).
+fn region_problem(r: &str) -> Option<String> {
+    const WORDS: [&str; 13] = [
+        "east",
+        "west",
+        "north",
+        "south",
+        "central",
+        "northeast",
+        "southeast",
+        "northwest",
+        "southwest",
+        "gov",
+        "iso",
+        "isob",
+        "isof",
+    ];
+    let numbered = |w: &str| w.chars().all(|c| c.is_ascii_digit());
+    let words_known = || r.split('-').skip(1).filter(|w| !numbered(w)).all(|w| WORDS.contains(&w));
+    if r.is_empty() || REGIONS.contains(&r) || (region_shaped(r) && words_known()) {
+        return None;
+    }
+    // A letter for a digit (`us-east-l`) first, then the nearest name.
+    let (head, last) = r.rsplit_once('-').unwrap_or(("", r));
+    let digits: String = last.chars().map(|c| if matches!(c, 'l' | 'I') { '1' } else { c }).collect();
+    let misread = REGIONS.iter().copied().find(|n| *n == format!("{head}-{digits}"));
+    match misread.or_else(|| super::read::nearest(r, REGIONS.iter().copied())) {
+        Some(meant) => Some(format!("{r:?} is not an AWS region; did you mean {meant:?}?")),
+        None => {
+            Some(format!("{r:?} is not an AWS region name (e.g. \"us-east-1\", \"eu-central-1\", \"ap-northeast-1\")"))
+        }
+    }
 }
 
 fn d_region() -> String {
@@ -180,5 +259,18 @@ mod tests {
         for bad in ["us-east-l", "useast1", "us-east", "xx-east-1", "US-EAST-1", "us--1", "us-east-1 "] {
             assert!(!super::region_shaped(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_region_near_a_named_one_is_refused_with_the_one_meant_and_a_new_one_passes() {
+        assert_eq!(super::region_problem("eu-west-1"), None);
+        let meant = |r: &str| super::region_problem(r).unwrap_or_default();
+        assert!(meant("us-east-l").ends_with("did you mean \"us-east-1\"?"), "{}", meant("us-east-l"));
+        assert!(meant("us-eats-1").ends_with("did you mean \"us-east-1\"?"), "{}", meant("us-eats-1"));
+        assert!(meant("eu-centrl-1").ends_with("did you mean \"eu-central-1\"?"), "{}", meant("eu-centrl-1"));
+        assert!(meant("nowhere").starts_with("\"nowhere\" is not an AWS region name"));
+        // Regions of a known shape and words this build does not name yet.
+        assert_eq!(super::region_problem("sa-southwest-7"), None);
+        assert_eq!(super::region_problem("ap-southeast-8"), None);
     }
 }

@@ -8,9 +8,11 @@ mod antivirus;
 mod collector;
 mod cost;
 mod coverage;
+mod datadog;
 mod digest;
 mod ecs;
 mod guardduty;
+mod read;
 mod role;
 mod rules;
 mod validate;
@@ -27,6 +29,7 @@ pub use antivirus::{Antivirus, Bucket, ByteUnit, ConsoleApi, Credentials, Paging
 pub use collector::{Collector, DailyTotals};
 pub use cost::{Cost, TagValue, CE_METRICS};
 pub use coverage::{Coverage, ProtectionApi};
+pub use datadog::{Datadog, DatadogReading};
 pub use digest::Digest;
 pub use ecs::{Ecs, EcsService, TaskCount};
 pub use guardduty::GuardDuty;
@@ -39,8 +42,9 @@ pub enum ConfigError {
     // Not a `source`: the reason is in the message already, and anyhow's chain would repeat it.
     #[error("cannot read {path}: {io}")]
     Read { path: String, io: std::io::Error },
-    #[error("{path}: {message}")]
-    Parse { path: String, message: String },
+    /// Values are checked once the file parses: a recovered document would give false ones.
+    #[error("{path}: {} TOML syntax error(s); the values are checked once it parses:\n{}", .problems.len(), render(.problems))]
+    Syntax { path: String, problems: Vec<Problem> },
     #[error("{path}: {} problem(s):\n{}", .problems.len(), render(.problems))]
     Invalid { path: String, problems: Vec<Problem> },
 }
@@ -49,20 +53,57 @@ fn render(problems: &[Problem]) -> String {
     problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n")
 }
 
-/// One validation finding, located by its TOML path and (when the path exists in the file) line.
+/// One finding, located by its TOML path and (when it is in the file) line, with the line's
+/// text and a caret under the place.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     pub path: String,
     pub line: Option<usize>,
     pub message: String,
+    /// (the line's text, the column of the place from 0, its width), for the caret.
+    pub caret: Option<(String, usize, usize)>,
+}
+
+impl Problem {
+    /// At `span` of `text` (a byte range).
+    fn at(text: &str, span: Option<std::ops::Range<usize>>, path: String, message: String) -> Problem {
+        let Some(span) = span.filter(|s| s.start <= text.len()) else {
+            return Problem { path, line: None, message, caret: None };
+        };
+        let start = floor_boundary(text, span.start);
+        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+        let line_text = text[line_start..line_end].trim_end_matches('\r');
+        let column = text[line_start..start].chars().count();
+        let end = floor_boundary(text, span.end.min(line_end).max(start));
+        let width = text[start..end].chars().count().max(1);
+        let line = text[..start].matches('\n').count() + 1;
+        Problem { path, line: Some(line), message, caret: Some((line_text.to_string(), column, width)) }
+    }
+}
+
+fn floor_boundary(text: &str, mut i: usize) -> usize {
+    i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
 }
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = if self.path.is_empty() { String::new() } else { format!("{}: ", self.path) };
         match self.line {
-            Some(line) => write!(f, "line {line}: {}: {}", self.path, self.message),
-            None => write!(f, "{}: {}", self.path, self.message),
+            Some(line) => write!(f, "line {line}: {path}{}", self.message)?,
+            None => write!(f, "{path}{}", self.message)?,
         }
+        if let (Some(line), Some((text, column, width))) = (self.line, &self.caret) {
+            // The file's text is the user's own, but a terminal is still no place for controls.
+            let shown = crate::text::terminal(text);
+            let pad = " ".repeat(line.to_string().len());
+            write!(f, "\n    {line} | {shown}\n    {pad} | {}{}", " ".repeat(*column), "^".repeat(*width))?;
+        }
+        Ok(())
     }
 }
 
@@ -87,6 +128,9 @@ pub struct Config<P = Plan> {
     pub alerts: Alerts,
     /// Each team's weekly digest; absent: none.
     pub digest: Option<Digest>,
+    /// How Datadog reads the metrics (priced by `costwarden cost`).
+    #[serde(default)]
+    pub datadog: Datadog,
     /// Owning teams by name: where their notifications go.
     #[serde(default)]
     pub teams: std::collections::BTreeMap<String, Team>,
@@ -116,8 +160,14 @@ impl Config {
     }
 
     pub fn parse_on(text: &str, origin: &str, today: Option<(NaiveDate, bool)>) -> Result<Config, ConfigError> {
-        let raw: RawConfig = toml::from_str(text)
-            .map_err(|e| ConfigError::Parse { path: origin.to_string(), message: describe_toml_error(&e) })?;
+        let raw = read::raw(text).map_err(|(syntax, found)| {
+            let path = origin.to_string();
+            let problems = found.into_iter().map(|f| Problem::at(text, f.span, f.path, f.message)).collect();
+            match syntax {
+                true => ConfigError::Syntax { path, problems },
+                false => ConfigError::Invalid { path, problems },
+            }
+        })?;
         Config::validated(raw, today)
             .map_err(|problems| ConfigError::Invalid { path: origin.to_string(), problems: locate(text, problems) })
     }
@@ -189,7 +239,8 @@ impl TryFrom<RawConfig> for Config {
 impl Config {
     /// Every problem found, as (TOML path, message); `today` as in `parse_on`.
     fn validated(raw: RawConfig, today: Option<(NaiveDate, bool)>) -> Result<Config, Vec<(String, String)>> {
-        let RawConfig { collector, antivirus, guardduty, cost, ecs, coverage, rules, alerts, digest, teams } = raw;
+        let RawConfig { collector, antivirus, guardduty, cost, ecs, coverage, rules, alerts, digest, datadog, teams } =
+            raw;
         let mut v = Validator::new(&rules, &teams);
         v.today = today;
         collector.validate(&mut v);
@@ -211,7 +262,7 @@ impl Config {
             || ecs.as_ref().is_some_and(|e| e.enabled);
         if !any {
             v.push(
-                "",
+                "(the file)",
                 "no source is enabled: configure at least one of [antivirus], [guardduty], [cost], [ecs]".into(),
             );
         }
@@ -219,7 +270,8 @@ impl Config {
         if !problems.is_empty() {
             return Err(problems);
         }
-        let config = Config { collector, antivirus, guardduty, cost, ecs, coverage, rules, alerts, digest, teams };
+        let config =
+            Config { collector, antivirus, guardduty, cost, ecs, coverage, rules, alerts, digest, datadog, teams };
         let skipped = config.days_skipped();
         if !skipped.is_empty() {
             return Err(skipped);
@@ -230,11 +282,6 @@ impl Config {
 
 fn d_true() -> bool {
     true
-}
-
-/// serde's message already carries line and column; keep it to one readable line.
-fn describe_toml_error(e: &toml::de::Error) -> String {
-    e.to_string().trim_end().replace('\n', " ").replace("  ", " ")
 }
 
 #[cfg(test)]
@@ -293,7 +340,7 @@ mod tests {
             vec!["line Some(5): cost.tags[0].snooze.until: 2026-12-05 has passed: remove the snooze"]
         );
         let err = problems("until = \"soon\", reason = \"launch\"", false).join("");
-        assert!(err.contains("must be a date (YYYY-MM-DD)") && err.contains("line 5"), "{err}");
+        assert!(err.contains("line Some(5): cost.tags[0].snooze.until: must be a date (YYYY-MM-DD)"), "{err}");
         let s = Snooze { until: "2026-12-06".parse().unwrap(), reason: "r".into() };
         assert!(s.active(today) && !s.active(today.succ_opt().unwrap()));
     }
@@ -303,17 +350,19 @@ mod tests {
         let text = "[collector]\nnamespace = \"AWS/EC2\"\n\n[antivirus]\nbase_url = \"https://x.example\"\n\n[[antivirus.buckets]]\nname = \"ok-bucket\"\n\n[[antivirus.buckets]]\nname = \"\"\n";
         let err = Config::parse(text, "t.toml").unwrap_err();
         let ConfigError::Invalid { problems, .. } = err else { panic!("expected Invalid, got {err:?}") };
+        let said: Vec<(&str, Option<usize>, &str)> =
+            problems.iter().map(|p| (p.path.as_str(), p.line, p.message.as_str())).collect();
         assert_eq!(
-            problems,
+            said,
             vec![
-                Problem {
-                    path: "collector.namespace".into(),
-                    line: Some(2),
-                    message: "must be 1-255 ASCII characters and not start with \"AWS/\"".into()
-                },
-                Problem { path: "antivirus.buckets[1].name".into(), line: Some(11), message: "empty".into() },
+                ("collector.namespace", Some(2), "must be 1-255 ASCII characters and not start with \"AWS/\""),
+                ("antivirus.buckets[1].name", Some(11), "empty"),
             ]
         );
+        // With the line's text and a caret under the key.
+        assert_eq!(problems[0].caret, Some(("namespace = \"AWS/EC2\"".to_string(), 0, 9)));
+        let shown = problems[1].to_string();
+        assert_eq!(shown, "line 11: antivirus.buckets[1].name: empty\n    11 | name = \"\"\n       | ^^^^", "{shown}");
     }
 
     #[test]
@@ -336,10 +385,9 @@ mod tests {
                     panic!("expected Invalid")
                 };
                 let at = text.lines().position(|l| l.starts_with(&format!("{key} ="))).unwrap() + 1;
-                assert_eq!(
-                    problems,
-                    vec![Problem { path: format!("rules.{key}"), line: Some(at), message: message.into() }]
-                );
+                let said: Vec<(&str, Option<usize>, &str)> =
+                    problems.iter().map(|p| (p.path.as_str(), p.line, p.message.as_str())).collect();
+                assert_eq!(said, vec![(format!("rules.{key}").as_str(), Some(at), message)]);
             }
         }
     }

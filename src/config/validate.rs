@@ -45,11 +45,20 @@ impl<'c> Validator<'c> {
     pub fn team(&mut self, path: &str, owner: &Option<String>) {
         if let Some(o) = owner {
             if !self.teams.contains_key(o) {
-                self.push(path, format!("unknown team {o:?}: define it as [teams.{o}]"));
+                let msg = match super::read::nearest(o, self.teams.keys().map(String::as_str)) {
+                    Some(t) => format!("unknown team {o:?}; did you mean {t:?}?"),
+                    None => format!("unknown team {o:?}: define it as [teams.{o}]"),
+                };
+                self.push(path, msg);
             }
         }
     }
+    /// A plan's tolerances, each its own or the default: a problem of the defaults alone is
+    /// said once, at `[rules]`, not again at every plan that inherits them.
     pub fn tolerances(&mut self, path: &str, warn: Option<f64>, crit: Option<f64>) {
+        if path != "rules" && warn.is_none() && crit.is_none() {
+            return;
+        }
         let (w, c) = (warn.unwrap_or(self.rules.warn_tolerance), crit.unwrap_or(self.rules.crit_tolerance));
         if w <= 0.0 {
             self.push(&format!("{path}.warn_tolerance"), "must be above 0".into());
@@ -91,11 +100,8 @@ pub(super) fn locate(text: &str, problems: Vec<(String, String)>) -> Vec<Problem
     let mut located: Vec<Problem> = problems
         .into_iter()
         .map(|(path, message)| {
-            let line = doc
-                .as_ref()
-                .and_then(|d| span_of(d.as_item(), &path))
-                .map(|offset| text[..offset].matches('\n').count() + 1);
-            Problem { path, line, message }
+            let span = doc.as_ref().and_then(|d| span_of(d.as_item(), &path));
+            Problem::at(text, span, path, message)
         })
         .collect();
     // In file order, so the list reads top to bottom; unlocated ones last.
@@ -109,8 +115,8 @@ enum Node<'a> {
     Value(&'a toml_edit::Value),
 }
 
-/// Byte offset of the last key on `path` (`a.b[2].c`) that exists in the document.
-fn span_of(root: &toml_edit::Item, path: &str) -> Option<usize> {
+/// Where the last key on `path` (`a.b[2].c`) that exists in the document is.
+fn span_of(root: &toml_edit::Item, path: &str) -> Option<std::ops::Range<usize>> {
     let mut node = Node::Item(root);
     let mut best = None;
     for seg in path.split('.').filter(|s| !s.is_empty()) {
@@ -124,7 +130,7 @@ fn span_of(root: &toml_edit::Item, path: &str) -> Option<usize> {
         let Some((k, child)) = table.get_key_value(key) else {
             return best;
         };
-        best = k.span().map(|s| s.start).or(best);
+        best = k.span().or(best);
         node = Node::Item(child);
         for idx in parts.filter_map(|p| p.parse::<usize>().ok()) {
             let next = match node {
@@ -139,7 +145,7 @@ fn span_of(root: &toml_edit::Item, path: &str) -> Option<usize> {
                 Node::Value(v) => v.span(),
                 Node::Item(i) => i.span(),
             };
-            best = start.map(|s| s.start).or(best);
+            best = start.or(best);
             node = next;
         }
     }
