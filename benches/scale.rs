@@ -459,12 +459,19 @@ async fn main() {
         );
     }
     println!();
-    println!("| size | self-cost a month, every run reads and writes all (before) | new defaults | Datadog's crawler before / now (estimate) | a quiet run: datums, requests |");
-    println!("|---|---|---|---|---|");
+    println!("| size | self-cost a month, every run reads and writes all (before) | new defaults | Datadog's crawler before / now (estimate) | Datadog by Metric Stream, now | a quiet run: datums, requests |");
+    println!("|---|---|---|---|---|---|");
     for (s, c) in costs {
         println!(
-            "| {} | USD {:.2} | USD {:.2} | USD {:.2} / {:.2} | {} datums; {} |",
-            s.name, c.before, c.now, c.datadog_before, c.datadog_now, c.quiet_datums, c.quiet_requests
+            "| {} | USD {:.2} | USD {:.2} | USD {:.2} / {:.2} | USD {:.2} | {} datums; {} |",
+            s.name,
+            c.before,
+            c.now,
+            c.datadog_before,
+            c.datadog_now,
+            c.datadog_stream,
+            c.quiet_datums,
+            c.quiet_requests
         );
     }
 }
@@ -474,6 +481,7 @@ struct SelfCost {
     now: f64,
     datadog_before: f64,
     datadog_now: f64,
+    datadog_stream: f64,
     quiet_datums: u64,
     quiet_requests: String,
 }
@@ -508,7 +516,8 @@ fn self_cost(report: &serde_json::Value, cfg: &std::path::Path, aws: &str, conso
         before: usd(before, "monthly_usd"),
         now: usd(now, "monthly_usd"),
         datadog_before: usd(before, "datadog_usd"),
-        datadog_now: usd(now, "datadog_usd"),
+        datadog_now: usd(now, "datadog_polling_usd"),
+        datadog_stream: usd(now, "datadog_stream_usd"),
         quiet_datums: quiet["projection"]["lines"][0]["quantity"].as_f64().unwrap() as u64,
         quiet_requests: requests.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "),
     }

@@ -187,7 +187,8 @@ async fn cli_main() -> ExitCode {
     if !matches!(cli.command, Command::Daemon { .. }) {
         quiet_on_closed_pipe();
     }
-    costwarden::run::init_logs(matches!(cli.log_format, LogFormat::Json));
+    let summary_names_alerts = matches!(cli.command, Command::Run { .. });
+    costwarden::run::init_logs(matches!(cli.log_format, LogFormat::Json), summary_names_alerts);
     match real_main(cli).await {
         Ok(code) => code,
         Err(e) => {

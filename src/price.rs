@@ -3,7 +3,8 @@
 //! scanning costs (`coverage`'s showback). us-east-1, read 2026-12 from
 //! https://aws.amazon.com/cloudwatch/pricing/, https://aws.amazon.com/aws-cost-management/aws-cost-explorer/pricing/,
 //! https://aws.amazon.com/sns/pricing/, https://aws.amazon.com/secrets-manager/pricing/,
-//! https://aws.amazon.com/s3/pricing/ and https://aws.amazon.com/guardduty/pricing/.
+//! https://aws.amazon.com/s3/pricing/, https://aws.amazon.com/guardduty/pricing/ and
+//! https://aws.amazon.com/firehose/pricing/.
 
 /// Custom metrics, per metric-month: (metric-months up to, USD each).
 pub const STREAM_TIERS: [(f64, f64); 4] =
@@ -30,6 +31,13 @@ pub const S3_GET: f64 = 0.0000004;
 pub const GUARDDUTY_PER_GB: f64 = 0.09;
 /// ...and USD 0.215 per 1,000 objects evaluated.
 pub const GUARDDUTY_PER_1000_OBJECTS: f64 = 0.215;
+/// CloudWatch Metric Streams: USD 0.003 per 1,000 metric updates (a stream's datums of one
+/// minute; the four default statistics included).
+pub const METRIC_STREAM_UPDATE: f64 = 0.000003;
+/// Amazon Data Firehose, Direct PUT: USD 0.029 per GB ingested, each record billed as at least
+/// 5 KB (https://aws.amazon.com/firehose/pricing/). Delivery to an HTTP endpoint adds nothing.
+pub const FIREHOSE_PER_GB: f64 = 0.029;
+pub const FIREHOSE_RECORD_GB: f64 = 5.0 / (1024.0 * 1024.0);
 /// Datadog's AWS integration reads every CloudWatch metric about every 10 minutes (its
 /// default polling interval), so about 6 × 730 reads of each stream a month.
 pub const DATADOG_READS_PER_MONTH: f64 = 6.0 * HOURS_PER_MONTH;

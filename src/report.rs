@@ -221,11 +221,27 @@ pub fn cost_table(r: &RunReport, cfg: &crate::config::Config) -> String {
         let _ = writeln!(out, "  {:<36} {:>14} {:>9.2}  {}", l.item, qty, l.usd, l.assumption);
     }
     let _ = writeln!(out, "  {:<36} {:>14} {:>9.2}", "total", "", p.monthly_usd);
+    use crate::config::DatadogReading;
     let _ = writeln!(
         out,
-        "  {:<36} {:>14} {:>9.2}  an estimate: Datadog reads each stream about every 10 minutes, GetMetricData USD 0.01 per 1,000 metrics",
-        "Datadog's crawler (on your AWS bill)", "", p.datadog_usd
+        "  Datadog's reading, on your AWS bill (an estimate; [datadog] reading = \"{}\"):",
+        p.datadog_reading.name()
     );
+    for (way, usd, how) in [
+        (
+            DatadogReading::Polling,
+            p.datadog_polling_usd,
+            "its crawler: GetMetricData USD 0.01 per 1,000 metrics, every stream about every 10 minutes",
+        ),
+        (
+            DatadogReading::MetricStream,
+            p.datadog_stream_usd,
+            "a Metric Stream (deploy/metric-stream.yaml): USD 0.003 per 1,000 datums + Firehose, at most 5 KB each",
+        ),
+    ] {
+        let used = if p.datadog_reading == way { "  <- in use" } else { "" };
+        let _ = writeln!(out, "  {:<36} {:>14} {:>9.2}  {how}{used}", format!("  by {}", way.name()), "", usd);
+    }
     for id in &p.unknown {
         let _ = writeln!(
             out,
@@ -242,14 +258,22 @@ pub fn cost_table(r: &RunReport, cfg: &crate::config::Config) -> String {
 pub fn self_cost_line(p: &crate::selfcost::Projection) -> String {
     let part = |i: usize| p.lines.get(i).map(|l| l.usd).unwrap_or(0.0);
     let digests = p.lines.get(5).map(|l| format!(", {} USD {:.2}", l.item, l.usd)).unwrap_or_default();
+    let datadog = match p.datadog_reading {
+        crate::config::DatadogReading::Polling => {
+            format!("Datadog's crawler about USD {:.2} more (estimate)", p.datadog_usd)
+        }
+        crate::config::DatadogReading::MetricStream => {
+            format!("Datadog's Metric Stream about USD {:.2} more (estimate)", p.datadog_usd)
+        }
+        crate::config::DatadogReading::None => "Datadog not reading".to_string(),
+    };
     let mut line = format!(
-        "self-cost: USD {:.2} a month projected ({:.0} runs; streams USD {:.2} every run + {:.2} daily, requests USD {:.2}{digests}); Datadog's crawler about USD {:.2} more (estimate); details: costwarden cost",
+        "self-cost: USD {:.2} a month projected ({:.0} runs; streams USD {:.2} every run + {:.2} daily, requests USD {:.2}{digests}); {datadog}; details: costwarden cost",
         p.monthly_usd,
         p.runs_per_month,
         part(0),
         part(1),
         part(2) + part(3) + part(4),
-        p.datadog_usd
     );
     if !p.unknown.is_empty() {
         let names: Vec<&str> = p.unknown.iter().map(|id| id.name()).collect();

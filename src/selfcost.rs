@@ -66,8 +66,12 @@ pub struct Projection {
     pub lines: Vec<Line>,
     /// costwarden's own AWS bill a month: the sum of `lines`.
     pub monthly_usd: f64,
-    /// What Datadog's CloudWatch crawler adds to the AWS bill reading these streams (estimate).
+    /// What Datadog's reading adds to the AWS bill, the way `[datadog] reading` says (estimate).
     pub datadog_usd: f64,
+    /// The way it reads, and the month of each way (`datadog_ways`).
+    pub datadog_reading: crate::config::DatadogReading,
+    pub datadog_polling_usd: f64,
+    pub datadog_stream_usd: f64,
     /// Daily sources whose daily part is not known yet (never published, not read this run).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown: Vec<SourceId>,
@@ -150,9 +154,31 @@ pub fn project(
         },
     ];
     let monthly_usd = lines.iter().map(|l| l.usd).sum();
-    let streams = (every_run.streams + daily.streams) as f64;
-    let datadog_usd = streams * price::DATADOG_READS_PER_MONTH * price::GET_METRIC_DATA_PER_METRIC;
-    Projection { runs_per_month, lines, monthly_usd, datadog_usd, unknown, daily_series_given: None }
+    let (polling, stream) = datadog_ways(runs_per_month, every_run.streams, daily.streams);
+    Projection {
+        runs_per_month,
+        lines,
+        monthly_usd,
+        datadog_usd: polling,
+        datadog_reading: Default::default(),
+        datadog_polling_usd: polling,
+        datadog_stream_usd: stream,
+        unknown,
+        daily_series_given: None,
+    }
+}
+
+/// What Datadog's reading of these streams adds to the AWS bill a month, (polling, stream).
+/// Polling: GetMetricData on every stream about every 10 minutes, written or not. A metric
+/// stream: each stream's datum once, as a metric update, plus Firehose at a 5 KB record per
+/// update (an upper bound: a record carries several updates).
+pub fn datadog_ways(runs_per_month: f64, every_run: usize, daily: usize) -> (f64, f64) {
+    let polling = (every_run + daily) as f64 * price::DATADOG_READS_PER_MONTH * price::GET_METRIC_DATA_PER_METRIC;
+    let minutes = price::HOURS_PER_MONTH * 60.0;
+    let updates =
+        every_run as f64 * runs_per_month.min(minutes) + daily as f64 * price::DAYS_PER_MONTH.min(runs_per_month);
+    let stream = updates * (price::METRIC_STREAM_UPDATE + price::FIREHOSE_RECORD_GB * price::FIREHOSE_PER_GB);
+    (polling, stream)
 }
 
 /// The month of `cfg`'s runs: every run's part from this run, each daily source's from this run
@@ -195,6 +221,12 @@ pub fn month(
     }
     let mut p = project(runs, every_run, daily, unknown, rereads(cfg, runs));
     p.daily_series_given = given;
+    p.datadog_reading = cfg.datadog.reading;
+    p.datadog_usd = match cfg.datadog.reading {
+        crate::config::DatadogReading::Polling => p.datadog_polling_usd,
+        crate::config::DatadogReading::MetricStream => p.datadog_stream_usd,
+        crate::config::DatadogReading::None => 0.0,
+    };
     if let Some((teams, usd)) = crate::digest::monthly_usd(cfg, runs) {
         p.lines.push(Line {
             item: "weekly digests".into(),
@@ -231,6 +263,18 @@ fn rereads(cfg: &Config, runs_per_month: f64) -> (f64, f64) {
 mod tests {
     use super::*;
     use crate::model::SeriesKey;
+
+    #[test]
+    fn datadog_reads_by_polling_every_stream_or_by_a_stream_each_datum_once() {
+        // 100 streams every run (2,920 runs), 1,000 daily ones.
+        let (polling, stream) = datadog_ways(2920.0, 100, 1000);
+        assert!((polling - 1100.0 * 4380.0 * 1e-5).abs() < 1e-9, "{polling}");
+        let updates = 100.0 * 2920.0 + 1000.0 * 730.0 / 24.0;
+        let each = 0.003 / 1000.0 + 5.0 / 1_048_576.0 * 0.029;
+        assert!((stream - updates * each).abs() < 1e-9, "{stream}");
+        // More runs than minutes: a stream gets at most one update a minute.
+        assert!((datadog_ways(1e6, 1, 0).1 - 43_800.0 * each).abs() < 1e-9);
+    }
 
     #[test]
     fn streams_are_priced_over_the_tiers() {

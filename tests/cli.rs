@@ -137,11 +137,16 @@ async fn overlapping_runs_on_one_host_tell_a_change_once() {
             tokio::task::spawn_blocking(move || costwarden(&["run", "--config", &cfg], &env))
         })
         .collect();
+    let mut summaries = String::new();
     for r in runs {
         let out = r.await.unwrap();
         let (stdout, stderr) = text(&out);
         assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+        // The summary names each change; the log does not say it a second time.
+        assert!(!stderr.contains("costwarden::alert_change"), "an alert logged besides the summary:\n{stderr}");
+        summaries.push_str(&stdout);
     }
+    assert_eq!(summaries.matches("growth raised").count(), 1, "the change once, in one run's summary:\n{summaries}");
     let growth: Vec<String> = slack
         .received()
         .iter()
@@ -359,9 +364,13 @@ async fn cost_projects_the_month_from_the_daily_runs_records_without_reading_cos
     ]);
     assert!(!stdout.contains("not recorded"), "{stdout}");
 
-    let run = tokio::task::spawn_blocking(move || costwarden(&["run", "--config", &cfg], &env)).await.unwrap();
+    let first = {
+        let (cfg, env) = (cfg.clone(), env.clone());
+        move || costwarden(&["run", "--config", &cfg], &env)
+    };
+    let run = tokio::task::spawn_blocking(first).await.unwrap();
     assert_eq!(run.status.code(), Some(0), "{:?}", text(&run));
-    let out = tokio::task::spawn_blocking(cost).await.unwrap();
+    let out = tokio::task::spawn_blocking(cost.clone()).await.unwrap();
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     // Every run: 4 ECS, 2 capacity utilisations and 2 alert states (both services at warning),
@@ -380,11 +389,33 @@ async fn cost_projects_the_month_from_the_daily_runs_records_without_reading_cos
         "  requests of the daily run                   30 days      0.61  USD 0.020020 a day (Cost Explorer USD 0.01 a page)",
         "  re-reads of CE's Estimated yesterday    30 re-reads      0.30  USD 0.010020 each",
         "  total                                                    5.11",
-        "  Datadog's crawler (on your AWS bill)                     1.18  an estimate",
+        "  Datadog's reading, on your AWS bill (an estimate; [datadog] reading = \"polling\"):",
+        "    by polling                                             1.18  its crawler: GetMetricData USD 0.01 per 1,000 metrics, every stream about every 10 minutes  <- in use",
+        // 13 x 2,920 + 14 x 30.4 datums x (USD 0.003 / 1,000 + 5 KB of Firehose at USD 0.029 a GB).
+        "    by metric_stream                                       0.12  a Metric Stream (deploy/metric-stream.yaml): USD 0.003 per 1,000 datums + Firehose, at most 5 KB each",
     ]);
     assert!(!stdout.contains("not recorded"), "{stdout}");
     let measured = stdout.lines().last().unwrap();
     assert!(!measured.contains("GetCostAndUsage") && !measured.contains("ConsoleStats"), "{measured}");
+
+    // Read by a Metric Stream: the same two prices, the stream's in use, and a run's last line says so.
+    let text_of = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, format!("{text_of}\n[datadog]\nreading = \"metric_stream\"\n")).unwrap();
+    let out = tokio::task::spawn_blocking(cost.clone()).await.unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("by metric_stream                                       0.12  a Metric Stream"),
+        "{stdout}"
+    );
+    assert!(stdout.lines().any(|l| l.contains("by metric_stream") && l.ends_with("<- in use")), "{stdout}");
+    assert!(!stdout.lines().any(|l| l.contains("by polling") && l.ends_with("<- in use")), "{stdout}");
+    let run = tokio::task::spawn_blocking(move || costwarden(&["run", "--config", &cfg], &env)).await.unwrap();
+    let said = text(&run).0;
+    assert!(
+        said.contains("; Datadog's Metric Stream about USD 0.12 more (estimate); details: costwarden cost"),
+        "{said}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

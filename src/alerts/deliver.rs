@@ -153,7 +153,7 @@ pub async fn notify_transitions(
             // Snoozed: not sent and not marked told, so the change is told once the snooze ends.
             if let Some(s) = route::snooze(cfg, &t.finding.series).filter(|s| s.active(now.date_naive())) {
                 let f = &t.finding;
-                tracing::info!(rule = f.rule.name(), series = %terminal(&f.series.to_string()), level = %f.level, until = %s.until, "alert snoozed");
+                tracing::info!(target: super::LOG_TARGET, rule = f.rule.name(), series = %terminal(&f.series.to_string()), level = %f.level, until = %s.until, "alert snoozed");
                 let mut snoozed = transition_report(&t, team, Vec::new(), false, None);
                 snoozed.snoozed = Some(format!("until {}: {}", s.until, s.reason));
                 report.transitions.push(snoozed);
@@ -226,9 +226,9 @@ fn notification(
 ) -> Notification {
     let f = &t.finding;
     if f.level == Level::Ok {
-        tracing::info!(rule = f.rule.name(), series = %terminal(&f.series.to_string()), kind = t.kind(), message = %terminal(&f.message), "alert");
+        tracing::info!(target: super::LOG_TARGET, rule = f.rule.name(), series = %terminal(&f.series.to_string()), kind = t.kind(), message = %terminal(&f.message), "alert");
     } else {
-        tracing::warn!(rule = f.rule.name(), series = %terminal(&f.series.to_string()), level = %f.level, kind = t.kind(), message = %terminal(&f.message), "alert");
+        tracing::warn!(target: super::LOG_TARGET, rule = f.rule.name(), series = %terminal(&f.series.to_string()), level = %f.level, kind = t.kind(), message = %terminal(&f.message), "alert");
     }
     let mut n = Notification::new(
         f,

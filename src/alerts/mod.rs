@@ -7,3 +7,8 @@ pub mod replan;
 pub mod route;
 pub mod state;
 pub mod store;
+
+/// The log target of the one line each alert change gets (not a prefix of a module's, which a
+/// filter on it would silence too); `costwarden run` turns it off, as
+/// its summary names every change (`run::init_logs`).
+pub const LOG_TARGET: &str = "costwarden::alert_change";

@@ -4,7 +4,7 @@ use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    costwarden::run::init_logs(true);
+    costwarden::run::init_logs(true, false);
     let app = match costwarden::run::lambda::app().await {
         Ok(app) => app,
         Err(e) => {

@@ -13,8 +13,15 @@ pub mod publish;
 pub mod revise;
 
 /// Logs on stderr: text for people, JSON for Lambda and log pipelines. `COSTWARDEN_LOG` filters.
-pub fn init_logs(json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("COSTWARDEN_LOG")
+/// `summary_names_alerts`: the command prints each alert change in its own summary (`run`), so
+/// the log does not say them a second time; the daemon and Lambda have only the log.
+pub fn init_logs(json: bool, summary_names_alerts: bool) {
+    let mut directives = std::env::var("COSTWARDEN_LOG").unwrap_or_else(|_| "warn,costwarden=info".to_string());
+    // Unless the filter names the alert lines itself.
+    if summary_names_alerts && !directives.contains(crate::alerts::LOG_TARGET) {
+        directives.push_str(&format!(",{}=off", crate::alerts::LOG_TARGET));
+    }
+    let filter = tracing_subscriber::EnvFilter::try_new(&directives)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,costwarden=info"));
     // Colours only for a terminal: in a file or a log pipeline they are escape bytes.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
