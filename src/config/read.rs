@@ -31,7 +31,7 @@ pub(super) fn raw(text: &str) -> Result<RawConfig, (bool, Vec<Found>)> {
             .take(MAX_PROBLEMS)
             .map(|e| Found { path: String::new(), span: e.span(), message: e.message().replace('\n', "; ") })
             .collect();
-        return Err((true, found));
+        return Err((true, in_file_order(found)));
     }
     let mut found: Vec<Found> = Vec::new();
     let mut removed: Vec<String> = Vec::new();
@@ -180,6 +180,9 @@ mod tests {
         let text = "[collector]\nregion = \"eu-west-1\nnamespace = = 1\n[cost\n";
         let (syntax, found) = problems(text);
         assert!(syntax);
-        assert!(found.len() >= 2, "{found:?}");
+        assert!(found.len() >= 3, "{found:?}");
+        // In file order: the unclosed string of line 2 first, the table header last.
+        let (first, last) = (&found[0].1, &found[found.len() - 1].1);
+        assert!(text.find(first.as_str()) <= text.find(last.as_str()), "{found:?}");
     }
 }
