@@ -160,13 +160,19 @@ impl Config {
     }
 
     pub fn parse_on(text: &str, origin: &str, today: Option<(NaiveDate, bool)>) -> Result<Config, ConfigError> {
-        let raw = read::raw(text).map_err(|(syntax, found)| {
+        let raw = read::raw(text).map_err(|r| {
             let path = origin.to_string();
-            let problems = found.into_iter().map(|f| Problem::at(text, f.span, f.path, f.message)).collect();
-            match syntax {
-                true => ConfigError::Syntax { path, problems },
-                false => ConfigError::Invalid { path, problems },
+            let mut problems: Vec<Problem> =
+                r.found.into_iter().map(|f| Problem::at(text, f.span, f.path, f.message)).collect();
+            if r.syntax {
+                return ConfigError::Syntax { path, problems };
             }
+            // The rest of the file's values, checked too: every problem in one pass.
+            if let Some(Err(more)) = r.rest.map(|rest| Config::validated(rest, today)) {
+                problems.extend(locate(text, more));
+                problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
+            }
+            ConfigError::Invalid { path, problems }
         })?;
         Config::validated(raw, today)
             .map_err(|problems| ConfigError::Invalid { path: origin.to_string(), problems: locate(text, problems) })

@@ -22,8 +22,17 @@ pub(super) struct Found {
 /// More would be a file of another kind; the first ones say so.
 const MAX_PROBLEMS: usize = 50;
 
-/// The raw configuration, or (whether they are syntax errors, every problem found).
-pub(super) fn raw(text: &str) -> Result<RawConfig, (bool, Vec<Found>)> {
+/// Why the text is not a raw configuration.
+pub(super) struct Rejected {
+    /// TOML syntax errors (then nothing else is checked).
+    pub syntax: bool,
+    pub found: Vec<Found>,
+    /// The file without the entries taken out, when it reads: its values can still be checked.
+    pub rest: Option<RawConfig>,
+}
+
+/// The raw configuration, or every problem found.
+pub(super) fn raw(text: &str) -> Result<RawConfig, Rejected> {
     let (mut doc, syntax) = DeTable::parse_recoverable(text);
     if !syntax.is_empty() {
         let found = syntax
@@ -31,14 +40,14 @@ pub(super) fn raw(text: &str) -> Result<RawConfig, (bool, Vec<Found>)> {
             .take(MAX_PROBLEMS)
             .map(|e| Found { path: String::new(), span: e.span(), message: e.message().replace('\n', "; ") })
             .collect();
-        return Err((true, in_file_order(found)));
+        return Err(Rejected { syntax: true, found: in_file_order(found), rest: None });
     }
     let mut found: Vec<Found> = Vec::new();
     let mut removed: Vec<String> = Vec::new();
     loop {
         let e = match RawConfig::deserialize(toml::de::Deserializer::from(doc.clone())) {
             Ok(raw) if found.is_empty() => return Ok(raw),
-            Ok(_) => return Err((false, in_file_order(found))),
+            Ok(rest) => return Err(Rejected { syntax: false, found: in_file_order(found), rest: Some(rest) }),
             Err(e) => e,
         };
         let span = e.span();
@@ -58,7 +67,7 @@ pub(super) fn raw(text: &str) -> Result<RawConfig, (bool, Vec<Found>)> {
             None if missing.is_some_and(|k| removed.iter().any(|r| last_key(r) == k)) => {}
             None => found.push(Found { path: String::new(), span, message }),
         }
-        return Err((false, in_file_order(found)));
+        return Err(Rejected { syntax: false, found: in_file_order(found), rest: None });
     }
 }
 
@@ -139,7 +148,7 @@ mod tests {
     fn problems(text: &str) -> (bool, Vec<(String, String, String)>) {
         match raw(text) {
             Ok(_) => (false, Vec::new()),
-            Err((syntax, found)) => (
+            Err(Rejected { syntax, found, .. }) => (
                 syntax,
                 found
                     .into_iter()
