@@ -168,7 +168,7 @@ impl Config {
                 return ConfigError::Syntax { path, problems };
             }
             // The rest of the file's values, checked too: every problem in one pass.
-            if let Some(Err(more)) = r.rest.map(|rest| Config::validated(rest, today)) {
+            if let Some(Err(more)) = r.rest.map(|rest| Config::validated(*rest, today)) {
                 problems.extend(locate(text, more));
                 problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
             }

@@ -28,7 +28,7 @@ pub(super) struct Rejected {
     pub syntax: bool,
     pub found: Vec<Found>,
     /// The file without the entries taken out, when it reads: its values can still be checked.
-    pub rest: Option<RawConfig>,
+    pub rest: Option<Box<RawConfig>>,
 }
 
 /// The raw configuration, or every problem found.
@@ -47,7 +47,9 @@ pub(super) fn raw(text: &str) -> Result<RawConfig, Rejected> {
     loop {
         let e = match RawConfig::deserialize(toml::de::Deserializer::from(doc.clone())) {
             Ok(raw) if found.is_empty() => return Ok(raw),
-            Ok(rest) => return Err(Rejected { syntax: false, found: in_file_order(found), rest: Some(rest) }),
+            Ok(rest) => {
+                return Err(Rejected { syntax: false, found: in_file_order(found), rest: Some(Box::new(rest)) })
+            }
             Err(e) => e,
         };
         let span = e.span();
