@@ -8,9 +8,32 @@ use std::path::{Path, PathBuf};
 
 /// From the bottom: a module may use those before it, never one after it.
 const LAYERS: &[&str] = &[
-    "text", "metrics", "model", "price", "rules", "schedule", "config", "wire", "secret", "sources", "app", "sink",
-    "notify", "coverage", "alerts", "digest", "selfcost", "outcome", "report", "datadog", "backtest", "check", "run",
-    "lib", "main",
+    "text",
+    "metrics",
+    "model",
+    "price",
+    "inventory",
+    "rules",
+    "schedule",
+    "config",
+    "wire",
+    "secret",
+    "sources",
+    "app",
+    "sink",
+    "notify",
+    "coverage",
+    "alerts",
+    "digest",
+    "selfcost",
+    "outcome",
+    "report",
+    "datadog",
+    "backtest",
+    "check",
+    "run",
+    "lib",
+    "main",
 ];
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
