@@ -10,6 +10,7 @@ pub mod config;
 pub mod coverage;
 pub mod datadog;
 pub mod digest;
+pub mod efficiency;
 pub mod inventory;
 pub mod metrics;
 pub mod model;

@@ -36,6 +36,13 @@ pub struct Coverage {
     pub console_api: ProtectionApi,
 }
 
+impl Coverage {
+    /// GuardDuty's price of scanning `gb` and `objects`: the per-GB and per-object prices.
+    pub fn guardduty_usd(&self, gb: f64, objects: f64) -> f64 {
+        gb * self.guardduty_usd_per_gb + objects / 1000.0 * self.guardduty_usd_per_1000_objects
+    }
+}
+
 impl Default for Coverage {
     fn default() -> Self {
         Coverage {

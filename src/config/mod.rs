@@ -12,6 +12,7 @@ mod datadog;
 mod digest;
 mod ecs;
 mod guardduty;
+mod inventory;
 mod read;
 mod role;
 mod rules;
@@ -33,6 +34,7 @@ pub use datadog::{Datadog, DatadogReading};
 pub use digest::Digest;
 pub use ecs::{Ecs, EcsService, TaskCount};
 pub use guardduty::GuardDuty;
+pub use inventory::{Inventory, InventoryBucket};
 pub use role::Role;
 pub use rules::{Plan, PlanDate, PlanSpec, Quantity, RuleDefaults, Snooze};
 use validate::{locate, Validator};
@@ -131,6 +133,9 @@ pub struct Config<P = Plan> {
     /// How Datadog reads the metrics (priced by `costwarden cost`).
     #[serde(default)]
     pub datadog: Datadog,
+    /// Where the scanned buckets' S3 Inventory lands (`costwarden efficiency`).
+    #[serde(default)]
+    pub inventory: Inventory,
     /// Owning teams by name: where their notifications go.
     #[serde(default)]
     pub teams: std::collections::BTreeMap<String, Team>,
@@ -245,8 +250,20 @@ impl TryFrom<RawConfig> for Config {
 impl Config {
     /// Every problem found, as (TOML path, message); `today` as in `parse_on`.
     fn validated(raw: RawConfig, today: Option<(NaiveDate, bool)>) -> Result<Config, Vec<(String, String)>> {
-        let RawConfig { collector, antivirus, guardduty, cost, ecs, coverage, rules, alerts, digest, datadog, teams } =
-            raw;
+        let RawConfig {
+            collector,
+            antivirus,
+            guardduty,
+            cost,
+            ecs,
+            coverage,
+            rules,
+            alerts,
+            digest,
+            datadog,
+            inventory,
+            teams,
+        } = raw;
         let mut v = Validator::new(&rules, &teams);
         v.today = today;
         collector.validate(&mut v);
@@ -262,6 +279,7 @@ impl Config {
         if let Some(d) = &digest {
             d.validate(&mut v);
         }
+        inventory.validate(&mut v);
         let any = antivirus.as_ref().is_some_and(|a| a.enabled)
             || guardduty.as_ref().is_some_and(|g| g.enabled)
             || cost.as_ref().is_some_and(|c| c.enabled)
@@ -276,8 +294,20 @@ impl Config {
         if !problems.is_empty() {
             return Err(problems);
         }
-        let config =
-            Config { collector, antivirus, guardduty, cost, ecs, coverage, rules, alerts, digest, datadog, teams };
+        let config = Config {
+            collector,
+            antivirus,
+            guardduty,
+            cost,
+            ecs,
+            coverage,
+            rules,
+            alerts,
+            digest,
+            datadog,
+            inventory,
+            teams,
+        };
         let skipped = config.days_skipped();
         if !skipped.is_empty() {
             return Err(skipped);

@@ -8,6 +8,7 @@ pub mod cost_explorer;
 pub mod coverage;
 pub mod ecs;
 pub mod guardduty;
+pub mod inventory;
 pub mod panel;
 pub mod probe;
 

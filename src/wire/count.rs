@@ -42,6 +42,9 @@ pub enum Api {
     GetBucketTagging,
     ListMalwareProtectionPlans,
     GetMalwareProtectionPlan,
+    // `costwarden efficiency`: S3 Inventory.
+    ListObjectsV2,
+    GetObject,
 }
 
 impl Api {
@@ -69,6 +72,8 @@ impl Api {
             Api::GetBucketTagging => "GetBucketTagging",
             Api::ListMalwareProtectionPlans => "ListMalwareProtectionPlans",
             Api::GetMalwareProtectionPlan => "GetMalwareProtectionPlan",
+            Api::ListObjectsV2 => "ListObjectsV2",
+            Api::GetObject => "GetObject",
         }
     }
 
@@ -92,6 +97,8 @@ impl Api {
             "GetBucketTagging" => Api::GetBucketTagging,
             "ListMalwareProtectionPlans" => Api::ListMalwareProtectionPlans,
             "GetMalwareProtectionPlan" => Api::GetMalwareProtectionPlan,
+            "ListObjectsV2" => Api::ListObjectsV2,
+            "GetObject" => Api::GetObject,
             _ => return None,
         })
     }
@@ -106,8 +113,8 @@ impl Api {
             Api::GetMetricData => price::GET_METRIC_DATA_PER_METRIC,
             Api::SnsPublish => price::SNS_PUBLISH,
             Api::GetSecretValue => price::SECRETS_MANAGER_CALL,
-            Api::ListBuckets => price::S3_LIST,
-            Api::GetBucketLocation | Api::GetBucketTagging => price::S3_GET,
+            Api::ListBuckets | Api::ListObjectsV2 => price::S3_LIST,
+            Api::GetBucketLocation | Api::GetBucketTagging | Api::GetObject => price::S3_GET,
             _ => 0.0,
         }
     }

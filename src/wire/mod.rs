@@ -28,6 +28,8 @@ pub struct Clients {
     pub sns: aws_sdk_sns::Client,
     /// `coverage`: the buckets (`[coverage.role]`) and GuardDuty's plans (`[guardduty.role]`).
     pub s3: aws_sdk_s3::Client,
+    /// `efficiency`: the S3 Inventory destination buckets (`[inventory.role]`).
+    pub inventory_s3: aws_sdk_s3::Client,
     pub guardduty: aws_sdk_guardduty::Client,
     /// One STS client per set of credentials ("base", then "<section>.role"), for `check`.
     pub identities: Vec<(String, aws_sdk_sts::Client)>,
@@ -58,6 +60,7 @@ impl Clients {
             secrets: aws_client!(aws_sdk_secretsmanager, sdk, policy),
             sns: aws_client!(aws_sdk_sns, sdk, policy),
             s3: s3_client(sdk, policy),
+            inventory_s3: s3_client(sdk, policy),
             guardduty: aws_client!(aws_sdk_guardduty, sdk, policy),
             identities: vec![("base".to_string(), aws_client!(aws_sdk_sts, sdk, policy))],
             http: http::client(policy.request_timeout),
@@ -101,6 +104,10 @@ impl Clients {
         if let Some(r) = &config.coverage.role {
             let s = c.assume(sdk, r, "coverage", policy).await;
             c.s3 = s3_client(&s, policy);
+        }
+        if let Some(r) = &config.inventory.role {
+            let s = c.assume(sdk, r, "inventory", policy).await;
+            c.inventory_s3 = s3_client(&s, policy);
         }
         c
     }

@@ -240,9 +240,7 @@ fn volume(
         }
         let price = match e {
             Engine::Console => cov.console_usd_per_gb.map(|p| g * p),
-            Engine::GuardDuty => {
-                Some(g * cov.guardduty_usd_per_gb + objs.unwrap_or(0.0) / 1000.0 * cov.guardduty_usd_per_1000_objects)
-            }
+            Engine::GuardDuty => Some(cov.guardduty_usd(g, objs.unwrap_or(0.0))),
         };
         usd = usd.zip(price).map(|(a, b)| a + b);
     }

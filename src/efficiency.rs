@@ -1,0 +1,174 @@
+//! `costwarden efficiency`: where each scanned bucket's bytes come from (S3 Inventory, read by
+//! `sources::inventory`), priced by the bucket's engine, with what skipping a prefix or
+//! de-duplicating content would save a month. Pure: the reads come in, text and JSON go out.
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::inventory::{Part, Summary};
+use crate::price::DAYS_PER_MONTH;
+use crate::text::markdown;
+
+/// Rows of each table in the Markdown.
+const TOP: usize = 10;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Bucket {
+    pub bucket: String,
+    pub owner: Option<String>,
+    /// "GuardDuty", "Console" or "not scanned by a configured engine".
+    pub engine: &'static str,
+    pub delivery: Option<String>,
+    pub window_days: u32,
+    /// A month's cost of the window's bytes at the engine's price; None when not priced.
+    pub monthly_usd: Option<f64>,
+    pub prefixes: Vec<Priced>,
+    pub extensions: Vec<Priced>,
+    pub duplicate_bytes: u64,
+    pub duplicate_objects: u64,
+    pub duplicates_complete: bool,
+    /// What not scanning the copies beyond the first would save a month.
+    pub duplicate_saving_usd: Option<f64>,
+    pub summary: Option<Summary>,
+    pub error: Option<String>,
+}
+
+/// A prefix or extension: its bytes and objects in the window, and what scanning them costs a
+/// month, which is what skipping them would save.
+#[derive(Debug, Clone, Serialize)]
+pub struct Priced {
+    pub name: String,
+    pub objects: u64,
+    pub bytes: u64,
+    pub monthly_usd: Option<f64>,
+}
+
+/// What scanning `bytes` and `objects` of a `window_days` window costs a month with the
+/// bucket's engine, or None when it is not priced (the Console without
+/// `coverage.console_usd_per_gb`).
+fn monthly(cfg: &Config, engine: &str, bytes: u64, objects: u64, window_days: u32) -> Option<f64> {
+    let per_month = DAYS_PER_MONTH / f64::from(window_days.max(1));
+    let gb = bytes as f64 / 1e9 * per_month;
+    let cov = &cfg.coverage;
+    match engine {
+        "GuardDuty" => Some(cov.guardduty_usd(gb, objects as f64 * per_month)),
+        "Console" => cov.console_usd_per_gb.map(|p| gb * p),
+        _ => None,
+    }
+}
+
+/// The engine scanning `bucket` and its owner, from thresholds.toml.
+fn engine_of(cfg: &Config, bucket: &str) -> (&'static str, Option<String>) {
+    let gd = cfg.guardduty.iter().flat_map(|g| &g.buckets).find(|b| b.name == bucket);
+    let av = cfg.antivirus.iter().flat_map(|a| &a.buckets).find(|b| b.name == bucket);
+    match (gd, av) {
+        (Some(b), _) => ("GuardDuty", b.owner.clone()),
+        (None, Some(b)) => ("Console", b.owner.clone()),
+        (None, None) => ("not scanned by a configured engine", None),
+    }
+}
+
+pub fn bucket(cfg: &Config, name: &str, read: Result<(String, Summary), String>) -> Bucket {
+    let (engine, owner) = engine_of(cfg, name);
+    let window_days = cfg.inventory.window_days;
+    let price = |p: &Part| Priced {
+        name: p.name.clone(),
+        objects: p.objects,
+        bytes: p.bytes,
+        monthly_usd: monthly(cfg, engine, p.bytes, p.objects, window_days),
+    };
+    let mut b = Bucket {
+        bucket: name.to_string(),
+        owner,
+        engine,
+        delivery: None,
+        window_days,
+        monthly_usd: None,
+        prefixes: Vec::new(),
+        extensions: Vec::new(),
+        duplicate_bytes: 0,
+        duplicate_objects: 0,
+        duplicates_complete: true,
+        duplicate_saving_usd: None,
+        summary: None,
+        error: None,
+    };
+    match read {
+        Err(e) => b.error = Some(e),
+        Ok((delivery, s)) => {
+            b.delivery = Some(delivery);
+            b.monthly_usd = monthly(cfg, engine, s.bytes, s.objects, window_days);
+            b.prefixes = s.prefixes.iter().map(price).collect();
+            b.extensions = s.extensions.iter().map(price).collect();
+            (b.duplicate_bytes, b.duplicate_objects, b.duplicates_complete) =
+                (s.duplicate_bytes, s.duplicate_objects, s.duplicates_complete);
+            b.duplicate_saving_usd = monthly(cfg, engine, s.duplicate_bytes, s.duplicate_objects, window_days);
+            b.summary = Some(s);
+        }
+    }
+    b
+}
+
+fn usd(v: Option<f64>) -> String {
+    v.map_or("not priced".into(), |u| format!("USD {:.2}", u + 0.0))
+}
+
+fn gb(bytes: u64) -> String {
+    format!("{:.3}", bytes as f64 / 1e9)
+}
+
+/// The report, a section per bucket; every name from the inventory escaped for Markdown.
+pub fn markdown_report(buckets: &[Bucket]) -> String {
+    let mut out = String::from("# Where the scanned bytes come from\n\n");
+    out.push_str("From each bucket's latest S3 Inventory: the objects last modified in the window (what event scanning scanned, as far as they still exist), a month's cost at the bucket's engine, which is what not scanning them would save.\n");
+    for b in buckets {
+        let team = b.owner.as_deref().map_or("no owner".to_string(), |o| format!("team {}", markdown(o)));
+        out.push_str(&format!("\n## {} ({team}, {})\n\n", markdown(&b.bucket), b.engine));
+        let (Some(s), Some(d)) = (&b.summary, &b.delivery) else {
+            out.push_str(&format!("Not read: {}\n", markdown(b.error.as_deref().unwrap_or("?"))));
+            continue;
+        };
+        out.push_str(&format!(
+            "Inventory {}: {} objects, {} GB last modified in the {} days (about {} a month to scan); {} older, {} malformed rows.\n\n",
+            markdown(d),
+            s.objects,
+            gb(s.bytes),
+            b.window_days,
+            usd(b.monthly_usd),
+            s.older,
+            s.malformed
+        ));
+        for (title, parts) in [("prefix", &b.prefixes), ("extension", &b.extensions)] {
+            out.push_str(&format!(
+                "| {title} | objects | GB | a month (saved if not scanned) |\n|---|---:|---:|---:|\n"
+            ));
+            for p in parts.iter().take(TOP) {
+                out.push_str(&format!(
+                    "| {} | {} | {} | {} |\n",
+                    markdown(&p.name),
+                    p.objects,
+                    gb(p.bytes),
+                    usd(p.monthly_usd)
+                ));
+            }
+            if parts.len() > TOP {
+                out.push_str(&format!("| {} more | | | |\n", parts.len() - TOP));
+            }
+            out.push('\n');
+        }
+        let floor = if b.duplicates_complete { "" } else { " (at least: not every content could be compared)" };
+        out.push_str(&format!(
+            "Duplicate content: {} copies of content already under another key, {} GB{floor}; scanning each content once would save {} a month.\n",
+            b.duplicate_objects,
+            gb(b.duplicate_bytes),
+            usd(b.duplicate_saving_usd)
+        ));
+        for p in &s.problems {
+            out.push_str(&format!("\n- {}", markdown(p)));
+        }
+        if !s.problems.is_empty() {
+            out.push('\n');
+        }
+    }
+    out
+}

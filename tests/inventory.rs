@@ -1,0 +1,175 @@
+//! `costwarden efficiency` end to end: S3 Inventory deliveries written into moto's S3 the way S3
+//! writes them (a dated folder with manifest.json, gzip CSV data files under data/, a hive/
+//! folder), read back by the binary; the per-prefix bytes, duplicates and monthly savings
+//! against hand-computed values, the latest delivery chosen, a manifest without Size located
+//! while the other bucket is still reported.
+
+mod support;
+
+use std::io::Write;
+use std::process::Command;
+
+use support::*;
+
+const DEST: &str = "acme-inventory";
+
+fn gz(rows: &[(String, u64, String, &str)]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    for (key, size, modified, etag) in rows {
+        writeln!(e, "\"acme-uploads\",\"{key}\",\"{size}\",\"{modified}\",\"{etag}\",\"STANDARD\"").unwrap();
+    }
+    e.finish().unwrap()
+}
+
+async fn put(s3: &aws_sdk_s3::Client, key: &str, body: Vec<u8>) {
+    s3.put_object().bucket(DEST).key(key).body(body.into()).send().await.unwrap();
+}
+
+fn manifest(bucket: &str, schema: &str, files: &[&str]) -> Vec<u8> {
+    let files: Vec<serde_json::Value> =
+        files.iter().map(|k| serde_json::json!({"key": k, "size": 1, "MD5checksum": "x"})).collect();
+    serde_json::to_vec(&serde_json::json!({
+        "sourceBucket": bucket, "destinationBucket": format!("arn:aws:s3:::{DEST}"), "version": "2016-11-30",
+        "creationTimestamp": "1733274000000", "fileFormat": "CSV", "fileSchema": schema, "files": files
+    }))
+    .unwrap()
+}
+
+const CONFIG: &str = r#"
+[guardduty]
+plan_id = "plan-1"
+[[guardduty.buckets]]
+name = "acme-uploads"
+owner = "media"
+
+[teams.media]
+
+[inventory]
+window_days = 30
+[[inventory.buckets]]
+bucket = "acme-uploads"
+destination = "acme-inventory"
+prefix = "inv"
+config_id = "daily"
+[[inventory.buckets]]
+bucket = "acme-docs"
+destination = "acme-inventory"
+prefix = "inv"
+config_id = "daily"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn efficiency_prices_prefixes_and_duplicates_from_the_latest_inventory() {
+    let moto = Moto::start(&[]).await;
+    let sdk = moto.sdk_config().await;
+    let s3 = s3_client(&sdk);
+    s3.create_bucket().bucket(DEST).send().await.unwrap();
+    let recent = (chrono::Utc::now() - chrono::TimeDelta::days(3)).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    let old = (chrono::Utc::now() - chrono::TimeDelta::days(45)).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    let base = "inv/acme-uploads/daily";
+    let rows = vec![
+        ("users%2F101%2Favatars%2Fa.png".to_string(), 3_000_000_000, recent.clone(), "e1"),
+        ("users%2F102%2Favatars%2Fb.png".to_string(), 1_000_000_000, recent.clone(), "e2"),
+        // One content under three keys: 2 copies more, 2 x 0.5 GB scanned again.
+        ("exports%2F2026-11-30%2Freport.pdf".to_string(), 500_000_000, recent.clone(), "dup"),
+        ("exports%2F2026-12-01%2Freport.pdf".to_string(), 500_000_000, recent.clone(), "dup"),
+        ("inbound%2Freport+copy.pdf".to_string(), 500_000_000, recent.clone(), "dup"),
+        // Before the window.
+        ("users%2F103%2Favatars%2Fc.png".to_string(), 9_000_000_000, old.clone(), "e3"),
+    ];
+    let mut data = gz(&rows);
+    // A row S3 would not write: located, skipped.
+    let mut bad = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    writeln!(bad, "\"acme-uploads\",\"tmp%2Fx\",\"lots\",\"{recent}\",\"e9\",\"STANDARD\"").unwrap();
+    data.extend(bad.finish().unwrap());
+    put(&s3, &format!("{base}/data/0001.csv.gz"), data).await;
+    let schema = "Bucket, Key, Size, LastModifiedDate, ETag, StorageClass";
+    put(
+        &s3,
+        &format!("{base}/2026-12-04T01-00Z/manifest.json"),
+        manifest("acme-uploads", schema, &[&format!("{base}/data/0001.csv.gz")]),
+    )
+    .await;
+    // An older delivery, naming a file that is not there: never read.
+    put(
+        &s3,
+        &format!("{base}/2026-12-03T01-00Z/manifest.json"),
+        manifest("acme-uploads", schema, &[&format!("{base}/data/gone.csv.gz")]),
+    )
+    .await;
+    put(&s3, &format!("{base}/hive/dt=2026-12-04-01-00/symlink.txt"), b"x".to_vec()).await;
+    // acme-docs' inventory lacks Size.
+    put(
+        &s3,
+        "inv/acme-docs/daily/2026-12-04T01-00Z/manifest.json",
+        manifest("acme-docs", "Bucket, Key, LastModifiedDate", &[]),
+    )
+    .await;
+
+    let cfg = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(cfg.path(), CONFIG).unwrap();
+    let (path, url) = (cfg.path().to_str().unwrap().to_string(), moto.url.clone());
+    let run = move |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_costwarden"))
+            .args(args)
+            .args(["--config", &path])
+            .env_remove("AWS_PROFILE")
+            .env("AWS_ENDPOINT_URL", &url)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .output()
+            .unwrap()
+    };
+    let again = run.clone();
+    let out = tokio::task::spawn_blocking(move || run(&["efficiency", "--json"])).await.unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    // acme-docs was not read and acme-uploads had a malformed row.
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let up = &report[0];
+    assert_eq!(up["bucket"], "acme-uploads");
+    assert_eq!(up["engine"], "GuardDuty");
+    assert_eq!(up["owner"], "media");
+    assert_eq!(up["delivery"], "2026-12-04T01-00Z");
+    let s = &up["summary"];
+    assert_eq!(
+        (s["objects"].as_u64(), s["bytes"].as_u64(), s["older"].as_u64()),
+        (Some(5), Some(5_500_000_000), Some(1))
+    );
+    assert_eq!(s["malformed"], 1);
+    assert!(
+        s["problems"][0].as_str().unwrap().ends_with("data/0001.csv.gz line 7: Size \"lots\" is not a byte count"),
+        "{s}"
+    );
+    // A month of a 30-day window: x 30.4167 / 30; GuardDuty USD 0.09 a GB and 0.215 per 1,000 objects.
+    let month = 730.0 / 24.0 / 30.0;
+    let usd = |gb: f64, objects: f64| gb * month * 0.09 + objects * month / 1000.0 * 0.215;
+    let prefix = |i: usize| {
+        let p = &up["prefixes"][i];
+        (p["name"].as_str().unwrap().to_string(), p["bytes"].as_u64().unwrap(), p["monthly_usd"].as_f64().unwrap())
+    };
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+    let (name, bytes, saves) = prefix(0);
+    assert_eq!((name.as_str(), bytes), ("users/*/avatars/", 4_000_000_000));
+    assert!(close(saves, usd(4.0, 2.0)), "{saves} vs {}", usd(4.0, 2.0));
+    let (name, bytes, saves) = prefix(1);
+    assert_eq!((name.as_str(), bytes), ("exports/*/", 1_000_000_000));
+    assert!(close(saves, usd(1.0, 2.0)));
+    assert_eq!((up["duplicate_objects"].as_u64(), up["duplicate_bytes"].as_u64()), (Some(2), Some(1_000_000_000)));
+    assert!(close(up["duplicate_saving_usd"].as_f64().unwrap(), usd(1.0, 2.0)));
+    assert!(close(up["monthly_usd"].as_f64().unwrap(), usd(5.5, 5.0)));
+    let docs = &report[1];
+    assert!(docs["error"].as_str().unwrap().contains("lacks Size"), "{docs}");
+    assert!(docs["error"].as_str().unwrap().contains("inv/acme-docs/daily/2026-12-04T01-00Z/manifest.json"), "{docs}");
+    // What it read and what that cost.
+    assert!(stderr.contains("ListObjectsV2 2, GetObject 3"), "{stderr}");
+
+    // The Markdown: the same numbers, a row per prefix.
+    let out = tokio::task::spawn_blocking(move || again(&["efficiency"])).await.unwrap();
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(md.contains("## acme-uploads (team media, GuardDuty)"), "{md}");
+    // The pattern escaped for Markdown (a `*` is emphasis there).
+    assert!(md.contains(&format!("| users/\\*/avatars/ | 2 | 4.000 | USD {:.2} |", usd(4.0, 2.0))), "{md}");
+    assert!(md.contains("Not read: "), "{md}");
+}
