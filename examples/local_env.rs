@@ -126,6 +126,35 @@ async fn main() {
     }
     console.state.protection.lock().unwrap().extend(protection);
 
+    // S3 Inventory for `costwarden efficiency`: a delivery of yesterday for each inventory of
+    // thresholds.toml, written the way S3 writes it (gzip CSV, keys URL-encoded).
+    for inv in &cfg.inventory.buckets {
+        let _ = s3.create_bucket().bucket(&inv.destination).send().await;
+        let base = inv.base();
+        let data_key = format!("{base}data/demo.csv.gz");
+        s3.put_object()
+            .bucket(&inv.destination)
+            .key(&data_key)
+            .body(demo_inventory(&inv.bucket).into())
+            .send()
+            .await
+            .unwrap();
+        let manifest = serde_json::json!({
+            "sourceBucket": inv.bucket, "destinationBucket": format!("arn:aws:s3:::{}", inv.destination),
+            "fileFormat": "CSV", "fileSchema": "Bucket, Key, Size, LastModifiedDate, ETag, StorageClass",
+            "files": [{"key": data_key, "size": 0, "MD5checksum": ""}]
+        });
+        let folder = days_ago(1).format("%Y-%m-%dT01-00Z");
+        let key = format!("{base}{folder}/manifest.json");
+        s3.put_object()
+            .bucket(&inv.destination)
+            .key(key)
+            .body(manifest.to_string().into_bytes().into())
+            .send()
+            .await
+            .unwrap();
+    }
+
     // Where the teams' notifications go: a local Slack receiver for every Slack channel, and
     // moto's SNS for every topic, so the demo's alerts are really delivered.
     let slack = support::slack::Slack::start().await;
@@ -169,4 +198,21 @@ async fn main() {
         let lines: Vec<String> = slack.received().iter().map(|p| p.to_string()).collect();
         std::fs::write(path, lines.join("\n")).unwrap();
     }
+}
+
+/// A month of uploads to `bucket`: avatars per user, dated exports (each sent twice, under two
+/// dates: the same content scanned twice), and thumbnails the application regenerates.
+fn demo_inventory(bucket: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    for i in 0..3000u64 {
+        let day = days_ago(1 + i % 30);
+        let (key, size, etag) = match i % 3 {
+            0 => (format!("users%2F{}%2Favatars%2Fphoto-{i}.jpg", 1000 + i), 2_000_000 + i * 1000, format!("a{i:031}")),
+            1 => (format!("exports%2F{day}%2Freport-{}.pdf", i / 6), 8_000_000, format!("e{:031}", i / 6)),
+            _ => (format!("thumbnails%2F{}%2Fsmall.png", 1000 + i), 150_000, format!("t{i:031}")),
+        };
+        writeln!(gz, "\"{bucket}\",\"{key}\",\"{size}\",\"{day}T12:00:00.000Z\",\"{etag}\",\"STANDARD\"").unwrap();
+    }
+    gz.finish().unwrap()
 }

@@ -110,7 +110,7 @@ pub fn bucket(cfg: &Config, name: &str, read: Result<(String, Summary), String>)
 }
 
 fn usd(v: Option<f64>) -> String {
-    v.map_or("not priced".into(), |u| format!("USD {:.2}", u + 0.0))
+    v.map_or("-".into(), |u| format!("USD {:.2}", u + 0.0))
 }
 
 fn gb(bytes: u64) -> String {
@@ -129,12 +129,16 @@ pub fn markdown_report(buckets: &[Bucket]) -> String {
             continue;
         };
         out.push_str(&format!(
-            "Inventory {}: {} objects, {} GB last modified in the {} days (about {} a month to scan); {} older, {} malformed rows.\n\n",
+            "Inventory {}: {} objects, {} GB last modified in the {} days ({}); {} older, {} malformed rows.\n\n",
             markdown(d),
             s.objects,
             gb(s.bytes),
             b.window_days,
-            usd(b.monthly_usd),
+            match b.monthly_usd {
+                Some(u) => format!("about USD {:.2} a month to scan", u + 0.0),
+                None if b.engine == "Console" => "not priced: set coverage.console_usd_per_gb".to_string(),
+                None => "not priced: no configured engine scans it".to_string(),
+            },
             s.older,
             s.malformed
         ));
@@ -158,10 +162,12 @@ pub fn markdown_report(buckets: &[Bucket]) -> String {
         }
         let floor = if b.duplicates_complete { "" } else { " (at least: not every content could be compared)" };
         out.push_str(&format!(
-            "Duplicate content: {} copies of content already under another key, {} GB{floor}; scanning each content once would save {} a month.\n",
+            "Duplicate content: {} copies of content already under another key, {} GB{floor}{}.\n",
             b.duplicate_objects,
             gb(b.duplicate_bytes),
-            usd(b.duplicate_saving_usd)
+            b.duplicate_saving_usd
+                .map(|u| format!("; scanning each content once would save USD {:.2} a month", u + 0.0))
+                .unwrap_or_default()
         ));
         for p in &s.problems {
             out.push_str(&format!("\n- {}", markdown(p)));

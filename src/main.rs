@@ -465,7 +465,7 @@ async fn efficiency(app: App, out: Option<&Path>, json: bool) -> anyhow::Result<
     let usd = costwarden::wire::usd(&requests);
     let listed: Vec<String> = requests.iter().map(|(api, n)| format!("{} {n}", api.name())).collect();
     eprintln!(
-        "read in {:.1} s: {}; {:.1} MB of gzip CSV; USD {usd:.5} of S3 requests",
+        "read in {:.1} s: {}; {:.3} MB of gzip CSV; USD {usd:.5} of S3 requests",
         started.elapsed().as_secs_f64(),
         listed.join(", "),
         gz as f64 / 1e6
