@@ -23,6 +23,7 @@ const LAYERS: &[&str] = &[
     "sink",
     "notify",
     "coverage",
+    "efficiency",
     "alerts",
     "digest",
     "selfcost",
