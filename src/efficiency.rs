@@ -29,6 +29,10 @@ pub struct Bucket {
     pub duplicates_complete: bool,
     /// What not scanning the copies beyond the first would save a month.
     pub duplicate_saving_usd: Option<f64>,
+    /// The bytes costwarden recorded as scanned on the window's days, and the share of them the
+    /// inventory's window bytes make (over 1: more uploaded than scanned).
+    pub recorded_bytes: Option<f64>,
+    pub explained_share: Option<f64>,
     pub summary: Option<Summary>,
     pub error: Option<String>,
 }
@@ -68,7 +72,8 @@ fn engine_of(cfg: &Config, bucket: &str) -> (&'static str, Option<String>) {
     }
 }
 
-pub fn bucket(cfg: &Config, name: &str, read: Result<(String, Summary), String>) -> Bucket {
+/// `recorded`: what costwarden recorded as scanned on the window's days (`sources::inventory::recorded`).
+pub fn bucket(cfg: &Config, name: &str, read: Result<(String, Summary), String>, recorded: Option<f64>) -> Bucket {
     let (engine, owner) = engine_of(cfg, name);
     let window_days = cfg.inventory.window_days;
     let price = |p: &Part| Priced {
@@ -90,6 +95,8 @@ pub fn bucket(cfg: &Config, name: &str, read: Result<(String, Summary), String>)
         duplicate_objects: 0,
         duplicates_complete: true,
         duplicate_saving_usd: None,
+        recorded_bytes: recorded,
+        explained_share: None,
         summary: None,
         error: None,
     };
@@ -103,6 +110,7 @@ pub fn bucket(cfg: &Config, name: &str, read: Result<(String, Summary), String>)
             (b.duplicate_bytes, b.duplicate_objects, b.duplicates_complete) =
                 (s.duplicate_bytes, s.duplicate_objects, s.duplicates_complete);
             b.duplicate_saving_usd = monthly(cfg, engine, s.duplicate_bytes, s.duplicate_objects, window_days);
+            b.explained_share = recorded.filter(|r| *r > 0.0).map(|r| s.bytes as f64 / r);
             b.summary = Some(s);
         }
     }
@@ -169,6 +177,7 @@ pub fn markdown_report(buckets: &[Bucket]) -> String {
                 .map(|u| format!("; scanning each content once would save USD {:.2} a month", u + 0.0))
                 .unwrap_or_default()
         ));
+        out.push_str(&explained(b));
         for p in &s.problems {
             out.push_str(&format!("\n- {}", markdown(p)));
         }
@@ -177,4 +186,30 @@ pub fn markdown_report(buckets: &[Bucket]) -> String {
         }
     }
     out
+}
+
+/// The inventory against what was recorded as scanned on the same days, and what the rest
+/// likely is.
+fn explained(b: &Bucket) -> String {
+    let (Some(recorded), Some(s)) = (b.recorded_bytes, &b.summary) else {
+        return "\nNo scanned volume recorded for it on these days: nothing to compare with.\n".into();
+    };
+    let inventory = s.bytes as f64;
+    let share = b.explained_share.unwrap_or(0.0);
+    let rest = if share < 1.0 {
+        format!(
+            "the other {} GB were likely scanned more than once (re-scans, retro scans) or deleted since upload",
+            gb((recorded - inventory).max(0.0) as u64)
+        )
+    } else {
+        format!(
+            "{} GB more were uploaded than scanned: prefixes the engine skips, or uploads not scanned yet",
+            gb((inventory - recorded).max(0.0) as u64)
+        )
+    };
+    format!(
+        "\nRecorded as scanned on these days: {} GB; the inventory explains {:.0}% of it; {rest}.\n",
+        gb(recorded as u64),
+        share.min(1.0) * 100.0
+    )
 }

@@ -438,15 +438,32 @@ async fn efficiency(app: App, out: Option<&Path>, json: bool) -> anyhow::Result<
         }
         out
     };
+    let names: Vec<&str> = cfg.inventory.buckets.iter().map(|b| b.bucket.as_str()).collect();
+    let (recorded, recorded_requests) = costwarden::wire::counted(costwarden::sources::inventory::recorded(
+        &app.clients.cloudwatch,
+        &cfg.collector.namespace,
+        &names,
+        since.date_naive(),
+        chrono::Utc::now(),
+    ))
+    .await;
+    let recorded = recorded.unwrap_or_else(|e| {
+        eprintln!("warning: the scanned volume costwarden recorded could not be read: {}", terminal(&e));
+        Default::default()
+    });
     let (reads, requests) = costwarden::wire::counted(reading).await;
-    let requests = requests.snapshot();
+    let mut requests = requests.snapshot();
+    for (api, n) in recorded_requests.snapshot() {
+        *requests.entry(api).or_default() += n;
+    }
     let gz: u64 = reads.iter().filter_map(|(_, r)| r.as_ref().ok()).map(|r| r.gz_bytes).sum();
     let mut fine = true;
     let buckets: Vec<_> = reads
         .into_iter()
         .map(|(b, r)| {
             fine &= r.as_ref().is_ok_and(|r| r.summary.malformed == 0);
-            costwarden::efficiency::bucket(cfg, &b.bucket, r.map(|r| (r.delivery, r.summary)))
+            let rec = recorded.get(&b.bucket).copied();
+            costwarden::efficiency::bucket(cfg, &b.bucket, r.map(|r| (r.delivery, r.summary)), rec)
         })
         .collect();
     let md = costwarden::efficiency::markdown_report(&buckets);

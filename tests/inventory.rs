@@ -106,6 +106,23 @@ async fn efficiency_prices_prefixes_and_duplicates_from_the_latest_inventory() {
     )
     .await;
 
+    // What costwarden recorded as scanned for acme-uploads: 10 days of 0.66 GB (each stamped
+    // the day after the day it totals), 6.6 GB, of which the inventory's 5.5 GB are 83%.
+    let cw = aws_sdk_cloudwatch::Client::new(&sdk);
+    for k in 1..=10 {
+        let at = days_ago(k).and_hms_opt(12, 0, 0).unwrap().and_utc().timestamp();
+        let dim = |n: &str, v: &str| aws_sdk_cloudwatch::types::Dimension::builder().name(n).value(v).build();
+        let datum = aws_sdk_cloudwatch::types::MetricDatum::builder()
+            .metric_name("ScannedBytes")
+            .dimensions(dim("Source", "guardduty"))
+            .dimensions(dim("Bucket", "acme-uploads"))
+            .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from_secs(at))
+            .value(0.66e9)
+            .unit(aws_sdk_cloudwatch::types::StandardUnit::Bytes)
+            .build();
+        cw.put_metric_data().namespace("Costwarden/Scanner").metric_data(datum).send().await.unwrap();
+    }
+
     let cfg = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(cfg.path(), CONFIG).unwrap();
     let (path, url) = (cfg.path().to_str().unwrap().to_string(), moto.url.clone());
@@ -159,6 +176,8 @@ async fn efficiency_prices_prefixes_and_duplicates_from_the_latest_inventory() {
     assert_eq!((up["duplicate_objects"].as_u64(), up["duplicate_bytes"].as_u64()), (Some(2), Some(1_000_000_000)));
     assert!(close(up["duplicate_saving_usd"].as_f64().unwrap(), usd(1.0, 2.0)));
     assert!(close(up["monthly_usd"].as_f64().unwrap(), usd(5.5, 5.0)));
+    assert!(close(up["recorded_bytes"].as_f64().unwrap(), 6.6e9), "{up}");
+    assert!(close(up["explained_share"].as_f64().unwrap(), 5.5 / 6.6), "{up}");
     let docs = &report[1];
     assert!(docs["error"].as_str().unwrap().contains("lacks Size"), "{docs}");
     assert!(docs["error"].as_str().unwrap().contains("inv/acme-docs/daily/2026-12-04T01-00Z/manifest.json"), "{docs}");
@@ -172,4 +191,8 @@ async fn efficiency_prices_prefixes_and_duplicates_from_the_latest_inventory() {
     // The pattern escaped for Markdown (a `*` is emphasis there).
     assert!(md.contains(&format!("| users/\\*/avatars/ | 2 | 4.000 | USD {:.2} |", usd(4.0, 2.0))), "{md}");
     assert!(md.contains("Not read: "), "{md}");
+    assert!(
+        md.contains("Recorded as scanned on these days: 6.600 GB; the inventory explains 83% of it; the other 1.100 GB were likely scanned more than once"),
+        "{md}"
+    );
 }

@@ -14,6 +14,53 @@ const MAX_LIST_PAGES: usize = 20;
 /// Data files of one delivery read at most (S3 writes one per few million objects).
 const MAX_FILES: usize = 10_000;
 
+/// The bytes costwarden recorded as scanned for each of `buckets` on the days from `since` to
+/// yesterday (its own daily ScannedBytes, both engines summed), for the share an inventory
+/// explains. A bucket with no record is absent. One GetMetricData metric per bucket and engine.
+pub async fn recorded(
+    cw: &aws_sdk_cloudwatch::Client,
+    namespace: &str,
+    buckets: &[&str],
+    since: chrono::NaiveDate,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<std::collections::BTreeMap<String, f64>, String> {
+    use crate::metrics::{Metric, DIM_BUCKET, DIM_SOURCE, SOURCE_CONSOLE, SOURCE_GUARDDUTY};
+    use crate::wire::metric_data;
+    let pairs: Vec<(&str, &str)> =
+        buckets.iter().flat_map(|b| [(SOURCE_CONSOLE, *b), (SOURCE_GUARDDUTY, *b)]).collect();
+    let name = Metric::ScannedBytes.def().name;
+    let queries = pairs
+        .iter()
+        .enumerate()
+        .map(|(i, (source, b))| {
+            metric_data::own_series_by(
+                i,
+                namespace,
+                name,
+                [(DIM_SOURCE, *source), (DIM_BUCKET, *b)],
+                (86_400, "Maximum"),
+            )
+        })
+        .collect();
+    // A day's total is stamped the day after it (`Sample::daily`).
+    let window = (
+        metric_data::midnight(since + chrono::Days::new(1)),
+        aws_smithy_types::DateTime::from_secs(now.timestamp() + 60),
+    );
+    let results = metric_data::read(cw, queries, window, None, 4).await?;
+    let mut out = std::collections::BTreeMap::new();
+    for (id, values) in results {
+        let Some((_, bucket)) = metric_data::own_series_index(&id).and_then(|i| pairs.get(i)) else { continue };
+        for (t, v) in values {
+            let day = chrono::DateTime::from_timestamp(t, 0).map(|at| crate::model::day_before(at.date_naive()));
+            if day.is_some_and(|d| d >= since && d < now.date_naive()) {
+                *out.entry(bucket.to_string()).or_insert(0.0) += v;
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// One inventory read.
 #[derive(Debug, Clone)]
 pub struct Read {
