@@ -397,8 +397,29 @@ async fn coverage(app: App, out: &Path, formats: &[String], check: bool) -> anyh
         }
         return Ok(exit(stale.is_empty() && inputs.problems.is_empty()));
     }
+    // With [inventory], each team's workbook also gets its buckets' prefixes to decide on.
+    let mut prefixes = Vec::new();
+    let mut requests = requests;
+    if !app.config.inventory.buckets.is_empty() && formats.iter().any(|f| f == "xlsx") {
+        let (buckets, more, _) = inventories(&app).await;
+        for (api, n) in more {
+            *requests.entry(api).or_default() += n;
+        }
+        for b in &buckets {
+            if let Some(e) = &b.error {
+                eprintln!("warning: the inventory of {} was not read: {}", b.bucket, terminal(e));
+            }
+            prefixes.extend(b.prefixes.iter().map(|p| render::PrefixRow {
+                bucket: b.bucket.clone(),
+                prefix: p.name.clone(),
+                objects: p.objects,
+                gb: p.bytes as f64 / 1e9,
+                usd: p.monthly_usd,
+            }));
+        }
+    }
     let count = |s: Scanned| rows.iter().filter(|r| r.scanned == s).count();
-    for path in render::write_all(&rows, &md, out, formats).map_err(anyhow::Error::msg)? {
+    for path in render::write_all(&rows, &prefixes, &md, out, formats).map_err(anyhow::Error::msg)? {
         println!("wrote {}", path.display());
     }
     let unknown = match count(Scanned::Unknown) {
@@ -420,52 +441,55 @@ async fn coverage(app: App, out: &Path, formats: &[String], check: bool) -> anyh
     Ok(exit(inputs.problems.is_empty()))
 }
 
-async fn efficiency(app: App, out: Option<&Path>, json: bool) -> anyhow::Result<ExitCode> {
+/// Every `[[inventory.buckets]]` read and priced, with what costwarden recorded as scanned; the
+/// requests made and the gzip bytes read.
+async fn inventories(
+    app: &App,
+) -> (Vec<costwarden::efficiency::Bucket>, std::collections::BTreeMap<costwarden::wire::Api, u64>, u64) {
     use costwarden::inventory::Options;
     let cfg = &app.config;
-    if cfg.inventory.buckets.is_empty() {
-        anyhow::bail!("no [[inventory.buckets]] in the configuration: name where each bucket's S3 Inventory lands");
-    }
-    let started = std::time::Instant::now();
     let since = chrono::Utc::now() - chrono::TimeDelta::days(i64::from(cfg.inventory.window_days));
     let opts = Options { since, depth: cfg.inventory.depth, max_contents: cfg.inventory.max_contents };
-    let reading = async {
-        let mut out = Vec::new();
+    let names: Vec<&str> = cfg.inventory.buckets.iter().map(|b| b.bucket.as_str()).collect();
+    let work = async {
+        let recorded = costwarden::sources::inventory::recorded(
+            &app.clients.cloudwatch,
+            &cfg.collector.namespace,
+            &names,
+            since.date_naive(),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap_or_else(|e| {
+            eprintln!("warning: the scanned volume costwarden recorded could not be read: {}", terminal(&e));
+            Default::default()
+        });
+        let mut reads = Vec::new();
         for b in &cfg.inventory.buckets {
             eprintln!("reading the inventory of {} (s3://{}/{})", b.bucket, b.destination, b.base());
-            let read = costwarden::sources::inventory::read(&app.clients.inventory_s3, b, opts).await;
-            out.push((b, read));
+            reads.push((b, costwarden::sources::inventory::read(&app.clients.inventory_s3, b, opts).await));
         }
-        out
+        (recorded, reads)
     };
-    let names: Vec<&str> = cfg.inventory.buckets.iter().map(|b| b.bucket.as_str()).collect();
-    let (recorded, recorded_requests) = costwarden::wire::counted(costwarden::sources::inventory::recorded(
-        &app.clients.cloudwatch,
-        &cfg.collector.namespace,
-        &names,
-        since.date_naive(),
-        chrono::Utc::now(),
-    ))
-    .await;
-    let recorded = recorded.unwrap_or_else(|e| {
-        eprintln!("warning: the scanned volume costwarden recorded could not be read: {}", terminal(&e));
-        Default::default()
-    });
-    let (reads, requests) = costwarden::wire::counted(reading).await;
-    let mut requests = requests.snapshot();
-    for (api, n) in recorded_requests.snapshot() {
-        *requests.entry(api).or_default() += n;
-    }
-    let gz: u64 = reads.iter().filter_map(|(_, r)| r.as_ref().ok()).map(|r| r.gz_bytes).sum();
-    let mut fine = true;
-    let buckets: Vec<_> = reads
+    let ((recorded, reads), requests) = costwarden::wire::counted(work).await;
+    let gz = reads.iter().filter_map(|(_, r)| r.as_ref().ok()).map(|r| r.gz_bytes).sum();
+    let buckets = reads
         .into_iter()
         .map(|(b, r)| {
-            fine &= r.as_ref().is_ok_and(|r| r.summary.malformed == 0);
             let rec = recorded.get(&b.bucket).copied();
             costwarden::efficiency::bucket(cfg, &b.bucket, r.map(|r| (r.delivery, r.summary)), rec)
         })
         .collect();
+    (buckets, requests.snapshot(), gz)
+}
+
+async fn efficiency(app: App, out: Option<&Path>, json: bool) -> anyhow::Result<ExitCode> {
+    if app.config.inventory.buckets.is_empty() {
+        anyhow::bail!("no [[inventory.buckets]] in the configuration: name where each bucket's S3 Inventory lands");
+    }
+    let started = std::time::Instant::now();
+    let (buckets, requests, gz) = inventories(&app).await;
+    let fine = buckets.iter().all(|b| b.summary.as_ref().is_some_and(|s| s.malformed == 0));
     let md = costwarden::efficiency::markdown_report(&buckets);
     let body = serde_json::to_string_pretty(&buckets)?;
     match out {

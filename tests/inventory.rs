@@ -139,6 +139,7 @@ async fn efficiency_prices_prefixes_and_duplicates_from_the_latest_inventory() {
             .unwrap()
     };
     let again = run.clone();
+    let workbooks = run.clone();
     let out = tokio::task::spawn_blocking(move || run(&["efficiency", "--json"])).await.unwrap();
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     // acme-docs was not read and acme-uploads had a malformed row.
@@ -195,4 +196,25 @@ async fn efficiency_prices_prefixes_and_duplicates_from_the_latest_inventory() {
         md.contains("Recorded as scanned on these days: 6.600 GB; the inventory explains 83% of it; the other 1.100 GB were likely scanned more than once"),
         "{md}"
     );
+
+    // The team's coverage workbook gets a sheet to decide per prefix.
+    s3.create_bucket().bucket("acme-uploads").send().await.unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap().to_string();
+    let done =
+        tokio::task::spawn_blocking(move || workbooks(&["coverage", "--format", "xlsx", "--out", &dir])).await.unwrap();
+    let said = format!("{}{}", String::from_utf8_lossy(&done.stdout), String::from_utf8_lossy(&done.stderr));
+    let book_path = out.path().join("coverage-media.xlsx");
+    assert!(book_path.exists(), "{said}");
+    use calamine::Reader;
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook(&book_path).unwrap();
+    let sheet = book.worksheet_range("where the bytes come from").unwrap_or_else(|e| panic!("{e}: {said}"));
+    let rows: Vec<Vec<String>> = sheet.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect();
+    assert_eq!(
+        rows[0][..6],
+        ["bucket", "prefix", "objects (30 days)", "GB (30 days)", "USD a month, saved if skipped", "decision"]
+    );
+    assert_eq!(rows[1][..4], ["acme-uploads", "users/*/avatars/", "2", "4"]);
+    assert_eq!(rows[1][4], format!("{}", (usd(4.0, 2.0) * 100.0).round() / 100.0));
+    assert_eq!(rows.len(), 4, "a row per prefix: {rows:?}");
 }

@@ -202,9 +202,30 @@ pub fn slug(team: &str) -> String {
 /// The columns each team fills in during the inventory.
 pub const DECISIONS: [&str; 4] = ["keep", "scan more", "scan less", "stop"];
 
+/// What a team decides for a prefix of its buckets ("where the bytes come from").
+pub const PREFIX_DECISIONS: [&str; 3] = ["keep scanning", "skip", "fix in the application"];
+
+/// A prefix of a bucket as S3 Inventory showed it (`costwarden efficiency`), for the sheet
+/// "where the bytes come from".
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrefixRow {
+    pub bucket: String,
+    pub prefix: String,
+    pub objects: u64,
+    pub gb: f64,
+    /// A month's scanning of it, which skipping it would save; None when not priced.
+    pub usd: Option<f64>,
+}
+
 /// One workbook for `team`: its buckets with a frozen header, filters, widths, and the
-/// columns the team fills in (decision from a list, comment, reviewed by).
-pub fn workbook(team: &str, rows: &[&Row], path: &Path) -> Result<(), rust_xlsxwriter::XlsxError> {
+/// columns the team fills in (decision from a list, comment, reviewed by); with `prefixes`, a
+/// second sheet "where the bytes come from", a decision per prefix.
+pub fn workbook(
+    team: &str,
+    rows: &[&Row],
+    prefixes: &[&PrefixRow],
+    path: &Path,
+) -> Result<(), rust_xlsxwriter::XlsxError> {
     use rust_xlsxwriter::{DataValidation, Format, Workbook};
     let mut book = Workbook::new();
     let sheet = book.add_worksheet();
@@ -260,11 +281,60 @@ pub fn workbook(team: &str, rows: &[&Row], path: &Path) -> Result<(), rust_xlsxw
     sheet.autofilter(0, 0, last, header.len() as u16 - 1)?;
     let list = DataValidation::new().allow_list_strings(&DECISIONS)?;
     sheet.add_data_validation(1, 11, last.max(200), 11, &list)?;
+    if !prefixes.is_empty() {
+        prefix_sheet(book.add_worksheet(), prefixes, &bold)?;
+    }
     book.save(path)
 }
 
-/// Every file asked for, written under `out`; their paths.
-pub fn write_all(rows: &[Row], md: &str, out: &Path, formats: &[String]) -> Result<Vec<PathBuf>, String> {
+fn prefix_sheet(
+    sheet: &mut rust_xlsxwriter::Worksheet,
+    prefixes: &[&PrefixRow],
+    bold: &rust_xlsxwriter::Format,
+) -> Result<(), rust_xlsxwriter::XlsxError> {
+    use rust_xlsxwriter::DataValidation;
+    sheet.set_name("where the bytes come from")?;
+    let header = [
+        ("bucket", 34.0),
+        ("prefix", 34.0),
+        ("objects (30 days)", 14.0),
+        ("GB (30 days)", 12.0),
+        ("USD a month, saved if skipped", 16.0),
+        ("decision", 20.0),
+        ("comment", 40.0),
+        ("reviewed by", 18.0),
+    ];
+    for (c, (title, width)) in header.iter().enumerate() {
+        sheet.write_string_with_format(0, c as u16, *title, bold)?;
+        sheet.set_column_width(c as u16, *width)?;
+    }
+    for (i, p) in prefixes.iter().enumerate() {
+        let row = i as u32 + 1;
+        sheet.write_string(row, 0, spreadsheet(&p.bucket))?;
+        sheet.write_string(row, 1, spreadsheet(&p.prefix))?;
+        sheet.write_number(row, 2, p.objects as f64)?;
+        sheet.write_number(row, 3, (p.gb * 1000.0).round() / 1000.0)?;
+        if let Some(u) = p.usd {
+            sheet.write_number(row, 4, (u * 100.0).round() / 100.0)?;
+        }
+    }
+    let last = prefixes.len().max(1) as u32;
+    sheet.set_freeze_panes(1, 0)?;
+    sheet.autofilter(0, 0, last, header.len() as u16 - 1)?;
+    let list = DataValidation::new().allow_list_strings(&PREFIX_DECISIONS)?;
+    sheet.add_data_validation(1, 5, last.max(200), 5, &list)?;
+    Ok(())
+}
+
+/// Every file asked for, written under `out`; their paths. `prefixes`: the inventory's
+/// prefixes, which go to the workbook of their bucket's owner.
+pub fn write_all(
+    rows: &[Row],
+    prefixes: &[PrefixRow],
+    md: &str,
+    out: &Path,
+    formats: &[String],
+) -> Result<Vec<PathBuf>, String> {
     std::fs::create_dir_all(out).map_err(|e| format!("creating {}: {e}", out.display()))?;
     let mut written = Vec::new();
     let write = |name: &str, bytes: &[u8], written: &mut Vec<PathBuf>| {
@@ -288,7 +358,9 @@ pub fn write_all(rows: &[Row], md: &str, out: &Path, formats: &[String]) -> Resu
                 }
                 for (team, rows) in teams {
                     let path = out.join(format!("coverage-{}.xlsx", slug(team)));
-                    workbook(team, &rows, &path).map_err(|e| format!("writing {}: {e}", path.display()))?;
+                    let theirs: Vec<&PrefixRow> =
+                        prefixes.iter().filter(|p| rows.iter().any(|r| r.bucket == p.bucket)).collect();
+                    workbook(team, &rows, &theirs, &path).map_err(|e| format!("writing {}: {e}", path.display()))?;
                     written.push(path);
                 }
             }
