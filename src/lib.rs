@@ -18,6 +18,7 @@ pub mod notify;
 pub mod outcome;
 pub mod price;
 pub mod report;
+pub mod review;
 pub mod rules;
 pub mod run;
 pub mod schedule;

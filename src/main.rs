@@ -29,6 +29,18 @@ enum LogFormat {
 }
 
 #[derive(Subcommand)]
+enum InventoryCommand {
+    /// Read the teams' filled coverage-<team>.xlsx in DIR: every decision and who reviewed it,
+    /// malformed cells located and skipped, a summary and the change plan (Markdown, or JSON).
+    /// Exit 1 when a cell was malformed or a team has not reviewed
+    Review {
+        dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// One full cycle: collect every source, write CloudWatch metrics, print a summary
     Run {
@@ -160,6 +172,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The periodic inventory: `inventory review DIR` reads the filled coverage workbooks back
+    Inventory {
+        #[command(subcommand)]
+        command: InventoryCommand,
+    },
     /// Write the Datadog dashboard and monitors (v1 API JSON) generated from thresholds.toml
     Dashboards {
         /// Output folder
@@ -288,6 +305,18 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 print!("{}", costwarden::check::human(&report));
             }
             Ok(exit(report.ok))
+        }
+        Command::Inventory { command: InventoryCommand::Review { dir, json } } => {
+            let cfg = load(&config)?;
+            let review = costwarden::review::read_dir(&dir).map_err(anyhow::Error::msg)?;
+            match json {
+                true => println!("{}", serde_json::to_string_pretty(&review)?),
+                false => {
+                    print!("{}", costwarden::review::markdown_plan(&review, &cfg, chrono::Utc::now().date_naive()))
+                }
+            }
+            let all_reviewed = review.teams.iter().all(|t| !t.reviewed_by.is_empty());
+            Ok(exit(review.problems.is_empty() && all_reviewed))
         }
         Command::Efficiency { out, json } => efficiency(app(load(&config)?, None).await, out.as_deref(), json).await,
         Command::Coverage { out, format, check, console_url } => {

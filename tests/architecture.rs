@@ -24,6 +24,7 @@ const LAYERS: &[&str] = &[
     "notify",
     "coverage",
     "efficiency",
+    "review",
     "alerts",
     "digest",
     "selfcost",

@@ -1,0 +1,278 @@
+//! `costwarden inventory review DIR`: the team workbooks of `coverage`, filled in, read back.
+//! Every decision and who reviewed it; each malformed cell located (file, sheet, row, column)
+//! and skipped; a summary; and a change plan for review (per bucket the engine's change, the
+//! plan lowered by what a skipped prefix no longer scans). Reading the files is this module's
+//! one I/O: the rest is pure.
+
+use std::path::Path;
+
+use calamine::{Data, DataType, Reader};
+use serde::Serialize;
+
+use crate::coverage::render::{DECISIONS, PREFIX_DECISIONS};
+use crate::text::markdown;
+
+/// The sheet of prefixes (`coverage::render::prefix_sheet`).
+const PREFIX_SHEET: &str = "where the bytes come from";
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Review {
+    pub teams: Vec<Team>,
+    /// "file, sheet, row N, column C: why", each skipped.
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Team {
+    pub team: String,
+    pub file: String,
+    /// Who reviewed, as written (any row's "reviewed by").
+    pub reviewed_by: Vec<String>,
+    pub buckets: Vec<Decision>,
+    pub prefixes: Vec<Decision>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Decision {
+    pub bucket: String,
+    /// Empty for a bucket's own decision.
+    pub prefix: String,
+    pub decision: String,
+    pub comment: String,
+    /// What it costs a month now: the bucket's estimated cost, or the prefix's "saved if
+    /// skipped" (None when the sheet had no amount).
+    pub usd: Option<f64>,
+    /// The prefix's GB over the 30 days of the sheet.
+    pub gb: Option<f64>,
+}
+
+impl Decision {
+    /// What the decision saves a month, as far as the sheet says: a stopped bucket its whole
+    /// cost, a skipped prefix its own; "scan less" and the rest are not estimated.
+    pub fn saving(&self) -> Option<f64> {
+        match self.decision.as_str() {
+            "stop" | "skip" => self.usd,
+            _ => None,
+        }
+    }
+}
+
+/// Every `coverage-*.xlsx` under `dir`, in name order.
+pub fn read_dir(dir: &Path) -> Result<Review, String> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("coverage-") && n.ends_with(".xlsx"))
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(format!(
+            "no coverage-<team>.xlsx in {}: run `costwarden coverage` and collect the filled workbooks there",
+            dir.display()
+        ));
+    }
+    let mut review = Review::default();
+    for f in files {
+        read_workbook(&f, &mut review);
+    }
+    Ok(review)
+}
+
+fn read_workbook(path: &Path, review: &mut Review) {
+    let file = path.file_name().and_then(|n| n.to_str()).unwrap_or("?").to_string();
+    let mut book: calamine::Xlsx<_> = match calamine::open_workbook(path) {
+        Ok(b) => b,
+        Err(e) => return review.problems.push(format!("{file}: not a workbook: {e}")),
+    };
+    let names = book.sheet_names();
+    let Some(team) = names.iter().find(|n| n.as_str() != PREFIX_SHEET).cloned() else {
+        return review.problems.push(format!("{file}: no team sheet"));
+    };
+    let mut t = Team { team: team.clone(), file: file.clone(), ..Default::default() };
+    match book.worksheet_range(&team) {
+        Ok(range) => {
+            let rows = Sheet { file: &file, name: &team, range: &range };
+            rows.decisions(&DECISIONS, ("estimated cost USD", None), &mut t, &mut review.problems, false);
+        }
+        Err(e) => review.problems.push(format!("{file}, sheet {}: unreadable: {e}", terminal(&team))),
+    }
+    if names.iter().any(|n| n == PREFIX_SHEET) {
+        if let Ok(range) = book.worksheet_range(PREFIX_SHEET) {
+            let rows = Sheet { file: &file, name: PREFIX_SHEET, range: &range };
+            let columns = ("USD a month, saved if skipped", Some("GB (30 days)"));
+            rows.decisions(&PREFIX_DECISIONS, columns, &mut t, &mut review.problems, true);
+        }
+    }
+    review.teams.push(t);
+}
+
+fn terminal(s: &str) -> String {
+    crate::text::terminal(s).into_owned()
+}
+
+struct Sheet<'a> {
+    file: &'a str,
+    name: &'a str,
+    range: &'a calamine::Range<Data>,
+}
+
+impl Sheet<'_> {
+    /// Reads the rows under the header; `allowed` decisions, the amount (and GB) columns by
+    /// title; prefixes when `prefixes`.
+    fn decisions(
+        &self,
+        allowed: &[&str],
+        (usd_col, gb_col): (&str, Option<&str>),
+        team: &mut Team,
+        problems: &mut Vec<String>,
+        prefixes: bool,
+    ) {
+        let mut rows = self.range.rows();
+        let Some(header) = rows.next() else { return };
+        let col = |title: &str| header.iter().position(|c| c.get_string() == Some(title));
+        let at = |row: usize, c: usize| {
+            format!("{}, sheet {}, row {}, column {}", self.file, terminal(self.name), row + 1, column_letter(c))
+        };
+        let (Some(bucket), Some(decision), Some(comment), Some(by)) =
+            (col("bucket"), col("decision"), col("comment"), col("reviewed by"))
+        else {
+            problems.push(format!(
+                "{}, sheet {}: the header lacks bucket, decision, comment or reviewed by",
+                self.file,
+                terminal(self.name)
+            ));
+            return;
+        };
+        let (usd, gb, prefix) = (col(usd_col), gb_col.and_then(col), col("prefix"));
+        for (i, row) in rows.enumerate() {
+            let r = i + 1;
+            let cell = |c: Option<usize>| {
+                c.and_then(|c| row.get(c)).map(|d| d.to_string().trim().to_string()).unwrap_or_default()
+            };
+            let number = |c: Option<usize>| c.and_then(|c| row.get(c)).and_then(|d| d.as_f64());
+            let who = cell(Some(by));
+            if !who.is_empty() && !team.reviewed_by.contains(&who) {
+                team.reviewed_by.push(who);
+            }
+            let chosen = cell(Some(decision));
+            if chosen.is_empty() {
+                continue;
+            }
+            if !allowed.contains(&chosen.as_str()) {
+                problems.push(format!(
+                    "{}: {:?} is not one of {}; skipped",
+                    at(r, decision),
+                    terminal(&chosen),
+                    allowed.join(", ")
+                ));
+                continue;
+            }
+            let d = Decision {
+                bucket: cell(Some(bucket)),
+                prefix: if prefixes { cell(prefix) } else { String::new() },
+                decision: chosen,
+                comment: cell(Some(comment)),
+                usd: number(usd),
+                gb: number(gb),
+            };
+            if prefixes {
+                team.prefixes.push(d)
+            } else {
+                team.buckets.push(d)
+            }
+        }
+    }
+}
+
+fn column_letter(c: usize) -> String {
+    let (mut n, mut s) = (c + 1, String::new());
+    while n > 0 {
+        let r = (n - 1) % 26;
+        s.insert(0, (b'A' + r as u8) as char);
+        n = (n - 1) / 26;
+    }
+    s
+}
+
+/// The summary and the change plan, for review, as Markdown; every cell's text escaped.
+pub fn markdown_plan(r: &Review, cfg: &crate::config::Config, today: chrono::NaiveDate) -> String {
+    let reviewed: Vec<&Team> = r.teams.iter().filter(|t| !t.reviewed_by.is_empty()).collect();
+    let not: Vec<String> =
+        r.teams.iter().filter(|t| t.reviewed_by.is_empty()).map(|t| markdown(&t.team).into_owned()).collect();
+    let all = || r.teams.iter().flat_map(|t| t.buckets.iter().chain(&t.prefixes));
+    let saving: f64 = all().filter_map(Decision::saving).sum();
+    let mut out = format!(
+        "# Inventory review, {today}\n\n{} of {} teams reviewed{}; {} bucket and {} prefix decisions; the month's estimated saving of the stop and skip decisions: USD {:.2}.\n",
+        reviewed.len(),
+        r.teams.len(),
+        if not.is_empty() { String::new() } else { format!(" (not yet: {})", not.join(", ")) },
+        r.teams.iter().map(|t| t.buckets.len()).sum::<usize>(),
+        r.teams.iter().map(|t| t.prefixes.len()).sum::<usize>(),
+        saving + 0.0
+    );
+    out.push_str(
+        "\n## Change plan\n\n| team | bucket | change | saves a month | why (comment) |\n|---|---|---|---:|---|\n",
+    );
+    for t in &r.teams {
+        for d in t.buckets.iter().chain(&t.prefixes).filter(|d| d.decision != "keep" && d.decision != "keep scanning") {
+            let change = change(cfg, d, today);
+            let saves = d.saving().map_or("-".into(), |u| format!("USD {u:.2}"));
+            out.push_str(&format!(
+                "| {} | {} | {} | {saves} | {} |\n",
+                markdown(&t.team),
+                markdown(&d.bucket),
+                change,
+                markdown(&d.comment)
+            ));
+        }
+    }
+    for p in &r.problems {
+        out.push_str(&format!("\n- {}", markdown(p)));
+    }
+    out.push('\n');
+    out
+}
+
+/// What to change for one decision, said for the bucket's engine; a skipped prefix also
+/// lowers the bucket's plan by the bytes a day it no longer scans.
+fn change(cfg: &crate::config::Config, d: &Decision, today: chrono::NaiveDate) -> String {
+    let gd = cfg.guardduty.iter().flat_map(|g| &g.buckets).find(|b| b.name == d.bucket);
+    let av = cfg.antivirus.iter().flat_map(|a| &a.buckets).find(|b| b.name == d.bucket);
+    let prefix = markdown(&d.prefix).into_owned();
+    match (d.decision.as_str(), gd.is_some(), av.is_some()) {
+        ("stop", true, _) => "GuardDuty: remove the bucket from the malware protection plan".into(),
+        ("stop", _, true) => "Console: turn the bucket's protection off".into(),
+        ("skip", is_gd, _) => {
+            let engine = match is_gd {
+                true => format!("GuardDuty: narrow the plan's object prefixes so that {prefix} is not among them"),
+                false => format!("Console: add {prefix} to the bucket's skipped paths"),
+            };
+            let plan = gd.or(av).and_then(|b| b.plan.as_ref());
+            match (plan, d.gb) {
+                (Some(p), Some(gb)) => {
+                    let lower = (p.baseline - gb * 1e9 / 30.0).max(0.0);
+                    format!("{engine}; thresholds.toml: `plan = {{ baseline = \"{:.3} GB\", since = {today} }}` (was {:.3} GB/day)", lower / 1e9, p.baseline / 1e9)
+                }
+                _ => engine,
+            }
+        }
+        ("scan less", _, _) => "the team's proposal to scan less: agree which paths with them".into(),
+        ("scan more", _, _) => "the team asks for more scanning: add paths or protection".into(),
+        ("fix in the application", _, _) => {
+            format!("the team changes its application so that {prefix} is not uploaded as now")
+        }
+        (other, _, _) => format!("{}: not scanned by a configured engine", markdown(other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn columns_are_lettered_as_a_spreadsheet_does() {
+        assert_eq!(super::column_letter(0), "A");
+        assert_eq!(super::column_letter(11), "L");
+        assert_eq!(super::column_letter(26), "AA");
+    }
+}

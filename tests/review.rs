@@ -1,0 +1,136 @@
+//! `costwarden inventory review DIR`: team workbooks filled in the way a team would (written
+//! here with rust_xlsxwriter, in the layout `coverage` writes), read back: the decisions, who
+//! reviewed, a bad decision and a workbook without its team sheet located, the summary's
+//! saving and the change plan with the lowered plan.
+
+use std::path::Path;
+use std::process::Command;
+
+use rust_xlsxwriter::Workbook;
+
+const BUCKET_HEADER: [&str; 14] = [
+    "account",
+    "region",
+    "bucket",
+    "scanned",
+    "engine",
+    "scanned paths",
+    "skipped paths",
+    "scan mode",
+    "GB",
+    "estimated cost USD",
+    "note",
+    "decision",
+    "comment",
+    "reviewed by",
+];
+const PREFIX_HEADER: [&str; 8] = [
+    "bucket",
+    "prefix",
+    "objects (30 days)",
+    "GB (30 days)",
+    "USD a month, saved if skipped",
+    "decision",
+    "comment",
+    "reviewed by",
+];
+
+/// A team's workbook: its buckets as (bucket, cost, decision, comment, reviewed by), and its
+/// prefixes as (bucket, prefix, GB, USD, decision, reviewed by).
+fn workbook(
+    dir: &Path,
+    team: Option<&str>,
+    buckets: &[(&str, f64, &str, &str, &str)],
+    prefixes: &[(&str, &str, f64, f64, &str, &str)],
+    file: &str,
+) {
+    let mut book = Workbook::new();
+    if let Some(team) = team {
+        let sheet = book.add_worksheet().set_name(team).unwrap();
+        for (c, h) in BUCKET_HEADER.iter().enumerate() {
+            sheet.write_string(0, c as u16, *h).unwrap();
+        }
+        for (i, (bucket, usd, decision, comment, by)) in buckets.iter().enumerate() {
+            let r = i as u32 + 1;
+            sheet.write_string(r, 2, *bucket).unwrap();
+            sheet.write_number(r, 9, *usd).unwrap();
+            sheet.write_string(r, 11, *decision).unwrap();
+            sheet.write_string(r, 12, *comment).unwrap();
+            sheet.write_string(r, 13, *by).unwrap();
+        }
+    }
+    let sheet = book.add_worksheet().set_name("where the bytes come from").unwrap();
+    for (c, h) in PREFIX_HEADER.iter().enumerate() {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    for (i, (bucket, prefix, gb, usd, decision, by)) in prefixes.iter().enumerate() {
+        let r = i as u32 + 1;
+        sheet.write_string(r, 0, *bucket).unwrap();
+        sheet.write_string(r, 1, *prefix).unwrap();
+        sheet.write_number(r, 3, *gb).unwrap();
+        sheet.write_number(r, 4, *usd).unwrap();
+        sheet.write_string(r, 5, *decision).unwrap();
+        sheet.write_string(r, 7, *by).unwrap();
+    }
+    book.save(dir.join(file)).unwrap();
+}
+
+const CONFIG: &str = r#"
+[antivirus]
+base_url = "https://acme-1a2b.cloudstoragesecapp.com"
+[[antivirus.buckets]]
+name = "uploads-prod"
+owner = "media"
+plan = { baseline = "10 GB", since = 2026-01-01 }
+[[antivirus.buckets]]
+name = "avatars"
+owner = "media"
+[teams.media]
+"#;
+
+#[test]
+fn filled_workbooks_become_a_summary_and_a_change_plan_with_bad_cells_located() {
+    let dir = tempfile::tempdir().unwrap();
+    workbook(
+        dir.path(),
+        Some("media"),
+        &[("uploads-prod", 12.5, "stop", "moved to uploads-v2", "ana"), ("avatars", 3.0, "maybe", "", "ana")],
+        &[
+            ("uploads-prod", "tmp/", 30.0, 2.74, "skip", "ana"),
+            ("uploads-prod", "users/*/", 90.0, 8.0, "keep scanning", "ana"),
+        ],
+        "coverage-media.xlsx",
+    );
+    workbook(dir.path(), Some("identity"), &[("id-docs", 1.0, "", "", "")], &[], "coverage-identity.xlsx");
+    workbook(dir.path(), None, &[], &[], "coverage-support.xlsx");
+    let cfg = dir.path().join("thresholds.toml");
+    std::fs::write(&cfg, CONFIG).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_costwarden"))
+        .args(["inventory", "review", dir.path().to_str().unwrap(), "--config", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let (md, err) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    // A malformed cell and a team that has not reviewed: exit 1, the rest reported.
+    assert_eq!(out.status.code(), Some(1), "{md}{err}");
+    let today = chrono::Utc::now().date_naive();
+    for expected in [
+        "1 of 2 teams reviewed (not yet: identity); 1 bucket and 2 prefix decisions; the month's estimated saving of the stop and skip decisions: USD 15.24.".to_string(),
+        "| media | uploads-prod | Console: turn the bucket's protection off | USD 12.50 | moved to uploads-v2 |".to_string(),
+        format!("| media | uploads-prod | Console: add tmp/ to the bucket's skipped paths; thresholds.toml: `plan = {{ baseline = \"9.000 GB\", since = {today} }}` (was 10.000 GB/day) | USD 2.74 |  |"),
+        "coverage-media.xlsx, sheet media, row 3, column L: \"maybe\" is not one of keep, scan more, scan less, stop; skipped".to_string(),
+        "coverage-support.xlsx: no team sheet".to_string(),
+    ] {
+        assert!(md.contains(&expected), "expected {expected:?} in:\n{md}");
+    }
+    // "keep scanning" is no change.
+    assert!(!md.contains("users/"), "{md}");
+
+    let json = Command::new(env!("CARGO_BIN_EXE_costwarden"))
+        .args(["inventory", "review", dir.path().to_str().unwrap(), "--json", "--config", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["teams"][1]["team"], "media");
+    assert_eq!(v["teams"][1]["reviewed_by"], serde_json::json!(["ana"]));
+    assert_eq!(v["teams"][1]["prefixes"][0]["gb"], 30.0);
+}
