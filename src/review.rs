@@ -80,8 +80,16 @@ pub fn read_dir(dir: &Path) -> Result<Review, String> {
     Ok(review)
 }
 
+/// A team's workbook is tens of kilobytes; one far larger is not what `coverage` wrote, and
+/// calamine would hold it whole.
+const MAX_WORKBOOK_BYTES: u64 = 20 << 20;
+
 fn read_workbook(path: &Path, review: &mut Review) {
     let file = path.file_name().and_then(|n| n.to_str()).unwrap_or("?").to_string();
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if size > MAX_WORKBOOK_BYTES {
+        return review.problems.push(format!("{file}: {size} bytes, over the {MAX_WORKBOOK_BYTES} read; not read"));
+    }
     let mut book: calamine::Xlsx<_> = match calamine::open_workbook(path) {
         Ok(b) => b,
         Err(e) => return review.problems.push(format!("{file}: not a workbook: {e}")),
