@@ -4,9 +4,10 @@
 
 use serde::Serialize;
 
-use crate::config::Config;
+use crate::config::{Bucket as ConfigBucket, Config};
 use crate::inventory::{Part, Summary};
 use crate::price::DAYS_PER_MONTH;
+use crate::sources::coverage::Engine;
 use crate::text::markdown;
 
 /// Rows of each table in the Markdown.
@@ -49,32 +50,30 @@ pub struct Priced {
 
 /// What scanning `bytes` and `objects` of a `window_days` window costs a month with the
 /// bucket's engine, or None when it is not priced (the Console without
-/// `coverage.console_usd_per_gb`).
-fn monthly(cfg: &Config, engine: &str, bytes: u64, objects: u64, window_days: u32) -> Option<f64> {
+/// `coverage.console_usd_per_gb`, or no engine).
+fn monthly(cfg: &Config, engine: Option<Engine>, bytes: u64, objects: u64, window_days: u32) -> Option<f64> {
     let per_month = DAYS_PER_MONTH / f64::from(window_days.max(1));
     let gb = bytes as f64 / 1e9 * per_month;
     let cov = &cfg.coverage;
-    match engine {
-        "GuardDuty" => Some(cov.guardduty_usd(gb, objects as f64 * per_month)),
-        "Console" => cov.console_usd_per_gb.map(|p| gb * p),
-        _ => None,
+    match engine? {
+        Engine::GuardDuty => Some(cov.guardduty_usd(gb, objects as f64 * per_month)),
+        Engine::Console => cov.console_usd_per_gb.map(|p| gb * p),
     }
 }
 
-/// The engine scanning `bucket` and its owner, from thresholds.toml.
-fn engine_of(cfg: &Config, bucket: &str) -> (&'static str, Option<String>) {
+/// The engine thresholds.toml has scan `bucket`, with the bucket's entry there (GuardDuty's
+/// first, as in coverage).
+pub fn scanned_by<'c>(cfg: &'c Config, bucket: &str) -> Option<(Engine, &'c ConfigBucket)> {
     let gd = cfg.guardduty.iter().flat_map(|g| &g.buckets).find(|b| b.name == bucket);
     let av = cfg.antivirus.iter().flat_map(|a| &a.buckets).find(|b| b.name == bucket);
-    match (gd, av) {
-        (Some(b), _) => ("GuardDuty", b.owner.clone()),
-        (None, Some(b)) => ("Console", b.owner.clone()),
-        (None, None) => ("not scanned by a configured engine", None),
-    }
+    gd.map(|b| (Engine::GuardDuty, b)).or(av.map(|b| (Engine::Console, b)))
 }
 
 /// `recorded`: what costwarden recorded as scanned on the window's days (`sources::inventory::recorded`).
 pub fn bucket(cfg: &Config, name: &str, read: Result<(String, Summary), String>, recorded: Option<f64>) -> Bucket {
-    let (engine, owner) = engine_of(cfg, name);
+    let by = scanned_by(cfg, name);
+    let engine = by.map(|(e, _)| e);
+    let owner = by.and_then(|(_, b)| b.owner.clone());
     let window_days = cfg.inventory.window_days;
     let price = |p: &Part| Priced {
         name: p.name.clone(),
@@ -85,7 +84,11 @@ pub fn bucket(cfg: &Config, name: &str, read: Result<(String, Summary), String>,
     let mut b = Bucket {
         bucket: name.to_string(),
         owner,
-        engine,
+        engine: match engine {
+            Some(Engine::GuardDuty) => "GuardDuty",
+            Some(Engine::Console) => "Console",
+            None => "not scanned by a configured engine",
+        },
         delivery: None,
         window_days,
         monthly_usd: None,

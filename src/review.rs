@@ -9,11 +9,8 @@ use std::path::Path;
 use calamine::{Data, DataType, Reader};
 use serde::Serialize;
 
-use crate::coverage::render::{DECISIONS, PREFIX_DECISIONS};
+use crate::coverage::render::{title, DECISIONS, PREFIX_DECISIONS};
 use crate::text::markdown;
-
-/// The sheet of prefixes (`coverage::render::prefix_sheet`).
-const PREFIX_SHEET: &str = "where the bytes come from";
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Review {
@@ -95,21 +92,21 @@ fn read_workbook(path: &Path, review: &mut Review) {
         Err(e) => return review.problems.push(format!("{file}: not a workbook: {e}")),
     };
     let names = book.sheet_names();
-    let Some(team) = names.iter().find(|n| n.as_str() != PREFIX_SHEET).cloned() else {
+    let Some(team) = names.iter().find(|n| n.as_str() != title::PREFIX_SHEET).cloned() else {
         return review.problems.push(format!("{file}: no team sheet"));
     };
     let mut t = Team { team: team.clone(), file: file.clone(), ..Default::default() };
     match book.worksheet_range(&team) {
         Ok(range) => {
             let rows = Sheet { file: &file, name: &team, range: &range };
-            rows.decisions(&DECISIONS, ("estimated cost USD", None), &mut t, &mut review.problems, false);
+            rows.decisions(&DECISIONS, (title::COST, None), &mut t, &mut review.problems, false);
         }
         Err(e) => review.problems.push(format!("{file}, sheet {}: unreadable: {e}", terminal(&team))),
     }
-    if names.iter().any(|n| n == PREFIX_SHEET) {
-        if let Ok(range) = book.worksheet_range(PREFIX_SHEET) {
-            let rows = Sheet { file: &file, name: PREFIX_SHEET, range: &range };
-            let columns = ("USD a month, saved if skipped", Some("GB (30 days)"));
+    if names.iter().any(|n| n == title::PREFIX_SHEET) {
+        if let Ok(range) = book.worksheet_range(title::PREFIX_SHEET) {
+            let rows = Sheet { file: &file, name: title::PREFIX_SHEET, range: &range };
+            let columns = (title::SAVED, Some(title::PREFIX_GB));
             rows.decisions(&PREFIX_DECISIONS, columns, &mut t, &mut review.problems, true);
         }
     }
@@ -144,7 +141,7 @@ impl Sheet<'_> {
             format!("{}, sheet {}, row {}, column {}", self.file, terminal(self.name), row + 1, column_letter(c))
         };
         let (Some(bucket), Some(decision), Some(comment), Some(by)) =
-            (col("bucket"), col("decision"), col("comment"), col("reviewed by"))
+            (col(title::BUCKET), col(title::DECISION), col(title::COMMENT), col(title::REVIEWED_BY))
         else {
             problems.push(format!(
                 "{}, sheet {}: the header lacks bucket, decision, comment or reviewed by",
@@ -153,7 +150,7 @@ impl Sheet<'_> {
             ));
             return;
         };
-        let (usd, gb, prefix) = (col(usd_col), gb_col.and_then(col), col("prefix"));
+        let (usd, gb, prefix) = (col(usd_col), gb_col.and_then(col), col(title::PREFIX));
         for (i, row) in rows.enumerate() {
             let r = i + 1;
             let cell = |c: Option<usize>| {
@@ -246,18 +243,20 @@ pub fn markdown_plan(r: &Review, cfg: &crate::config::Config, today: chrono::Nai
 /// What to change for one decision, said for the bucket's engine; a skipped prefix also
 /// lowers the bucket's plan by the bytes a day it no longer scans.
 fn change(cfg: &crate::config::Config, d: &Decision, today: chrono::NaiveDate) -> String {
-    let gd = cfg.guardduty.iter().flat_map(|g| &g.buckets).find(|b| b.name == d.bucket);
-    let av = cfg.antivirus.iter().flat_map(|a| &a.buckets).find(|b| b.name == d.bucket);
+    use crate::sources::coverage::Engine;
+    let by = crate::efficiency::scanned_by(cfg, &d.bucket);
     let prefix = markdown(&d.prefix).into_owned();
-    match (d.decision.as_str(), gd.is_some(), av.is_some()) {
-        ("stop", true, _) => "GuardDuty: remove the bucket from the malware protection plan".into(),
-        ("stop", _, true) => "Console: turn the bucket's protection off".into(),
-        ("skip", is_gd, _) => {
-            let engine = match is_gd {
-                true => format!("GuardDuty: narrow the plan's object prefixes so that {prefix} is not among them"),
-                false => format!("Console: add {prefix} to the bucket's skipped paths"),
+    match (d.decision.as_str(), by.map(|(e, _)| e)) {
+        ("stop", Some(Engine::GuardDuty)) => "GuardDuty: remove the bucket from the malware protection plan".into(),
+        ("stop", Some(Engine::Console)) => "Console: turn the bucket's protection off".into(),
+        ("skip", Some(e)) => {
+            let engine = match e {
+                Engine::GuardDuty => {
+                    format!("GuardDuty: narrow the plan's object prefixes so that {prefix} is not among them")
+                }
+                Engine::Console => format!("Console: add {prefix} to the bucket's skipped paths"),
             };
-            let plan = gd.or(av).and_then(|b| b.plan.as_ref());
+            let plan = by.and_then(|(_, b)| b.plan.as_ref());
             match (plan, d.gb) {
                 (Some(p), Some(gb)) => {
                     let lower = (p.baseline - gb * 1e9 / 30.0).max(0.0);
@@ -266,12 +265,13 @@ fn change(cfg: &crate::config::Config, d: &Decision, today: chrono::NaiveDate) -
                 _ => engine,
             }
         }
-        ("scan less", _, _) => "the team's proposal to scan less: agree which paths with them".into(),
-        ("scan more", _, _) => "the team asks for more scanning: add paths or protection".into(),
-        ("fix in the application", _, _) => {
+        ("scan less", _) => "the team's proposal to scan less: agree which paths with them".into(),
+        ("scan more", _) => "the team asks for more scanning: add paths or protection".into(),
+        ("fix in the application", _) => {
             format!("the team changes its application so that {prefix} is not uploaded as now")
         }
-        (other, _, _) => format!("{}: not scanned by a configured engine", markdown(other)),
+        // A stop or skip for a bucket no configured engine scans: there is nothing to change.
+        _ => "not scanned by a configured engine: nothing to change".into(),
     }
 }
 

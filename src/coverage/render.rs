@@ -202,6 +202,20 @@ pub fn slug(team: &str) -> String {
 /// The columns each team fills in during the inventory.
 pub const DECISIONS: [&str; 4] = ["keep", "scan more", "scan less", "stop"];
 
+/// The workbook's titles that `review` reads the filled sheets back by.
+pub mod title {
+    pub const BUCKET: &str = "bucket";
+    pub const DECISION: &str = "decision";
+    pub const COMMENT: &str = "comment";
+    pub const REVIEWED_BY: &str = "reviewed by";
+    pub const COST: &str = "estimated cost USD";
+    pub const PREFIX: &str = "prefix";
+    pub const PREFIX_GB: &str = "GB (30 days)";
+    pub const SAVED: &str = "USD a month, saved if skipped";
+    /// The second sheet's name.
+    pub const PREFIX_SHEET: &str = "where the bytes come from";
+}
+
 /// What a team decides for a prefix of its buckets ("where the bytes come from").
 pub const PREFIX_DECISIONS: [&str; 3] = ["keep scanning", "skip", "fix in the application"];
 
@@ -236,18 +250,18 @@ pub fn workbook(
     let header = [
         ("account", 14.0),
         ("region", 12.0),
-        ("bucket", 34.0),
+        (title::BUCKET, 34.0),
         ("scanned", 18.0),
         ("engine", 18.0),
         ("scanned paths", 30.0),
         ("skipped paths", 30.0),
         ("scan mode", 14.0),
         ("GB", 10.0),
-        ("estimated cost USD", 14.0),
+        (title::COST, 14.0),
         ("note", 30.0),
-        ("decision", 14.0),
-        ("comment", 40.0),
-        ("reviewed by", 18.0),
+        (title::DECISION, 14.0),
+        (title::COMMENT, 40.0),
+        (title::REVIEWED_BY, 18.0),
     ];
     for (c, (title, width)) in header.iter().enumerate() {
         sheet.write_string_with_format(0, c as u16, *title, &bold)?;
@@ -293,16 +307,16 @@ fn prefix_sheet(
     bold: &rust_xlsxwriter::Format,
 ) -> Result<(), rust_xlsxwriter::XlsxError> {
     use rust_xlsxwriter::DataValidation;
-    sheet.set_name("where the bytes come from")?;
+    sheet.set_name(title::PREFIX_SHEET)?;
     let header = [
-        ("bucket", 34.0),
-        ("prefix", 34.0),
+        (title::BUCKET, 34.0),
+        (title::PREFIX, 34.0),
         ("objects (30 days)", 14.0),
-        ("GB (30 days)", 12.0),
-        ("USD a month, saved if skipped", 16.0),
-        ("decision", 20.0),
-        ("comment", 40.0),
-        ("reviewed by", 18.0),
+        (title::PREFIX_GB, 12.0),
+        (title::SAVED, 16.0),
+        (title::DECISION, 20.0),
+        (title::COMMENT, 40.0),
+        (title::REVIEWED_BY, 18.0),
     ];
     for (c, (title, width)) in header.iter().enumerate() {
         sheet.write_string_with_format(0, c as u16, *title, bold)?;
