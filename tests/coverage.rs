@@ -244,7 +244,9 @@ async fn with_coverage_alert_an_unscanned_bucket_is_told_to_its_owner_once_and_i
             .map(str::to_string)
             .collect()
     };
-    let now = chrono::Utc::now();
+    // Noon, so that two hours later is still the same day whenever the test runs (from 22:00 UTC
+    // it was the next day, and coverage due again).
+    let now = today().and_hms_opt(12, 0, 0).unwrap().and_utc();
     let opts = costwarden::Options::default();
 
     let r = costwarden::run_cycle(&app, now, opts, None).await;
