@@ -496,7 +496,13 @@ async fn inventories(
         let mut reads = Vec::new();
         for b in &cfg.inventory.buckets {
             eprintln!("reading the inventory of {} (s3://{}/{})", b.bucket, b.destination, b.base());
-            reads.push((b, costwarden::sources::inventory::read(&app.clients.inventory_s3, b, opts).await));
+            let say = |line: String| eprintln!("{}", terminal(&line));
+            let athena = cfg.inventory.athena.as_ref();
+            let c = &app.clients;
+            reads.push((
+                b,
+                costwarden::sources::inventory::read(&c.inventory_s3, &c.athena, athena, b, opts, &say).await,
+            ));
         }
         (recorded, reads)
     };

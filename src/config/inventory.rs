@@ -16,11 +16,54 @@ pub struct Inventory {
     pub buckets: Vec<InventoryBucket>,
     /// The role the S3 client assumes to read the destination buckets; default: none.
     pub role: Option<super::Role>,
+    /// Athena, for an inventory too large to stream here or written as ORC or Parquet.
+    pub athena: Option<Athena>,
+}
+
+/// `[inventory.athena]`: where and how much.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Athena {
+    /// Where Athena writes query results: `s3://bucket/prefix/`.
+    pub output: String,
+    #[serde(default = "Athena::default_database")]
+    pub database: String,
+    #[serde(default = "Athena::default_workgroup")]
+    pub workgroup: String,
+    /// A delivery whose data files are larger than this (MB, gzip CSV: about 100 bytes an
+    /// object) is read by Athena, not here; 0: every delivery. The object count is only known
+    /// once read; the files' size is in the manifest.
+    #[serde(default = "Athena::default_above_mb")]
+    pub above_mb: u64,
+    /// The most one query may cost (USD 5 per TB scanned): above it the query is not started.
+    #[serde(default = "Athena::default_max_usd")]
+    pub max_usd: f64,
+    /// A query still running after this is stopped.
+    #[serde(default = "Athena::default_timeout_seconds")]
+    pub timeout_seconds: u64,
+}
+
+impl Athena {
+    fn default_database() -> String {
+        "costwarden".into()
+    }
+    fn default_workgroup() -> String {
+        "primary".into()
+    }
+    fn default_above_mb() -> u64 {
+        500
+    }
+    fn default_max_usd() -> f64 {
+        1.0
+    }
+    fn default_timeout_seconds() -> u64 {
+        600
+    }
 }
 
 impl Default for Inventory {
     fn default() -> Self {
-        Inventory { window_days: 30, depth: 3, max_contents: 4_000_000, buckets: Vec::new(), role: None }
+        Inventory { window_days: 30, depth: 3, max_contents: 4_000_000, buckets: Vec::new(), role: None, athena: None }
     }
 }
 
@@ -58,6 +101,34 @@ impl Inventory {
             "must be between 1000 and 50000000 (about 32 bytes each)",
         );
         super::Role::check(&self.role, "inventory", v);
+        if let Some(a) = &self.athena {
+            let bucket = a.output.strip_prefix("s3://").and_then(|r| r.split('/').next()).unwrap_or("");
+            v.check(
+                "inventory.athena.output",
+                crate::model::valid_bucket_name(bucket),
+                "must be s3://bucket/prefix/ (where Athena writes the results)",
+            );
+            v.check(
+                "inventory.athena.database",
+                !a.database.is_empty()
+                    && a.database.len() <= 128
+                    && a.database.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "lower-case letters, digits and '_' (an Athena database name)",
+            );
+            v.check(
+                "inventory.athena.workgroup",
+                !a.workgroup.is_empty()
+                    && a.workgroup.len() <= 128
+                    && a.workgroup.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')),
+                "letters, digits, '_', '-' and '.' (an Athena workgroup name)",
+            );
+            v.check("inventory.athena.max_usd", a.max_usd.is_finite() && a.max_usd >= 0.0, "must be 0 or more");
+            v.check(
+                "inventory.athena.timeout_seconds",
+                (10..=3600).contains(&a.timeout_seconds),
+                "must be between 10 and 3600",
+            );
+        }
         let mut seen = std::collections::BTreeSet::new();
         for (i, b) in self.buckets.iter().enumerate() {
             let at = |k: &str| format!("inventory.buckets[{i}].{k}");

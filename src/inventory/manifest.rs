@@ -42,7 +42,7 @@ impl Manifest {
     pub fn schema(&self) -> Result<Schema, String> {
         if !self.file_format.eq_ignore_ascii_case("CSV") {
             return Err(format!(
-                "manifest.json: fileFormat {:?} is read by Athena, not here (CSV only)",
+                "manifest.json: fileFormat {:?} is read by Athena: configure [inventory.athena]",
                 crate::text::terminal(&self.file_format)
             ));
         }

@@ -4,6 +4,7 @@
 //! the file.
 
 pub mod aggregate;
+pub mod athena;
 pub mod manifest;
 
 pub use aggregate::{Aggregator, Options, Part, Summary};

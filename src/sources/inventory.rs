@@ -1,12 +1,15 @@
 //! S3 Inventory, read for `costwarden efficiency`: per configured inventory, the latest
 //! delivery's `manifest.json` and its gzip CSV data files from the destination bucket, each
-//! streamed through the aggregation (`crate::inventory`), never whole in memory. Not a source
-//! of the run yet: it writes no metric (see ARCHITECTURE.md, "Adding a source").
+//! streamed through the aggregation (`crate::inventory`), never whole in memory; or, for a
+//! delivery larger than `[inventory.athena] above_mb` or written as ORC/Parquet, the same
+//! aggregation as one Athena query, its price said first and capped. Not a source of the run
+//! yet: it writes no metric (see ARCHITECTURE.md, "Adding a source").
 
 use aws_sdk_s3::Client;
 use tokio::io::AsyncReadExt;
 
 use crate::config::InventoryBucket;
+use crate::inventory::athena::{self as sql, Table};
 use crate::inventory::{manifest::MAX_MANIFEST_BYTES, Aggregator, Manifest, Options, Summary};
 
 /// Listing pages of delivery folders read at most (1,000 a page: years of daily reports).
@@ -70,10 +73,32 @@ pub struct Read {
     /// Data files read, and their compressed bytes (what S3 bills the GETs and transfer of).
     pub files: usize,
     pub gz_bytes: u64,
+    /// When Athena read it instead.
+    pub athena: Option<AthenaRun>,
 }
 
-/// The latest delivery of `b`, read and aggregated; an error says where it stopped.
-pub async fn read(s3: &Client, b: &InventoryBucket, opts: Options) -> Result<Read, String> {
+/// One Athena query over an inventory.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AthenaRun {
+    pub query_id: String,
+    /// What the price cap was checked against: the delivery's data files, as the manifest says.
+    pub estimated_bytes: u64,
+    /// What Athena says it scanned (billed, at least 10 MB).
+    pub scanned_bytes: u64,
+    pub usd: f64,
+}
+
+/// The latest delivery of `b`, read and aggregated here or by Athena (`athena`, when
+/// configured); an error says where it stopped. `say` is told what an Athena query will
+/// scan and cost before it starts.
+pub async fn read(
+    s3: &Client,
+    athena: &aws_sdk_athena::Client,
+    settings: Option<&crate::config::Athena>,
+    b: &InventoryBucket,
+    opts: Options,
+    say: &(dyn Fn(String) + Sync),
+) -> Result<Read, String> {
     let base = b.base();
     let delivery = latest_delivery(s3, b, &base).await?;
     let manifest_key = format!("{base}{delivery}/manifest.json");
@@ -86,6 +111,16 @@ pub async fn read(s3: &Client, b: &InventoryBucket, opts: Options) -> Result<Rea
             crate::text::terminal(&manifest.source_bucket),
             b.bucket
         ));
+    }
+    let data_bytes: u64 = manifest.files.iter().map(|f| f.size).sum();
+    let csv = manifest.file_format.eq_ignore_ascii_case("CSV");
+    if let Some(a) = settings.filter(|a| !csv || data_bytes > a.above_mb.saturating_mul(1_000_000)) {
+        let at = format!("s3://{}/{base}hive/", b.destination);
+        let table = Table::new(&a.database, &b.bucket, &b.config_id, &manifest.file_format, &manifest.file_schema, at)
+            .map_err(|e| format!("s3://{}/{manifest_key}: {e}", b.destination))?;
+        let query = table.query(&delivery, opts.since, opts.depth);
+        let run = by_athena(athena, a, &table, &query, data_bytes, &b.bucket, say).await?;
+        return Ok(Read { delivery, summary: run.0, files: manifest.files.len(), gz_bytes: 0, athena: Some(run.1) });
     }
     let schema = manifest.schema().map_err(|e| format!("s3://{}/{manifest_key}: {e}", b.destination))?;
     let mut agg = Aggregator::new(opts);
@@ -117,7 +152,125 @@ pub async fn read(s3: &Client, b: &InventoryBucket, opts: Options) -> Result<Rea
     if manifest.files.len() > MAX_FILES {
         agg.malformed(format!("manifest.json lists {} files: the first {MAX_FILES} read", manifest.files.len()));
     }
-    Ok(Read { delivery, summary: agg.finish(), files, gz_bytes })
+    Ok(Read { delivery, summary: agg.finish(), files, gz_bytes, athena: None })
+}
+
+/// Result pages read at most (1,000 rows each): the totals, then extensions and prefixes by
+/// bytes, largest first, as many as the embedded path keeps.
+const MAX_RESULT_PAGES: usize =
+    (crate::inventory::aggregate::MAX_PREFIXES + crate::inventory::aggregate::MAX_EXTENSIONS) / 1000 + 2;
+
+/// The aggregation as one Athena query: its price said first and refused over the cap, the
+/// database and table created if absent, the query polled to its end (stopped past the
+/// timeout), the rows read back.
+async fn by_athena(
+    client: &aws_sdk_athena::Client,
+    a: &crate::config::Athena,
+    table: &Table,
+    query: &str,
+    data_bytes: u64,
+    bucket: &str,
+    say: &(dyn Fn(String) + Sync),
+) -> Result<(Summary, AthenaRun), String> {
+    let usd = sql::price(data_bytes);
+    say(format!(
+        "{bucket}: Athena will scan about {:.3} GB of inventory files, USD {usd:.4} (inventory.athena.max_usd: USD {:.2})",
+        data_bytes as f64 / 1e9,
+        a.max_usd
+    ));
+    if usd > a.max_usd {
+        return Err(format!(
+            "the Athena query would scan {:.3} GB, USD {usd:.4}, over inventory.athena.max_usd (USD {:.2}): not started",
+            data_bytes as f64 / 1e9,
+            a.max_usd
+        ));
+    }
+    run(client, a, &sql::create_database(&a.database)).await?;
+    run(client, a, &table.create()).await?;
+    let (id, scanned) = run(client, a, query).await?;
+    let mut rows = Vec::new();
+    let mut token: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let page = client
+            .get_query_results()
+            .query_execution_id(&id)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| format!("Athena query {id}: {}", crate::wire::aws_message(&e)))?;
+        for row in page.result_set().map(|r| r.rows()).unwrap_or_default() {
+            rows.push(row.data().iter().map(|d| d.var_char_value().map(str::to_string)).collect());
+        }
+        pages += 1;
+        token = page.next_token().map(str::to_string);
+        if token.is_none() || pages == MAX_RESULT_PAGES {
+            break;
+        }
+    }
+    let mut summary = sql::summary(&rows).map_err(|e| format!("Athena query {id}: {e}"))?;
+    if token.is_some() {
+        summary
+            .problems
+            .push(format!("Athena query {id}: the smallest prefixes past {} result rows not read", rows.len()));
+    }
+    let billed = scanned.max(sql::MIN_SCAN_BYTES);
+    let run = AthenaRun { query_id: id, estimated_bytes: data_bytes, scanned_bytes: scanned, usd: sql::price(billed) };
+    Ok((summary, run))
+}
+
+/// One statement to its end: its id and the bytes it scanned, or why it failed.
+async fn run(
+    client: &aws_sdk_athena::Client,
+    a: &crate::config::Athena,
+    statement: &str,
+) -> Result<(String, u64), String> {
+    use aws_sdk_athena::types::{QueryExecutionState as State, ResultConfiguration};
+    let started = client
+        .start_query_execution()
+        .query_string(statement)
+        .work_group(&a.workgroup)
+        .result_configuration(ResultConfiguration::builder().output_location(&a.output).build())
+        .send()
+        .await
+        .map_err(|e| format!("Athena StartQueryExecution: {}", crate::wire::aws_message(&e)))?;
+    let id = started.query_execution_id().unwrap_or_default().to_string();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(a.timeout_seconds);
+    let mut wait = std::time::Duration::from_millis(200);
+    loop {
+        let got = client
+            .get_query_execution()
+            .query_execution_id(&id)
+            .send()
+            .await
+            .map_err(|e| format!("Athena query {id}: {}", crate::wire::aws_message(&e)))?;
+        let q = got.query_execution();
+        let status = q.and_then(|q| q.status());
+        let scanned = q.and_then(|q| q.statistics()).and_then(|s| s.data_scanned_in_bytes()).unwrap_or(0).max(0) as u64;
+        match status.and_then(|s| s.state()) {
+            Some(State::Succeeded) => return Ok((id, scanned)),
+            Some(state @ (State::Failed | State::Cancelled)) => {
+                let s = status.expect("a state has a status");
+                let reason = s
+                    .athena_error()
+                    .and_then(|e| e.error_message())
+                    .or(s.state_change_reason())
+                    .unwrap_or("no reason given");
+                return Err(format!("Athena query {id} {}: {}", state.as_str(), crate::text::terminal(reason)));
+            }
+            _ => {}
+        }
+        if tokio::time::Instant::now() + wait > deadline {
+            // Stopped, so a runaway query bills no further.
+            let _ = client.stop_query_execution().query_execution_id(&id).send().await;
+            return Err(format!(
+                "Athena query {id} still running after {} s (inventory.athena.timeout_seconds): stopped",
+                a.timeout_seconds
+            ));
+        }
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(std::time::Duration::from_secs(5));
+    }
 }
 
 /// The newest `YYYY-MM-DDTHH-MMZ/` folder under `base` (the `data/` and `hive/` folders aside).

@@ -45,6 +45,11 @@ pub enum Api {
     // `costwarden efficiency`: S3 Inventory.
     ListObjectsV2,
     GetObject,
+    // Athena, for an inventory too large to read here (billed by the bytes a query scans).
+    StartQueryExecution,
+    GetQueryExecution,
+    GetQueryResults,
+    StopQueryExecution,
 }
 
 impl Api {
@@ -74,6 +79,10 @@ impl Api {
             Api::GetMalwareProtectionPlan => "GetMalwareProtectionPlan",
             Api::ListObjectsV2 => "ListObjectsV2",
             Api::GetObject => "GetObject",
+            Api::StartQueryExecution => "StartQueryExecution",
+            Api::GetQueryExecution => "GetQueryExecution",
+            Api::GetQueryResults => "GetQueryResults",
+            Api::StopQueryExecution => "StopQueryExecution",
         }
     }
 
@@ -99,6 +108,10 @@ impl Api {
             "GetMalwareProtectionPlan" => Api::GetMalwareProtectionPlan,
             "ListObjectsV2" => Api::ListObjectsV2,
             "GetObject" => Api::GetObject,
+            "StartQueryExecution" => Api::StartQueryExecution,
+            "GetQueryExecution" => Api::GetQueryExecution,
+            "GetQueryResults" => Api::GetQueryResults,
+            "StopQueryExecution" => Api::StopQueryExecution,
             _ => return None,
         })
     }

@@ -30,6 +30,8 @@ pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     /// `efficiency`: the S3 Inventory destination buckets (`[inventory.role]`).
     pub inventory_s3: aws_sdk_s3::Client,
+    /// `efficiency`, for an inventory read by Athena (`[inventory.role]` too).
+    pub athena: aws_sdk_athena::Client,
     pub guardduty: aws_sdk_guardduty::Client,
     /// One STS client per set of credentials ("base", then "<section>.role"), for `check`.
     pub identities: Vec<(String, aws_sdk_sts::Client)>,
@@ -61,6 +63,7 @@ impl Clients {
             sns: aws_client!(aws_sdk_sns, sdk, policy),
             s3: s3_client(sdk, policy),
             inventory_s3: s3_client(sdk, policy),
+            athena: aws_client!(aws_sdk_athena, sdk, policy),
             guardduty: aws_client!(aws_sdk_guardduty, sdk, policy),
             identities: vec![("base".to_string(), aws_client!(aws_sdk_sts, sdk, policy))],
             http: http::client(policy.request_timeout),
@@ -108,6 +111,7 @@ impl Clients {
         if let Some(r) = &config.inventory.role {
             let s = c.assume(sdk, r, "inventory", policy).await;
             c.inventory_s3 = s3_client(&s, policy);
+            c.athena = aws_client!(aws_sdk_athena, &s, policy);
         }
         c
     }
