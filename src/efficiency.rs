@@ -36,6 +36,9 @@ pub struct Bucket {
     pub explained_share: Option<f64>,
     pub summary: Option<Summary>,
     pub error: Option<String>,
+    /// When Athena read the inventory: its query, bytes scanned and price.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub athena: Option<crate::sources::inventory::AthenaRun>,
 }
 
 /// A prefix or extension: its bytes and objects in the window, and what scanning them costs a
@@ -102,6 +105,7 @@ pub fn bucket(cfg: &Config, name: &str, read: Result<(String, Summary), String>,
         explained_share: None,
         summary: None,
         error: None,
+        athena: None,
     };
     match read {
         Err(e) => b.error = Some(e),
@@ -153,6 +157,14 @@ pub fn markdown_report(buckets: &[Bucket]) -> String {
             s.older,
             s.malformed
         ));
+        if let Some(a) = &b.athena {
+            out.push_str(&format!(
+                "Read by Athena (query {}): {} GB scanned, USD {:.4}.\n\n",
+                markdown(&a.query_id),
+                gb(a.scanned_bytes),
+                a.usd
+            ));
+        }
         for (title, parts) in [("prefix", &b.prefixes), ("extension", &b.extensions)] {
             out.push_str(&format!(
                 "| {title} | objects | GB | a month (saved if not scanned) |\n|---|---:|---:|---:|\n"
@@ -215,4 +227,103 @@ fn explained(b: &Bucket) -> String {
         gb(recorded as u64),
         share.min(1.0) * 100.0
     )
+}
+
+/// One line per bucket and prefix, extension or duplicate content, for a spreadsheet or a
+/// script: every name from the inventory neutralised for a spreadsheet (a formula never runs).
+pub fn csv(buckets: &[Bucket]) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["bucket", "owner", "engine", "kind", "name", "objects", "gb", "usd_a_month"])?;
+    for b in buckets {
+        for (kind, name, objects, bytes, usd) in lines(b) {
+            let (objects, usd) = (objects.to_string(), usd.map(|u| format!("{:.2}", u + 0.0)).unwrap_or_default());
+            let owner = b.owner.as_deref().unwrap_or("");
+            let cells = [&b.bucket, owner, b.engine, kind, name, &objects, &gb(bytes), &usd];
+            w.write_record(cells.map(|c| crate::text::spreadsheet(c).into_owned()))?;
+        }
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// A bucket's lines: each prefix, each extension, then its duplicate copies.
+fn lines(b: &Bucket) -> impl Iterator<Item = (&'static str, &str, u64, u64, Option<f64>)> {
+    let prefixes = b.prefixes.iter().map(|p| ("prefix", p.name.as_str(), p.objects, p.bytes, p.monthly_usd));
+    let extensions = b.extensions.iter().map(|p| ("extension", p.name.as_str(), p.objects, p.bytes, p.monthly_usd));
+    let dups = b.summary.as_ref().map(|_| {
+        (
+            "duplicates",
+            "copies of content under another key",
+            b.duplicate_objects,
+            b.duplicate_bytes,
+            b.duplicate_saving_usd,
+        )
+    });
+    prefixes.chain(extensions).chain(dups)
+}
+
+/// `efficiency.xlsx`: a sheet of the buckets (totals, duplicates, the explained share), one of
+/// every bucket's prefixes and one of their extensions, numbers as numbers.
+pub fn workbook(buckets: &[Bucket], path: &std::path::Path) -> Result<(), rust_xlsxwriter::XlsxError> {
+    use crate::text::spreadsheet;
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    let sheet = book.add_worksheet().set_name("buckets")?;
+    let header = [
+        "bucket",
+        "owner",
+        "engine",
+        "inventory",
+        "objects",
+        "GB",
+        "USD a month",
+        "duplicate GB",
+        "USD a month saved by scanning each content once",
+        "share of the recorded scanned bytes",
+        "not read",
+    ];
+    for (c, h) in header.iter().enumerate() {
+        sheet.write_string_with_format(0, c as u16, *h, &bold)?;
+    }
+    for (i, b) in buckets.iter().enumerate() {
+        let row = i as u32 + 1;
+        let texts = [&b.bucket, b.owner.as_deref().unwrap_or(""), b.engine, b.delivery.as_deref().unwrap_or("")];
+        for (c, t) in texts.iter().enumerate() {
+            sheet.write_string(row, c as u16, spreadsheet(t))?;
+        }
+        if let Some(s) = &b.summary {
+            sheet.write_number(row, 4, s.objects as f64)?;
+            sheet.write_number(row, 5, s.bytes as f64 / 1e9)?;
+            sheet.write_number(row, 7, b.duplicate_bytes as f64 / 1e9)?;
+        }
+        for (c, v) in [(6, b.monthly_usd), (8, b.duplicate_saving_usd), (9, b.explained_share)] {
+            if let Some(v) = v {
+                sheet.write_number(row, c, v)?;
+            }
+        }
+        sheet.write_string(row, 10, spreadsheet(b.error.as_deref().unwrap_or("")))?;
+    }
+    for (name, kind) in [("prefixes", "prefix"), ("extensions", "extension")] {
+        let sheet = book.add_worksheet().set_name(name)?;
+        for (c, h) in
+            ["bucket", "owner", kind, "objects", "GB", "USD a month (saved if not scanned)"].iter().enumerate()
+        {
+            sheet.write_string_with_format(0, c as u16, *h, &bold)?;
+        }
+        let mut row = 1;
+        for b in buckets {
+            for (_, part, objects, bytes, usd) in lines(b).filter(|l| l.0 == kind) {
+                sheet.write_string(row, 0, spreadsheet(&b.bucket))?;
+                sheet.write_string(row, 1, spreadsheet(b.owner.as_deref().unwrap_or("")))?;
+                sheet.write_string(row, 2, spreadsheet(part))?;
+                sheet.write_number(row, 3, objects as f64)?;
+                sheet.write_number(row, 4, bytes as f64 / 1e9)?;
+                if let Some(u) = usd {
+                    sheet.write_number(row, 5, u)?;
+                }
+                row += 1;
+            }
+        }
+        sheet.set_freeze_panes(1, 0)?;
+    }
+    book.save(path)
 }

@@ -165,10 +165,14 @@ enum Command {
     /// per prefix and extension, duplicate content, and what not scanning them saves a month.
     /// Exit 1 when an inventory could not be read or had malformed rows
     Efficiency {
-        /// Write efficiency.md and efficiency.json to this folder (default: the Markdown on stdout)
+        /// Write efficiency.<format> to this folder (default: the first format on stdout)
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Print the JSON on stdout instead of the Markdown
+        /// Formats, comma-separated: md, xlsx, csv, json (default: md,json with --out, md on
+        /// stdout; xlsx only with --out)
+        #[arg(long, value_delimiter = ',', value_parser = ["md", "xlsx", "csv", "json"])]
+        format: Vec<String>,
+        /// Print the JSON on stdout (as --format json)
         #[arg(long)]
         json: bool,
     },
@@ -318,7 +322,21 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let all_reviewed = review.teams.iter().all(|t| !t.reviewed_by.is_empty());
             Ok(exit(review.problems.is_empty() && all_reviewed))
         }
-        Command::Efficiency { out, json } => efficiency(app(load(&config)?, None).await, out.as_deref(), json).await,
+        Command::Efficiency { out, mut format, json } => {
+            if json {
+                format = vec!["json".into()];
+            }
+            if format.is_empty() {
+                format = if out.is_some() { vec!["md".into(), "json".into()] } else { vec!["md".into()] };
+            }
+            if out.is_none() && (format.len() > 1 || format[0] == "xlsx") {
+                anyhow::bail!(
+                    "--format {} needs --out DIR: one text format (md, csv, json) goes to stdout",
+                    format.join(",")
+                );
+            }
+            efficiency(app(load(&config)?, None).await, out.as_deref(), &format).await
+        }
         Command::Coverage { out, format, check, console_url } => {
             coverage(app(load(&config)?, console_url).await, &out, &format, check).await
         }
@@ -512,36 +530,57 @@ async fn inventories(
         .into_iter()
         .map(|(b, r)| {
             let rec = recorded.get(&b.bucket).copied();
-            costwarden::efficiency::bucket(cfg, &b.bucket, r.map(|r| (r.delivery, r.summary)), rec)
+            let athena = r.as_ref().ok().and_then(|r| r.athena.clone());
+            let mut out = costwarden::efficiency::bucket(cfg, &b.bucket, r.map(|r| (r.delivery, r.summary)), rec);
+            out.athena = athena;
+            out
         })
         .collect();
     (buckets, requests.snapshot(), gz)
 }
 
-async fn efficiency(app: App, out: Option<&Path>, json: bool) -> anyhow::Result<ExitCode> {
+async fn efficiency(app: App, out: Option<&Path>, formats: &[String]) -> anyhow::Result<ExitCode> {
+    use costwarden::efficiency as eff;
     if app.config.inventory.buckets.is_empty() {
         anyhow::bail!("no [[inventory.buckets]] in the configuration: name where each bucket's S3 Inventory lands");
     }
     let started = std::time::Instant::now();
     let (buckets, requests, gz) = inventories(&app).await;
     let fine = buckets.iter().all(|b| b.summary.as_ref().is_some_and(|s| s.malformed == 0));
-    let md = costwarden::efficiency::markdown_report(&buckets);
-    let body = serde_json::to_string_pretty(&buckets)?;
+    let text = |format: &str| -> anyhow::Result<Vec<u8>> {
+        Ok(match format {
+            "json" => serde_json::to_vec_pretty(&buckets)?,
+            "csv" => eff::csv(&buckets)?,
+            _ => eff::markdown_report(&buckets).into_bytes(),
+        })
+    };
     match out {
         Some(dir) => {
             std::fs::create_dir_all(dir)?;
-            for (name, text) in [("efficiency.md", &md), ("efficiency.json", &body)] {
-                std::fs::write(dir.join(name), text)?;
-                println!("wrote {}", dir.join(name).display());
+            for f in formats {
+                let path = dir.join(format!("efficiency.{f}"));
+                match f.as_str() {
+                    "xlsx" => eff::workbook(&buckets, &path)?,
+                    _ => std::fs::write(&path, text(f)?)?,
+                }
+                println!("wrote {}", path.display());
             }
         }
-        None if json => println!("{body}"),
-        None => print!("{md}"),
+        None => std::io::Write::write_all(&mut std::io::stdout().lock(), &text(&formats[0])?)?,
     }
     let usd = costwarden::wire::usd(&requests);
     let listed: Vec<String> = requests.iter().map(|(api, n)| format!("{} {n}", api.name())).collect();
+    let athena: Vec<_> = buckets.iter().filter_map(|b| b.athena.as_ref()).collect();
+    let by_athena = match athena.is_empty() {
+        true => String::new(),
+        false => format!(
+            "; Athena scanned {:.3} GB, USD {:.5}",
+            athena.iter().map(|a| a.scanned_bytes).sum::<u64>() as f64 / 1e9,
+            athena.iter().map(|a| a.usd).sum::<f64>()
+        ),
+    };
     eprintln!(
-        "read in {:.1} s: {}; {:.3} MB of gzip CSV; USD {usd:.5} of S3 requests",
+        "read in {:.1} s: {}; {:.3} MB of gzip CSV; USD {usd:.5} of S3 requests{by_athena}",
         started.elapsed().as_secs_f64(),
         listed.join(", "),
         gz as f64 / 1e6

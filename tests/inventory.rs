@@ -139,6 +139,7 @@ async fn efficiency_prices_prefixes_and_duplicates_from_the_latest_inventory() {
             .unwrap()
     };
     let again = run.clone();
+    let formats = run.clone();
     let workbooks = run.clone();
     let out = tokio::task::spawn_blocking(move || run(&["efficiency", "--json"])).await.unwrap();
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
@@ -196,6 +197,39 @@ async fn efficiency_prices_prefixes_and_duplicates_from_the_latest_inventory() {
         md.contains("Recorded as scanned on these days: 6.600 GB; the inventory explains 83% of it; the other 1.100 GB were likely scanned more than once"),
         "{md}"
     );
+
+    // The same as CSV and a workbook, numbers as numbers; a workbook is not for stdout.
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap().to_string();
+    let done = tokio::task::spawn_blocking(move || {
+        (formats(&["efficiency", "--format", "xlsx"]), formats(&["efficiency", "--out", &dir, "--format", "csv,xlsx"]))
+    })
+    .await
+    .unwrap();
+    assert_eq!(done.0.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&done.0.stderr).contains("--format xlsx needs --out DIR"));
+    let csv = std::fs::read_to_string(out.path().join("efficiency.csv")).unwrap();
+    let line = format!("acme-uploads,media,GuardDuty,prefix,users/*/avatars/,2,4.000,{:.2}", usd(4.0, 2.0));
+    assert!(csv.lines().any(|l| l == line), "{line} in\n{csv}");
+    let dups = format!(
+        "acme-uploads,media,GuardDuty,duplicates,copies of content under another key,2,1.000,{:.2}",
+        usd(1.0, 2.0)
+    );
+    assert!(csv.lines().any(|l| l == dups), "{dups} in\n{csv}");
+    {
+        use calamine::Reader;
+        let mut book: calamine::Xlsx<_> = calamine::open_workbook(out.path().join("efficiency.xlsx")).unwrap();
+        let mut cells = |name: &str| -> Vec<Vec<String>> {
+            let sheet = book.worksheet_range(name).unwrap();
+            sheet.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect()
+        };
+        let prefixes = cells("prefixes");
+        assert_eq!(prefixes[1][..5], ["acme-uploads", "media", "users/*/avatars/", "2", "4"]);
+        assert!(close(prefixes[1][5].parse().unwrap(), usd(4.0, 2.0)), "{prefixes:?}");
+        let buckets = cells("buckets");
+        assert_eq!(buckets.len(), 3, "{buckets:?}");
+        assert!(buckets[2][10].contains("lacks Size"), "{buckets:?}");
+    }
 
     // The team's coverage workbook gets a sheet to decide per prefix.
     s3.create_bucket().bucket("acme-uploads").send().await.unwrap();
