@@ -37,6 +37,10 @@ enum InventoryCommand {
         dir: PathBuf,
         #[arg(long)]
         json: bool,
+        /// Record nothing (with [inventory.review], each team read reviewed is recorded in
+        /// CloudWatch so its digest stops reminding it)
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -310,17 +314,36 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(exit(report.ok))
         }
-        Command::Inventory { command: InventoryCommand::Review { dir, json } } => {
+        Command::Inventory { command: InventoryCommand::Review { dir, json, dry_run } } => {
             let cfg = load(&config)?;
             let review = costwarden::review::read_dir(&dir).map_err(anyhow::Error::msg)?;
+            let today = chrono::Utc::now().date_naive();
             match json {
                 true => println!("{}", serde_json::to_string_pretty(&review)?),
-                false => {
-                    print!("{}", costwarden::review::markdown_plan(&review, &cfg, chrono::Utc::now().date_naive()))
-                }
+                false => print!("{}", costwarden::review::markdown_plan(&review, &cfg, today)),
             }
             let all_reviewed = review.teams.iter().all(|t| !t.reviewed_by.is_empty());
-            Ok(exit(review.problems.is_empty() && all_reviewed))
+            let (records, unexpected) = costwarden::review::records(&review, &cfg, today);
+            if !unexpected.is_empty() {
+                eprintln!("not recorded (not a team [inventory.review] expects): {}", unexpected.join(", "));
+            }
+            let mut recorded = true;
+            if !records.is_empty() && !dry_run {
+                let app = app(cfg, None).await;
+                let batches = costwarden::sink::cloudwatch::batches(&records, chrono::Utc::now());
+                let ns = &app.config.collector.namespace;
+                let w = costwarden::sink::cloudwatch::put(&app.clients.cloudwatch, ns, batches, 1).await;
+                recorded = w.errors.is_empty();
+                for e in &w.errors {
+                    eprintln!("error: recording the review: {}", terminal(e));
+                }
+                if recorded {
+                    let teams: Vec<&str> =
+                        records.iter().filter_map(|s| s.key.dim(costwarden::metrics::DIM_OWNER)).collect();
+                    eprintln!("recorded as reviewed on {today} (InventoryReviewed): {}", teams.join(", "));
+                }
+            }
+            Ok(exit(review.problems.is_empty() && all_reviewed && recorded))
         }
         Command::Efficiency { out, mut format, json } => {
             if json {

@@ -31,6 +31,7 @@ pub enum Metric {
     SelfCostMonthly,
     UnscannedBuckets,
     DigestSent,
+    InventoryReviewed,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -336,6 +337,15 @@ pub const CATALOGUE: &[MetricDef] = &[
         daily: false,
         series_dims: false,
         description: "the week (`YYYYMMDD`, the local due day) of the last digest sent to the team; read back so that separate invocations and a restarted daemon send each week's once",
+    },
+    MetricDef {
+        metric: Metric::InventoryReviewed,
+        name: "InventoryReviewed",
+        unit: Unit::None,
+        dimensions: &[DIM_OWNER],
+        daily: false,
+        series_dims: false,
+        description: "the day (`YYYYMMDD`) `costwarden inventory review` last read the team's workbook reviewed; with `[inventory.review]`, the weekly digest reminds a team without one since the round opened",
     },
 ];
 

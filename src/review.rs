@@ -54,6 +54,30 @@ impl Decision {
     }
 }
 
+/// The records of this review (`[inventory.review]`): `InventoryReviewed{Owner=team}` = today
+/// for each team whose workbook was read reviewed, so its digest stops reminding it. Only a
+/// team thresholds.toml expects is recorded (a workbook's team is data, and a dimension value
+/// is a billed stream); the others are named.
+pub fn records(
+    r: &Review,
+    cfg: &crate::config::Config,
+    today: chrono::NaiveDate,
+) -> (Vec<crate::model::Sample>, Vec<String>) {
+    use crate::metrics::{Metric, DIM_OWNER};
+    let Some(round) = &cfg.inventory.review else { return (Vec::new(), Vec::new()) };
+    let expected = round.expected(cfg);
+    let (mut out, mut not) = (Vec::new(), Vec::new());
+    for t in r.teams.iter().filter(|t| !t.reviewed_by.is_empty()) {
+        if expected.contains(&t.team) {
+            let key = crate::model::SeriesKey::new(Metric::InventoryReviewed, vec![(DIM_OWNER, t.team.clone())]);
+            out.push(crate::model::Sample::gauge(key, crate::model::day_code(today)));
+        } else {
+            not.push(crate::text::terminal(&t.team).into_owned());
+        }
+    }
+    (out, not)
+}
+
 /// Every `coverage-*.xlsx` under `dir`, in name order.
 pub fn read_dir(dir: &Path) -> Result<Review, String> {
     let mut files: Vec<_> = std::fs::read_dir(dir)

@@ -1,7 +1,10 @@
 //! `costwarden inventory review DIR`: team workbooks filled in the way a team would (written
 //! here with rust_xlsxwriter, in the layout `coverage` writes), read back: the decisions, who
 //! reviewed, a bad decision and a workbook without its team sheet located, the summary's
-//! saving and the change plan with the lowered plan.
+//! saving and the change plan with the lowered plan; with `[inventory.review]`, the teams read
+//! reviewed recorded in CloudWatch (moto) and the others reminded in their weekly digest.
+
+mod support;
 
 use std::path::Path;
 use std::process::Command;
@@ -133,4 +136,54 @@ fn filled_workbooks_become_a_summary_and_a_change_plan_with_bad_cells_located() 
     assert_eq!(v["teams"][1]["team"], "media");
     assert_eq!(v["teams"][1]["reviewed_by"], serde_json::json!(["ana"]));
     assert_eq!(v["teams"][1]["prefixes"][0]["gb"], 30.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorded_review_ends_the_teams_reminder_and_a_team_not_reviewed_is_reminded_in_its_digest() {
+    let moto = support::Moto::start(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    workbook(dir.path(), Some("media"), &[("uploads-prod", 12.5, "keep", "", "ana")], &[], "coverage-media.xlsx");
+    workbook(dir.path(), Some("identity"), &[("id-docs", 1.0, "", "", "")], &[], "coverage-identity.xlsx");
+    let now = chrono::Utc::now();
+    let due = now.date_naive() + chrono::Days::new(10);
+    let cfg = dir.path().join("thresholds.toml");
+    let weekday = now.format("%A");
+    let extra = format!(
+        "[[antivirus.buckets]]\nname = \"id-docs\"\nowner = \"identity\"\n[teams.identity]\n\
+         [inventory.review]\ndue = {due}\n[digest]\nweekday = \"{weekday}\"\nhour = 0\ntimezone = \"UTC\"\n"
+    );
+    std::fs::write(&cfg, format!("{CONFIG}{extra}")).unwrap();
+    let url = moto.url.clone();
+    let run = move |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_costwarden"))
+            .args(args)
+            .args(["--config", cfg.to_str().unwrap()])
+            .env_remove("COSTWARDEN_CONFIG")
+            .env_remove("AWS_PROFILE")
+            .env("AWS_ENDPOINT_URL", &url)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .output()
+            .unwrap()
+    };
+    let folder = dir.path().to_str().unwrap().to_string();
+    let (review, identity, media) = tokio::task::spawn_blocking(move || {
+        let review = run(&["inventory", "review", &folder]);
+        (review, run(&["digest", "--dry-run", "--team", "identity"]), run(&["digest", "--dry-run", "--team", "media"]))
+    })
+    .await
+    .unwrap();
+    let said = String::from_utf8_lossy(&review.stderr);
+    // identity has not reviewed: exit 1; media's review is recorded.
+    assert_eq!(review.status.code(), Some(1), "{said}");
+    let today = now.date_naive();
+    assert!(said.contains(&format!("recorded as reviewed on {today} (InventoryReviewed): media")), "{said}");
+    let text = String::from_utf8_lossy(&identity.stdout);
+    assert!(identity.status.success(), "{text}{}", String::from_utf8_lossy(&identity.stderr));
+    let expected = format!("periodic inventory: coverage-identity.xlsx is due back on {due} (in 10 days): fill in its decision and reviewed-by columns");
+    assert!(text.contains(&expected), "{expected:?} in:\n{text}");
+    let text = String::from_utf8_lossy(&media.stdout);
+    assert!(media.status.success() && text.starts_with("Weekly scan cost digest for team media"), "{text}");
+    assert!(!text.contains("periodic inventory"), "media's review was recorded: {text}");
 }

@@ -18,6 +18,44 @@ pub struct Inventory {
     pub role: Option<super::Role>,
     /// Athena, for an inventory too large to stream here or written as ORC or Parquet.
     pub athena: Option<Athena>,
+    /// The periodic inventory's round: when the teams' workbooks are due back.
+    pub review: Option<Review>,
+}
+
+/// `[inventory.review]`: a round of the periodic inventory. A team whose workbook
+/// `costwarden inventory review` has not read reviewed since `opened` is reminded in its weekly
+/// digest: before `due` that it is due, after it that it is late.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Review {
+    #[serde(deserialize_with = "super::rules::date")]
+    pub due: chrono::NaiveDate,
+    /// When the workbooks went out; default: 30 days before `due`.
+    #[serde(default, deserialize_with = "some_date")]
+    pub opened: Option<chrono::NaiveDate>,
+    /// The teams expected to review; default: the owners of the buckets thresholds.toml lists.
+    pub teams: Option<Vec<String>>,
+}
+
+fn some_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<chrono::NaiveDate>, D::Error> {
+    super::rules::date(d).map(Some)
+}
+
+impl Review {
+    pub fn opened(&self) -> chrono::NaiveDate {
+        self.opened.unwrap_or(self.due - chrono::Days::new(30))
+    }
+
+    /// The teams expected to send their workbook back.
+    pub fn expected(&self, cfg: &super::Config) -> std::collections::BTreeSet<String> {
+        match &self.teams {
+            Some(t) => t.iter().cloned().collect(),
+            None => {
+                let av = cfg.antivirus.iter().flat_map(|a| &a.buckets);
+                av.chain(cfg.guardduty.iter().flat_map(|g| &g.buckets)).filter_map(|b| b.owner.clone()).collect()
+            }
+        }
+    }
 }
 
 /// `[inventory.athena]`: where and how much.
@@ -63,7 +101,15 @@ impl Athena {
 
 impl Default for Inventory {
     fn default() -> Self {
-        Inventory { window_days: 30, depth: 3, max_contents: 4_000_000, buckets: Vec::new(), role: None, athena: None }
+        Inventory {
+            window_days: 30,
+            depth: 3,
+            max_contents: 4_000_000,
+            buckets: Vec::new(),
+            role: None,
+            athena: None,
+            review: None,
+        }
     }
 }
 
@@ -101,6 +147,12 @@ impl Inventory {
             "must be between 1000 and 50000000 (about 32 bytes each)",
         );
         super::Role::check(&self.role, "inventory", v);
+        if let Some(r) = &self.review {
+            v.check("inventory.review.opened", r.opened() < r.due, "must be before inventory.review.due");
+            for t in r.teams.iter().flatten() {
+                v.team("inventory.review.teams", &Some(t.clone()));
+            }
+        }
         if let Some(a) = &self.athena {
             let bucket = a.output.strip_prefix("s3://").and_then(|r| r.split('/').next()).unwrap_or("");
             v.check(

@@ -34,7 +34,7 @@ pub use datadog::{Datadog, DatadogReading};
 pub use digest::Digest;
 pub use ecs::{Ecs, EcsService, TaskCount};
 pub use guardduty::GuardDuty;
-pub use inventory::{Athena, Inventory, InventoryBucket};
+pub use inventory::{Athena, Inventory, InventoryBucket, Review};
 pub use role::Role;
 pub use rules::{Plan, PlanDate, PlanSpec, Quantity, RuleDefaults, Snooze};
 use validate::{locate, Validator};

@@ -43,6 +43,9 @@ pub struct Digest {
     pub snoozed: Vec<String>,
     /// Its buckets scanned by neither scanner (with `[coverage] alert`), when known.
     pub unscanned: Option<u64>,
+    /// The periodic inventory's reminder, while its workbook is awaited (`[inventory.review]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inventory: Option<String>,
     pub dashboard_url: Option<String>,
 }
 
@@ -139,6 +142,9 @@ pub struct Inputs<'a> {
     pub history: &'a Observations,
     pub told: &'a Told,
     pub unscanned: Option<u64>,
+    /// The day its workbook was last recorded reviewed since the round opened; None when that
+    /// was not read (no round open, or the read failed).
+    pub reviewed: Option<Option<NaiveDate>>,
     pub period: NaiveDate,
     pub today: NaiveDate,
 }
@@ -210,8 +216,25 @@ pub fn build(team: &str, series: &[SeriesRules], i: &Inputs) -> Digest {
         open: open.into_iter().map(|(_, s)| s).collect(),
         snoozed,
         unscanned: i.unscanned,
+        inventory: i.reviewed.and_then(|r| reminder(i.cfg, team, r, i.today)),
         dashboard_url: i.cfg.alerts.dashboard_url.clone(),
     }
+}
+
+/// What a team that has not sent its workbook back is told while the round is open: when it is
+/// due, or how late it is. None once reviewed, before the round, or for a team not expected.
+pub fn reminder(cfg: &Config, team: &str, reviewed: Option<NaiveDate>, today: NaiveDate) -> Option<String> {
+    let round = cfg.inventory.review.as_ref()?;
+    if reviewed.is_some() || today < round.opened() || !round.expected(cfg).contains(team) {
+        return None;
+    }
+    let book = format!("coverage-{}.xlsx", crate::coverage::render::slug(team));
+    let days = (round.due - today).num_days();
+    let todo = "fill in its decision and reviewed-by columns and send it back to the platform team";
+    Some(match days {
+        0.. => format!("{book} is due back on {} (in {days} days): {todo}", round.due),
+        _ => format!("{book} was due back on {}, {} days ago, and has not been reviewed: {todo}", round.due, -days),
+    })
 }
 
 /// A stand-in finding on the week's last day, for the why of a move.
@@ -240,7 +263,8 @@ fn month_end(r: &SeriesRules, d: Option<&crate::model::Daily>, week_to: NaiveDat
 }
 
 /// The digest's part of a month's bill (`costwarden cost`), per team: each week the history
-/// read (a GetMetricData metric a series, and the unscanned count), the alert state's
+/// read (a GetMetricData metric a series, the unscanned count, and with `[inventory.review]`
+/// whether an expected team reviewed), the alert state's
 /// ListMetrics, a PutMetricData of the marker and an SNS publish; the marker stream billed the
 /// hour it is written; and, at most every run, the read of whether the week's digest went (a
 /// long-lived daemon reads it once a week). Pure.
@@ -248,10 +272,12 @@ pub fn monthly_usd(cfg: &Config, runs_per_month: f64) -> Option<(usize, f64)> {
     cfg.digest.as_ref().filter(|d| d.enabled)?;
     let teams = teams(cfg);
     let p = crate::price::GET_METRIC_DATA_PER_METRIC;
+    let expected = cfg.inventory.review.as_ref().map(|r| r.expected(cfg)).unwrap_or_default();
     let weekly: f64 = teams
-        .values()
-        .map(|s| {
-            let read = (s.iter().filter(|r| shown(&r.key)).count() + 1) as f64 * p;
+        .iter()
+        .map(|(team, s)| {
+            let review = usize::from(expected.contains(team));
+            let read = (s.iter().filter(|r| shown(&r.key)).count() + 1 + review) as f64 * p;
             read + 2.0 * crate::price::CLOUDWATCH_REQUEST + crate::price::SNS_PUBLISH
         })
         .sum();

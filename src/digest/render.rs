@@ -76,6 +76,9 @@ fn body(d: &Digest) -> String {
     section(&mut out, "largest moves", &movers);
     section(&mut out, "open alerts", &d.open.iter().map(|s| terminal(s).into_owned()).collect::<Vec<_>>());
     section(&mut out, "snoozed", &d.snoozed.iter().map(|s| terminal(s).into_owned()).collect::<Vec<_>>());
+    if let Some(line) = &d.inventory {
+        let _ = writeln!(out, "  periodic inventory: {}", terminal(line));
+    }
     if let Some(n) = d.unscanned.filter(|n| *n > 0) {
         let _ = writeln!(out, "  unscanned buckets: {n} (costwarden coverage names them)");
     }

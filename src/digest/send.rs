@@ -104,6 +104,14 @@ pub async fn run(
             Default::default()
         }
     };
+    let reviews = match reviewed(cfg, clients, due.keys(), now).await {
+        Some(Ok(r)) => Some(r),
+        Some(Err(e)) => {
+            report.errors.push(e);
+            None
+        }
+        None => None,
+    };
     let today = now.date_naive();
     let mut marks = Vec::new();
     for (team, series) in &due {
@@ -112,6 +120,7 @@ pub async fn run(
             history: &history,
             told: &told,
             unscanned: unscanned.get(team).copied(),
+            reviewed: reviews.as_ref().map(|r| r.get(team).copied()),
             period: week,
             today,
         };
@@ -145,18 +154,50 @@ async fn markers<'a>(
     teams: impl Iterator<Item = &'a String>,
     now: DateTime<Utc>,
 ) -> Result<BTreeMap<String, NaiveDate>, String> {
+    let from = CwDateTime::from_secs(now.timestamp() - 8 * 86_400);
+    days(cfg, clients, Metric::DigestSent, teams, from, now)
+        .await
+        .map_err(|e| format!("digest: reading which weeks were sent (GetMetricData): {e}"))
+}
+
+/// The day each team's workbook was last recorded reviewed since the round opened
+/// (`InventoryReviewed`), for the teams the round expects; None when no round is open.
+async fn reviewed<'a>(
+    cfg: &Config,
+    clients: &Clients,
+    teams: impl Iterator<Item = &'a String>,
+    now: DateTime<Utc>,
+) -> Option<Result<BTreeMap<String, NaiveDate>, String>> {
+    let round = cfg.inventory.review.as_ref().filter(|r| now.date_naive() >= r.opened())?;
+    let expected = round.expected(cfg);
+    let teams = teams.filter(|t| expected.contains(*t));
+    let from = metric_data::midnight(round.opened());
+    let read = days(cfg, clients, Metric::InventoryReviewed, teams, from, now).await;
+    Some(read.map_err(|e| format!("digest: reading which teams reviewed the inventory (GetMetricData): {e}")))
+}
+
+/// The latest day-coded value of a per-team marker since `from`, per team that has one.
+async fn days<'a>(
+    cfg: &Config,
+    clients: &Clients,
+    metric: Metric,
+    teams: impl Iterator<Item = &'a String>,
+    from: CwDateTime,
+    now: DateTime<Utc>,
+) -> Result<BTreeMap<String, NaiveDate>, String> {
     let teams: Vec<&String> = teams.collect();
-    let name = Metric::DigestSent.def().name;
+    if teams.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let name = metric.def().name;
     let ns = &cfg.collector.namespace;
     let queries = teams
         .iter()
         .enumerate()
         .map(|(i, t)| metric_data::own_series(i, ns, name, [(DIM_OWNER, t.as_str())]))
         .collect();
-    let window = (CwDateTime::from_secs(now.timestamp() - 8 * 86_400), CwDateTime::from_secs(now.timestamp() + 60));
-    let results = metric_data::read(&clients.cloudwatch, queries, window, None, 1)
-        .await
-        .map_err(|e| format!("digest: reading which weeks were sent (GetMetricData): {e}"))?;
+    let window = (from, CwDateTime::from_secs(now.timestamp() + 60));
+    let results = metric_data::read(&clients.cloudwatch, queries, window, None, 1).await?;
     let latest = metric_data::latest(results, teams.len());
     Ok(teams
         .into_iter()

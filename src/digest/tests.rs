@@ -86,6 +86,7 @@ fn a_teams_digest_sums_its_weeks_projects_its_month_and_names_what_moved() {
         history: &history,
         told: &told,
         unscanned: Some(2),
+        reviewed: None,
         period: day("2026-11-30"),
         today: day("2026-12-05"),
     };
@@ -122,4 +123,30 @@ fn the_digest_costs_a_few_cents_a_month() {
     assert!((0.029..0.035).contains(&usd), "{usd}");
     let off = Config::parse(&CONFIG.replace("[digest]\n", "[digest]\nenabled = false\n"), "t").unwrap();
     assert_eq!(monthly_usd(&off, 2920.0), None);
+}
+
+#[test]
+fn a_team_that_has_not_sent_its_workbook_back_is_reminded_while_the_round_is_open() {
+    let text = format!(
+        "{CONFIG}[guardduty]\nplan_id = \"p\"\n[[guardduty.buckets]]\nname = \"uploads\"\nowner = \"media\"\n[inventory.review]\ndue = 2027-01-15\n"
+    );
+    let cfg = Config::parse(&text, "t").unwrap();
+    // Opened 30 days before it is due: nothing before.
+    assert_eq!(reminder(&cfg, "media", None, day("2026-12-15")), None);
+    assert_eq!(
+        reminder(&cfg, "media", None, day("2026-12-16")).as_deref(),
+        Some("coverage-media.xlsx is due back on 2027-01-15 (in 30 days): fill in its decision and reviewed-by columns and send it back to the platform team")
+    );
+    let late = reminder(&cfg, "media", None, day("2027-01-20")).unwrap();
+    assert!(
+        late.starts_with("coverage-media.xlsx was due back on 2027-01-15, 5 days ago, and has not been reviewed"),
+        "{late}"
+    );
+    // Reviewed, or a team with no bucket of its own: nothing.
+    assert_eq!(reminder(&cfg, "media", Some(day("2027-01-02")), day("2027-01-20")), None);
+    assert_eq!(reminder(&cfg, "platform", None, day("2027-01-20")), None);
+    // Its read is priced: one GetMetricData metric a week more for media.
+    let without = Config::parse(&text.replace("[inventory.review]\ndue = 2027-01-15\n", ""), "t").unwrap();
+    let more = monthly_usd(&cfg, 2920.0).unwrap().1 - monthly_usd(&without, 2920.0).unwrap().1;
+    assert!((more - WEEKS_PER_MONTH * crate::price::GET_METRIC_DATA_PER_METRIC).abs() < 1e-12, "{more}");
 }
