@@ -32,6 +32,8 @@ pub enum Metric {
     UnscannedBuckets,
     DigestSent,
     InventoryReviewed,
+    InventoryBytes,
+    DuplicateBytes,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -346,6 +348,24 @@ pub const CATALOGUE: &[MetricDef] = &[
         daily: false,
         series_dims: false,
         description: "the day (`YYYYMMDD`) `costwarden inventory review` last read the team's workbook reviewed; with `[inventory.review]`, the weekly digest reminds a team without one since the round opened",
+    },
+    MetricDef {
+        metric: Metric::InventoryBytes,
+        name: "InventoryBytes",
+        unit: Unit::Bytes,
+        dimensions: &[DIM_BUCKET],
+        daily: false,
+        series_dims: false,
+        description: "bytes of the bucket's objects last modified in the inventory window (`inventory.window_days`), from its latest S3 Inventory: what event scanning scanned, as far as the objects still exist (with `[inventory] publish`, every `every_days` days)",
+    },
+    MetricDef {
+        metric: Metric::DuplicateBytes,
+        name: "DuplicateBytes",
+        unit: Unit::Bytes,
+        dimensions: &[DIM_BUCKET],
+        daily: false,
+        series_dims: false,
+        description: "of those, the bytes of content already present under another key (same ETag and size): each copy was scanned again",
     },
 ];
 

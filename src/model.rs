@@ -17,11 +17,19 @@ pub enum SourceId {
     Ecs,
     /// `[coverage] alert`: which buckets are scanned, once a day.
     Coverage,
+    /// `[inventory] publish`: where the scanned bytes come from, every `every_days` days.
+    Inventory,
 }
 
 impl SourceId {
-    pub const ALL: [SourceId; 5] =
-        [SourceId::Antivirus, SourceId::GuardDuty, SourceId::Cost, SourceId::Ecs, SourceId::Coverage];
+    pub const ALL: [SourceId; 6] = [
+        SourceId::Antivirus,
+        SourceId::GuardDuty,
+        SourceId::Cost,
+        SourceId::Ecs,
+        SourceId::Coverage,
+        SourceId::Inventory,
+    ];
 
     /// Whether its data are daily totals (read once a day when due); ECS's are gauges.
     pub fn is_daily(self) -> bool {
@@ -35,6 +43,7 @@ impl SourceId {
             SourceId::Cost => "cost",
             SourceId::Ecs => "ecs",
             SourceId::Coverage => "coverage",
+            SourceId::Inventory => "inventory",
         }
     }
 }

@@ -32,7 +32,9 @@ impl Footprint {
 /// health and published-day records), or None for what every run writes. A daily part is
 /// written once a day with `daily_totals = "once"`.
 pub fn daily_part(s: &Sample) -> Option<SourceId> {
-    if s.day.is_some() || s.key.dim(DIM_SERIES).is_some() || s.key.metric == Metric::UnscannedBuckets {
+    let gauge_of_a_daily_source =
+        matches!(s.key.metric, Metric::UnscannedBuckets | Metric::InventoryBytes | Metric::DuplicateBytes);
+    if s.day.is_some() || s.key.dim(DIM_SERIES).is_some() || gauge_of_a_daily_source {
         // A daily total, a rule verdict on a series, coverage's per-owner gauge: the source
         // whose work it is, by metric and Source.
         return crate::sources::owner_of(&s.key).filter(|id| id.is_daily());
@@ -197,12 +199,14 @@ pub fn month(
 ) -> Projection {
     let runs = crate::schedule::runs_per_month(cfg.every_run_schedule()).unwrap_or(0.0);
     let (mut daily, mut unknown, mut unrecorded) = (Footprint::default(), Vec::new(), false);
+    let mut periodic = Vec::new();
     if cfg.collector.daily_totals == DailyTotals::Once {
         let daily_sources =
             || SourceId::ALL.into_iter().filter(|&id| cfg.source_schedule(id).is_some() && id.is_daily());
         for id in daily_sources() {
             let recorded = recorded.get(&id).copied();
             match (read.get(&id).copied().or(recorded), given) {
+                (Some(f), _) if cfg.every_days(id) > 1 => periodic.push((id, f)),
                 (Some(f), _) => daily.add(f),
                 (None, Some(_)) => {
                     unrecorded = true;
@@ -220,6 +224,29 @@ pub fn month(
         }
     }
     let mut p = project(runs, every_run, daily, unknown, rereads(cfg, runs));
+    for (id, f) in periodic {
+        // A read every `every` days: its streams billed the hour each is written (first tier).
+        let every = cfg.every_days(id);
+        let reads = (price::DAYS_PER_MONTH / f64::from(every)).min(runs);
+        let streams_usd = f.streams as f64 * reads / price::HOURS_PER_MONTH * price::STREAM_TIERS[0].1;
+        let usd = streams_usd + f.requests_usd * reads;
+        p.lines.push(Line {
+            item: format!("{} read every {every} days", id.name()),
+            quantity: reads,
+            unit: "reads",
+            usd,
+            assumption: format!(
+                "{} streams billed the hour each is written; USD {:.6} a read (requests at list price, Athena's scanned bytes)",
+                f.streams, f.requests_usd
+            ),
+        });
+        p.monthly_usd += usd;
+        // Datadog's crawler polls them as often as any; a stream pushes each datum once.
+        let n = f.streams as f64;
+        p.datadog_polling_usd += n * price::DATADOG_READS_PER_MONTH * price::GET_METRIC_DATA_PER_METRIC;
+        p.datadog_stream_usd +=
+            n * reads * (price::METRIC_STREAM_UPDATE + price::FIREHOSE_RECORD_GB * price::FIREHOSE_PER_GB);
+    }
     p.daily_series_given = given;
     p.datadog_reading = cfg.datadog.reading;
     p.datadog_usd = match cfg.datadog.reading {

@@ -252,3 +252,63 @@ async fn efficiency_prices_prefixes_and_duplicates_from_the_latest_inventory() {
     assert_eq!(rows[1][4], format!("{}", (usd(4.0, 2.0) * 100.0).round() / 100.0));
     assert_eq!(rows.len(), 4, "a row per prefix: {rows:?}");
 }
+
+/// With `[inventory] publish`, the run reads the inventory every `every_days` days: the window's
+/// bytes and the duplicate bytes per bucket written, the source skipped until the period has
+/// passed (told by its record in CloudWatch, whatever process runs next), and its month priced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_run_publishes_each_inventory_weekly_and_prices_it() {
+    let moto = Moto::start(&[]).await;
+    let sdk = moto.sdk_config().await;
+    let s3 = s3_client(&sdk);
+    s3.create_bucket().bucket(DEST).send().await.unwrap();
+    let recent = (chrono::Utc::now() - chrono::TimeDelta::days(3)).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    let base = "inv/acme-uploads/daily";
+    let rows = vec![
+        ("users%2F1%2Fa.png".to_string(), 3_000_000_000, recent.clone(), "e1"),
+        ("copies%2Fa.png".to_string(), 3_000_000_000, recent.clone(), "e1"),
+        ("users%2F2%2Fb.png".to_string(), 1_000_000_000, recent.clone(), "e2"),
+    ];
+    put(&s3, &format!("{base}/data/0001.csv.gz"), gz(&rows)).await;
+    let schema = "Bucket, Key, Size, LastModifiedDate, ETag, StorageClass";
+    let files = [format!("{base}/data/0001.csv.gz")];
+    put(&s3, &format!("{base}/2026-12-04T01-00Z/manifest.json"), manifest("acme-uploads", schema, &[&files[0]])).await;
+    let text = CONFIG.replace("[inventory]\n", "[inventory]\npublish = true\n");
+    let text = text.split("[[inventory.buckets]]\nbucket = \"acme-docs\"").next().unwrap().to_string();
+    let app = app(&moto, costwarden::config::Config::parse(&text, "t.toml").unwrap()).await;
+    let noon = today().and_hms_opt(12, 0, 0).unwrap().and_utc();
+    let opts = costwarden::Options::default();
+    let inventory = |r: &costwarden::RunReport| {
+        r.sources.iter().find(|s| s.source == costwarden::model::SourceId::Inventory).unwrap().clone()
+    };
+
+    let r = costwarden::run_cycle(&app, noon, opts, None).await;
+    let inv = inventory(&r);
+    assert_eq!(inv.status, costwarden::Status::Ok, "{inv:?}");
+    let written: Vec<(String, f64)> = r
+        .published
+        .iter()
+        .filter(|s| matches!(s.key.metric.def().name, "InventoryBytes" | "DuplicateBytes"))
+        .map(|s| (s.key.to_string(), s.value))
+        .collect();
+    assert_eq!(
+        written,
+        [
+            ("InventoryBytes{Bucket=acme-uploads}".to_string(), 7e9),
+            ("DuplicateBytes{Bucket=acme-uploads}".to_string(), 3e9)
+        ]
+    );
+    let line = r.self_cost.lines.iter().find(|l| l.item == "inventory read every 7 days").expect("priced");
+    assert!(line.usd > 0.0 && (line.quantity - 730.0 / 24.0 / 7.0).abs() < 1e-9, "{line:?}");
+
+    // The next day, and six days on: not due.
+    for days in [1, 6] {
+        let r = costwarden::run_cycle(&app, noon + chrono::TimeDelta::days(days), opts, None).await;
+        let inv = inventory(&r);
+        assert_eq!(inv.status, costwarden::Status::Skipped, "day {days}: {inv:?}");
+        assert!(inv.skipped.as_deref().unwrap_or_default().contains("read every 7 days"), "{inv:?}");
+    }
+    // A week on: read again.
+    let r = costwarden::run_cycle(&app, noon + chrono::TimeDelta::days(7), opts, None).await;
+    assert_eq!(inventory(&r).status, costwarden::Status::Ok, "{:?}", inventory(&r));
+}

@@ -16,6 +16,10 @@ pub struct Inventory {
     pub buckets: Vec<InventoryBucket>,
     /// The role the S3 client assumes to read the destination buckets; default: none.
     pub role: Option<super::Role>,
+    /// Whether the run reads each inventory every `every_days` days and publishes its bytes and
+    /// duplicate bytes per bucket (`costwarden efficiency` reads them whatever this says).
+    pub publish: bool,
+    pub every_days: u32,
     /// Athena, for an inventory too large to stream here or written as ORC or Parquet.
     pub athena: Option<Athena>,
     /// The periodic inventory's round: when the teams' workbooks are due back.
@@ -107,6 +111,8 @@ impl Default for Inventory {
             max_contents: 4_000_000,
             buckets: Vec::new(),
             role: None,
+            publish: false,
+            every_days: 7,
             athena: None,
             review: None,
         }
@@ -147,6 +153,7 @@ impl Inventory {
             "must be between 1000 and 50000000 (about 32 bytes each)",
         );
         super::Role::check(&self.role, "inventory", v);
+        v.check("inventory.every_days", (1..=31).contains(&self.every_days), "must be between 1 and 31");
         if let Some(r) = &self.review {
             v.check("inventory.review.opened", r.opened() < r.due, "must be before inventory.review.due");
             for t in r.teams.iter().flatten() {

@@ -193,7 +193,17 @@ impl Config {
             SourceId::Cost => self.cost.as_ref().map(|c| (c.enabled, c.schedule.as_ref()))?,
             SourceId::Ecs => self.ecs.as_ref().map(|c| (c.enabled, c.schedule.as_ref()))?,
             SourceId::Coverage => (self.coverage.alert, self.coverage.schedule.as_ref()),
+            SourceId::Inventory => (self.inventory.publish && !self.inventory.buckets.is_empty(), None),
         })
+    }
+
+    /// Days between two reads of a source whose totals are not read every run: 1 for the daily
+    /// totals, `[inventory] every_days` for the inventory.
+    pub fn every_days(&self, id: crate::model::SourceId) -> u32 {
+        match id {
+            crate::model::SourceId::Inventory => self.inventory.every_days,
+            _ => 1,
+        }
     }
 
     /// The daemon schedule of a source that is configured and enabled: its own, else
@@ -280,6 +290,12 @@ impl Config {
             d.validate(&mut v);
         }
         inventory.validate(&mut v);
+        if inventory.publish && collector.daily_totals != DailyTotals::Once {
+            v.push(
+                "inventory.publish",
+                "reads every inventory.every_days days, as the records daily_totals = \"once\" writes tell; with \"every_run\" it would read every run".into(),
+            );
+        }
         let any = antivirus.as_ref().is_some_and(|a| a.enabled)
             || guardduty.as_ref().is_some_and(|g| g.enabled)
             || cost.as_ref().is_some_and(|c| c.enabled)

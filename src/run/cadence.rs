@@ -14,12 +14,24 @@ use crate::model::{Sample, SeriesKey, SourceId};
 use crate::selfcost::Footprint;
 use crate::wire::metric_data;
 
-/// Why a daily source is not read now, or None when it is due. Pure.
-pub fn not_due(last_published: Option<NaiveDate>, now: DateTime<Utc>, settle_hours: u32) -> Option<String> {
+/// Why a source read every `every_days` days (the daily totals: 1) is not read now, or None
+/// when it is due. Pure.
+pub fn not_due(
+    last_published: Option<NaiveDate>,
+    now: DateTime<Utc>,
+    settle_hours: u32,
+    every_days: u32,
+) -> Option<String> {
     let today = now.date_naive();
     let yesterday = crate::model::day_before(today);
     let settled = today.and_hms_opt(0, 0, 0).expect("midnight").and_utc() + TimeDelta::hours(i64::from(settle_hours));
     let at = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%MZ");
+    let every = u64::from(every_days.max(1));
+    if let Some(d) = last_published.filter(|d| every > 1 && *d + Days::new(every - 1) >= yesterday) {
+        // Read again for the day `every` days after: once that day has closed and settled.
+        let next = settled + TimeDelta::days((d + Days::new(every + 1) - today).num_days());
+        return Some(format!("not due: read every {every} days; last for {d}, next after {}", at(next)));
+    }
     if last_published.is_some_and(|d| d >= yesterday) {
         return Some(format!(
             "not due: the totals of {yesterday} are published; {today}'s are read after {}",
@@ -86,13 +98,15 @@ pub fn marker_streams(id: SourceId) -> usize {
     records(id).len()
 }
 
-/// What each daily source last published, from its records of the last two days (one
+/// What each daily source last published, from its records of the last `back_days` days (two
+/// for the daily totals, one more than its period for a source read less often; one
 /// GetMetricData request).
 pub async fn published(
     cw: &aws_sdk_cloudwatch::Client,
     namespace: &str,
     sources: &[SourceId],
     now: DateTime<Utc>,
+    back_days: i64,
 ) -> Result<BTreeMap<SourceId, Published>, String> {
     let slots: Vec<(usize, Metric)> =
         sources.iter().enumerate().flat_map(|(s, id)| records(*id).iter().map(move |m| (s, *m))).collect();
@@ -101,7 +115,8 @@ pub async fn published(
         .enumerate()
         .map(|(i, (s, m))| metric_data::own_series(i, namespace, m.def().name, [(DIM_SOURCE, sources[*s].name())]))
         .collect();
-    let window = (CwDateTime::from_secs(now.timestamp() - 2 * 86_400), CwDateTime::from_secs(now.timestamp() + 60));
+    let window =
+        (CwDateTime::from_secs(now.timestamp() - back_days * 86_400), CwDateTime::from_secs(now.timestamp() + 60));
     let results = metric_data::read(cw, queries, window, None, 1)
         .await
         .map_err(|e| format!("reading what was published (GetMetricData): {e}"))?;
@@ -140,17 +155,25 @@ mod tests {
         let day = |s: &str| Some(s.parse::<NaiveDate>().unwrap());
         // Before the settling delay: yesterday is not read yet, whatever was published.
         assert_eq!(
-            not_due(day("2026-11-30"), at("2026-12-02T01:59:00Z"), 2).as_deref(),
+            not_due(day("2026-11-30"), at("2026-12-02T01:59:00Z"), 2, 1).as_deref(),
             Some("not due: the totals of 2026-12-01 are read after 2026-12-02 02:00Z (collector.settle_hours)")
         );
         // After it: due, until yesterday is published.
-        assert_eq!(not_due(day("2026-11-30"), at("2026-12-02T02:00:00Z"), 2), None);
-        assert_eq!(not_due(None, at("2026-12-02T23:59:00Z"), 2), None);
+        assert_eq!(not_due(day("2026-11-30"), at("2026-12-02T02:00:00Z"), 2, 1), None);
+        assert_eq!(not_due(None, at("2026-12-02T23:59:00Z"), 2, 1), None);
         assert_eq!(
-            not_due(day("2026-12-01"), at("2026-12-02T02:15:00Z"), 2).as_deref(),
+            not_due(day("2026-12-01"), at("2026-12-02T02:15:00Z"), 2, 1).as_deref(),
             Some("not due: the totals of 2026-12-01 are published; 2026-12-02's are read after 2026-12-03 02:00Z")
         );
-        assert_eq!(not_due(day("2026-12-01"), at("2026-12-02T00:00:00Z"), 0).map(|_| ()), Some(()));
+        assert_eq!(not_due(day("2026-12-01"), at("2026-12-02T00:00:00Z"), 0, 1).map(|_| ()), Some(()));
+        // Weekly: the day after the one published is not due; seven days after it, once settled.
+        assert_eq!(
+            not_due(day("2026-11-30"), at("2026-12-07T05:00:00Z"), 2, 7).as_deref(),
+            Some("not due: read every 7 days; last for 2026-11-30, next after 2026-12-08 02:00Z")
+        );
+        assert!(not_due(day("2026-11-30"), at("2026-12-08T01:59:00Z"), 2, 7).is_some());
+        assert_eq!(not_due(day("2026-11-30"), at("2026-12-08T02:00:00Z"), 2, 7), None);
+        assert_eq!(not_due(None, at("2026-12-08T02:00:00Z"), 2, 7), None);
     }
 
     #[test]

@@ -111,7 +111,8 @@ async fn read_records(app: &App, now: DateTime<Utc>, daily: &[SourceId]) -> Reco
     if c.daily_totals == DailyTotals::EveryRun || daily.is_empty() {
         return None;
     }
-    match cadence::published(&app.clients.cloudwatch, &c.namespace, daily, now).await {
+    let back_days = daily.iter().map(|id| i64::from(app.config.every_days(*id)) + 1).max().unwrap_or(2).max(2);
+    match cadence::published(&app.clients.cloudwatch, &c.namespace, daily, now, back_days).await {
         Ok(records) => Some(records),
         Err(e) => {
             tracing::warn!(error = %e, "cannot tell which daily totals are published; reading them all");
@@ -125,7 +126,7 @@ async fn read_records(app: &App, now: DateTime<Utc>, daily: &[SourceId]) -> Reco
 /// costs little, a day not written is lost to Datadog.
 fn not_due(app: &App, now: DateTime<Utc>, records: &Records, id: SourceId) -> Option<String> {
     let last = records.as_ref()?.get(&id).map(|p| p.day);
-    cadence::not_due(last, now, app.config.collector.settle_hours)
+    cadence::not_due(last, now, app.config.collector.settle_hours, app.config.every_days(id))
 }
 
 /// Phase 1b: between daily runs, the bounded re-read of Cost Explorer's yesterday when it is
@@ -185,6 +186,7 @@ async fn timed(
             rep.series = out.daily.len() + out.gauges.len();
             rep.samples = out.samples();
             rep.latest_day = out.daily.iter().filter_map(|d| d.last_day()).max();
+            rep.requests_usd += out.billed_usd;
             // Problems and nothing read (every call of ECS failed, say) is a failure, not a part.
             if !out.problems.is_empty() {
                 rep.status = if rep.samples == 0 { Status::Failed } else { Status::Partial };

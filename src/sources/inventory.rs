@@ -2,11 +2,18 @@
 //! delivery's `manifest.json` and its gzip CSV data files from the destination bucket, each
 //! streamed through the aggregation (`crate::inventory`), never whole in memory; or, for a
 //! delivery larger than `[inventory.athena] above_mb` or written as ORC/Parquet, the same
-//! aggregation as one Athena query, its price said first and capped. Not a source of the run
-//! yet: it writes no metric (see ARCHITECTURE.md, "Adding a source").
+//! aggregation as one Athena query, its price said first and capped. With `[inventory]
+//! publish` it is also a source of the run, read every `every_days` days: per bucket the
+//! window's bytes and the duplicate bytes (`InventoryBytes`, `DuplicateBytes`).
 
 use aws_sdk_s3::Client;
+use futures::future::BoxFuture;
 use tokio::io::AsyncReadExt;
+
+use crate::metrics::{Metric, DIM_BUCKET};
+use crate::model::{Sample, SeriesKey};
+use crate::sources::probe::{fail, ok};
+use crate::sources::{Context, Probed, Source, SourceId, SourceOutput};
 
 use crate::config::InventoryBucket;
 use crate::inventory::athena::{self as sql, Table};
@@ -16,6 +23,95 @@ use crate::inventory::{manifest::MAX_MANIFEST_BYTES, Aggregator, Manifest, Optio
 const MAX_LIST_PAGES: usize = 20;
 /// Data files of one delivery read at most (S3 writes one per few million objects).
 const MAX_FILES: usize = 10_000;
+
+/// The source: every configured inventory's latest delivery, every `every_days` days.
+pub struct Inventories;
+
+/// Inventories probed at most by `check` (a ListObjectsV2 each).
+const MAX_PROBES: usize = 20;
+
+impl Source for Inventories {
+    fn id(&self) -> SourceId {
+        SourceId::Inventory
+    }
+
+    fn read<'a>(&'a self, ctx: &'a Context<'a>) -> BoxFuture<'a, Result<SourceOutput, String>> {
+        Box::pin(async move {
+            let inv = &ctx.config.inventory;
+            let midnight = ctx.today.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+            let since = midnight - chrono::TimeDelta::days(i64::from(inv.window_days));
+            let opts = Options { since, depth: inv.depth, max_contents: inv.max_contents };
+            let say = |line: String| tracing::info!(source = "inventory", "{}", crate::text::terminal(&line));
+            let (mut out, mut failed) = (SourceOutput::default(), Vec::new());
+            let c = ctx.clients;
+            for b in &inv.buckets {
+                match read(&c.inventory_s3, &c.athena, inv.athena.as_ref(), b, opts, &say).await {
+                    Ok(r) => {
+                        out.billed_usd += r.athena.as_ref().map_or(0.0, |a| a.usd);
+                        let key = |m| SeriesKey::new(m, vec![(DIM_BUCKET, b.bucket.clone())]);
+                        out.gauges.push(Sample::gauge(key(Metric::InventoryBytes), r.summary.bytes as f64));
+                        out.gauges.push(Sample::gauge(key(Metric::DuplicateBytes), r.summary.duplicate_bytes as f64));
+                        if let Some(first) = r.summary.problems.first() {
+                            let n = r.summary.malformed;
+                            out.problems.push(format!(
+                                "inventory of {}: {n} malformed rows skipped (first: {first})",
+                                b.bucket
+                            ));
+                        }
+                    }
+                    Err(e) => failed.push(format!("inventory of {}: {e}", b.bucket)),
+                }
+            }
+            if out.gauges.is_empty() {
+                return Err(failed.join("; "));
+            }
+            out.problems.extend(failed);
+            Ok(out)
+        })
+    }
+
+    fn probe<'a>(&'a self, ctx: &'a Context<'a>) -> BoxFuture<'a, Probed> {
+        Box::pin(async move {
+            let inv = &ctx.config.inventory;
+            if !inv.publish {
+                return Probed::default();
+            }
+            let mut probes = Vec::new();
+            for b in inv.buckets.iter().take(MAX_PROBES) {
+                let base = b.base();
+                let name = format!("inventory {}", b.bucket);
+                let s3 = &ctx.clients.inventory_s3;
+                probes.push(match latest_delivery(s3, b, &base).await {
+                    Ok(d) => ok(name, format!("s3://{}/{base}: latest delivery {d}", b.destination)),
+                    Err(e) => fail(
+                        name,
+                        e,
+                        "the credentials of [inventory] (base, or [inventory.role]) need s3:ListBucket and s3:GetObject on the destination bucket",
+                    ),
+                });
+            }
+            probes.into()
+        })
+    }
+
+    fn wrote(&self, metric: &str, _source: Option<&str>) -> bool {
+        [Metric::InventoryBytes, Metric::DuplicateBytes].iter().any(|m| m.def().name == metric)
+    }
+
+    fn configures(&self, cfg: &crate::config::Config, key: &SeriesKey) -> bool {
+        key.dim(DIM_BUCKET).is_some_and(|b| cfg.inventory.buckets.iter().any(|i| i.bucket == b))
+    }
+
+    fn panels(&self, _cfg: &crate::config::Config) -> Vec<crate::sources::Panel> {
+        use crate::sources::panel::{Agg, Chart, Line, Panel};
+        let gb = |m, alias| Line { per: Some(1_000_000_000), ..Line::new(Agg::Max, m, &[DIM_BUCKET], alias) };
+        vec![Panel::new(
+            "S3 Inventory: GB of the window and duplicate GB per bucket",
+            Chart::Bars,
+            vec![gb(Metric::InventoryBytes, "GB in the window"), gb(Metric::DuplicateBytes, "duplicate GB")],
+        )]
+    }
+}
 
 /// The bytes costwarden recorded as scanned for each of `buckets` on the days from `since` to
 /// yesterday (its own daily ScannedBytes, both engines summed), for the share an inventory

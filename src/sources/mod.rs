@@ -23,8 +23,14 @@ pub use panel::Panel;
 pub use probe::{Probe, Verdict};
 
 /// Every source, in the order runs report them. Registering a source is one line here.
-pub static ALL: [&dyn Source; 5] =
-    [&antivirus::Console, &guardduty::GuardDutyMetrics, &cost_explorer::CostExplorer, &ecs::Services, &coverage::Daily];
+pub static ALL: [&dyn Source; 6] = [
+    &antivirus::Console,
+    &guardduty::GuardDutyMetrics,
+    &cost_explorer::CostExplorer,
+    &ecs::Services,
+    &coverage::Daily,
+    &inventory::Inventories,
+];
 
 /// The registered source with this id.
 pub fn get(id: SourceId) -> &'static dyn Source {
@@ -194,6 +200,8 @@ pub struct SourceOutput {
     pub problems: Vec<String>,
     /// Buckets' bytes by scan type, where the source tells them apart (the Console).
     pub scan_types: Vec<(SeriesKey, crate::model::ScanTypes)>,
+    /// What the read cost beyond its requests (Athena's scanned bytes), USD.
+    pub billed_usd: f64,
 }
 
 impl SourceOutput {
