@@ -126,7 +126,8 @@ async fn seeded() -> Seeded {
     let mut listed = Vec::new();
     for (key, body) in &files {
         s3.put_object().bucket(DEST).key(key).body(body.clone().into()).send().await.unwrap();
-        listed.push(serde_json::json!({"key": key, "size": body.len(), "MD5checksum": "x"}));
+        let md5 = format!("{:032x}", md5_of(body));
+        listed.push(serde_json::json!({"key": key, "size": body.len(), "MD5checksum": md5}));
     }
     let manifest = serde_json::json!({
         "sourceBucket": "acme-uploads", "destinationBucket": format!("arn:aws:s3:::{DEST}"),
@@ -145,6 +146,19 @@ async fn seeded() -> Seeded {
     };
     let opts = Options { since: now - chrono::TimeDelta::days(30), depth: 3, max_contents: 1_000_000 };
     Seeded { moto, inventory, opts, files }
+}
+
+/// The MD5 S3 would put in the manifest, computed by the system's md5sum (not by the code
+/// under test).
+fn md5_of(body: &[u8]) -> u128 {
+    let mut child = std::process::Command::new("md5sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(body).unwrap();
+    let out = child.wait_with_output().unwrap();
+    u128::from_str_radix(String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap(), 16).unwrap()
 }
 
 fn settings(max_usd: f64) -> Athena {

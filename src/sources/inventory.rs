@@ -237,9 +237,13 @@ pub async fn read(
         gz_bytes += object.content_length().unwrap_or(0).max(0) as u64;
         files += 1;
         let body = tokio_util::io::SyncIoBridge::new(object.body.into_async_read());
-        let (name, s) = (file.key.clone(), schema.clone());
+        let (name, s, md5) = (file.key.clone(), schema.clone(), file.md5.clone());
         agg = tokio::task::spawn_blocking(move || {
-            crate::inventory::read_csv_gz(body, &s, &name, &mut agg);
+            let mut body = crate::inventory::Md5Read::new(body);
+            crate::inventory::read_csv_gz(&mut body, &s, &name, &mut agg);
+            if let Some(why) = body.differs(&md5) {
+                agg.malformed(format!("{name}: {why}"));
+            }
             agg
         })
         .await
