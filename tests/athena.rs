@@ -1,5 +1,6 @@
 //! The Athena path of the inventory: the very SQL text costwarden sends is run by DuckDB over the
-//! same gzip CSV files S3 Inventory wrote, and gives the embedded path's numbers; the query's
+//! same gzip CSV files S3 Inventory wrote (and over the same rows as Parquet, with the Parquet
+//! table's query), and gives the embedded path's numbers; the query's
 //! plumbing (database and table created, the query polled, its rows read back, FAILED with its
 //! reason, the price cap) against moto's Athena, its results preset with DuckDB's rows.
 
@@ -8,7 +9,7 @@ mod support;
 use std::io::Write;
 
 use costwarden::config::{Athena, InventoryBucket};
-use costwarden::inventory::athena::Table;
+use costwarden::inventory::athena::{Format, Table};
 use costwarden::inventory::{Options, Summary};
 use costwarden::wire::{Api, Policy};
 use support::proxy::LatencyProxy;
@@ -170,7 +171,8 @@ fn clients(sdk: &aws_config::SdkConfig) -> costwarden::Clients {
     costwarden::Clients::new(sdk, Policy { max_attempts: 1, request_timeout: std::time::Duration::from_secs(5) })
 }
 
-/// DuckDB's answer to `query` over the files, as Athena's rows.
+/// DuckDB's answer to `query` over the files, as Athena's rows (over the same rows written as
+/// Parquet when `table` is Parquet's).
 fn duckdb(table: &Table, query: &str, files: &[(String, Vec<u8>)]) -> Vec<Vec<Option<String>>> {
     let dir = tempfile::tempdir().unwrap();
     let mut paths = Vec::new();
@@ -179,9 +181,13 @@ fn duckdb(table: &Table, query: &str, files: &[(String, Vec<u8>)]) -> Vec<Vec<Op
         std::fs::write(&p, body).unwrap();
         paths.push(p.to_str().unwrap().to_string());
     }
+    // The CSV's columns are the table's names (the Parquet table has the same ones).
     let columns: Vec<&str> = table.columns.iter().map(|(c, _)| c.as_str()).collect();
+    let parquet =
+        (table.format == Format::Parquet).then(|| dir.path().join("inventory.parquet").to_str().unwrap().to_string());
     let args = serde_json::json!({
         "table": table.name, "columns": columns, "dt": "2026-12-04-01-00", "files": paths, "query": query,
+        "parquet": parquet,
     });
     let args_path = dir.path().join("args.json");
     std::fs::write(&args_path, serde_json::to_vec(&args).unwrap()).unwrap();
@@ -313,4 +319,26 @@ async fn a_failed_query_says_athenas_reason_and_one_over_the_cap_is_never_starte
     assert!(err.contains("FAILED: HIVE_BAD_DATA: Error parsing field value"), "{err}");
     assert!(!err.contains('\u{1b}'), "{err:?}");
     assert_eq!(proxy.counts().get("GetQueryResults"), None, "no rows read from a failed query");
+}
+
+/// Parquet (and ORC, the same statement): keys not encoded, typed columns. The query for that
+/// table, run by DuckDB over the same rows written as Parquet, gives the embedded numbers of
+/// the CSV.
+#[test]
+fn the_parquet_form_of_the_query_gives_the_embedded_numbers() {
+    let now = chrono::Utc::now();
+    let stamp = |days: i64| (now - chrono::TimeDelta::days(days)).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    let body = gz(&rows(&stamp(3), &stamp(45)));
+    let opts = Options { since: now - chrono::TimeDelta::days(30), depth: 3, max_contents: 1_000_000 };
+    let schema = costwarden::inventory::Schema::parse(SCHEMA).unwrap();
+    let mut agg = costwarden::inventory::Aggregator::new(opts);
+    costwarden::inventory::read_csv_gz(&body[..], &schema, "f", &mut agg);
+    let embedded = agg.finish();
+    let parquet_schema = "struct<bucket:string,key:string,size:bigint,last_modified_date:timestamp,e_tag:string,is_delete_marker:boolean>";
+    let table = Table::new("costwarden", "acme-uploads", "daily", "Parquet", parquet_schema, "s3://d/".into()).unwrap();
+    let query = table.query(DELIVERY, opts.since, opts.depth);
+    assert!(!query.contains("url_decode"), "Parquet keys are not encoded");
+    let rows = duckdb(&table, &query, &[("f".into(), body)]);
+    let by_duckdb = costwarden::inventory::athena::summary(&rows).unwrap();
+    assert_eq!(numbers(&by_duckdb), numbers(&embedded));
 }
