@@ -23,6 +23,9 @@ pub struct Bucket {
     pub window_days: u32,
     /// A month's cost of the window's bytes at the engine's price; None when not priced.
     pub monthly_usd: Option<f64>,
+    /// Which price: GuardDuty's list price, `coverage.console_usd_per_gb`, or the measured
+    /// cost per GB of the cost values paying for the bucket.
+    pub priced_at: Option<String>,
     pub prefixes: Vec<Priced>,
     pub extensions: Vec<Priced>,
     pub duplicate_bytes: u64,
@@ -52,16 +55,47 @@ pub struct Priced {
 }
 
 /// What scanning `bytes` and `objects` of a `window_days` window costs a month with the
-/// bucket's engine, or None when it is not priced (the Console without
-/// `coverage.console_usd_per_gb`, or no engine).
-fn monthly(cfg: &Config, engine: Option<Engine>, bytes: u64, objects: u64, window_days: u32) -> Option<f64> {
+/// bucket's engine, or None when it is not priced (the Console without a price, or no engine).
+fn monthly(
+    cfg: &Config,
+    engine: Option<Engine>,
+    console: Option<f64>,
+    bytes: u64,
+    objects: u64,
+    window_days: u32,
+) -> Option<f64> {
     let per_month = DAYS_PER_MONTH / f64::from(window_days.max(1));
     let gb = bytes as f64 / 1e9 * per_month;
-    let cov = &cfg.coverage;
     match engine? {
-        Engine::GuardDuty => Some(cov.guardduty_usd(gb, objects as f64 * per_month)),
-        Engine::Console => cov.console_usd_per_gb.map(|p| gb * p),
+        Engine::GuardDuty => Some(cfg.coverage.guardduty_usd(gb, objects as f64 * per_month)),
+        Engine::Console => console.map(|p| gb * p),
     }
+}
+
+/// The Console's price of a GB for `bucket`: `coverage.console_usd_per_gb`, else the sum of the
+/// measured cost per GB (over the window) of the cost values that pay for it (`pays_for`,
+/// default every bucket), as the alerts price a volume; with what it is.
+pub fn console_price(
+    cfg: &Config,
+    bucket: &str,
+    measured: &std::collections::BTreeMap<String, f64>,
+) -> Option<(f64, String)> {
+    if let Some(p) = cfg.coverage.console_usd_per_gb {
+        return Some((p, "coverage.console_usd_per_gb".into()));
+    }
+    let c = cfg.cost.as_ref()?;
+    let paying: Vec<(&str, f64)> = c
+        .tags
+        .iter()
+        .filter(|t| t.pays_for.as_ref().is_none_or(|l| l.iter().any(|b| b == bucket)))
+        .filter_map(|t| Some((t.value.as_str(), *measured.get(&t.value)?)))
+        .collect();
+    if paying.is_empty() {
+        return None;
+    }
+    let names: Vec<&str> = paying.iter().map(|(v, _)| *v).collect();
+    let usd = paying.iter().map(|(_, p)| p).sum();
+    Some((usd, format!("the measured cost per GB scanned of {} = {} over the window", c.tag_key, names.join(", "))))
 }
 
 /// The engine thresholds.toml has scan `bucket`, with the bucket's entry there (GuardDuty's
@@ -72,17 +106,30 @@ pub fn scanned_by<'c>(cfg: &'c Config, bucket: &str) -> Option<(Engine, &'c Conf
     gd.map(|b| (Engine::GuardDuty, b)).or(av.map(|b| (Engine::Console, b)))
 }
 
-/// `recorded`: what costwarden recorded as scanned on the window's days (`sources::inventory::recorded`).
-pub fn bucket(cfg: &Config, name: &str, read: Result<(String, Summary), String>, recorded: Option<f64>) -> Bucket {
+/// `recorded`: what costwarden recorded on the window's days (`sources::inventory::recorded`).
+pub fn bucket(
+    cfg: &Config,
+    name: &str,
+    read: Result<(String, Summary), String>,
+    recorded: &crate::sources::inventory::Recorded,
+) -> Bucket {
     let by = scanned_by(cfg, name);
     let engine = by.map(|(e, _)| e);
+    let console = console_price(cfg, name, &recorded.usd_per_gb);
+    let priced_at = match engine {
+        Some(Engine::GuardDuty) => Some("GuardDuty's list price".to_string()),
+        Some(Engine::Console) => console.as_ref().map(|(_, said)| said.clone()),
+        None => None,
+    };
+    let console = console.map(|(p, _)| p);
+    let recorded = recorded.bytes.get(name).copied();
     let owner = by.and_then(|(_, b)| b.owner.clone());
     let window_days = cfg.inventory.window_days;
     let price = |p: &Part| Priced {
         name: p.name.clone(),
         objects: p.objects,
         bytes: p.bytes,
-        monthly_usd: monthly(cfg, engine, p.bytes, p.objects, window_days),
+        monthly_usd: monthly(cfg, engine, console, p.bytes, p.objects, window_days),
     };
     let mut b = Bucket {
         bucket: name.to_string(),
@@ -95,6 +142,7 @@ pub fn bucket(cfg: &Config, name: &str, read: Result<(String, Summary), String>,
         delivery: None,
         window_days,
         monthly_usd: None,
+        priced_at,
         prefixes: Vec::new(),
         extensions: Vec::new(),
         duplicate_bytes: 0,
@@ -111,12 +159,12 @@ pub fn bucket(cfg: &Config, name: &str, read: Result<(String, Summary), String>,
         Err(e) => b.error = Some(e),
         Ok((delivery, s)) => {
             b.delivery = Some(delivery);
-            b.monthly_usd = monthly(cfg, engine, s.bytes, s.objects, window_days);
+            b.monthly_usd = monthly(cfg, engine, console, s.bytes, s.objects, window_days);
             b.prefixes = s.prefixes.iter().map(price).collect();
             b.extensions = s.extensions.iter().map(price).collect();
             (b.duplicate_bytes, b.duplicate_objects, b.duplicates_complete) =
                 (s.duplicate_bytes, s.duplicate_objects, s.duplicates_complete);
-            b.duplicate_saving_usd = monthly(cfg, engine, s.duplicate_bytes, s.duplicate_objects, window_days);
+            b.duplicate_saving_usd = monthly(cfg, engine, console, s.duplicate_bytes, s.duplicate_objects, window_days);
             b.explained_share = recorded.filter(|r| *r > 0.0).map(|r| s.bytes as f64 / r);
             b.summary = Some(s);
         }
@@ -150,8 +198,15 @@ pub fn markdown_report(buckets: &[Bucket]) -> String {
             gb(s.bytes),
             b.window_days,
             match b.monthly_usd {
-                Some(u) => format!("about USD {:.2} a month to scan", u + 0.0),
-                None if b.engine == "Console" => "not priced: set coverage.console_usd_per_gb".to_string(),
+                Some(u) => format!(
+                    "about USD {:.2} a month to scan, at {}",
+                    u + 0.0,
+                    markdown(b.priced_at.as_deref().unwrap_or("?"))
+                ),
+                None if b.engine == "Console" => {
+                    "not priced: set coverage.console_usd_per_gb, or [cost] values whose cost per GB is recorded"
+                        .to_string()
+                }
                 None => "not priced: no configured engine scans it".to_string(),
             },
             s.older,
@@ -326,4 +381,51 @@ pub fn workbook(buckets: &[Bucket], path: &std::path::Path) -> Result<(), rust_x
         sheet.set_freeze_panes(1, 0)?;
     }
     book.save(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONFIG: &str = r#"
+[antivirus]
+base_url = "https://acme-1a2b.cloudstoragesecapp.com"
+[[antivirus.buckets]]
+name = "uploads"
+[[antivirus.buckets]]
+name = "logs"
+[cost]
+tag_key = "team"
+[[cost.tags]]
+value = "agents"
+[[cost.tags]]
+value = "console"
+[[cost.tags]]
+value = "logging"
+pays_for = ["logs"]
+"#;
+
+    #[test]
+    fn a_console_bucket_is_priced_at_the_measured_cost_per_gb_of_the_values_paying_for_it() {
+        let cfg = Config::parse(CONFIG, "t").unwrap();
+        let measured: std::collections::BTreeMap<String, f64> =
+            [("agents".to_string(), 0.02), ("console".to_string(), 0.005), ("logging".to_string(), 1.0)].into();
+        // "logging" pays for logs only.
+        let (p, said) = console_price(&cfg, "uploads", &measured).unwrap();
+        assert!((p - 0.025).abs() < 1e-12, "{p}");
+        assert_eq!(said, "the measured cost per GB scanned of team = agents, console over the window");
+        assert!((console_price(&cfg, "logs", &measured).unwrap().0 - 1.025).abs() < 1e-12);
+        // Nothing measured: not priced; a configured price wins.
+        assert_eq!(console_price(&cfg, "uploads", &Default::default()), None);
+        let set = Config::parse(&format!("{CONFIG}[coverage]\nconsole_usd_per_gb = 0.05\n"), "t").unwrap();
+        assert_eq!(console_price(&set, "uploads", &measured), Some((0.05, "coverage.console_usd_per_gb".into())));
+        // 30 GB over 30 days at USD 0.025 a GB: a month of 30.42 GB.
+        let summary = Summary { objects: 3, bytes: 30_000_000_000, ..Default::default() };
+        let rec = crate::sources::inventory::Recorded { usd_per_gb: measured, ..Default::default() };
+        let b = bucket(&cfg, "uploads", Ok(("2026-12-04T01-00Z".into(), summary)), &rec);
+        let month = 30.0 * DAYS_PER_MONTH / 30.0 * 0.025;
+        assert!((b.monthly_usd.unwrap() - month).abs() < 1e-9, "{b:?}");
+        assert!(markdown_report(&[b])
+            .contains("a month to scan, at the measured cost per GB scanned of team = agents, console"));
+    }
 }

@@ -521,11 +521,18 @@ async fn inventories(
     let since = chrono::Utc::now() - chrono::TimeDelta::days(i64::from(cfg.inventory.window_days));
     let opts = Options { since, depth: cfg.inventory.depth, max_contents: cfg.inventory.max_contents };
     let names: Vec<&str> = cfg.inventory.buckets.iter().map(|b| b.bucket.as_str()).collect();
+    // The cost values' measured cost per GB prices a Console bucket without coverage.console_usd_per_gb.
+    let values = cfg
+        .cost
+        .as_ref()
+        .filter(|_| cfg.coverage.console_usd_per_gb.is_none())
+        .map(|c| (c.tag_key.as_str(), c.tags.iter().map(|t| t.value.as_str()).collect()));
     let work = async {
         let recorded = costwarden::sources::inventory::recorded(
             &app.clients.cloudwatch,
             &cfg.collector.namespace,
             &names,
+            values,
             since.date_naive(),
             chrono::Utc::now(),
         )
@@ -552,9 +559,8 @@ async fn inventories(
     let buckets = reads
         .into_iter()
         .map(|(b, r)| {
-            let rec = recorded.get(&b.bucket).copied();
             let athena = r.as_ref().ok().and_then(|r| r.athena.clone());
-            let mut out = costwarden::efficiency::bucket(cfg, &b.bucket, r.map(|r| (r.delivery, r.summary)), rec);
+            let mut out = costwarden::efficiency::bucket(cfg, &b.bucket, r.map(|r| (r.delivery, r.summary)), &recorded);
             out.athena = athena;
             out
         })

@@ -113,48 +113,62 @@ impl Source for Inventories {
     }
 }
 
-/// The bytes costwarden recorded as scanned for each of `buckets` on the days from `since` to
-/// yesterday (its own daily ScannedBytes, both engines summed), for the share an inventory
-/// explains. A bucket with no record is absent. One GetMetricData metric per bucket and engine.
+/// What costwarden recorded on the window's days, for the share an inventory explains and the
+/// Console's price: each bucket's scanned bytes (its own daily ScannedBytes, both engines
+/// summed; a bucket with no record is absent) and each cost value's mean cost per GB scanned
+/// (CostPerScannedGB; `values`: the tag key and the values). One GetMetricData request.
+#[derive(Debug, Clone, Default)]
+pub struct Recorded {
+    pub bytes: std::collections::BTreeMap<String, f64>,
+    pub usd_per_gb: std::collections::BTreeMap<String, f64>,
+}
+
 pub async fn recorded(
     cw: &aws_sdk_cloudwatch::Client,
     namespace: &str,
     buckets: &[&str],
+    values: Option<(&str, Vec<&str>)>,
     since: chrono::NaiveDate,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<std::collections::BTreeMap<String, f64>, String> {
-    use crate::metrics::{Metric, DIM_BUCKET, DIM_SOURCE, SOURCE_CONSOLE, SOURCE_GUARDDUTY};
+) -> Result<Recorded, String> {
+    use crate::metrics::{DIM_SOURCE, DIM_TAG_KEY, DIM_TAG_VALUE, SOURCE_CONSOLE, SOURCE_GUARDDUTY};
     use crate::wire::metric_data;
     let pairs: Vec<(&str, &str)> =
         buckets.iter().flat_map(|b| [(SOURCE_CONSOLE, *b), (SOURCE_GUARDDUTY, *b)]).collect();
-    let name = Metric::ScannedBytes.def().name;
-    let queries = pairs
+    let (tag_key, values) = values.unwrap_or_default();
+    let daily = (86_400, "Maximum");
+    let mut queries: Vec<_> = pairs
         .iter()
         .enumerate()
         .map(|(i, (source, b))| {
-            metric_data::own_series_by(
-                i,
-                namespace,
-                name,
-                [(DIM_SOURCE, *source), (DIM_BUCKET, *b)],
-                (86_400, "Maximum"),
-            )
+            let dims = [(DIM_SOURCE, *source), (DIM_BUCKET, *b)];
+            metric_data::own_series_by(i, namespace, Metric::ScannedBytes.def().name, dims, daily)
         })
         .collect();
+    queries.extend(values.iter().enumerate().map(|(i, v)| {
+        let dims = [(DIM_TAG_KEY, tag_key), (DIM_TAG_VALUE, *v)];
+        metric_data::own_series_by(pairs.len() + i, namespace, Metric::CostPerScannedGb.def().name, dims, daily)
+    }));
     // A day's total is stamped the day after it (`Sample::daily`).
     let window = (
         metric_data::midnight(since + chrono::Days::new(1)),
         aws_smithy_types::DateTime::from_secs(now.timestamp() + 60),
     );
     let results = metric_data::read(cw, queries, window, None, 4).await?;
-    let mut out = std::collections::BTreeMap::new();
-    for (id, values) in results {
-        let Some((_, bucket)) = metric_data::own_series_index(&id).and_then(|i| pairs.get(i)) else { continue };
-        for (t, v) in values {
+    let mut out = Recorded::default();
+    for (id, points) in results {
+        let Some(i) = metric_data::own_series_index(&id) else { continue };
+        let in_window = |t: i64| {
             let day = chrono::DateTime::from_timestamp(t, 0).map(|at| crate::model::day_before(at.date_naive()));
-            if day.is_some_and(|d| d >= since && d < now.date_naive()) {
-                *out.entry(bucket.to_string()).or_insert(0.0) += v;
+            day.is_some_and(|d| d >= since && d < now.date_naive())
+        };
+        let kept: Vec<f64> = points.into_iter().filter(|(t, _)| in_window(*t)).map(|(_, v)| v).collect();
+        if let Some((_, bucket)) = pairs.get(i) {
+            if !kept.is_empty() {
+                *out.bytes.entry(bucket.to_string()).or_insert(0.0) += kept.iter().sum::<f64>();
             }
+        } else if let Some(v) = values.get(i - pairs.len()).filter(|_| !kept.is_empty()) {
+            out.usd_per_gb.insert(v.to_string(), kept.iter().sum::<f64>() / kept.len() as f64);
         }
     }
     Ok(out)
