@@ -342,3 +342,34 @@ fn the_parquet_form_of_the_query_gives_the_embedded_numbers() {
     let by_duckdb = costwarden::inventory::athena::summary(&rows).unwrap();
     assert_eq!(numbers(&by_duckdb), numbers(&embedded));
 }
+
+/// A query still running at `timeout_seconds` is stopped, so it bills no further, and said.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_past_its_timeout_is_stopped() {
+    let s = seeded().await;
+    let sdk = s.moto.sdk_config().await;
+    let c = clients(&sdk);
+    // moto's executions stay QUEUED for the next thousand reads of their state.
+    let url = format!("{}/moto-api/state-manager/set-transition", s.moto.direct_url);
+    let body =
+        serde_json::json!({"model_name": "athena::execution", "transition": {"progression": "manual", "times": 1000}});
+    let r = reqwest::Client::new().post(url).json(&body).send().await.unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let mut cfg = settings(1.0);
+    cfg.timeout_seconds = 10;
+    let quiet = |_: String| {};
+    let (r, requests) = costwarden::wire::counted(costwarden::sources::inventory::read(
+        &c.inventory_s3,
+        &c.athena,
+        Some(&cfg),
+        &s.inventory,
+        s.opts,
+        &quiet,
+    ))
+    .await;
+    let err = r.unwrap_err();
+    assert!(err.contains("still running after 10 s (inventory.athena.timeout_seconds): stopped"), "{err}");
+    let n = requests.snapshot();
+    assert_eq!((n.get(&Api::StartQueryExecution), n.get(&Api::StopQueryExecution)), (Some(&1), Some(&1)), "{n:?}");
+    assert_eq!(n.get(&Api::GetQueryResults), None);
+}

@@ -374,7 +374,8 @@ async fn run(
             }
             _ => {}
         }
-        if tokio::time::Instant::now() + wait > deadline {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
             // Stopped, so a runaway query bills no further.
             let _ = client.stop_query_execution().query_execution_id(&id).send().await;
             return Err(format!(
@@ -382,7 +383,7 @@ async fn run(
                 a.timeout_seconds
             ));
         }
-        tokio::time::sleep(wait).await;
+        tokio::time::sleep(wait.min(left)).await;
         wait = (wait * 2).min(std::time::Duration::from_secs(5));
     }
 }
