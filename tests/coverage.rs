@@ -5,7 +5,6 @@
 
 mod support;
 
-use std::process::Command;
 
 use support::*;
 
@@ -102,14 +101,8 @@ async fn coverage_lists_every_bucket_with_its_scan_owner_and_cost_in_every_forma
     proxy.fail_next("GetBucketTagging /secret-bucket", 1, 403, DENIED);
     proxy.fail_next("GetBucketLocation /app-logs", 1, 403, DENIED);
     let costwarden = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_costwarden"))
+        costwarden_at(env!("CARGO_BIN_EXE_costwarden"), &proxy.url, &cfg)
             .args(args)
-            .args(["--config", cfg.to_str().unwrap()])
-            .env_remove("AWS_PROFILE")
-            .env("AWS_ENDPOINT_URL", &proxy.url)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
             .env("COSTWARDEN_CONSOLE_URL", &console.url)
             .output()
             .unwrap()

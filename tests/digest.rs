@@ -162,14 +162,8 @@ async fn a_digest_slack_refused_is_sent_by_the_next_run_and_the_command_prints_i
     let weekday = Utc::now().format("%A").to_string();
     std::fs::write(&path, config_text(&console.url, "") + &format!("\n[digest]\nweekday = \"{weekday}\"\nhour = 0\n"))
         .unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_costwarden"))
-        .args(["--config", path.to_str().unwrap(), "digest", "--dry-run", "--team", "media"])
-        .env_remove("COSTWARDEN_CONFIG")
-        .env_remove("AWS_PROFILE")
-        .env("AWS_ENDPOINT_URL", &moto.url)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
+    let out = costwarden_at(env!("CARGO_BIN_EXE_costwarden"), &moto.url, &path)
+        .args(["digest", "--dry-run", "--team", "media"])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);

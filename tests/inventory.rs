@@ -7,7 +7,6 @@
 mod support;
 
 use std::io::Write;
-use std::process::Command;
 
 use support::*;
 
@@ -127,16 +126,7 @@ async fn efficiency_prices_prefixes_and_duplicates_from_the_latest_inventory() {
     std::fs::write(cfg.path(), CONFIG).unwrap();
     let (path, url) = (cfg.path().to_str().unwrap().to_string(), moto.url.clone());
     let run = move |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_costwarden"))
-            .args(args)
-            .args(["--config", &path])
-            .env_remove("AWS_PROFILE")
-            .env("AWS_ENDPOINT_URL", &url)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .output()
-            .unwrap()
+        costwarden_at(env!("CARGO_BIN_EXE_costwarden"), &url, path.as_ref()).args(args).output().unwrap()
     };
     let again = run.clone();
     let formats = run.clone();

@@ -155,17 +155,7 @@ async fn a_recorded_review_ends_the_teams_reminder_and_a_team_not_reviewed_is_re
     std::fs::write(&cfg, format!("{CONFIG}{extra}")).unwrap();
     let url = moto.url.clone();
     let run = move |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_costwarden"))
-            .args(args)
-            .args(["--config", cfg.to_str().unwrap()])
-            .env_remove("COSTWARDEN_CONFIG")
-            .env_remove("AWS_PROFILE")
-            .env("AWS_ENDPOINT_URL", &url)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .output()
-            .unwrap()
+        support::costwarden_at(env!("CARGO_BIN_EXE_costwarden"), &url, &cfg).args(args).output().unwrap()
     };
     let folder = dir.path().to_str().unwrap().to_string();
     let (review, identity, media) = tokio::task::spawn_blocking(move || {

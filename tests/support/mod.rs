@@ -309,3 +309,19 @@ pub async fn slack_behind_secret(moto: &Moto, secret_id: &str) -> slack::Slack {
         .unwrap();
     slack
 }
+
+/// The costwarden binary `bin` (a test's `env!("CARGO_BIN_EXE_costwarden")`) with `config`,
+/// reaching AWS at `aws_url` (moto, or a proxy in front of it) with test credentials, no
+/// profile and no configuration from the environment.
+pub fn costwarden_at(bin: &str, aws_url: &str, config: &std::path::Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(bin);
+    cmd.arg("--config")
+        .arg(config)
+        .env_remove("COSTWARDEN_CONFIG")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_ENDPOINT_URL", aws_url)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1");
+    cmd
+}
