@@ -1,5 +1,6 @@
 //! S3 Inventory at a million objects: one gzip CSV written the way S3 Inventory writes it
-//! (no header, every field quoted, keys URL-encoded), then read and aggregated with the
+//! (no header, every field quoted, keys URL-encoded), then read as `sources::inventory` reads a
+//! data file (its MD5 computed on the way and checked against md5sum's) and aggregated with the
 //! duplicate detection on; the wall time, the peak RSS and the hand-known truth compared.
 //!
 //!     cargo bench --bench inventory              # 1,000,000 objects
@@ -12,7 +13,7 @@
 use std::io::{BufWriter, Write};
 use std::time::Instant;
 
-use costwarden::inventory::{read_csv_gz, Aggregator, Options, Schema};
+use costwarden::inventory::{read_csv_gz, Aggregator, Md5Read, Options, Schema};
 
 fn peak_rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -58,11 +59,16 @@ fn main() {
     let before = peak_rss_kib();
     eprintln!("wrote {n} objects, {gz_mib:.1} MiB of gzip CSV in {:.1} s", started.elapsed().as_secs_f64());
 
+    // The manifest's MD5 of the file, from the system's md5sum (not the code under test).
+    let md5sum = std::process::Command::new("md5sum").arg(&path).output().unwrap();
+    let md5 = String::from_utf8_lossy(&md5sum.stdout).split_whitespace().next().unwrap_or_default().to_string();
     let schema = Schema::parse("Bucket, Key, Size, LastModifiedDate, ETag, StorageClass").unwrap();
     let opts = Options { since: chrono::DateTime::UNIX_EPOCH, depth: 3, max_contents: 4_000_000 };
     let started = Instant::now();
     let mut agg = Aggregator::new(opts);
-    read_csv_gz(std::fs::File::open(&path).unwrap(), &schema, "data.csv.gz", &mut agg);
+    let mut file = Md5Read::new(std::fs::File::open(&path).unwrap());
+    read_csv_gz(&mut file, &schema, "data.csv.gz", &mut agg);
+    assert_eq!(file.differs(&md5), None, "the file is the one md5sum read");
     let s = agg.finish();
     let secs = started.elapsed().as_secs_f64();
     let rss = peak_rss_kib();
