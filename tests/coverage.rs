@@ -5,7 +5,6 @@
 
 mod support;
 
-
 use support::*;
 
 /// S3's answer to a request the bucket's policy refuses.

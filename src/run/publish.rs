@@ -41,11 +41,14 @@ pub(super) async fn publish(
     // evaluate again to retry it.
     // With `every_run` nothing reads the records: none are written.
     let every_run = cfg.collector.daily_totals == DailyTotals::EveryRun;
+    // A source read every few days is recorded when it read in part too: its next read is days
+    // away, and reading what did arrive again every run would cost a full read a run.
+    let read = |r: &&crate::outcome::SourceReport| {
+        r.status == Status::Ok || (r.status == Status::Partial && cfg.every_days(r.source) > 1)
+    };
     let recorded: Vec<SourceId> = match report.dry_run || !report.alerts.ok() || every_run {
         true => Vec::new(),
-        false => {
-            report.sources.iter().filter(|r| r.status == Status::Ok && r.source.is_daily()).map(|r| r.source).collect()
-        }
+        false => report.sources.iter().filter(|r| r.source.is_daily()).filter(read).map(|r| r.source).collect(),
     };
     let marker_datums: usize = recorded.iter().map(|id| cadence::marker_streams(*id)).sum();
     // The health metrics ride in the same requests, so they state the planned PutMetricData

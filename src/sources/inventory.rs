@@ -51,13 +51,9 @@ impl Source for Inventories {
                         let key = |m| SeriesKey::new(m, vec![(DIM_BUCKET, b.bucket.clone())]);
                         out.gauges.push(Sample::gauge(key(Metric::InventoryBytes), r.summary.bytes as f64));
                         out.gauges.push(Sample::gauge(key(Metric::DuplicateBytes), r.summary.duplicate_bytes as f64));
-                        if let Some(first) = r.summary.problems.first() {
-                            let n = r.summary.malformed;
-                            out.problems.push(format!(
-                                "inventory of {}: {n} malformed rows skipped (first: {first})",
-                                b.bucket
-                            ));
-                        }
+                        // The aggregation's own are bounded (20 and a count).
+                        out.problems
+                            .extend(r.summary.problems.iter().map(|p| format!("inventory of {}: {p}", b.bucket)));
                     }
                     Err(e) => failed.push(format!("inventory of {}: {e}", b.bucket)),
                 }
@@ -348,7 +344,11 @@ async fn run(
         .send()
         .await
         .map_err(|e| format!("Athena StartQueryExecution: {}", crate::wire::aws_message(&e)))?;
+    // Athena's answer is data too: an id is a UUID, anything else is not put in a message.
     let id = started.query_execution_id().unwrap_or_default().to_string();
+    if id.is_empty() || id.len() > 128 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err(format!("Athena StartQueryExecution: no query id, or not one ({})", crate::text::quoted(&id, 40)));
+    }
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(a.timeout_seconds);
     let mut wait = std::time::Duration::from_millis(200);
     loop {
