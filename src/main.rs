@@ -177,7 +177,7 @@ enum Command {
         #[arg(long, value_delimiter = ',', value_parser = ["md", "xlsx", "csv", "json"])]
         format: Vec<String>,
         /// Print the JSON on stdout (as --format json)
-        #[arg(long)]
+        #[arg(long, conflicts_with = "format")]
         json: bool,
     },
     /// The periodic inventory: `inventory review DIR` reads the filled coverage workbooks back
@@ -609,7 +609,7 @@ async fn efficiency(app: App, out: Option<&Path>, formats: &[String]) -> anyhow:
         ),
     };
     eprintln!(
-        "read in {:.1} s: {}; {:.3} MB of gzip CSV; USD {usd:.5} of S3 requests{by_athena}",
+        "read in {:.1} s: {}; {:.3} MB of gzip CSV; USD {usd:.5} of requests{by_athena}",
         started.elapsed().as_secs_f64(),
         listed.join(", "),
         gz as f64 / 1e6
