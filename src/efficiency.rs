@@ -428,4 +428,21 @@ pays_for = ["logs"]
         assert!(markdown_report(&[b])
             .contains("a month to scan, at the measured cost per GB scanned of team = agents, console"));
     }
+
+    #[test]
+    fn a_hostile_prefix_is_text_in_the_csv_and_the_markdown() {
+        let cfg = Config::parse(CONFIG, "t").unwrap();
+        let part = |name: &str| Part { name: name.into(), objects: 1, bytes: 1_000 };
+        let summary = Summary {
+            objects: 2,
+            bytes: 2_000,
+            prefixes: vec![part("=HYPERLINK(\"http://x\")/"), part("a|b*<x>/")],
+            ..Default::default()
+        };
+        let b = bucket(&cfg, "uploads", Ok(("d".into(), summary)), &Default::default());
+        let csv = String::from_utf8(csv(std::slice::from_ref(&b)).unwrap()).unwrap();
+        assert!(csv.contains(",prefix,\"'=HYPERLINK(\"\"http://x\"\")/\","), "{csv}");
+        let md = markdown_report(&[b]);
+        assert!(md.contains("| a\\|b\\*"), "{md}");
+    }
 }
