@@ -319,7 +319,11 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let review = costwarden::review::read_dir(&dir).map_err(anyhow::Error::msg)?;
             let today = chrono::Utc::now().date_naive();
             match json {
-                true => println!("{}", serde_json::to_string_pretty(&review)?),
+                true => {
+                    let plan = costwarden::review::plan(&review, &cfg, today);
+                    let both = serde_json::json!({"teams": &review.teams, "problems": &review.problems, "plan": plan});
+                    println!("{}", serde_json::to_string_pretty(&both)?)
+                }
                 false => print!("{}", costwarden::review::markdown_plan(&review, &cfg, today)),
             }
             let all_reviewed = review.teams.iter().all(|t| !t.reviewed_by.is_empty());

@@ -225,37 +225,106 @@ fn column_letter(c: usize) -> String {
     s
 }
 
+/// The review's summary and change plan, for people to review (`--json` prints it with the
+/// decisions).
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub teams_reviewed: Vec<String>,
+    pub teams_not_reviewed: Vec<String>,
+    pub bucket_decisions: usize,
+    pub prefix_decisions: usize,
+    /// The month's estimated saving of the stop and skip decisions ("scan less" says no amount).
+    pub saving_usd: f64,
+    /// Decisions of "scan less", whose saving the team is to say.
+    pub not_estimated: usize,
+    pub changes: Vec<Change>,
+}
+
+/// One decision to act on.
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    pub team: String,
+    pub bucket: String,
+    /// Empty for a bucket's own decision.
+    pub prefix: String,
+    pub decision: String,
+    /// What to change, for the bucket's engine (or the conversation to have).
+    pub change: String,
+    /// thresholds.toml's new plan for the bucket, when a skipped prefix lowers it, and the
+    /// baseline it replaces (GB a day).
+    pub plan: Option<String>,
+    pub plan_was_gb_per_day: Option<f64>,
+    pub saves_usd: Option<f64>,
+    pub comment: String,
+}
+
+pub fn plan(r: &Review, cfg: &crate::config::Config, today: chrono::NaiveDate) -> Plan {
+    let all = || r.teams.iter().flat_map(|t| t.buckets.iter().chain(&t.prefixes));
+    let mut changes = Vec::new();
+    for t in &r.teams {
+        for d in t.buckets.iter().chain(&t.prefixes).filter(|d| d.decision != "keep" && d.decision != "keep scanning") {
+            let (change, lowered) = change(cfg, d, today);
+            changes.push(Change {
+                team: t.team.clone(),
+                bucket: d.bucket.clone(),
+                prefix: d.prefix.clone(),
+                decision: d.decision.clone(),
+                change,
+                plan: lowered.as_ref().map(|(line, _)| line.clone()),
+                plan_was_gb_per_day: lowered.map(|(_, was)| was),
+                saves_usd: d.saving(),
+                comment: d.comment.clone(),
+            });
+        }
+    }
+    let names = |reviewed: bool| {
+        r.teams.iter().filter(|t| t.reviewed_by.is_empty() != reviewed).map(|t| t.team.clone()).collect()
+    };
+    Plan {
+        teams_reviewed: names(true),
+        teams_not_reviewed: names(false),
+        bucket_decisions: r.teams.iter().map(|t| t.buckets.len()).sum(),
+        prefix_decisions: r.teams.iter().map(|t| t.prefixes.len()).sum(),
+        saving_usd: all().filter_map(Decision::saving).sum::<f64>() + 0.0,
+        not_estimated: all().filter(|d| d.decision == "scan less").count(),
+        changes,
+    }
+}
+
 /// The summary and the change plan, for review, as Markdown; every cell's text escaped.
 pub fn markdown_plan(r: &Review, cfg: &crate::config::Config, today: chrono::NaiveDate) -> String {
-    let reviewed: Vec<&Team> = r.teams.iter().filter(|t| !t.reviewed_by.is_empty()).collect();
-    let not: Vec<String> =
-        r.teams.iter().filter(|t| t.reviewed_by.is_empty()).map(|t| markdown(&t.team).into_owned()).collect();
-    let all = || r.teams.iter().flat_map(|t| t.buckets.iter().chain(&t.prefixes));
-    let saving: f64 = all().filter_map(Decision::saving).sum();
+    let p = plan(r, cfg, today);
+    let not: Vec<String> = p.teams_not_reviewed.iter().map(|t| markdown(t).into_owned()).collect();
+    let unpriced = match p.not_estimated {
+        0 => String::new(),
+        n => format!(" ({n} \"scan less\" not estimated: how much less is the team's to say)"),
+    };
     let mut out = format!(
-        "# Inventory review, {today}\n\n{} of {} teams reviewed{}; {} bucket and {} prefix decisions; the month's estimated saving of the stop and skip decisions: USD {:.2}.\n",
-        reviewed.len(),
+        "# Inventory review, {today}\n\n{} of {} teams reviewed{}; {} bucket and {} prefix decisions; the month's estimated saving of the stop and skip decisions: USD {:.2}{unpriced}.\n",
+        p.teams_reviewed.len(),
         r.teams.len(),
         if not.is_empty() { String::new() } else { format!(" (not yet: {})", not.join(", ")) },
-        r.teams.iter().map(|t| t.buckets.len()).sum::<usize>(),
-        r.teams.iter().map(|t| t.prefixes.len()).sum::<usize>(),
-        saving + 0.0
+        p.bucket_decisions,
+        p.prefix_decisions,
+        p.saving_usd
     );
     out.push_str(
         "\n## Change plan\n\n| team | bucket | change | saves a month | why (comment) |\n|---|---|---|---:|---|\n",
     );
-    for t in &r.teams {
-        for d in t.buckets.iter().chain(&t.prefixes).filter(|d| d.decision != "keep" && d.decision != "keep scanning") {
-            let change = change(cfg, d, today);
-            let saves = d.saving().map_or("-".into(), |u| format!("USD {u:.2}"));
-            out.push_str(&format!(
-                "| {} | {} | {} | {saves} | {} |\n",
-                markdown(&t.team),
-                markdown(&d.bucket),
-                change,
-                markdown(&d.comment)
-            ));
-        }
+    for c in &p.changes {
+        let saves = c.saves_usd.map_or("-".into(), |u| format!("USD {u:.2}"));
+        // The plan line is costwarden's own text (numbers and a date), shown as code.
+        let plan = match (&c.plan, c.plan_was_gb_per_day) {
+            (Some(l), Some(was)) => format!("; thresholds.toml: `{l}` (was {was:.3} GB/day)"),
+            _ => String::new(),
+        };
+        out.push_str(&format!(
+            "| {} | {} | {}{plan} | {saves} | {} |\n",
+            markdown(&c.team),
+            markdown(&c.bucket),
+            markdown(&c.change),
+            markdown(&c.comment)
+        ));
     }
     for p in &r.problems {
         out.push_str(&format!("\n- {}", markdown(p)));
@@ -265,12 +334,13 @@ pub fn markdown_plan(r: &Review, cfg: &crate::config::Config, today: chrono::Nai
 }
 
 /// What to change for one decision, said for the bucket's engine; a skipped prefix also
-/// lowers the bucket's plan by the bytes a day it no longer scans.
-fn change(cfg: &crate::config::Config, d: &Decision, today: chrono::NaiveDate) -> String {
+/// lowers the bucket's plan by the bytes a day it no longer scans (the sheet's GB are of the
+/// inventory window).
+fn change(cfg: &crate::config::Config, d: &Decision, today: chrono::NaiveDate) -> (String, Option<(String, f64)>) {
     use crate::sources::coverage::Engine;
     let by = crate::efficiency::scanned_by(cfg, &d.bucket);
-    let prefix = markdown(&d.prefix).into_owned();
-    match (d.decision.as_str(), by.map(|(e, _)| e)) {
+    let prefix = &d.prefix;
+    let said = match (d.decision.as_str(), by.map(|(e, _)| e)) {
         ("stop", Some(Engine::GuardDuty)) => "GuardDuty: remove the bucket from the malware protection plan".into(),
         ("stop", Some(Engine::Console)) => "Console: turn the bucket's protection off".into(),
         ("skip", Some(e)) => {
@@ -280,14 +350,12 @@ fn change(cfg: &crate::config::Config, d: &Decision, today: chrono::NaiveDate) -
                 }
                 Engine::Console => format!("Console: add {prefix} to the bucket's skipped paths"),
             };
-            let plan = by.and_then(|(_, b)| b.plan.as_ref());
-            match (plan, d.gb) {
-                (Some(p), Some(gb)) => {
-                    let lower = (p.baseline - gb * 1e9 / 30.0).max(0.0);
-                    format!("{engine}; thresholds.toml: `plan = {{ baseline = \"{:.3} GB\", since = {today} }}` (was {:.3} GB/day)", lower / 1e9, p.baseline / 1e9)
-                }
-                _ => engine,
-            }
+            let window = f64::from(cfg.inventory.window_days.max(1));
+            let plan = by.and_then(|(_, b)| b.plan.as_ref()).zip(d.gb).map(|(p, gb)| {
+                let lower = (p.baseline - gb * 1e9 / window).max(0.0);
+                (format!("plan = {{ baseline = \"{:.3} GB\", since = {today} }}", lower / 1e9), p.baseline / 1e9)
+            });
+            return (engine, plan);
         }
         ("scan less", _) => "the team's proposal to scan less: agree which paths with them".into(),
         ("scan more", _) => "the team asks for more scanning: add paths or protection".into(),
@@ -296,7 +364,8 @@ fn change(cfg: &crate::config::Config, d: &Decision, today: chrono::NaiveDate) -
         }
         // A stop or skip for a bucket no configured engine scans: there is nothing to change.
         _ => "not scanned by a configured engine: nothing to change".into(),
-    }
+    };
+    (said, None)
 }
 
 #[cfg(test)]

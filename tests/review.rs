@@ -97,7 +97,11 @@ fn filled_workbooks_become_a_summary_and_a_change_plan_with_bad_cells_located() 
     workbook(
         dir.path(),
         Some("media"),
-        &[("uploads-prod", 12.5, "stop", "moved to uploads-v2", "ana"), ("avatars", 3.0, "maybe", "", "ana")],
+        &[
+            ("uploads-prod", 12.5, "stop", "moved to uploads-v2", "ana"),
+            ("avatars", 3.0, "maybe", "", "ana"),
+            ("avatars", 3.0, "scan less", "originals only", "ana"),
+        ],
         &[
             ("uploads-prod", "tmp/", 30.0, 2.74, "skip", "ana"),
             ("uploads-prod", "users/*/", 90.0, 8.0, "keep scanning", "ana"),
@@ -117,7 +121,8 @@ fn filled_workbooks_become_a_summary_and_a_change_plan_with_bad_cells_located() 
     assert_eq!(out.status.code(), Some(1), "{md}{err}");
     let today = chrono::Utc::now().date_naive();
     for expected in [
-        "1 of 2 teams reviewed (not yet: identity); 1 bucket and 2 prefix decisions; the month's estimated saving of the stop and skip decisions: USD 15.24.".to_string(),
+        "1 of 2 teams reviewed (not yet: identity); 2 bucket and 2 prefix decisions; the month's estimated saving of the stop and skip decisions: USD 15.24 (1 \"scan less\" not estimated: how much less is the team's to say).".to_string(),
+        "| media | avatars | the team's proposal to scan less: agree which paths with them | - | originals only |".to_string(),
         "| media | uploads-prod | Console: turn the bucket's protection off | USD 12.50 | moved to uploads-v2 |".to_string(),
         format!("| media | uploads-prod | Console: add tmp/ to the bucket's skipped paths; thresholds.toml: `plan = {{ baseline = \"9.000 GB\", since = {today} }}` (was 10.000 GB/day) | USD 2.74 |  |"),
         "coverage-media.xlsx, sheet media, row 3, column L: \"maybe\" is not one of keep, scan more, scan less, stop; skipped".to_string(),
@@ -136,6 +141,14 @@ fn filled_workbooks_become_a_summary_and_a_change_plan_with_bad_cells_located() 
     assert_eq!(v["teams"][1]["team"], "media");
     assert_eq!(v["teams"][1]["reviewed_by"], serde_json::json!(["ana"]));
     assert_eq!(v["teams"][1]["prefixes"][0]["gb"], 30.0);
+    // The plan too: what to change, what it saves, the lowered plan as data.
+    let plan = &v["plan"];
+    assert_eq!(plan["teams_not_reviewed"], serde_json::json!(["identity"]));
+    assert!((plan["saving_usd"].as_f64().unwrap() - 15.24).abs() < 0.005, "{plan}");
+    let skip = plan["changes"].as_array().unwrap().iter().find(|c| c["decision"] == "skip").expect("the skip");
+    assert_eq!(skip["change"], "Console: add tmp/ to the bucket's skipped paths");
+    assert_eq!(skip["plan"], format!("plan = {{ baseline = \"9.000 GB\", since = {today} }}"));
+    assert_eq!(skip["plan_was_gb_per_day"], 10.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
