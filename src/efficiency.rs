@@ -36,6 +36,8 @@ pub struct Bucket {
     /// The bytes costwarden recorded as scanned on the window's days, and the share of them the
     /// inventory's window bytes make (over 1: more uploaded than scanned).
     pub recorded_bytes: Option<f64>,
+    /// The window's days with a record: the share is said only when they are most of them.
+    pub recorded_days: usize,
     pub explained_share: Option<f64>,
     pub summary: Option<Summary>,
     pub error: Option<String>,
@@ -122,6 +124,7 @@ pub fn bucket(
         None => None,
     };
     let console = console.map(|(p, _)| p);
+    let recorded_days = recorded.days.get(name).copied().unwrap_or(0);
     let recorded = recorded.bytes.get(name).copied();
     let owner = by.and_then(|(_, b)| b.owner.clone());
     let window_days = cfg.inventory.window_days;
@@ -150,6 +153,7 @@ pub fn bucket(
         duplicates_complete: true,
         duplicate_saving_usd: None,
         recorded_bytes: recorded,
+        recorded_days,
         explained_share: None,
         summary: None,
         error: None,
@@ -165,7 +169,9 @@ pub fn bucket(
             (b.duplicate_bytes, b.duplicate_objects, b.duplicates_complete) =
                 (s.duplicate_bytes, s.duplicate_objects, s.duplicates_complete);
             b.duplicate_saving_usd = monthly(cfg, engine, console, s.duplicate_bytes, s.duplicate_objects, window_days);
-            b.explained_share = recorded.filter(|r| *r > 0.0).map(|r| s.bytes as f64 / r);
+            // Over most of the window's days, or the comparison says nothing.
+            let most = recorded_days as u32 * 10 >= window_days * 9;
+            b.explained_share = recorded.filter(|r| *r > 0.0 && most).map(|r| s.bytes as f64 / r);
             b.summary = Some(s);
         }
     }
@@ -264,8 +270,15 @@ fn explained(b: &Bucket) -> String {
     let (Some(recorded), Some(s)) = (b.recorded_bytes, &b.summary) else {
         return "\nNo scanned volume recorded for it on these days: nothing to compare with.\n".into();
     };
+    let Some(share) = b.explained_share else {
+        return format!(
+            "\nRecorded as scanned on only {} of the {} days ({} GB): too few to say what share of it the inventory explains.\n",
+            b.recorded_days,
+            b.window_days,
+            gb(recorded as u64)
+        );
+    };
     let inventory = s.bytes as f64;
-    let share = b.explained_share.unwrap_or(0.0);
     let rest = if share < 1.0 {
         format!(
             "the other {} GB were likely scanned more than once (re-scans, retro scans) or deleted since upload",
@@ -444,5 +457,23 @@ pays_for = ["logs"]
         assert!(csv.contains(",prefix,\"'=HYPERLINK(\"\"http://x\"\")/\","), "{csv}");
         let md = markdown_report(&[b]);
         assert!(md.contains("| a\\|b\\*"), "{md}");
+    }
+
+    #[test]
+    fn the_share_the_inventory_explains_is_said_over_most_of_the_window_only() {
+        let cfg = Config::parse(CONFIG, "t").unwrap();
+        let summary = || Ok(("d".to_string(), Summary { objects: 1, bytes: 30_000_000_000, ..Default::default() }));
+        let rec = |days: usize| crate::sources::inventory::Recorded {
+            bytes: [("uploads".to_string(), 40e9)].into(),
+            days: [("uploads".to_string(), days)].into(),
+            ..Default::default()
+        };
+        let one = bucket(&cfg, "uploads", summary(), &rec(1));
+        assert_eq!(one.explained_share, None);
+        let md = markdown_report(&[one]);
+        assert!(md.contains("Recorded as scanned on only 1 of the 30 days (40.000 GB): too few to say"), "{md}");
+        let most = bucket(&cfg, "uploads", summary(), &rec(27));
+        assert_eq!(most.explained_share, Some(0.75));
+        assert!(markdown_report(&[most]).contains("the inventory explains 75% of it"));
     }
 }

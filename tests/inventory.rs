@@ -105,18 +105,18 @@ async fn efficiency_prices_prefixes_and_duplicates_from_the_latest_inventory() {
     )
     .await;
 
-    // What costwarden recorded as scanned for acme-uploads: 10 days of 0.66 GB (each stamped
-    // the day after the day it totals), 6.6 GB, of which the inventory's 5.5 GB are 83%.
+    // What costwarden recorded as scanned for acme-uploads: the 30 days of 0.22 GB (each
+    // stamped the day after the day it totals), 6.6 GB, of which the inventory's 5.5 GB are 83%.
     let cw = aws_sdk_cloudwatch::Client::new(&sdk);
-    for k in 1..=10 {
+    for k in 0..30 {
         let at = days_ago(k).and_hms_opt(12, 0, 0).unwrap().and_utc().timestamp();
         let dim = |n: &str, v: &str| aws_sdk_cloudwatch::types::Dimension::builder().name(n).value(v).build();
         let datum = aws_sdk_cloudwatch::types::MetricDatum::builder()
             .metric_name("ScannedBytes")
-            .dimensions(dim("Source", "guardduty"))
             .dimensions(dim("Bucket", "acme-uploads"))
+            .dimensions(dim("Source", "guardduty"))
             .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from_secs(at))
-            .value(0.66e9)
+            .value(0.22e9)
             .unit(aws_sdk_cloudwatch::types::StandardUnit::Bytes)
             .build();
         cw.put_metric_data().namespace("Costwarden/Scanner").metric_data(datum).send().await.unwrap();

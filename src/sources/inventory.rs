@@ -116,6 +116,8 @@ impl Source for Inventories {
 #[derive(Debug, Clone, Default)]
 pub struct Recorded {
     pub bytes: std::collections::BTreeMap<String, f64>,
+    /// The days with a record, per bucket: a comparison over fewer than the window's is partial.
+    pub days: std::collections::BTreeMap<String, usize>,
     pub usd_per_gb: std::collections::BTreeMap<String, f64>,
 }
 
@@ -131,42 +133,52 @@ pub async fn recorded(
     use crate::wire::metric_data;
     let pairs: Vec<(&str, &str)> =
         buckets.iter().flat_map(|b| [(SOURCE_CONSOLE, *b), (SOURCE_GUARDDUTY, *b)]).collect();
-    let (tag_key, values) = values.unwrap_or_default();
+    let (tag_key, tag_values) = values.unwrap_or_default();
     let daily = (86_400, "Maximum");
     let mut queries: Vec<_> = pairs
         .iter()
         .enumerate()
         .map(|(i, (source, b))| {
-            let dims = [(DIM_SOURCE, *source), (DIM_BUCKET, *b)];
+            // In the order costwarden writes them (`SeriesKey`'s): moto matches dimensions in order.
+            let key = SeriesKey::new(
+                Metric::ScannedBytes,
+                vec![(DIM_SOURCE, source.to_string()), (DIM_BUCKET, b.to_string())],
+            );
+            let dims = key.dims.iter().map(|(d, v)| (*d, v.as_str())).collect::<Vec<_>>();
             metric_data::own_series_by(i, namespace, Metric::ScannedBytes.def().name, dims, daily)
         })
         .collect();
-    queries.extend(values.iter().enumerate().map(|(i, v)| {
+    queries.extend(tag_values.iter().enumerate().map(|(i, v)| {
         let dims = [(DIM_TAG_KEY, tag_key), (DIM_TAG_VALUE, *v)];
         metric_data::own_series_by(pairs.len() + i, namespace, Metric::CostPerScannedGb.def().name, dims, daily)
     }));
-    // A day's total is stamped the day after it (`Sample::daily`).
+    // A day's total is stamped the day after it (`Sample::daily`), when it is written: whole
+    // days to the next midnight, so today's period is complete (moto returns no partial one).
     let window = (
         metric_data::midnight(since + chrono::Days::new(1)),
-        aws_smithy_types::DateTime::from_secs(now.timestamp() + 60),
+        metric_data::midnight(now.date_naive() + chrono::Days::new(1)),
     );
     let results = metric_data::read(cw, queries, window, None, 4).await?;
     let mut out = Recorded::default();
+    let mut days: std::collections::BTreeMap<String, std::collections::BTreeSet<i64>> = Default::default();
     for (id, points) in results {
         let Some(i) = metric_data::own_series_index(&id) else { continue };
         let in_window = |t: i64| {
             let day = chrono::DateTime::from_timestamp(t, 0).map(|at| crate::model::day_before(at.date_naive()));
             day.is_some_and(|d| d >= since && d < now.date_naive())
         };
-        let kept: Vec<f64> = points.into_iter().filter(|(t, _)| in_window(*t)).map(|(_, v)| v).collect();
+        let kept: Vec<(i64, f64)> = points.into_iter().filter(|(t, _)| in_window(*t)).collect();
+        let values = || kept.iter().map(|(_, v)| *v);
         if let Some((_, bucket)) = pairs.get(i) {
             if !kept.is_empty() {
-                *out.bytes.entry(bucket.to_string()).or_insert(0.0) += kept.iter().sum::<f64>();
+                *out.bytes.entry(bucket.to_string()).or_insert(0.0) += values().sum::<f64>();
+                days.entry(bucket.to_string()).or_default().extend(kept.iter().map(|(t, _)| t / 86_400));
             }
-        } else if let Some(v) = values.get(i - pairs.len()).filter(|_| !kept.is_empty()) {
-            out.usd_per_gb.insert(v.to_string(), kept.iter().sum::<f64>() / kept.len() as f64);
+        } else if let Some(v) = tag_values.get(i - pairs.len()).filter(|_| !kept.is_empty()) {
+            out.usd_per_gb.insert(v.to_string(), values().sum::<f64>() / kept.len() as f64);
         }
     }
+    out.days = days.into_iter().map(|(b, d)| (b, d.len())).collect();
     Ok(out)
 }
 
