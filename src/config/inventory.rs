@@ -153,7 +153,9 @@ impl Inventory {
             "must be between 1000 and 50000000 (about 32 bytes each)",
         );
         super::Role::check(&self.role, "inventory", v);
-        v.check("inventory.every_days", (1..=31).contains(&self.every_days), "must be between 1 and 31");
+        // Its record is read back over the period and a day at CloudWatch's 1-minute resolution,
+        // which CloudWatch keeps 15 days.
+        v.check("inventory.every_days", (1..=14).contains(&self.every_days), "must be between 1 and 14");
         if let Some(r) = &self.review {
             v.check("inventory.review.opened", r.opened() < r.due, "must be before inventory.review.due");
             for t in r.teams.iter().flatten() {

@@ -85,7 +85,6 @@ impl Snooze {
 }
 
 /// A TOML date (`2026-12-20`) or the same as a string.
-/// A day, as TOML's date (`2026-12-20`) or a string of one.
 pub(super) fn date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error> {
     toml_date(&PlanDate::deserialize(d)?).ok_or_else(|| serde::de::Error::custom("must be a date (YYYY-MM-DD)"))
 }

@@ -155,7 +155,7 @@ async fn markers<'a>(
     now: DateTime<Utc>,
 ) -> Result<BTreeMap<String, NaiveDate>, String> {
     let from = CwDateTime::from_secs(now.timestamp() - 8 * 86_400);
-    days(cfg, clients, Metric::DigestSent, teams, from, now)
+    days(cfg, clients, (Metric::DigestSent, 60), teams, from, now)
         .await
         .map_err(|e| format!("digest: reading which weeks were sent (GetMetricData): {e}"))
 }
@@ -172,15 +172,17 @@ async fn reviewed<'a>(
     let expected = round.expected(cfg);
     let teams = teams.filter(|t| expected.contains(*t));
     let from = metric_data::midnight(round.opened());
-    let read = days(cfg, clients, Metric::InventoryReviewed, teams, from, now).await;
+    // Hourly: CloudWatch answers a window starting over 63 days ago only in whole hours.
+    let read = days(cfg, clients, (Metric::InventoryReviewed, 3_600), teams, from, now).await;
     Some(read.map_err(|e| format!("digest: reading which teams reviewed the inventory (GetMetricData): {e}")))
 }
 
-/// The latest day-coded value of a per-team marker since `from`, per team that has one.
+/// The latest day-coded value of a per-team marker since `from` (read at `period` seconds),
+/// per team that has one.
 async fn days<'a>(
     cfg: &Config,
     clients: &Clients,
-    metric: Metric,
+    (metric, period): (Metric, i32),
     teams: impl Iterator<Item = &'a String>,
     from: CwDateTime,
     now: DateTime<Utc>,
@@ -194,7 +196,7 @@ async fn days<'a>(
     let queries = teams
         .iter()
         .enumerate()
-        .map(|(i, t)| metric_data::own_series(i, ns, name, [(DIM_OWNER, t.as_str())]))
+        .map(|(i, t)| metric_data::own_series_by(i, ns, name, [(DIM_OWNER, t.as_str())], (period, "Maximum")))
         .collect();
     let window = (from, CwDateTime::from_secs(now.timestamp() + 60));
     let results = metric_data::read(&clients.cloudwatch, queries, window, None, 1).await?;
