@@ -1,12 +1,11 @@
 //! What a run keeps bounded whatever its peers send: the series a source may add in one run
-//! (each a billed CloudWatch stream, and one more for Datadog's crawler to read), and the time
-//! the sources may take to read.
+//! (each a billed CloudWatch stream, and one more for Datadog to read), and the time the
+//! sources may take to read.
 
 use std::collections::BTreeSet;
 
-use crate::config::Config;
+use crate::config::{Config, DatadogReading};
 use crate::model::SeriesKey;
-use crate::price;
 use crate::selfcost::streams_usd;
 use crate::sources::SourceOutput;
 
@@ -20,12 +19,14 @@ pub fn configured(cfg: &Config, key: &SeriesKey) -> bool {
 /// source at most `baseline + cap` series (`baseline`: what its last daily run wrote), and
 /// never fewer than `cap`; by name, so every run keeps the same ones. The rest are dropped,
 /// neither written nor evaluated. Returns how many, and the problem that says so with what
-/// they would have cost a month.
+/// they would have cost a month, Datadog's reading priced the way `datadog` says (with the
+/// runs a month).
 pub fn cap_new_series(
     out: &mut SourceOutput,
     known: &dyn Fn(&SeriesKey) -> bool,
     baseline: usize,
     cap: usize,
+    datadog: (DatadogReading, f64),
 ) -> Option<(usize, String)> {
     let keys = out.daily.iter().map(|d| &d.key).chain(out.gauges.iter().map(|g| &g.key));
     let mut new: Vec<String> = keys.filter(|k| !known(k)).map(|k| k.to_string()).collect();
@@ -41,12 +42,17 @@ pub fn cap_new_series(
     let dropped = cut.len();
     // A daily stream is billed for the hour it is written: a day's worth is 1/24 of a month.
     let cloudwatch = streams_usd(dropped as f64 / 24.0);
-    let datadog = dropped as f64 * price::DATADOG_READS_PER_MONTH * price::GET_METRIC_DATA_PER_METRIC;
+    let (polling, stream) = crate::selfcost::datadog_ways(datadog.1, 0, dropped);
+    let datadog = match datadog.0 {
+        DatadogReading::Polling => format!(" and USD {polling:.2} to Datadog's crawler"),
+        DatadogReading::MetricStream => format!(" and USD {stream:.2} to the Metric Stream to Datadog"),
+        DatadogReading::None => String::new(),
+    };
     Some((
         dropped,
         format!(
             "{dropped} new series over the bound (collector.max_new_series {cap}, beyond the {baseline} written last time) were not written nor evaluated: \
-             they would add about USD {cloudwatch:.2} a month to CloudWatch and USD {datadog:.2} to Datadog's crawler; raise collector.max_new_series if they are expected"
+             they would add about USD {cloudwatch:.2} a month to CloudWatch{datadog}; raise collector.max_new_series if they are expected"
         ),
     ))
 }
@@ -83,7 +89,8 @@ mod tests {
         for i in 0..25_000 {
             out.daily.push(Daily::new(key(&format!("new-{i:05}")), day));
         }
-        let (dropped, why) = cap_new_series(&mut out, &|k| configured(&cfg, k), 10, 90).unwrap();
+        let polling = (DatadogReading::Polling, 2920.0);
+        let (dropped, why) = cap_new_series(&mut out, &|k| configured(&cfg, k), 10, 90, polling).unwrap();
         assert_eq!((dropped, out.daily.len()), (24_901, 100));
         assert!(out.daily.iter().any(|d| d.key == key("zz-known")), "the configured bucket is kept");
         assert!(
@@ -95,7 +102,19 @@ mod tests {
             ),
             "{why}"
         );
-        assert!(why.contains("USD 311.26 a month to CloudWatch and USD 1090.66 to Datadog"), "{why}");
-        assert!(cap_new_series(&mut out, &|_| false, 0, 100).is_none(), "within the bound nothing changes");
+        assert!(why.contains("USD 311.26 a month to CloudWatch and USD 1090.66 to Datadog's crawler"), "{why}");
+        assert!(cap_new_series(&mut out, &|_| false, 0, 100, polling).is_none(), "within the bound nothing changes");
+        // Read by a Metric Stream: each daily datum pushed once, 30.42 a month (USD 0.000003 and
+        // a 5 KB Firehose record at USD 0.029 a GB each): 24,900 x 30.42 x 0.000003145 = USD 2.38.
+        let mut more = SourceOutput::default();
+        for i in 0..25_000 {
+            more.daily.push(Daily::new(key(&format!("new-{i:05}")), day));
+        }
+        let stream = (DatadogReading::MetricStream, 2920.0);
+        let (_, why) = cap_new_series(&mut more, &|k| configured(&cfg, k), 10, 90, stream).unwrap();
+        assert!(why.contains("and USD 2.38 to the Metric Stream to Datadog;"), "{why}");
+        let none = (DatadogReading::None, 2920.0);
+        let (_, why) = cap_new_series(&mut more, &|k| configured(&cfg, k), 0, 10, none).unwrap();
+        assert!(why.contains("to CloudWatch; raise"), "{why}");
     }
 }

@@ -56,11 +56,13 @@ pub(super) async fn collect(
     });
     let read = futures::future::join_all(reads).await;
     let mut obs = Observations::default();
+    let runs = crate::schedule::runs_per_month(cfg.every_run_schedule()).unwrap_or(0.0);
+    let datadog = (cfg.datadog.reading, runs);
     let reports = read.into_iter().map(|(mut rep, out)| {
         if let Some(mut out) = out {
             let known = |k: &SeriesKey| bounds::configured(cfg, k);
             if let Some((dropped, why)) =
-                bounds::cap_new_series(&mut out, &known, baseline(rep.source), cfg.collector.max_new_series)
+                bounds::cap_new_series(&mut out, &known, baseline(rep.source), cfg.collector.max_new_series, datadog)
             {
                 tracing::warn!(source = rep.source.name(), problem = %why, "series over the bound");
                 (rep.series, rep.samples) = (rep.series - dropped, out.samples());
