@@ -47,7 +47,7 @@ pub async fn check<'a>(
     today: NaiveDate,
     send_test: bool,
 ) -> CheckReport {
-    let ((ids, sources, ns, teams), requests) = counted(async {
+    let ((ids, sources, ns, stream, teams), requests) = counted(async {
         let console = antivirus::Built(console.await);
         let ctx = Context { config: cfg, clients, console: &console, today, new_series: usize::MAX };
         let sources = futures::future::join_all(crate::sources::ALL.iter().map(|s| s.probe(&ctx)));
@@ -55,6 +55,7 @@ pub async fn check<'a>(
             identities(&clients.identities),
             sources,
             namespace(&cfg.collector.namespace, &clients.cloudwatch),
+            metric_stream(cfg, &clients.cloudwatch),
             teams(cfg, clients, send_test)
         )
     })
@@ -66,7 +67,7 @@ pub async fn check<'a>(
         probes.extend(p.probes);
         discovery = discovery.or(p.discovery);
     }
-    probes.extend(ns.into_iter().chain(teams));
+    probes.extend(ns.into_iter().chain(stream).chain(teams));
     let ok = probes.iter().all(|p| p.verdict != Verdict::Fail);
     CheckReport { ok, region: cfg.collector.region.clone(), probes, discovery, requests, usd }
 }
@@ -108,6 +109,58 @@ async fn namespace(ns: &str, cloudwatch: &aws_sdk_cloudwatch::Client) -> Vec<Pro
             format!("the credentials of [collector] need cloudwatch:ListMetrics, GetMetricData and PutMetricData (condition cloudwatch:namespace = {ns:?})"),
         )],
     }
+}
+
+/// Metric streams looked at most (a GetMetricStream each).
+const MAX_STREAMS: usize = 20;
+
+/// With `[datadog] reading = "metric_stream"`: a running CloudWatch Metric Stream that includes
+/// the namespace (deploy/metric-stream.yaml makes one), or Datadog sees none of the metrics.
+async fn metric_stream(cfg: &Config, cloudwatch: &aws_sdk_cloudwatch::Client) -> Vec<Probe> {
+    use aws_sdk_cloudwatch::types::MetricStreamFilter;
+    if cfg.datadog.reading != crate::config::DatadogReading::MetricStream {
+        return Vec::new();
+    }
+    let name = "datadog metric stream";
+    let ns = &cfg.collector.namespace;
+    let iam = "the credentials of [collector] need cloudwatch:ListMetricStreams and cloudwatch:GetMetricStream";
+    let listed = match cloudwatch.list_metric_streams().send().await {
+        Ok(l) => l,
+        Err(e) => return vec![fail(name, format!("ListMetricStreams: {}", aws_message(&e)), iam)],
+    };
+    let mut stopped = None;
+    for entry in listed.entries().iter().take(MAX_STREAMS) {
+        let Some(stream) = entry.name() else { continue };
+        let got = match cloudwatch.get_metric_stream().name(stream).send().await {
+            Ok(g) => g,
+            Err(e) => return vec![fail(name, format!("GetMetricStream {stream}: {}", aws_message(&e)), iam)],
+        };
+        let has = |f: &[MetricStreamFilter]| f.iter().any(|f| f.namespace() == Some(ns.as_str()));
+        let includes = (got.include_filters().is_empty() || has(got.include_filters())) && !has(got.exclude_filters());
+        if !includes {
+            continue;
+        }
+        let stream = crate::text::terminal(stream).into_owned();
+        match got.state() {
+            Some("running") => {
+                let format = got.output_format().map_or("?", |f| f.as_str());
+                return vec![ok(name, format!("{stream}: running, includes {ns} ({format})"))];
+            }
+            state => stopped = Some((stream, crate::text::terminal(state.unwrap_or("?")).into_owned())),
+        }
+    }
+    vec![match stopped {
+        Some((stream, state)) => fail(
+            name,
+            format!("{stream} includes {ns} but is {state}"),
+            format!("start it: aws cloudwatch start-metric-streams --names {stream}"),
+        ),
+        None => fail(
+            name,
+            format!("no metric stream includes {ns} ([datadog] reading = \"metric_stream\")"),
+            "deploy deploy/metric-stream.yaml (docs/datadog.md), or set [datadog] reading to how Datadog reads the metrics",
+        ),
+    }]
 }
 
 async fn teams(cfg: &Config, clients: &Clients, send_test: bool) -> Vec<Probe> {

@@ -314,3 +314,43 @@ async fn with_coverage_alert_the_buckets_and_the_consoles_settings_are_probed() 
         "1 of 2 not read: Console bucket settings page 1 item 1: bucket \"exports\": \"protected\" is not true or false; skipped"
     );
 }
+
+/// With `[datadog] reading = "metric_stream"`, `check` looks for a running metric stream that
+/// includes the namespace (the double stands in for CloudWatch's, which moto lacks): none, one
+/// stopped, and one running are each said with their fix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_metric_stream_check_finds_it_running_or_says_what_to_do() {
+    let (moto, console) = peers("Active").await;
+    let streaming = app(&moto, config(&console.url, "\n[datadog]\nreading = \"metric_stream\"\n")).await;
+    let ns = streaming.config.collector.namespace.clone();
+    let stream = |r: &CheckReport| probe(r, "datadog metric stream").clone();
+
+    let p = stream(&check(&streaming, today(), false).await);
+    assert_eq!(p.verdict, Verdict::Fail, "{p:?}");
+    assert!(p.detail.starts_with(&format!("no metric stream includes {ns}")), "{p:?}");
+    assert!(p.fix.as_deref().unwrap_or_default().contains("deploy/metric-stream.yaml"), "{p:?}");
+
+    use support::metric_streams::stream as s;
+    moto.set_metric_streams(vec![
+        s("other-team", "running", &["AWS/EC2"]),
+        s("costwarden-to-datadog", "stopped", &[&ns]),
+    ]);
+    let p = stream(&check(&streaming, today(), false).await);
+    assert_eq!(p.verdict, Verdict::Fail, "{p:?}");
+    assert_eq!(p.detail, format!("costwarden-to-datadog includes {ns} but is stopped"));
+    assert_eq!(p.fix.as_deref(), Some("start it: aws cloudwatch start-metric-streams --names costwarden-to-datadog"));
+
+    moto.set_metric_streams(vec![
+        s("other-team", "running", &["AWS/EC2"]),
+        s("costwarden-to-datadog", "running", &[&ns]),
+    ]);
+    let r = check(&streaming, today(), false).await;
+    let p = stream(&r);
+    assert_eq!(p.verdict, Verdict::Ok, "{p:?}");
+    assert_eq!(p.detail, format!("costwarden-to-datadog: running, includes {ns} (opentelemetry0.7)"));
+    assert_eq!(r.requests.get(&costwarden::wire::Api::GetMetricStream), Some(&2), "{:?}", r.requests);
+
+    // Read by polling: no such probe.
+    let polling = app(&moto, config(&console.url, "")).await;
+    assert!(check(&polling, today(), false).await.probes.iter().all(|p| p.probe != "datadog metric stream"));
+}

@@ -35,6 +35,8 @@ pub enum Api {
     GetCallerIdentity,
     GetTopicAttributes,
     ListSubscriptionsByTopic,
+    ListMetricStreams,
+    GetMetricStream,
     // `costwarden coverage`, and the run with `[coverage] alert`:
     ConsoleProtection,
     ListBuckets,
@@ -71,6 +73,8 @@ impl Api {
             Api::GetCallerIdentity => "GetCallerIdentity",
             Api::GetTopicAttributes => "GetTopicAttributes",
             Api::ListSubscriptionsByTopic => "ListSubscriptionsByTopic",
+            Api::ListMetricStreams => "ListMetricStreams",
+            Api::GetMetricStream => "GetMetricStream",
             Api::ConsoleProtection => "ConsoleProtection",
             Api::ListBuckets => "ListBuckets",
             Api::GetBucketLocation => "GetBucketLocation",
@@ -101,6 +105,8 @@ impl Api {
             "GetCallerIdentity" => Api::GetCallerIdentity,
             "GetTopicAttributes" => Api::GetTopicAttributes,
             "ListSubscriptionsByTopic" => Api::ListSubscriptionsByTopic,
+            "ListMetricStreams" => Api::ListMetricStreams,
+            "GetMetricStream" => Api::GetMetricStream,
             "ListBuckets" => Api::ListBuckets,
             "GetBucketLocation" => Api::GetBucketLocation,
             "GetBucketTagging" => Api::GetBucketTagging,
@@ -121,7 +127,9 @@ impl Api {
         use crate::price;
         match self {
             Api::GetCostAndUsage | Api::ListCostAllocationTags => price::COST_EXPLORER_REQUEST,
-            Api::PutMetricData | Api::ListMetrics => price::CLOUDWATCH_REQUEST,
+            Api::PutMetricData | Api::ListMetrics | Api::ListMetricStreams | Api::GetMetricStream => {
+                price::CLOUDWATCH_REQUEST
+            }
             // Priced by the metrics it asks for; counted here one metric a request.
             Api::GetMetricData => price::GET_METRIC_DATA_PER_METRIC,
             Api::SnsPublish => price::SNS_PUBLISH,

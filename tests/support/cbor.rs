@@ -6,8 +6,8 @@
 //! becomes CBOR with the model's timestamp members tagged, and moto's `x-amzn-query-error`
 //! header is passed on so the SDK picks the modelled error (CloudWatch is awsQueryCompatible).
 //! Every other request is relayed unchanged, but for what moto lacks, which the front answers:
-//! Cost Explorer's ListCostAllocationTags (support::ce_tags) and GuardDuty's malware protection
-//! plans (support::guardduty_plans). Drop the CBOR part when moto speaks
+//! Cost Explorer's ListCostAllocationTags (support::ce_tags), GuardDuty's malware protection
+//! plans (support::guardduty_plans) and CloudWatch's metric streams (support::metric_streams). Drop the CBOR part when moto speaks
 //! CBOR (getmoto/moto#9195).
 
 use std::sync::Arc;
@@ -44,6 +44,7 @@ struct FrontState {
     http: reqwest::Client,
     cost_allocation_tags: Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
     plans: Arc<std::sync::Mutex<Vec<super::guardduty_plans::Plan>>>,
+    metric_streams: Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
 }
 
 pub struct CborFront {
@@ -52,6 +53,8 @@ pub struct CborFront {
     pub cost_allocation_tags: Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
     /// What GuardDuty's malware protection plan operations answer (support::guardduty_plans).
     pub plans: Arc<std::sync::Mutex<Vec<super::guardduty_plans::Plan>>>,
+    /// What the metric stream operations answer (support::metric_streams::stream).
+    pub metric_streams: Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -64,18 +67,19 @@ impl Drop for CborFront {
 impl CborFront {
     pub async fn start(upstream: &str) -> CborFront {
         let http = reqwest::Client::builder().no_gzip().build().unwrap();
-        let (cost_allocation_tags, plans) = (Arc::default(), Arc::default());
+        let (cost_allocation_tags, plans, metric_streams) = (Arc::default(), Arc::default(), Arc::default());
         let state = Arc::new(FrontState {
             upstream: upstream.to_string(),
             http,
             cost_allocation_tags: Arc::clone(&cost_allocation_tags),
             plans: Arc::clone(&plans),
+            metric_streams: Arc::clone(&metric_streams),
         });
         let app = Router::new().fallback(handle).with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let task = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        CborFront { url, cost_allocation_tags, plans, task }
+        CborFront { url, cost_allocation_tags, plans, metric_streams, task }
     }
 }
 
@@ -205,6 +209,9 @@ async fn translate(s: &FrontState, op: &str, headers: &HeaderMap, raw: &[u8]) ->
         Ok(j) => j,
         Err(why) => return untranslatable(why),
     };
+    if super::metric_streams::OPERATIONS.contains(&op) {
+        return super::metric_streams::answer(&s.metric_streams.lock().unwrap(), op, &json);
+    }
     let mut up = s
         .http
         .post(format!("{}/", s.upstream))

@@ -8,6 +8,7 @@ pub mod cloudwatch;
 pub mod console;
 pub mod guardduty_plans;
 pub mod lambda_api;
+pub mod metric_streams;
 pub mod moto;
 pub mod proxy;
 pub mod slack;

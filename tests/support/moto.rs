@@ -101,6 +101,11 @@ impl Moto {
         *self.front.as_ref().expect("the front runs once moto is up").plans.lock().unwrap() = plans;
     }
 
+    /// CloudWatch's metric streams (the front's double: support::metric_streams::stream).
+    pub fn set_metric_streams(&self, streams: Vec<serde_json::Value>) {
+        *self.front.as_ref().expect("the front runs once moto is up").metric_streams.lock().unwrap() = streams;
+    }
+
     /// Queues Cost Explorer results; each distinct request body takes the next one.
     pub async fn preset_cost_and_usage(&self, results: serde_json::Value) {
         let r = reqwest::Client::new()
