@@ -373,3 +373,44 @@ async fn a_query_past_its_timeout_is_stopped() {
     assert_eq!((n.get(&Api::StartQueryExecution), n.get(&Api::StopQueryExecution)), (Some(&1), Some(&1)), "{n:?}");
     assert_eq!(n.get(&Api::GetQueryResults), None);
 }
+
+/// `costwarden check` with `[inventory.athena]`: each inventory's latest delivery, and the
+/// workgroup, found and enabled or said missing with the fix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_probes_each_inventory_and_the_athena_workgroup() {
+    let s = seeded().await;
+    let dir = tempfile::tempdir().unwrap();
+    let probes = |workgroup: &str| {
+        let path = dir.path().join(format!("{workgroup}.toml"));
+        let text = format!(
+            "[guardduty]\nplan_id = \"p\"\n[[guardduty.buckets]]\nname = \"acme-uploads\"\n\n[inventory]\n\
+             [[inventory.buckets]]\nbucket = \"acme-uploads\"\ndestination = \"{DEST}\"\nprefix = \"inv\"\nconfig_id = \"daily\"\n\
+             [inventory.athena]\noutput = \"s3://{OUTPUT}/costwarden/\"\nworkgroup = \"{workgroup}\"\n"
+        );
+        std::fs::write(&path, text).unwrap();
+        let out = costwarden_at(env!("CARGO_BIN_EXE_costwarden"), &s.moto.url, &path)
+            .args(["check", "--json"])
+            .output()
+            .unwrap();
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        report["probes"].as_array().unwrap().clone()
+    };
+    let find = |probes: &[serde_json::Value], name: &str| {
+        probes.iter().find(|p| p["probe"] == name).unwrap_or_else(|| panic!("no {name} in {probes:#?}")).clone()
+    };
+    let ps = tokio::task::block_in_place(|| probes("primary"));
+    let inv = find(&ps, "inventory acme-uploads");
+    assert_eq!(inv["verdict"], "ok", "{inv}");
+    assert_eq!(inv["detail"], format!("s3://{DEST}/inv/acme-uploads/daily/: latest delivery {DELIVERY}"));
+    let athena = find(&ps, "inventory athena");
+    assert_eq!(athena["verdict"], "ok", "{athena}");
+    assert!(athena["detail"].as_str().unwrap().starts_with("workgroup primary: enabled; results to s3://"), "{athena}");
+    let ps = tokio::task::block_in_place(|| probes("nope"));
+    let athena = find(&ps, "inventory athena");
+    assert_eq!(
+        (athena["verdict"].as_str(), athena["detail"].as_str()),
+        (Some("fail"), Some("workgroup nope not found"))
+    );
+    assert!(athena["fix"].as_str().unwrap().contains("\"primary\" exists in every account"), "{athena}");
+}

@@ -68,10 +68,8 @@ impl Source for Inventories {
 
     fn probe<'a>(&'a self, ctx: &'a Context<'a>) -> BoxFuture<'a, Probed> {
         Box::pin(async move {
+            // `efficiency` reads them too, published or not.
             let inv = &ctx.config.inventory;
-            if !inv.publish {
-                return Probed::default();
-            }
             let mut probes = Vec::new();
             for b in inv.buckets.iter().take(MAX_PROBES) {
                 let base = b.base();
@@ -85,6 +83,9 @@ impl Source for Inventories {
                         "the credentials of [inventory] (base, or [inventory.role]) need s3:ListBucket and s3:GetObject on the destination bucket",
                     ),
                 });
+            }
+            if let (Some(a), false) = (&inv.athena, inv.buckets.is_empty()) {
+                probes.push(athena_probe(&ctx.clients.athena, a).await);
             }
             probes.into()
         })
@@ -106,6 +107,37 @@ impl Source for Inventories {
             Chart::Bars,
             vec![gb(Metric::InventoryBytes, "GB in the window"), gb(Metric::DuplicateBytes, "duplicate GB")],
         )]
+    }
+}
+
+/// With `[inventory.athena]`: its workgroup exists and is enabled (GetWorkGroup); the rest of
+/// what a query needs is said in the fix, since probing it would run one.
+async fn athena_probe(client: &aws_sdk_athena::Client, a: &crate::config::Athena) -> crate::sources::Probe {
+    use aws_sdk_athena::types::WorkGroupState;
+    let name = "inventory athena";
+    let needs = "the credentials of [inventory] need athena:GetWorkGroup, StartQueryExecution, GetQueryExecution, GetQueryResults and StopQueryExecution, glue:GetDatabase, CreateDatabase, GetTable and CreateTable, read on the destination bucket and write on inventory.athena.output";
+    match client.get_work_group().work_group(&a.workgroup).send().await {
+        Ok(o) => match o.work_group() {
+            Some(wg) if wg.state() == Some(&WorkGroupState::Enabled) => {
+                let cap = wg
+                    .configuration()
+                    .and_then(|c| c.bytes_scanned_cutoff_per_query())
+                    .map(|b| format!("; its own cap {:.3} GB a query", b as f64 / 1e9))
+                    .unwrap_or_default();
+                ok(name, format!("workgroup {}: enabled{cap}; results to {}; at most USD {:.2} a query (inventory.athena.max_usd)", a.workgroup, crate::text::terminal(&a.output), a.max_usd))
+            }
+            Some(_) => fail(
+                name,
+                format!("workgroup {} is disabled", a.workgroup),
+                "enable it, or set inventory.athena.workgroup",
+            ),
+            None => fail(
+                name,
+                format!("workgroup {} not found", a.workgroup),
+                "set inventory.athena.workgroup to an existing one (\"primary\" exists in every account)",
+            ),
+        },
+        Err(e) => fail(name, format!("GetWorkGroup {}: {}", a.workgroup, crate::wire::aws_message(&e)), needs),
     }
 }
 

@@ -52,6 +52,7 @@ pub enum Api {
     GetQueryExecution,
     GetQueryResults,
     StopQueryExecution,
+    GetWorkGroup,
 }
 
 impl Api {
@@ -87,6 +88,7 @@ impl Api {
             Api::GetQueryExecution => "GetQueryExecution",
             Api::GetQueryResults => "GetQueryResults",
             Api::StopQueryExecution => "StopQueryExecution",
+            Api::GetWorkGroup => "GetWorkGroup",
         }
     }
 
@@ -118,6 +120,7 @@ impl Api {
             "GetQueryExecution" => Api::GetQueryExecution,
             "GetQueryResults" => Api::GetQueryResults,
             "StopQueryExecution" => Api::StopQueryExecution,
+            "GetWorkGroup" => Api::GetWorkGroup,
             _ => return None,
         })
     }
