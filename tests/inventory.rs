@@ -296,6 +296,16 @@ async fn the_run_publishes_each_inventory_weekly_and_prices_it() {
     );
     let line = r.self_cost.lines.iter().find(|l| l.item == "inventory read every 7 days").expect("priced");
     assert!(line.usd > 0.0 && (line.quantity - 730.0 / 24.0 / 7.0).abs() < 1e-9, "{line:?}");
+    // The owning team's digest says it, read back from CloudWatch.
+    let opts_digest = costwarden::digest::send::Options { dry_run: true, force: true };
+    let sent = Default::default();
+    let later = noon + chrono::TimeDelta::hours(1);
+    let d = costwarden::digest::send::run(&app.config, &app.clients, &sent, later, Some("media"), opts_digest).await;
+    assert_eq!(
+        d.digests[0].where_from[0],
+        "acme-uploads: 7.0 GB last modified in 30 days, 3.0 GB (43%) of it content already under another key (scanned again)",
+        "{d:?}"
+    );
 
     // The next day, and six days on: not due.
     for days in [1, 6] {

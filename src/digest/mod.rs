@@ -46,6 +46,10 @@ pub struct Digest {
     /// The periodic inventory's reminder, while its workbook is awaited (`[inventory.review]`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inventory: Option<String>,
+    /// Its buckets' latest S3 Inventory (`[inventory] publish`): the window's bytes and how many
+    /// of them are content already under another key.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub where_from: Vec<String>,
     pub dashboard_url: Option<String>,
 }
 
@@ -217,8 +221,52 @@ pub fn build(team: &str, series: &[SeriesRules], i: &Inputs) -> Digest {
         snoozed,
         unscanned: i.unscanned,
         inventory: i.reviewed.and_then(|r| reminder(i.cfg, team, r, i.today)),
+        where_from: where_from(i.cfg, team, i.history),
         dashboard_url: i.cfg.alerts.dashboard_url.clone(),
     }
+}
+
+/// The series of the published inventories of `team`'s buckets (its owner's, or the default
+/// team's when unowned): (bucket, its InventoryBytes, its DuplicateBytes).
+pub fn inventory_series(cfg: &Config, team: &str) -> Vec<(String, SeriesKey, SeriesKey)> {
+    use crate::metrics::DIM_BUCKET;
+    if !cfg.inventory.publish {
+        return Vec::new();
+    }
+    let owner = |bucket: &str| crate::efficiency::scanned_by(cfg, bucket).and_then(|(_, b)| b.owner.clone());
+    cfg.inventory
+        .buckets
+        .iter()
+        .filter(|b| crate::alerts::route::team(cfg, owner(&b.bucket).as_deref()) == Some(team))
+        .map(|b| {
+            let key = |m| SeriesKey::new(m, vec![(DIM_BUCKET, b.bucket.clone())]);
+            (b.bucket.clone(), key(Metric::InventoryBytes), key(Metric::DuplicateBytes))
+        })
+        .collect()
+}
+
+/// Each of the team's published inventories, its latest: "acme-uploads: 11.6 GB last modified
+/// in 30 days, 4.0 GB (34%) of it content already under another key (scanned again)".
+fn where_from(cfg: &Config, team: &str, history: &Observations) -> Vec<String> {
+    let latest = |k: &SeriesKey| history.daily.get(k).and_then(|d| d.last_day().and_then(|day| d.get(day)));
+    let days = cfg.inventory.window_days;
+    let mut out = Vec::new();
+    for (bucket, bytes, dups) in inventory_series(cfg, team) {
+        let Some(total) = latest(&bytes) else { continue };
+        let mut line = format!("{bucket}: {} last modified in {days} days", crate::rules::human(total, Unit::Bytes));
+        if let Some(d) = latest(&dups).filter(|d| *d > 0.0 && total > 0.0) {
+            let share = 100.0 * d / total;
+            line.push_str(&format!(
+                ", {} ({share:.0}%) of it content already under another key (scanned again)",
+                crate::rules::human(d, Unit::Bytes)
+            ));
+        }
+        out.push(line);
+    }
+    if !out.is_empty() {
+        out.push("costwarden efficiency names the prefixes and what skipping each would save".into());
+    }
+    out
 }
 
 /// What a team that has not sent its workbook back is told while the round is open: when it is
@@ -263,8 +311,8 @@ fn month_end(r: &SeriesRules, d: Option<&crate::model::Daily>, week_to: NaiveDat
 }
 
 /// The digest's part of a month's bill (`costwarden cost`), per team: each week the history
-/// read (a GetMetricData metric a series, the unscanned count, and with `[inventory.review]`
-/// whether an expected team reviewed), the alert state's
+/// read (a GetMetricData metric a series, the unscanned count, with `[inventory.review]`
+/// whether an expected team reviewed, with `[inventory] publish` two a bucket), the alert state's
 /// ListMetrics, a PutMetricData of the marker and an SNS publish; the marker stream billed the
 /// hour it is written; and, at most every run, the read of whether the week's digest went (a
 /// long-lived daemon reads it once a week). Pure.
@@ -277,7 +325,8 @@ pub fn monthly_usd(cfg: &Config, runs_per_month: f64) -> Option<(usize, f64)> {
         .iter()
         .map(|(team, s)| {
             let review = usize::from(expected.contains(team));
-            let read = (s.iter().filter(|r| shown(&r.key)).count() + 1 + review) as f64 * p;
+            let inventories = 2 * inventory_series(cfg, team).len();
+            let read = (s.iter().filter(|r| shown(&r.key)).count() + 1 + review + inventories) as f64 * p;
             read + 2.0 * crate::price::CLOUDWATCH_REQUEST + crate::price::SNS_PUBLISH
         })
         .sum();

@@ -76,6 +76,11 @@ fn body(d: &Digest) -> String {
     section(&mut out, "largest moves", &movers);
     section(&mut out, "open alerts", &d.open.iter().map(|s| terminal(s).into_owned()).collect::<Vec<_>>());
     section(&mut out, "snoozed", &d.snoozed.iter().map(|s| terminal(s).into_owned()).collect::<Vec<_>>());
+    section(
+        &mut out,
+        "where the bytes come from",
+        &d.where_from.iter().map(|s| terminal(s).into_owned()).collect::<Vec<_>>(),
+    );
     if let Some(line) = &d.inventory {
         let _ = writeln!(out, "  periodic inventory: {}", terminal(line));
     }

@@ -81,7 +81,10 @@ pub async fn run(
         return report;
     }
     let ns = &cfg.collector.namespace;
-    let keys: Vec<SeriesKey> = due.values().flatten().filter(|r| shown(&r.key)).map(|r| r.key.clone()).collect();
+    let mut keys: Vec<SeriesKey> = due.values().flatten().filter(|r| shown(&r.key)).map(|r| r.key.clone()).collect();
+    for team in due.keys() {
+        keys.extend(super::inventory_series(cfg, team).into_iter().flat_map(|(_, a, b)| [a, b]));
+    }
     let (history, unscanned) = match history(cfg, clients, &keys, due.keys(), now).await {
         Ok(h) => h,
         Err(e) => {

@@ -150,3 +150,49 @@ fn a_team_that_has_not_sent_its_workbook_back_is_reminded_while_the_round_is_ope
     let more = monthly_usd(&cfg, 2920.0).unwrap().1 - monthly_usd(&without, 2920.0).unwrap().1;
     assert!((more - WEEKS_PER_MONTH * crate::price::GET_METRIC_DATA_PER_METRIC).abs() < 1e-12, "{more}");
 }
+
+#[test]
+fn a_team_with_a_published_inventory_hears_where_its_bytes_come_from() {
+    let text = format!(
+        "{CONFIG}[guardduty]\nplan_id = \"p\"\n[[guardduty.buckets]]\nname = \"uploads\"\nowner = \"media\"\n\
+         [inventory]\npublish = true\n[[inventory.buckets]]\nbucket = \"uploads\"\ndestination = \"inv\"\nconfig_id = \"all\"\n"
+    );
+    let cfg = Config::parse(&text, "t").unwrap();
+    let key = |m| SeriesKey::new(m, vec![(crate::metrics::DIM_BUCKET, "uploads".into())]);
+    // Written weekly: the latest is what counts.
+    let weekly = |m, old: f64, new: f64| {
+        let mut d = Daily::new(key(m), day("2026-11-20"));
+        d.set(day("2026-11-21"), old);
+        d.set(day("2026-11-28"), new);
+        d
+    };
+    let mut history = Observations::default();
+    history.extend(
+        vec![weekly(Metric::InventoryBytes, 9e9, 11.6e9), weekly(Metric::DuplicateBytes, 1e9, 4e9)],
+        Vec::new(),
+    );
+    let told = Told::new();
+    let i = Inputs {
+        cfg: &cfg,
+        history: &history,
+        told: &told,
+        unscanned: None,
+        reviewed: None,
+        period: day("2026-11-30"),
+        today: day("2026-12-05"),
+    };
+    let d = build("media", &[], &i);
+    assert_eq!(
+        d.where_from,
+        [
+            "uploads: 11.6 GB last modified in 30 days, 4.0 GB (34%) of it content already under another key (scanned again)",
+            "costwarden efficiency names the prefixes and what skipping each would save"
+        ]
+    );
+    assert!(render::text(&d).contains("  where the bytes come from:\n    uploads: 11.6 GB"), "{}", render::text(&d));
+    // Another team's digest says nothing of it; reading it is two metrics a week.
+    assert!(build("platform", &[], &i).where_from.is_empty());
+    let unpublished = Config::parse(&text.replace("publish = true\n", ""), "t").unwrap();
+    let more = monthly_usd(&cfg, 2920.0).unwrap().1 - monthly_usd(&unpublished, 2920.0).unwrap().1;
+    assert!((more - 2.0 * WEEKS_PER_MONTH * crate::price::GET_METRIC_DATA_PER_METRIC).abs() < 1e-12, "{more}");
+}
