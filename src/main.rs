@@ -256,146 +256,165 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             costwarden::run::daemon::run(std::sync::Arc::new(app)).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Status { json, console_url } => {
-            let app = app(load(&config)?, console_url).await;
-            let report = run_once(&app, chrono::Utc::now(), true).await;
-            if json {
-                print_json(&report.findings)?;
-            } else {
-                print!("{}", report::status_table(&report, &app.config));
-                for s in report.sources.iter().filter(|s| s.status != costwarden::Status::Ok) {
-                    eprintln!("warning: source {} is {:?}: its series show as NO DATA", s.source.name(), s.status);
-                }
-            }
-            Ok(exit(report.ok()))
-        }
+        Command::Status { json, console_url } => status(app(load(&config)?, console_url).await, json).await,
         Command::Backtest { input, series, threshold, json } => backtest(&config, &input, series, threshold, json),
         Command::Health { max_age } => Ok(health(&load(&config)?, max_age)),
         Command::Cost { json, daily_series, console_url } => {
             cost(app(load(&config)?, console_url).await, json, daily_series).await
         }
-        Command::Digest { team, dry_run, json } => {
-            let app = app(load(&config)?, None).await;
-            if let Some(t) = team.as_deref().filter(|t| !app.config.teams.contains_key(*t)) {
-                anyhow::bail!("no team {t:?} in the configuration's [teams]");
-            }
-            let opts = costwarden::digest::send::Options { dry_run, force: true };
-            let now = chrono::Utc::now();
-            let r =
-                costwarden::digest::send::run(&app.config, &app.clients, &app.digest_sent, now, team.as_deref(), opts)
-                    .await;
-            if json {
-                print_json(&r)?;
-            } else {
-                for d in &r.digests {
-                    println!("{}", costwarden::digest::render::text(d));
-                }
-                if r.digests.is_empty() {
-                    println!("no team owns a series thresholds.toml lists: no digest");
-                }
-                for (t, via) in &r.sent {
-                    println!("sent to team {} via {}", costwarden::text::terminal(t), via.join(", "));
-                }
-            }
-            for e in &r.errors {
-                eprintln!("error: {}", costwarden::text::terminal(e));
-            }
-            Ok(exit(r.errors.is_empty()))
-        }
+        Command::Digest { team, dry_run, json } => digest(app(load(&config)?, None).await, team, dry_run, json).await,
         Command::Check { json, send_test, console_url } => {
-            let app = app(load(&config)?, console_url).await;
-            let today = chrono::Utc::now().date_naive();
-            let console = app.console_if_enabled();
-            let report = costwarden::check::check(&app.config, &app.clients, console, today, send_test).await;
-            if json {
-                print_json(&report)?;
-            } else {
-                print!("{}", costwarden::check::human(&report));
-            }
-            Ok(exit(report.ok))
+            check(app(load(&config)?, console_url).await, json, send_test).await
         }
         Command::Inventory { command: InventoryCommand::Review { dir, json, dry_run } } => {
-            let cfg = load(&config)?;
-            let review = costwarden::review::read_dir(&dir).map_err(anyhow::Error::msg)?;
-            let today = chrono::Utc::now().date_naive();
-            match json {
-                true => {
-                    let plan = costwarden::review::plan(&review, &cfg, today);
-                    let both = serde_json::json!({"teams": &review.teams, "problems": &review.problems, "plan": plan});
-                    println!("{}", serde_json::to_string_pretty(&both)?)
-                }
-                false => print!("{}", costwarden::review::markdown_plan(&review, &cfg, today)),
-            }
-            let all_reviewed = review.teams.iter().all(|t| !t.reviewed_by.is_empty());
-            let (records, unexpected) = costwarden::review::records(&review, &cfg, today);
-            if !unexpected.is_empty() {
-                eprintln!("not recorded (not a team [inventory.review] expects): {}", unexpected.join(", "));
-            }
-            let mut recorded = true;
-            if !records.is_empty() && !dry_run {
-                let app = app(cfg, None).await;
-                let batches = costwarden::sink::cloudwatch::batches(&records, chrono::Utc::now());
-                let ns = &app.config.collector.namespace;
-                let w = costwarden::sink::cloudwatch::put(&app.clients.cloudwatch, ns, batches, 1).await;
-                recorded = w.errors.is_empty();
-                for e in &w.errors {
-                    eprintln!("error: recording the review: {}", terminal(e));
-                }
-                if recorded {
-                    let teams: Vec<&str> =
-                        records.iter().filter_map(|s| s.key.dim(costwarden::metrics::DIM_OWNER)).collect();
-                    eprintln!("recorded as reviewed on {today} (InventoryReviewed): {}", teams.join(", "));
-                }
-            }
-            Ok(exit(review.problems.is_empty() && all_reviewed && recorded))
+            review(load(&config)?, &dir, json, dry_run).await
         }
-        Command::Efficiency { out, mut format, json } => {
-            if json {
-                format = vec!["json".into()];
-            }
-            if format.is_empty() {
-                format = if out.is_some() { vec!["md".into(), "json".into()] } else { vec!["md".into()] };
-            }
-            if out.is_none() && (format.len() > 1 || format[0] == "xlsx") {
-                anyhow::bail!(
-                    "--format {} needs --out DIR: one text format (md, csv, json) goes to stdout",
-                    format.join(",")
-                );
-            }
+        Command::Efficiency { out, format, json } => {
+            let format = efficiency_formats(out.as_deref(), format, json)?;
             efficiency(app(load(&config)?, None).await, out.as_deref(), &format).await
         }
         Command::Coverage { out, format, check, console_url } => {
             coverage(app(load(&config)?, console_url).await, &out, &format, check).await
         }
         Command::Run { json, dry_run, force, lock_wait, console_url } => {
-            let app = app(load(&config)?, console_url).await;
-            let opts = Options { dry_run, force: force || dry_run, daily_series: None };
-            // One run at a time on this host: the second reads the state the first left.
-            let _lock = match dry_run {
-                true => None,
-                false => {
-                    let path = costwarden::run::lock::path_for(&app.config.collector.namespace);
-                    match costwarden::run::lock::acquire(&path, std::time::Duration::from_secs(lock_wait)).await {
-                        Ok(lock) => Some(lock),
-                        Err(e) => {
-                            eprintln!("{e}");
-                            return Ok(ExitCode::from(1));
-                        }
-                    }
-                }
-            };
-            let report = run_cycle(&app, chrono::Utc::now(), opts, None).await;
-            if json {
-                print_json(&report)?;
-            } else {
-                if dry_run {
-                    print!("{}", report::datums(&report));
-                }
-                print!("{}", report::human(&report));
-            }
-            Ok(exit(report.ok()))
+            run(app(load(&config)?, console_url).await, json, dry_run, force, lock_wait).await
         }
     }
+}
+
+/// `costwarden run`: one cycle, one at a time on this host (the second reads the state the
+/// first left).
+async fn run(app: App, json: bool, dry_run: bool, force: bool, lock_wait: u64) -> anyhow::Result<ExitCode> {
+    let opts = Options { dry_run, force: force || dry_run, daily_series: None };
+    let _lock = match dry_run {
+        true => None,
+        false => {
+            let path = costwarden::run::lock::path_for(&app.config.collector.namespace);
+            match costwarden::run::lock::acquire(&path, std::time::Duration::from_secs(lock_wait)).await {
+                Ok(lock) => Some(lock),
+                Err(e) => {
+                    eprintln!("{e}");
+                    return Ok(ExitCode::from(1));
+                }
+            }
+        }
+    };
+    let report = run_cycle(&app, chrono::Utc::now(), opts, None).await;
+    if json {
+        print_json(&report)?;
+    } else {
+        if dry_run {
+            print!("{}", report::datums(&report));
+        }
+        print!("{}", report::human(&report));
+    }
+    Ok(exit(report.ok()))
+}
+
+/// `costwarden status`: collect, write nothing, every verdict.
+async fn status(app: App, json: bool) -> anyhow::Result<ExitCode> {
+    let report = run_once(&app, chrono::Utc::now(), true).await;
+    if json {
+        print_json(&report.findings)?;
+    } else {
+        print!("{}", report::status_table(&report, &app.config));
+        for s in report.sources.iter().filter(|s| s.status != costwarden::Status::Ok) {
+            eprintln!("warning: source {} is {:?}: its series show as NO DATA", s.source.name(), s.status);
+        }
+    }
+    Ok(exit(report.ok()))
+}
+
+/// `costwarden digest`: each team's week now, sent unless `dry_run`.
+async fn digest(app: App, team: Option<String>, dry_run: bool, json: bool) -> anyhow::Result<ExitCode> {
+    if let Some(t) = team.as_deref().filter(|t| !app.config.teams.contains_key(*t)) {
+        anyhow::bail!("no team {t:?} in the configuration's [teams]");
+    }
+    let opts = costwarden::digest::send::Options { dry_run, force: true };
+    let now = chrono::Utc::now();
+    let r =
+        costwarden::digest::send::run(&app.config, &app.clients, &app.digest_sent, now, team.as_deref(), opts).await;
+    if json {
+        print_json(&r)?;
+    } else {
+        for d in &r.digests {
+            println!("{}", costwarden::digest::render::text(d));
+        }
+        if r.digests.is_empty() {
+            println!("no team owns a series thresholds.toml lists: no digest");
+        }
+        for (t, via) in &r.sent {
+            println!("sent to team {} via {}", costwarden::text::terminal(t), via.join(", "));
+        }
+    }
+    for e in &r.errors {
+        eprintln!("error: {}", costwarden::text::terminal(e));
+    }
+    Ok(exit(r.errors.is_empty()))
+}
+
+/// `costwarden check`: every probe, and its verdict.
+async fn check(app: App, json: bool, send_test: bool) -> anyhow::Result<ExitCode> {
+    let today = chrono::Utc::now().date_naive();
+    let console = app.console_if_enabled();
+    let report = costwarden::check::check(&app.config, &app.clients, console, today, send_test).await;
+    if json {
+        print_json(&report)?;
+    } else {
+        print!("{}", costwarden::check::human(&report));
+    }
+    Ok(exit(report.ok))
+}
+
+/// `costwarden inventory review DIR`: the summary and plan, and with `[inventory.review]` each
+/// team read reviewed recorded (unless `dry_run`).
+async fn review(cfg: Config, dir: &Path, json: bool, dry_run: bool) -> anyhow::Result<ExitCode> {
+    let review = costwarden::review::read_dir(dir).map_err(anyhow::Error::msg)?;
+    let today = chrono::Utc::now().date_naive();
+    match json {
+        true => {
+            let plan = costwarden::review::plan(&review, &cfg, today);
+            let both = serde_json::json!({"teams": &review.teams, "problems": &review.problems, "plan": plan});
+            println!("{}", serde_json::to_string_pretty(&both)?)
+        }
+        false => print!("{}", costwarden::review::markdown_plan(&review, &cfg, today)),
+    }
+    let all_reviewed = review.teams.iter().all(|t| !t.reviewed_by.is_empty());
+    let (records, unexpected) = costwarden::review::records(&review, &cfg, today);
+    if !unexpected.is_empty() {
+        eprintln!("not recorded (not a team [inventory.review] expects): {}", unexpected.join(", "));
+    }
+    let mut recorded = true;
+    if !records.is_empty() && !dry_run {
+        let app = app(cfg, None).await;
+        let batches = costwarden::sink::cloudwatch::batches(&records, chrono::Utc::now());
+        let ns = &app.config.collector.namespace;
+        let w = costwarden::sink::cloudwatch::put(&app.clients.cloudwatch, ns, batches, 1).await;
+        recorded = w.errors.is_empty();
+        for e in &w.errors {
+            eprintln!("error: recording the review: {}", terminal(e));
+        }
+        if recorded {
+            let teams: Vec<&str> = records.iter().filter_map(|s| s.key.dim(costwarden::metrics::DIM_OWNER)).collect();
+            eprintln!("recorded as reviewed on {today} (InventoryReviewed): {}", teams.join(", "));
+        }
+    }
+    Ok(exit(review.problems.is_empty() && all_reviewed && recorded))
+}
+
+/// `efficiency`'s formats: `--json` is `--format json`; by default md and json into `--out`,
+/// md on stdout, where only one text format can go.
+fn efficiency_formats(out: Option<&Path>, format: Vec<String>, json: bool) -> anyhow::Result<Vec<String>> {
+    let format = match (json, format.is_empty(), out.is_some()) {
+        (true, _, _) => vec!["json".into()],
+        (false, false, _) => format,
+        (false, true, true) => vec!["md".into(), "json".into()],
+        (false, true, false) => vec!["md".into()],
+    };
+    if out.is_none() && (format.len() > 1 || format[0] == "xlsx") {
+        anyhow::bail!("--format {} needs --out DIR: one text format (md, csv, json) goes to stdout", format.join(","));
+    }
+    Ok(format)
 }
 
 /// A run as the schedule makes it when nothing daily is due, writing nothing: its footprint is
