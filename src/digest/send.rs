@@ -54,32 +54,14 @@ pub async fn run(
         _ => return report,
     };
     let week = period(d, now);
-    let mut due = teams(cfg);
-    due.retain(|t, _| only.is_none_or(|o| o == t));
-    if !opts.force {
-        let known = sent.lock().expect("not poisoned").clone();
-        due.retain(|t, _| known.get(t).is_none_or(|w| *w < week));
-        if due.is_empty() {
+    let due = match due(cfg, clients, sent, week, now, only, opts.force).await {
+        Ok(due) if !due.is_empty() => due,
+        Ok(_) => return report,
+        Err(e) => {
+            report.errors.push(e);
             return report;
         }
-        match markers(cfg, clients, due.keys(), now).await {
-            Ok(m) => {
-                let mut cache = sent.lock().expect("not poisoned");
-                for (team, w) in m.into_iter().filter(|(_, w)| *w >= week) {
-                    cache.insert(team.clone(), w);
-                    due.remove(&team);
-                }
-            }
-            Err(e) => {
-                // Not knowing whether it went, sending could repeat it: wait for the next run.
-                report.errors.push(e);
-                return report;
-            }
-        }
-    }
-    if due.is_empty() {
-        return report;
-    }
+    };
     let ns = &cfg.collector.namespace;
     let mut keys: Vec<SeriesKey> = due.values().flatten().filter(|r| shown(&r.key)).map(|r| r.key.clone()).collect();
     for team in due.keys() {
@@ -148,6 +130,38 @@ pub async fn run(
         report.errors.extend(w.errors);
     }
     report
+}
+
+/// The teams whose digest of `week` is due (`only` the one named, if any): with `force`
+/// every one, else those not known sent, in this process or by their `DigestSent` marker. An
+/// error when the markers cannot be read: not knowing whether it went, sending could repeat
+/// it, so the next run tries.
+async fn due(
+    cfg: &Config,
+    clients: &Clients,
+    sent: &Sent,
+    week: NaiveDate,
+    now: DateTime<Utc>,
+    only: Option<&str>,
+    force: bool,
+) -> Result<BTreeMap<String, Vec<crate::rules::SeriesRules>>, String> {
+    let mut due = teams(cfg);
+    due.retain(|t, _| only.is_none_or(|o| o == t));
+    if force {
+        return Ok(due);
+    }
+    let known = sent.lock().expect("not poisoned").clone();
+    due.retain(|t, _| known.get(t).is_none_or(|w| *w < week));
+    if due.is_empty() {
+        return Ok(due);
+    }
+    let m = markers(cfg, clients, due.keys(), now).await?;
+    let mut cache = sent.lock().expect("not poisoned");
+    for (team, w) in m.into_iter().filter(|(_, w)| *w >= week) {
+        cache.insert(team.clone(), w);
+        due.remove(&team);
+    }
+    Ok(due)
 }
 
 /// The week of each team's last digest, from its `DigestSent` marker of the last 8 days.
