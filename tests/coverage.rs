@@ -159,25 +159,7 @@ async fn coverage_lists_every_bucket_with_its_scan_owner_and_cost_in_every_forma
     assert_eq!(book.sheet_names(), ["media"]);
     let sheet = book.worksheet_range("media").unwrap();
     let rows: Vec<Vec<String>> = sheet.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect();
-    assert_eq!(
-        rows[0],
-        [
-            "account",
-            "region",
-            "bucket",
-            "scanned",
-            "engine",
-            "scanned paths",
-            "skipped paths",
-            "scan mode",
-            "GB",
-            "estimated cost USD",
-            "note",
-            "decision",
-            "comment",
-            "reviewed by"
-        ]
-    );
+    assert_eq!(rows[0], COVERAGE_HEADER);
     let buckets: Vec<(&str, &str, &str)> =
         rows[1..].iter().map(|r| (r[1].as_str(), r[2].as_str(), r[3].as_str())).collect();
     assert_eq!(buckets, [("eu-west-1", "eu-archive", "no"), ("us-east-1", "uploads-prod", "yes")]);

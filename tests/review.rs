@@ -11,22 +11,7 @@ use std::process::Command;
 
 use rust_xlsxwriter::Workbook;
 
-const BUCKET_HEADER: [&str; 14] = [
-    "account",
-    "region",
-    "bucket",
-    "scanned",
-    "engine",
-    "scanned paths",
-    "skipped paths",
-    "scan mode",
-    "GB",
-    "estimated cost USD",
-    "note",
-    "decision",
-    "comment",
-    "reviewed by",
-];
+use support::COVERAGE_HEADER as BUCKET_HEADER;
 const PREFIX_HEADER: [&str; 8] = [
     "bucket",
     "prefix",

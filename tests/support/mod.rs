@@ -326,3 +326,21 @@ pub fn costwarden_at(bin: &str, aws_url: &str, config: &std::path::Path) -> std:
         .env("AWS_REGION", "us-east-1");
     cmd
 }
+
+/// The header of a team's sheet in `coverage-<team>.xlsx`, as a team receives it.
+pub const COVERAGE_HEADER: [&str; 14] = [
+    "account",
+    "region",
+    "bucket",
+    "scanned",
+    "engine",
+    "scanned paths",
+    "skipped paths",
+    "scan mode",
+    "GB",
+    "estimated cost USD",
+    "note",
+    "decision",
+    "comment",
+    "reviewed by",
+];
