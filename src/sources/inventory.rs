@@ -171,12 +171,7 @@ pub async fn recorded(
         .iter()
         .enumerate()
         .map(|(i, (source, b))| {
-            // In the order costwarden writes them (`SeriesKey`'s): moto matches dimensions in order.
-            let key = SeriesKey::new(
-                Metric::ScannedBytes,
-                vec![(DIM_SOURCE, source.to_string()), (DIM_BUCKET, b.to_string())],
-            );
-            let dims = key.dims.iter().map(|(d, v)| (*d, v.as_str())).collect::<Vec<_>>();
+            let dims = [(DIM_SOURCE, *source), (DIM_BUCKET, *b)];
             metric_data::own_series_by(i, namespace, Metric::ScannedBytes.def().name, dims, daily)
         })
         .collect();

@@ -26,6 +26,8 @@ pub fn own_series<'a>(
 }
 
 /// `own_series` with `stat` over each `period` seconds (86,400, "Maximum": a value a UTC day).
+/// The dimensions go in the order costwarden writes them (`SeriesKey`'s, by name): CloudWatch
+/// does not mind the order, moto matches it.
 pub fn own_series_by<'a>(
     index: usize,
     namespace: &str,
@@ -33,6 +35,8 @@ pub fn own_series_by<'a>(
     dims: impl IntoIterator<Item = (&'a str, &'a str)>,
     (period, stat): (i32, &str),
 ) -> MetricDataQuery {
+    let mut dims: Vec<(&str, &str)> = dims.into_iter().collect();
+    dims.sort();
     let dims = dims.into_iter().map(|(k, v)| Dimension::builder().name(k).value(v).build());
     let metric = Metric::builder().namespace(namespace).metric_name(name).set_dimensions(Some(dims.collect())).build();
     MetricDataQuery::builder()
