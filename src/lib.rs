@@ -2,6 +2,10 @@
 //! metrics, and warns the owning team before the cost runs away. ARCHITECTURE.md maps the
 //! modules; this file declares them and re-exports what the commands and the tests use.
 
+// The commands' futures nest the AWS SDK's deep ones; rustc's default layout depth (128) was
+// passed on a clean build (CI, 2026-12-06: 130 at cli_main). The cycle is also boxed (run/cycle.rs).
+#![recursion_limit = "256"]
+
 pub mod alerts;
 pub mod app;
 pub mod backtest;

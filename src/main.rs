@@ -1,5 +1,9 @@
 //! The costwarden command line: thin; the work is in the library.
 
+// The commands' futures nest the AWS SDK's deep ones; rustc's default layout depth (128) was
+// passed on a clean build (CI, 2026-12-06: 130 at cli_main). The cycle is also boxed (run/cycle.rs).
+#![recursion_limit = "256"]
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

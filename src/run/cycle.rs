@@ -41,7 +41,9 @@ pub async fn run_sources(app: &App, now: DateTime<Utc>, dry_run: bool, only: Opt
 
 /// The cycle itself: daily totals only when due (`run::cadence`) unless forced.
 pub async fn run_cycle(app: &App, now: DateTime<Utc>, opts: Options, only: Option<&[SourceId]>) -> RunReport {
-    let (mut report, requests) = counted(phases(app, now, opts, only)).await;
+    // Boxed: a cycle's future nests the SDK's deep ones; inline in a caller's it passed rustc's
+    // layout depth limit on a clean build (CI, 2026-12-06). The heap frame starts a new count.
+    let (mut report, requests) = Box::pin(counted(phases(app, now, opts, only))).await;
     report.requests = requests.snapshot();
     report.estimated_usd = usd(&report.requests);
     report
