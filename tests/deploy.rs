@@ -210,3 +210,47 @@ fn the_kubernetes_configmap_holds_a_valid_configuration_and_the_pods_run_costwar
     let daemon = std::fs::read_to_string(dir.join("daemon.yaml")).unwrap();
     assert!(daemon.contains("replicas: 1") && daemon.contains("type: Recreate"));
 }
+
+/// The Lambda template's role grants every AWS action costwarden calls (each counted `Api`), and
+/// nothing else but the few actions the runtime, the configuration or Athena itself need.
+#[test]
+fn the_lambda_role_grants_exactly_the_actions_costwarden_calls() {
+    use strum::IntoEnumIterator;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/template.yaml");
+    let template = std::fs::read_to_string(path).unwrap();
+    // `service:Action` tokens; not actions: condition keys (`cloudwatch:namespace`, and
+    // `aws:SourceAccount:` as a YAML key) and ARNs.
+    let granted: std::collections::BTreeSet<&str> = template
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == ':' || c == '-'))
+        .filter(|t| t.matches(':').count() == 1)
+        .filter(|t| {
+            t.split_once(':').is_some_and(|(s, a)| !s.is_empty() && a.starts_with(|c: char| c.is_ascii_uppercase()))
+        })
+        .collect();
+    let called: std::collections::BTreeSet<&str> =
+        costwarden::wire::Api::iter().filter_map(|api| api.iam_action()).collect();
+    let missing: Vec<_> = called.difference(&granted).collect();
+    assert!(missing.is_empty(), "called but not granted by deploy/template.yaml: {missing:?}");
+    let needed_besides = [
+        // The function's own logs, and EventBridge Scheduler invoking it.
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "lambda:InvokeFunction",
+        // Roles of [*.role], and the trust of the function's own role.
+        "sts:AssumeRole",
+        // The configuration from COSTWARDEN_CONFIG_SSM_PARAMETER (read once, not counted).
+        "ssm:GetParameter",
+        // Athena's DDL goes to the Glue catalog, and Athena writes the results with the
+        // caller's credentials.
+        "glue:GetDatabase",
+        "glue:CreateDatabase",
+        "glue:GetTable",
+        "glue:CreateTable",
+        "s3:PutObject",
+        "s3:ListBucketMultipartUploads",
+        "s3:ListMultipartUploadParts",
+        "s3:AbortMultipartUpload",
+    ];
+    let extra: Vec<_> = granted.iter().filter(|a| !called.contains(*a) && !needed_besides.contains(a)).collect();
+    assert!(extra.is_empty(), "granted by deploy/template.yaml but never called: {extra:?}");
+}

@@ -16,7 +16,9 @@ use aws_smithy_types::config_bag::ConfigBag;
 use serde::Serialize;
 
 /// Every remote API costwarden calls, for request accounting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, strum::IntoStaticStr, strum::EnumIter,
+)]
 pub enum Api {
     ConsoleHealth,
     ConsoleToken,
@@ -57,39 +59,41 @@ pub enum Api {
 
 impl Api {
     pub fn name(self) -> &'static str {
-        match self {
-            Api::ConsoleHealth => "ConsoleHealth",
-            Api::ConsoleToken => "ConsoleToken",
-            Api::ConsoleStats => "ConsoleStats",
-            Api::GetMetricData => "GetMetricData",
-            Api::GetCostAndUsage => "GetCostAndUsage",
-            Api::DescribeServices => "DescribeServices",
-            Api::DescribeScalableTargets => "DescribeScalableTargets",
-            Api::PutMetricData => "PutMetricData",
-            Api::GetSecretValue => "GetSecretValue",
-            Api::ListMetrics => "ListMetrics",
-            Api::SnsPublish => "SnsPublish",
-            Api::SlackWebhook => "SlackWebhook",
-            Api::ListCostAllocationTags => "ListCostAllocationTags",
-            Api::GetCallerIdentity => "GetCallerIdentity",
-            Api::GetTopicAttributes => "GetTopicAttributes",
-            Api::ListSubscriptionsByTopic => "ListSubscriptionsByTopic",
-            Api::ListMetricStreams => "ListMetricStreams",
-            Api::GetMetricStream => "GetMetricStream",
-            Api::ConsoleProtection => "ConsoleProtection",
-            Api::ListBuckets => "ListBuckets",
-            Api::GetBucketLocation => "GetBucketLocation",
-            Api::GetBucketTagging => "GetBucketTagging",
-            Api::ListMalwareProtectionPlans => "ListMalwareProtectionPlans",
-            Api::GetMalwareProtectionPlan => "GetMalwareProtectionPlan",
-            Api::ListObjectsV2 => "ListObjectsV2",
-            Api::GetObject => "GetObject",
-            Api::StartQueryExecution => "StartQueryExecution",
-            Api::GetQueryExecution => "GetQueryExecution",
-            Api::GetQueryResults => "GetQueryResults",
-            Api::StopQueryExecution => "StopQueryExecution",
-            Api::GetWorkGroup => "GetWorkGroup",
-        }
+        self.into()
+    }
+
+    /// The IAM action a request needs (the Lambda template grants each: tests/deploy.rs);
+    /// `None` for the Console and Slack, and for GetCallerIdentity, which needs none.
+    pub fn iam_action(self) -> Option<&'static str> {
+        Some(match self {
+            Api::ConsoleHealth | Api::ConsoleToken | Api::ConsoleStats | Api::ConsoleProtection => return None,
+            Api::SlackWebhook | Api::GetCallerIdentity => return None,
+            Api::GetMetricData => "cloudwatch:GetMetricData",
+            Api::GetCostAndUsage => "ce:GetCostAndUsage",
+            Api::DescribeServices => "ecs:DescribeServices",
+            Api::DescribeScalableTargets => "application-autoscaling:DescribeScalableTargets",
+            Api::PutMetricData => "cloudwatch:PutMetricData",
+            Api::GetSecretValue => "secretsmanager:GetSecretValue",
+            Api::ListMetrics => "cloudwatch:ListMetrics",
+            Api::SnsPublish => "sns:Publish",
+            Api::ListCostAllocationTags => "ce:ListCostAllocationTags",
+            Api::GetTopicAttributes => "sns:GetTopicAttributes",
+            Api::ListSubscriptionsByTopic => "sns:ListSubscriptionsByTopic",
+            Api::ListMetricStreams => "cloudwatch:ListMetricStreams",
+            Api::GetMetricStream => "cloudwatch:GetMetricStream",
+            Api::ListBuckets => "s3:ListAllMyBuckets",
+            Api::GetBucketLocation => "s3:GetBucketLocation",
+            Api::GetBucketTagging => "s3:GetBucketTagging",
+            Api::ListMalwareProtectionPlans => "guardduty:ListMalwareProtectionPlans",
+            Api::GetMalwareProtectionPlan => "guardduty:GetMalwareProtectionPlan",
+            Api::ListObjectsV2 => "s3:ListBucket",
+            Api::GetObject => "s3:GetObject",
+            Api::StartQueryExecution => "athena:StartQueryExecution",
+            Api::GetQueryExecution => "athena:GetQueryExecution",
+            Api::GetQueryResults => "athena:GetQueryResults",
+            Api::StopQueryExecution => "athena:StopQueryExecution",
+            Api::GetWorkGroup => "athena:GetWorkGroup",
+        })
     }
 
     /// The AWS operation (as the SDK names it in its metadata) behind this API.
