@@ -4,7 +4,7 @@ start_peers() {
   local tmp config=${1:-thresholds.toml}
   tmp=$(mktemp -d)
   mkfifo "$tmp/in"
-  target/debug/examples/local_env "$config" < "$tmp/in" > "$tmp/env" &
+  "${CARGO_TARGET_DIR:-target}"/debug/examples/local_env "$config" < "$tmp/in" > "$tmp/env" &
   PEERS_PID=$!
   exec 3>"$tmp/in"   # holding the fifo open keeps the peers serving
   trap 'exec 3>&-; wait $PEERS_PID 2>/dev/null; rm -rf "'"$tmp"'"' EXIT
