@@ -186,6 +186,19 @@ fn gb(bytes: u64) -> String {
     format!("{:.3}", bytes as f64 / 1e9)
 }
 
+/// The prefixes of `buckets` as rows of the coverage workbooks' sheet "where the bytes come from".
+pub fn prefix_rows(buckets: &[Bucket]) -> Vec<crate::coverage::render::PrefixRow> {
+    let rows = buckets.iter().flat_map(|b| b.prefixes.iter().map(move |p| (b, p)));
+    rows.map(|(b, p)| crate::coverage::render::PrefixRow {
+        bucket: b.bucket.clone(),
+        prefix: p.name.clone(),
+        objects: p.objects,
+        gb: p.bytes as f64 / 1e9,
+        usd: p.monthly_usd,
+    })
+    .collect()
+}
+
 /// The report, a section per bucket; every name from the inventory escaped for Markdown.
 pub fn markdown_report(buckets: &[Bucket]) -> String {
     let mut out = String::from("# Where the scanned bytes come from\n\n");

@@ -441,7 +441,7 @@ async fn cost(app: App, json: bool, daily_series: Option<usize>) -> anyhow::Resu
 }
 
 async fn coverage(app: App, out: &Path, formats: &[String], check: bool) -> anyhow::Result<ExitCode> {
-    use costwarden::coverage::{self, render, Scanned};
+    use costwarden::coverage::{self, render};
     let today = chrono::Utc::now().date_naive();
     let progress = |line: String| eprintln!("{}", terminal(&line));
     let started = std::time::Instant::now();
@@ -460,7 +460,7 @@ async fn coverage(app: App, out: &Path, formats: &[String], check: bool) -> anyh
     };
     let (inputs, requests) = costwarden::wire::counted(reading).await;
     let inputs = inputs.map_err(anyhow::Error::msg)?;
-    let requests = requests.snapshot();
+    let mut requests = requests.snapshot();
     let rows = coverage::rows(&app.config, &inputs);
     for w in &inputs.warnings {
         eprintln!("warning: {}", terminal(w));
@@ -470,72 +470,52 @@ async fn coverage(app: App, out: &Path, formats: &[String], check: bool) -> anyh
     }
     let md = render::markdown(&rows, today, app.config.coverage.history_days);
     if check {
-        let path = out.join("coverage.md");
-        // No committed file is as stale as it gets: exit 1, as documented, not a usage error.
-        let committed = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) => {
-                println!(
-                    "{}: cannot read it ({e}); run `costwarden coverage --out {}` and commit it",
-                    path.display(),
-                    out.display()
-                );
-                return Ok(exit(false));
-            }
-        };
-        let stale = render::stale(&committed, &md);
-        if stale.is_empty() {
-            println!("{}: up to date", path.display());
-        } else {
-            println!("{}: stale; run `costwarden coverage` and commit it:", path.display());
-            for l in &stale {
-                println!("  {}", terminal(l));
-            }
-        }
-        return Ok(exit(stale.is_empty() && inputs.problems.is_empty()));
+        return Ok(coverage_check(out, &md, inputs.problems.is_empty()));
     }
     // With [inventory], each team's workbook also gets its buckets' prefixes to decide on.
     let mut prefixes = Vec::new();
-    let mut requests = requests;
     if !app.config.inventory.buckets.is_empty() && formats.iter().any(|f| f == "xlsx") {
         let (buckets, more, _) = inventories(&app).await;
         for (api, n) in more {
             *requests.entry(api).or_default() += n;
         }
-        for b in &buckets {
-            if let Some(e) = &b.error {
-                eprintln!("warning: the inventory of {} was not read: {}", b.bucket, terminal(e));
-            }
-            prefixes.extend(b.prefixes.iter().map(|p| render::PrefixRow {
-                bucket: b.bucket.clone(),
-                prefix: p.name.clone(),
-                objects: p.objects,
-                gb: p.bytes as f64 / 1e9,
-                usd: p.monthly_usd,
-            }));
+        for b in buckets.iter().filter_map(|b| Some((&b.bucket, b.error.as_ref()?))) {
+            eprintln!("warning: the inventory of {} was not read: {}", b.0, terminal(b.1));
         }
+        prefixes = costwarden::efficiency::prefix_rows(&buckets);
     }
-    let count = |s: Scanned| rows.iter().filter(|r| r.scanned == s).count();
     for path in render::write_all(&rows, &prefixes, &md, out, formats).map_err(anyhow::Error::msg)? {
         println!("wrote {}", path.display());
     }
-    let unknown = match count(Scanned::Unknown) {
-        0 => String::new(),
-        n => format!(", {n} unknown (a protection list was read in part)"),
-    };
-    println!(
-        "{} buckets: {} scanned, {} partly, {} unscanned, {} excluded{unknown}; {} configured, not found in S3",
-        rows.len() - count(Scanned::NotFound),
-        count(Scanned::Yes),
-        count(Scanned::Partly),
-        count(Scanned::No),
-        count(Scanned::Excluded),
-        count(Scanned::NotFound)
-    );
+    println!("{}", render::summary(&rows));
     let usd = costwarden::wire::usd(&requests);
     let listed: Vec<String> = requests.iter().map(|(api, n)| format!("{} {n}", api.name())).collect();
     println!("read in {:.1} s: {}; USD {usd:.5}", started.elapsed().as_secs_f64(), listed.join(", "));
     Ok(exit(inputs.problems.is_empty()))
+}
+
+/// `coverage --check`: is the committed coverage.md the one this reading gives?
+fn coverage_check(out: &Path, fresh: &str, no_problems: bool) -> ExitCode {
+    let path = out.join("coverage.md");
+    // No committed file is as stale as it gets: exit 1, as documented, not a usage error.
+    let committed = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) => {
+            let run = format!("run `costwarden coverage --out {}` and commit it", out.display());
+            println!("{}: cannot read it ({e}); {run}", path.display());
+            return exit(false);
+        }
+    };
+    let stale = costwarden::coverage::render::stale(&committed, fresh);
+    if stale.is_empty() {
+        println!("{}: up to date", path.display());
+    } else {
+        println!("{}: stale; run `costwarden coverage` and commit it:", path.display());
+        for l in &stale {
+            println!("  {}", terminal(l));
+        }
+    }
+    exit(stale.is_empty() && no_problems)
 }
 
 /// Every `[[inventory.buckets]]` read and priced, with what costwarden recorded as scanned; the

@@ -141,6 +141,24 @@ pub fn markdown(rows: &[Row], today: NaiveDate, days: u32) -> String {
     out
 }
 
+/// The command's last line but one: "12 buckets: 9 scanned, 1 partly, …".
+pub fn summary(rows: &[Row]) -> String {
+    let count = |s: Scanned| rows.iter().filter(|r| r.scanned == s).count();
+    let unknown = match count(Scanned::Unknown) {
+        0 => String::new(),
+        n => format!(", {n} unknown (a protection list was read in part)"),
+    };
+    format!(
+        "{} buckets: {} scanned, {} partly, {} unscanned, {} excluded{unknown}; {} configured, not found in S3",
+        rows.len() - count(Scanned::NotFound),
+        count(Scanned::Yes),
+        count(Scanned::Partly),
+        count(Scanned::No),
+        count(Scanned::Excluded),
+        count(Scanned::NotFound)
+    )
+}
+
 /// Lines of `committed` and `fresh` that differ, the dated line aside: empty when up to date.
 pub fn stale(committed: &str, fresh: &str) -> Vec<String> {
     let keep = |s: &str| s.lines().filter(|l| !l.starts_with(DATED)).map(str::to_string).collect::<Vec<_>>();

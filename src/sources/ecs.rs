@@ -105,10 +105,21 @@ pub async fn collect(clients: &EcsClients, cfg: &Ecs, concurrency: usize) -> Sou
     SourceOutput { gauges, problems: problems.into_iter().map(|p| p.text).collect(), ..SourceOutput::default() }
 }
 
+/// Each configured service's tasks and maximum: both APIs at once, neither needs the other's
+/// answer.
 pub async fn read(clients: &EcsClients, cfg: &Ecs, concurrency: usize) -> Read {
-    let mut problems = Vec::new();
+    let ((counts, mut problems), (max, mut more)) =
+        tokio::join!(describe(clients, cfg, concurrency), maximums(clients, cfg, concurrency));
+    problems.append(&mut more);
+    let (gauges, mut more) = to_samples(cfg, &counts, &max);
+    problems.append(&mut more);
+    Read { gauges, problems }
+}
 
-    // DescribeServices: per cluster, 10 at a time.
+type Described = BTreeMap<(String, String), Counts>;
+
+/// DescribeServices: per cluster, 10 at a time.
+async fn describe(clients: &EcsClients, cfg: &Ecs, concurrency: usize) -> (Described, Vec<Problem>) {
     let mut by_cluster: BTreeMap<&str, Vec<&EcsService>> = BTreeMap::new();
     for s in &cfg.services {
         by_cluster.entry(s.cluster.as_str()).or_default().push(s);
@@ -124,30 +135,9 @@ pub async fn read(clients: &EcsClients, cfg: &Ecs, concurrency: usize) -> Read {
     let described = bounded(batches, concurrency, |(cluster, names)| async move {
         let res = clients.ecs.describe_services().cluster(&cluster).set_services(Some(names.clone())).send().await;
         (cluster, names, res)
-    });
-    // The maximum: only for services without max_tasks, 50 resource ids per call.
-    let ids: Vec<String> = cfg.services.iter().filter(|s| s.max_tasks.is_none()).map(resource_id).collect();
-    let chunks: Vec<Vec<String>> = ids.chunks(TARGETS_PER_CALL).map(<[String]>::to_vec).collect();
-    let targets = bounded(chunks, concurrency, |chunk| async move {
-        let mut pages = clients
-            .autoscaling
-            .describe_scalable_targets()
-            .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs)
-            .scalable_dimension(aws_sdk_applicationautoscaling::types::ScalableDimension::EcsServiceDesiredCount)
-            .set_resource_ids(Some(chunk))
-            .into_paginator()
-            .send();
-        let mut found = Vec::new();
-        while let Some(page) = pages.next().await {
-            let out =
-                page.map_err(|e| format!("Application Auto Scaling DescribeScalableTargets: {}", aws_message(&e)))?;
-            found.extend(out.scalable_targets().iter().map(|t| (t.resource_id().to_string(), t.max_capacity())));
-        }
-        Ok::<_, String>(found)
-    });
-    // Both APIs at once: neither needs the other's answer.
-    let (described, targets) = tokio::join!(described, targets);
-    let mut counts = BTreeMap::new();
+    })
+    .await;
+    let (mut counts, mut problems) = (BTreeMap::new(), Vec::new());
     for (cluster, names, res) in described {
         let cluster = cluster.as_str();
         match res {
@@ -188,21 +178,41 @@ pub async fn read(clients: &EcsClients, cfg: &Ecs, concurrency: usize) -> Read {
             }),
         }
     }
+    (counts, problems)
+}
 
-    let mut max = BTreeMap::new();
+/// The maximum: only for services without max_tasks, 50 resource ids per call.
+async fn maximums(clients: &EcsClients, cfg: &Ecs, concurrency: usize) -> (BTreeMap<String, i32>, Vec<Problem>) {
+    let ids: Vec<String> = cfg.services.iter().filter(|s| s.max_tasks.is_none()).map(resource_id).collect();
+    let chunks: Vec<Vec<String>> = ids.chunks(TARGETS_PER_CALL).map(<[String]>::to_vec).collect();
+    let targets = bounded(chunks, concurrency, |chunk| async move {
+        let mut pages = clients
+            .autoscaling
+            .describe_scalable_targets()
+            .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs)
+            .scalable_dimension(aws_sdk_applicationautoscaling::types::ScalableDimension::EcsServiceDesiredCount)
+            .set_resource_ids(Some(chunk))
+            .into_paginator()
+            .send();
+        let mut found = Vec::new();
+        while let Some(page) = pages.next().await {
+            let out =
+                page.map_err(|e| format!("Application Auto Scaling DescribeScalableTargets: {}", aws_message(&e)))?;
+            found.extend(out.scalable_targets().iter().map(|t| (t.resource_id().to_string(), t.max_capacity())));
+        }
+        Ok::<_, String>(found)
+    })
+    .await;
+    let (mut max, mut problems) = (BTreeMap::new(), Vec::new());
     for t in targets {
         match t {
             Ok(found) => max.extend(found),
             Err(text) => problems.push(Problem { about: Vec::new(), text }),
         }
     }
-
-    let (gauges, mut more) = to_samples(cfg, &counts, &max);
-    problems.append(&mut more);
-    Read { gauges, problems }
+    (max, problems)
 }
 
-/// Each configured service's tasks and maximum, through the reads of a run.
 /// Each listed service's task-hours a UTC day over the 14 days to `last`, from the running
 /// counts costwarden wrote (one GetMetricData: the hourly mean of `RunningTaskCount`, an hour
 /// of it a task-hour; hours with no run are missing, not zero). For the why of a cost value's
