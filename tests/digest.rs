@@ -5,7 +5,7 @@
 mod support;
 
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use costwarden::{run_once, App};
 use support::slack::Slack;
 use support::*;
@@ -73,10 +73,10 @@ async fn peers() -> (Moto, Console, Slack) {
     (moto, console, slack)
 }
 
-/// Due every day at 00:00 UTC: whenever the test runs, this week's is due. With `cost`, media
-/// owns the agents' cost too (with a budget).
-fn config(console: &Console, cost: bool) -> costwarden::config::Config {
-    let weekday = Utc::now().format("%A").to_string();
+/// Due on `now`'s weekday at 00:00 UTC: this week's is due at `now`. With `cost`, media owns
+/// the agents' cost too (with a budget).
+fn config(console: &Console, cost: bool, now: DateTime<Utc>) -> costwarden::config::Config {
+    let weekday = now.format("%A").to_string();
     let text = config_text(&console.url, &format!("slack_webhook_secret_id = \"{SLACK_SECRET}\"\n"))
         + &format!("\n[digest]\nweekday = \"{weekday}\"\nhour = 0\ntimezone = \"UTC\"\n")
         + if cost {
@@ -85,6 +85,12 @@ fn config(console: &Console, cost: bool) -> costwarden::config::Config {
             ""
         };
     costwarden::config::Config::parse(&text, "digest.toml").unwrap()
+}
+
+/// The runs' clock: today at 12:00 UTC, so that the minutes between them never cross midnight
+/// into another weekday, whenever the test runs.
+fn noon_today() -> DateTime<Utc> {
+    Utc::now().date_naive().and_hms_opt(12, 0, 0).unwrap().and_utc()
 }
 
 fn digests(slack: &Slack) -> Vec<serde_json::Value> {
@@ -98,8 +104,8 @@ fn digests(slack: &Slack) -> Vec<serde_json::Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_runs_in_a_week_send_one_digest_a_restart_none_and_its_numbers_are_cloudwatchs() {
     let (moto, console, slack) = peers().await;
-    let now = Utc::now();
-    let first: App = app(&moto, config(&console, true)).await;
+    let now = noon_today();
+    let first: App = app(&moto, config(&console, true, now)).await;
 
     let r = run_once(&first, now, false).await;
     let summary = costwarden::report::human(&r);
@@ -135,7 +141,7 @@ async fn two_runs_in_a_week_send_one_digest_a_restart_none_and_its_numbers_are_c
     let r = run_once(&first, now + Duration::minutes(1), false).await;
     assert!(r.digest.is_none(), "{}", costwarden::report::human(&r));
     // A restart: the marker in CloudWatch says the week's went.
-    let restarted = app(&moto, config(&console, true)).await;
+    let restarted = app(&moto, config(&console, true, now)).await;
     let r = run_once(&restarted, now + Duration::minutes(2), false).await;
     assert!(r.digest.is_none(), "{}", costwarden::report::human(&r));
     assert_eq!(digests(&slack).len(), 1);
@@ -144,8 +150,8 @@ async fn two_runs_in_a_week_send_one_digest_a_restart_none_and_its_numbers_are_c
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_digest_slack_refused_is_sent_by_the_next_run_and_the_command_prints_it() {
     let (moto, console, slack) = peers().await;
-    let now = Utc::now();
-    let app = app(&moto, config(&console, false)).await;
+    let now = noon_today();
+    let app = app(&moto, config(&console, false, now)).await;
     // The digest is the run's only Slack post (its alerts have no team).
     slack.outage(500);
     let r = run_once(&app, now, false).await;
