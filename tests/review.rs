@@ -9,6 +9,7 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
+use chrono::NaiveDate;
 use rust_xlsxwriter::Workbook;
 
 use support::COVERAGE_HEADER as BUCKET_HEADER;
@@ -25,6 +26,12 @@ const PREFIX_HEADER: [&str; 8] = [
 
 /// A team's workbook: its buckets as (bucket, cost, decision, comment, reviewed by), and its
 /// prefixes as (bucket, prefix, GB, USD, decision, reviewed by).
+/// The day the binary saw: the test's day, or the next one when it ran across midnight.
+fn its_day(text: &str, before: NaiveDate, says: impl Fn(NaiveDate) -> String) -> NaiveDate {
+    let after = chrono::Utc::now().date_naive();
+    [before, after].into_iter().find(|d| text.contains(&says(*d))).unwrap_or(before)
+}
+
 fn workbook(
     dir: &Path,
     team: Option<&str>,
@@ -97,6 +104,7 @@ fn filled_workbooks_become_a_summary_and_a_change_plan_with_bad_cells_located() 
     workbook(dir.path(), None, &[], &[], "coverage-support.xlsx");
     let cfg = dir.path().join("thresholds.toml");
     std::fs::write(&cfg, CONFIG).unwrap();
+    let before = chrono::Utc::now().date_naive();
     let out = Command::new(env!("CARGO_BIN_EXE_costwarden"))
         .args(["inventory", "review", dir.path().to_str().unwrap(), "--config", cfg.to_str().unwrap()])
         .output()
@@ -104,7 +112,7 @@ fn filled_workbooks_become_a_summary_and_a_change_plan_with_bad_cells_located() 
     let (md, err) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     // A malformed cell and a team that has not reviewed: exit 1, the rest reported.
     assert_eq!(out.status.code(), Some(1), "{md}{err}");
-    let today = chrono::Utc::now().date_naive();
+    let today = its_day(&md, before, |d| format!("since = {d} }}"));
     for expected in [
         "1 of 2 teams reviewed (not yet: identity); 2 bucket and 2 prefix decisions; the month's estimated saving of the stop and skip decisions: USD 15.24 (1 \"scan less\" not estimated: how much less is the team's to say).".to_string(),
         "| media | avatars | the team's proposal to scan less: agree which paths with them | - | originals only |".to_string(),
@@ -165,11 +173,12 @@ async fn a_recorded_review_ends_the_teams_reminder_and_a_team_not_reviewed_is_re
     let said = String::from_utf8_lossy(&review.stderr);
     // identity has not reviewed: exit 1; media's review is recorded.
     assert_eq!(review.status.code(), Some(1), "{said}");
-    let today = now.date_naive();
+    let today = its_day(&said, now.date_naive(), |d| format!("reviewed on {d} "));
     assert!(said.contains(&format!("recorded as reviewed on {today} (InventoryReviewed): media")), "{said}");
     let text = String::from_utf8_lossy(&identity.stdout);
     assert!(identity.status.success(), "{text}{}", String::from_utf8_lossy(&identity.stderr));
-    let expected = format!("periodic inventory: coverage-identity.xlsx is due back on {due} (in 10 days): fill in its decision and reviewed-by columns");
+    let left = (due - its_day(&text, now.date_naive(), |d| format!("in {} days", (due - d).num_days()))).num_days();
+    let expected = format!("periodic inventory: coverage-identity.xlsx is due back on {due} (in {left} days): fill in its decision and reviewed-by columns");
     assert!(text.contains(&expected), "{expected:?} in:\n{text}");
     let text = String::from_utf8_lossy(&media.stdout);
     assert!(media.status.success() && text.starts_with("Weekly scan cost digest for team media"), "{text}");
