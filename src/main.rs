@@ -523,10 +523,8 @@ fn coverage_check(out: &Path, fresh: &str, no_problems: bool) -> ExitCode {
 async fn inventories(
     app: &App,
 ) -> (Vec<costwarden::efficiency::Bucket>, std::collections::BTreeMap<costwarden::wire::Api, u64>, u64) {
-    use costwarden::inventory::Options;
     let cfg = &app.config;
-    let since = chrono::Utc::now() - chrono::TimeDelta::days(i64::from(cfg.inventory.window_days));
-    let opts = Options { since, depth: cfg.inventory.depth, max_contents: cfg.inventory.max_contents };
+    let opts = cfg.inventory.options(chrono::Utc::now());
     let names: Vec<&str> = cfg.inventory.buckets.iter().map(|b| b.bucket.as_str()).collect();
     // The cost values' measured cost per GB prices a Console bucket without coverage.console_usd_per_gb.
     let values = cfg
@@ -540,7 +538,7 @@ async fn inventories(
             &cfg.collector.namespace,
             &names,
             values,
-            since.date_naive(),
+            opts.since.date_naive(),
             chrono::Utc::now(),
         )
         .await

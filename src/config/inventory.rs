@@ -144,6 +144,13 @@ impl InventoryBucket {
 }
 
 impl Inventory {
+    /// The aggregation's settings for a read whose window ends at `end`: the objects last
+    /// modified in the `window_days` before it count.
+    pub fn options(&self, end: chrono::DateTime<chrono::Utc>) -> crate::inventory::Options {
+        let since = end - chrono::TimeDelta::days(i64::from(self.window_days));
+        crate::inventory::Options { since, depth: self.depth, max_contents: self.max_contents }
+    }
+
     pub(super) fn validate(&self, v: &mut Validator) {
         v.check("inventory.window_days", (1..=365).contains(&self.window_days), "must be between 1 and 365");
         v.check("inventory.depth", (1..=10).contains(&self.depth), "must be between 1 and 10");

@@ -229,7 +229,6 @@ pub fn build(team: &str, series: &[SeriesRules], i: &Inputs) -> Digest {
 /// The series of the published inventories of `team`'s buckets (its owner's, or the default
 /// team's when unowned): (bucket, its InventoryBytes, its DuplicateBytes).
 pub fn inventory_series(cfg: &Config, team: &str) -> Vec<(String, SeriesKey, SeriesKey)> {
-    use crate::metrics::DIM_BUCKET;
     if !cfg.inventory.publish {
         return Vec::new();
     }
@@ -239,8 +238,8 @@ pub fn inventory_series(cfg: &Config, team: &str) -> Vec<(String, SeriesKey, Ser
         .iter()
         .filter(|b| crate::alerts::route::team(cfg, owner(&b.bucket).as_deref()) == Some(team))
         .map(|b| {
-            let key = |m| SeriesKey::new(m, vec![(DIM_BUCKET, b.bucket.clone())]);
-            (b.bucket.clone(), key(Metric::InventoryBytes), key(Metric::DuplicateBytes))
+            let [bytes, duplicates] = crate::sources::inventory::series(&b.bucket);
+            (b.bucket.clone(), bytes, duplicates)
         })
         .collect()
 }

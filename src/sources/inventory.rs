@@ -38,9 +38,7 @@ impl Source for Inventories {
     fn read<'a>(&'a self, ctx: &'a Context<'a>) -> BoxFuture<'a, Result<SourceOutput, String>> {
         Box::pin(async move {
             let inv = &ctx.config.inventory;
-            let midnight = ctx.today.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
-            let since = midnight - chrono::TimeDelta::days(i64::from(inv.window_days));
-            let opts = Options { since, depth: inv.depth, max_contents: inv.max_contents };
+            let opts = inv.options(ctx.today.and_hms_opt(0, 0, 0).expect("midnight").and_utc());
             let say = |line: String| tracing::info!(source = "inventory", "{}", crate::text::terminal(&line));
             let (mut out, mut failed) = (SourceOutput::default(), Vec::new());
             let c = ctx.clients;
@@ -48,9 +46,9 @@ impl Source for Inventories {
                 match read(&c.inventory_s3, &c.athena, inv.athena.as_ref(), b, opts, &say).await {
                     Ok(r) => {
                         out.billed_usd += r.athena.as_ref().map_or(0.0, |a| a.usd);
-                        let key = |m| SeriesKey::new(m, vec![(DIM_BUCKET, b.bucket.clone())]);
-                        out.gauges.push(Sample::gauge(key(Metric::InventoryBytes), r.summary.bytes as f64));
-                        out.gauges.push(Sample::gauge(key(Metric::DuplicateBytes), r.summary.duplicate_bytes as f64));
+                        let [bytes, duplicates] = series(&b.bucket);
+                        out.gauges.push(Sample::gauge(bytes, r.summary.bytes as f64));
+                        out.gauges.push(Sample::gauge(duplicates, r.summary.duplicate_bytes as f64));
                         // The aggregation's own are bounded (20 and a count).
                         out.problems
                             .extend(r.summary.problems.iter().map(|p| format!("inventory of {}: {p}", b.bucket)));
@@ -108,6 +106,12 @@ impl Source for Inventories {
             vec![gb(Metric::InventoryBytes, "GB in the window"), gb(Metric::DuplicateBytes, "duplicate GB")],
         )]
     }
+}
+
+/// The series published for `bucket`'s inventory: its window's bytes and its duplicate bytes.
+pub fn series(bucket: &str) -> [SeriesKey; 2] {
+    let key = |m| SeriesKey::new(m, vec![(DIM_BUCKET, bucket.to_string())]);
+    [key(Metric::InventoryBytes), key(Metric::DuplicateBytes)]
 }
 
 /// With `[inventory.athena]`: its workgroup exists and is enabled (GetWorkGroup); the rest of
