@@ -68,10 +68,7 @@ fn monthly(
 ) -> Option<f64> {
     let per_month = DAYS_PER_MONTH / f64::from(window_days.max(1));
     let gb = bytes as f64 / 1e9 * per_month;
-    match engine? {
-        Engine::GuardDuty => Some(cfg.coverage.guardduty_usd(gb, objects as f64 * per_month)),
-        Engine::Console => console.map(|p| gb * p),
-    }
+    engine?.usd(&cfg.coverage, console, gb, objects as f64 * per_month)
 }
 
 /// The Console's price of a GB for `bucket`: `coverage.console_usd_per_gb`, else the sum of the

@@ -30,6 +30,21 @@ impl Engine {
             Engine::GuardDuty => "guardduty",
         }
     }
+
+    /// What scanning `gb` and `objects` costs with this engine: GuardDuty at its list prices,
+    /// the Console at `console_usd_per_gb` (None without one: its price is the account's own).
+    pub fn usd(
+        self,
+        cov: &crate::config::Coverage,
+        console_usd_per_gb: Option<f64>,
+        gb: f64,
+        objects: f64,
+    ) -> Option<f64> {
+        match self {
+            Engine::Console => console_usd_per_gb.map(|p| gb * p),
+            Engine::GuardDuty => Some(cov.guardduty_usd(gb, objects)),
+        }
+    }
 }
 
 /// The region of a bucket whose location S3 did not give (GetBucketLocation denied).
@@ -238,10 +253,7 @@ fn volume(
         if let Some(o) = objs {
             objects = Some(objects.unwrap_or(0.0) + o);
         }
-        let price = match e {
-            Engine::Console => cov.console_usd_per_gb.map(|p| g * p),
-            Engine::GuardDuty => Some(cov.guardduty_usd(g, objs.unwrap_or(0.0))),
-        };
+        let price = e.usd(cov, cov.console_usd_per_gb, g, objs.unwrap_or(0.0));
         usd = usd.zip(price).map(|(a, b)| a + b);
     }
     (gb, objects, if gb.is_some() { usd } else { None })
