@@ -192,6 +192,7 @@ pub fn prefix_rows(buckets: &[Bucket]) -> Vec<crate::coverage::render::PrefixRow
         objects: p.objects,
         gb: p.bytes as f64 / 1e9,
         usd: p.monthly_usd,
+        window_days: b.window_days,
     })
     .collect()
 }

@@ -39,7 +39,7 @@ pub struct Decision {
     /// What it costs a month now: the bucket's estimated cost, or the prefix's "saved if
     /// skipped" (None when the sheet had no amount).
     pub usd: Option<f64>,
-    /// The prefix's GB over the 30 days of the sheet.
+    /// The prefix's GB over the sheet's window (`inventory.window_days`).
     pub gb: Option<f64>,
 }
 
@@ -148,8 +148,9 @@ struct Sheet<'a> {
 }
 
 impl Sheet<'_> {
-    /// Reads the rows under the header; `allowed` decisions, the amount (and GB) columns by
-    /// title; prefixes when `prefixes`.
+    /// Reads the rows under the header; `allowed` decisions, the amount column by title (and
+    /// the GB column by the start of its title, which says the window's days); prefixes when
+    /// `prefixes`.
     fn decisions(
         &self,
         allowed: &[&str],
@@ -174,7 +175,8 @@ impl Sheet<'_> {
             ));
             return;
         };
-        let (usd, gb, prefix) = (col(usd_col), gb_col.and_then(col), col(title::PREFIX));
+        let starts = |t: &str| header.iter().position(|c| c.get_string().is_some_and(|s| s.starts_with(t)));
+        let (usd, gb, prefix) = (col(usd_col), gb_col.and_then(starts), col(title::PREFIX));
         for (i, row) in rows.enumerate() {
             let r = i + 1;
             let cell = |c: Option<usize>| {

@@ -228,7 +228,8 @@ pub mod title {
     pub const REVIEWED_BY: &str = "reviewed by";
     pub const COST: &str = "estimated cost USD";
     pub const PREFIX: &str = "prefix";
-    pub const PREFIX_GB: &str = "GB (30 days)";
+    /// The start of the GB column's title, "GB (30 days)" with the window's days.
+    pub const PREFIX_GB: &str = "GB (";
     pub const SAVED: &str = "USD a month, saved if skipped";
     /// The second sheet's name.
     pub const PREFIX_SHEET: &str = "where the bytes come from";
@@ -247,6 +248,8 @@ pub struct PrefixRow {
     pub gb: f64,
     /// A month's scanning of it, which skipping it would save; None when not priced.
     pub usd: Option<f64>,
+    /// The inventory window the objects and GB are of (`inventory.window_days`).
+    pub window_days: u32,
 }
 
 /// One workbook for `team`: its buckets with a frozen header, filters, widths, and the
@@ -326,11 +329,13 @@ fn prefix_sheet(
 ) -> Result<(), rust_xlsxwriter::XlsxError> {
     use rust_xlsxwriter::DataValidation;
     sheet.set_name(title::PREFIX_SHEET)?;
+    let days = prefixes.first().map_or(0, |p| p.window_days);
+    let (objects, gb) = (format!("objects ({days} days)"), format!("{}{days} days)", title::PREFIX_GB));
     let header = [
         (title::BUCKET, 34.0),
         (title::PREFIX, 34.0),
-        ("objects (30 days)", 14.0),
-        (title::PREFIX_GB, 12.0),
+        (objects.as_str(), 14.0),
+        (gb.as_str(), 12.0),
         (title::SAVED, 16.0),
         (title::DECISION, 20.0),
         (title::COMMENT, 40.0),
@@ -400,4 +405,29 @@ pub fn write_all(
         }
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_prefix_sheet_says_the_inventory_window_it_is_of() {
+        use calamine::Reader;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("coverage-media.xlsx");
+        let p = PrefixRow {
+            bucket: "uploads".into(),
+            prefix: "users/*/".into(),
+            objects: 3,
+            gb: 1.5,
+            usd: Some(0.04),
+            window_days: 14,
+        };
+        workbook("media", &[], &[&p], &path).unwrap();
+        let mut book: calamine::Xlsx<_> = calamine::open_workbook(&path).unwrap();
+        let sheet = book.worksheet_range(title::PREFIX_SHEET).unwrap();
+        let header: Vec<String> = sheet.rows().next().unwrap().iter().map(|c| c.to_string()).collect();
+        assert_eq!(header[2..4], ["objects (14 days)", "GB (14 days)"]);
+    }
 }
