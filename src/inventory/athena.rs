@@ -84,6 +84,11 @@ impl Table {
             // "struct<bucket:string,key:string,size:bigint,...>".
             Format::Orc | Format::Parquet => typed_columns(file_schema)?,
         };
+        // The location goes into the statement quoted: the configured prefix and config id are
+        // the operator's, but one quote would end the literal.
+        if location.chars().any(|c| c == '\'' || c == '\\' || c.is_control()) {
+            return Err(format!("the inventory's location {} has a quote, backslash or control character: not put in an Athena statement", crate::text::quoted(&location, 200)));
+        }
         for need in NEEDED {
             if !columns.iter().any(|(c, _)| c == need) {
                 return Err(format!(
@@ -375,6 +380,10 @@ mod tests {
         assert!(err.contains("not a plain name"), "{err}");
         let err = Table::new("db", "b", "c", "CSV", "Bucket, Key, LastModifiedDate", "s3://d/".into()).unwrap_err();
         assert!(err.contains("lacks size"), "{err}");
+        // The location is quoted in the statement: a quote in the configured prefix ends there.
+        let at = "s3://d/it's/b/c/hive/".to_string();
+        let err = Table::new("db", "b", "c", "CSV", "Key, Size, LastModifiedDate", at).unwrap_err();
+        assert!(err.contains("not put in an Athena statement"), "{err}");
         let p = Table::new("db", "b", "c", "Parquet", "struct<bucket:string,key:string,size:bigint,last_modified_date:timestamp,e_tag:string,tags:array<struct<k:string>>>", "s3://d/".into()).unwrap();
         assert_eq!(p.columns.len(), 5, "{:?}", p.columns);
         assert!(p.create().contains("ParquetHiveSerDe") && p.create().contains("`size` bigint"));
